@@ -1,0 +1,41 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { CommonModule } from './common/common.module';
+import { IdempotencyModule } from './common/idempotency/idempotency.module';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { loggerOptions } from './logger';
+import { OrdersModule } from './orders/orders.module';
+import { OutboxModule } from './outbox/outbox.module';
+import { PaymentsModule } from './payments/payments.module';
+import { SandboxModule } from './sandbox/sandbox.module';
+
+@Module({})
+export class AppModule {
+  /** The config is validated before the module is built: the database URL may come from the embedded child. */
+  static forRoot(config: AppConfig & { databaseUrl: string }): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        { module: ConfigHolderModule, global: true, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] },
+        LoggerModule.forRoot(loggerOptions(config)),
+        ScheduleModule.forRoot(),
+        DatabaseModule.forRoot(config.databaseUrl),
+        CommonModule,
+        AuthModule,
+        IdempotencyModule,
+        HealthModule,
+        OutboxModule,
+        OrdersModule,
+        PaymentsModule,
+        ...(config.sandbox ? [SandboxModule] : []),
+      ],
+    };
+  }
+}
+
+@Module({})
+class ConfigHolderModule {}

@@ -1,0 +1,75 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { HttpExceptionFilter } from './common/errors/http-exception.filter';
+import { createValidationPipe } from './common/errors/validation';
+import { AppConfig } from './config/app-config';
+import { loadConfig } from './config/config.factory';
+import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
+
+export interface RunningApp {
+  app: INestApplication;
+  config: AppConfig;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Same wiring for `npm start`, tests and benchmarks: config, database, pipes, filter, docs, listen. */
+export async function startApp(env: Record<string, string | undefined> = process.env): Promise<RunningApp> {
+  const config = loadConfig(env);
+  let embedded: EmbeddedPostgres | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    new Logger('Database').log(`DATABASE_URL not set: starting embedded PostgreSQL (PGlite) in ${config.dataDir}`);
+    embedded = await startEmbeddedPostgres(config.dataDir);
+    databaseUrl = embedded.url;
+  }
+  if (config.encryptionKeyGenerated) {
+    new Logger('Config').warn(`ENCRYPTION_KEY not set: using a generated sandbox key kept in ${config.dataDir}`);
+  }
+  let app: NestExpressApplication;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ ...config, databaseUrl }), {
+      rawBody: true,
+      bufferLogs: true,
+    });
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  app.useLogger(app.get(PinoLogger));
+  app.useBodyParser('json', { limit: '256kb' });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.disable('x-powered-by');
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Subscription payment connector')
+      .setDescription('Cleeng payment connector for Adyen, Cleverbridge, Smart Glocal and SmartPay')
+      .setVersion('0.1.0')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Api-Key' }, 'api-key')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'customer-jwt')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-Operator-Key' }, 'operator-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  await app.listen(config.port, '0.0.0.0');
+  let closed = false;
+  return {
+    app,
+    config,
+    url: await app.getUrl().then((u) => u.replace('[::1]', 'localhost').replace('0.0.0.0', 'localhost')),
+    close: async () => {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      await app.close();
+      await embedded?.stop();
+    },
+  };
+}

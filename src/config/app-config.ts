@@ -1,0 +1,39 @@
+import { GatewayId } from '../gateways/gateway-ids';
+
+/** Resolved configuration: the only shape the rest of the code sees. */
+export interface AppConfig {
+  env: 'development' | 'test' | 'production';
+  port: number;
+  publicUrl: string;
+  databaseUrl?: string;
+  dataDir: string;
+  sandbox: boolean;
+  apiKeys: string[];
+  operatorKey: string;
+  customerJwksUrl: string;
+  encryptionKey: Buffer;
+  /** True when ENCRYPTION_KEY was not given and a sandbox key was generated/persisted. */
+  encryptionKeyGenerated: boolean;
+  logLevel: string;
+  cleeng: {
+    apiUrl: string;
+    publisherToken: string;
+    webhookSecret: string;
+    webhookSignatureHeader: string;
+    timeoutMs: number;
+    /** gateway id -> Cleeng paymentMethodId */
+    paymentMethods: Map<GatewayId, number>;
+  };
+  adyen: {
+    apiUrl: string;
+    apiKey: string;
+    merchantAccount: string;
+    hmacKey: string;
+    /** zero-value auth for free trials; false -> tokenise with /storedPaymentMethods */
+    zeroAuth: boolean;
+  };
+  gatewayTimeoutMs: number;
+  outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,134 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? ['1', 'true', 'yes'].includes(value.toLowerCase()) : value;
+
+const urlOpts = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+/**
+ * Raw environment as validated at boot. Every variable the service reads is declared here;
+ * defaults that depend on other variables are resolved in config.factory.ts.
+ */
+export class EnvSchema {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsOptional()
+  @IsUrl(urlOpts)
+  PUBLIC_URL?: string;
+
+  @ValidateIf((e: EnvSchema) => e.NODE_ENV === 'production' || e.DATABASE_URL !== undefined)
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL (required in production)' })
+  DATABASE_URL?: string;
+
+  @IsString()
+  DATA_DIR = './.data';
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  SANDBOX?: boolean;
+
+  @IsOptional()
+  @IsString()
+  API_KEYS?: string;
+
+  @IsOptional()
+  @IsString()
+  OPERATOR_KEY?: string;
+
+  @IsOptional()
+  @IsUrl(urlOpts)
+  CUSTOMER_JWKS_URL?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'ENCRYPTION_KEY must be 32 bytes, base64-encoded' })
+  ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @IsUrl(urlOpts)
+  CLEENG_API_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  CLEENG_PUBLISHER_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  CLEENG_WEBHOOK_SECRET?: string;
+
+  @IsString()
+  CLEENG_WEBHOOK_SIGNATURE_HEADER = 'X-Cleeng-Signature';
+
+  @IsOptional()
+  @Matches(/^[a-z-]+:\d+(,[a-z-]+:\d+)*$/, {
+    message: 'CLEENG_PAYMENT_METHODS must look like adyen:101,smart-glocal:102',
+  })
+  CLEENG_PAYMENT_METHODS?: string;
+
+  @IsOptional()
+  @IsUrl(urlOpts)
+  ADYEN_API_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  ADYEN_API_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  ADYEN_MERCHANT_ACCOUNT?: string;
+
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{2})+$/, { message: 'ADYEN_HMAC_KEY must be hex' })
+  ADYEN_HMAC_KEY?: string;
+
+  @Transform(toBool)
+  @IsBoolean()
+  ADYEN_ZERO_AUTH = true;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  GATEWAY_TIMEOUT_MS = 15000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  CLEENG_TIMEOUT_MS = 10000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  OUTBOX_POLL_INTERVAL_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  OUTBOX_BACKOFF_BASE_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  OUTBOX_BACKOFF_MAX_MS = 300000;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+}

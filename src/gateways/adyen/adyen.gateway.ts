@@ -1,0 +1,166 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { HttpClient, HttpNetworkError, HttpResponse, HttpTimeoutError } from '../../common/http/http-client';
+import { GATEWAY_CAPABILITIES } from '../gateway-capabilities';
+import { GatewayOutcomeUnknownError, GatewayRequestRejectedError, GatewayUnavailableError } from '../gateway.errors';
+import {
+  AuthoriseInput,
+  CancelInput,
+  CaptureInput,
+  CompleteActionInput,
+  GatewayCapabilities,
+  GatewayProvider,
+  ModificationResult,
+  PaymentResult,
+  RefundInput,
+  TokeniseInput,
+} from '../gateway.provider';
+import {
+  fromPaymentResponse,
+  fromStoredPaymentMethod,
+  toPaymentRequest,
+  toZeroAuthRequest,
+} from './adyen.mapper';
+import {
+  AdyenModificationResponse,
+  AdyenPaymentResponse,
+  AdyenServiceError,
+  AdyenStoredPaymentMethod,
+} from './adyen.types';
+
+/**
+ * Adyen Checkout v71 card gateway. Every POST carries `Idempotency-Key` (our attempt id), so a
+ * retry after a timeout returns Adyen's first answer instead of charging again.
+ */
+@Injectable()
+export class AdyenGateway implements GatewayProvider {
+  readonly id = 'adyen' as const;
+  readonly capabilities: GatewayCapabilities;
+  private readonly http = new HttpClient('adyen');
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    // some acquirers refuse zero-value auth: then free trials use /storedPaymentMethods (Scenario 2)
+    this.capabilities = { ...GATEWAY_CAPABILITIES.adyen, zeroAmountAuth: config.adyen.zeroAuth };
+  }
+
+  async authorise(input: AuthoriseInput): Promise<PaymentResult> {
+    const body = toPaymentRequest(input, { merchantAccount: this.config.adyen.merchantAccount, manualCapture: true });
+    const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
+    return fromPaymentResponse(res, 'authorise');
+  }
+
+  async charge(input: AuthoriseInput): Promise<PaymentResult> {
+    const body = toPaymentRequest(input, { merchantAccount: this.config.adyen.merchantAccount, manualCapture: false });
+    const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
+    return fromPaymentResponse(res, 'charge');
+  }
+
+  /** Zero-value auth when enabled (Scenario 1); otherwise Adyen's /storedPaymentMethods (Scenario 2). */
+  async tokenise(input: TokeniseInput): Promise<PaymentResult> {
+    if (this.capabilities.zeroAmountAuth) {
+      const body = toZeroAuthRequest(input, { merchantAccount: this.config.adyen.merchantAccount, manualCapture: true });
+      const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
+      return fromPaymentResponse(res, 'authorise');
+    }
+    return this.storePaymentMethod(input);
+  }
+
+  /** Tokenisation without any payment: POST /storedPaymentMethods. */
+  async storePaymentMethod(input: TokeniseInput): Promise<PaymentResult> {
+    if (input.source.kind !== 'customer') {
+      return { status: 'authorised', recurringToken: input.source.token };
+    }
+    const res = await this.post<AdyenStoredPaymentMethod>(
+      '/storedPaymentMethods',
+      {
+        merchantAccount: this.config.adyen.merchantAccount,
+        shopperReference: input.customer.reference,
+        recurringProcessingModel: 'Subscription',
+        paymentMethod: { type: 'scheme', ...input.source.paymentMethod },
+        ...(input.customer.email ? { shopperEmail: input.customer.email } : {}),
+      },
+      input.idempotencyKey,
+    );
+    return fromStoredPaymentMethod(res);
+  }
+
+  async completeAction(input: CompleteActionInput): Promise<PaymentResult> {
+    // /payments/details has no Idempotency-Key in the spec: a redirectResult can only be redeemed once anyway
+    const res = await this.post<AdyenPaymentResponse>('/payments/details', { details: input.details });
+    return fromPaymentResponse(res, 'authorise');
+  }
+
+  async capture(input: CaptureInput): Promise<ModificationResult> {
+    const res = await this.post<AdyenModificationResponse>(
+      `/payments/${encodeURIComponent(input.externalPaymentId)}/captures`,
+      {
+        merchantAccount: this.config.adyen.merchantAccount,
+        amount: { value: input.amount.minor, currency: input.amount.currency },
+        reference: input.reference,
+      },
+      input.idempotencyKey,
+    );
+    return this.modification(res);
+  }
+
+  async cancel(input: CancelInput): Promise<ModificationResult> {
+    const res = await this.post<AdyenModificationResponse>(
+      `/payments/${encodeURIComponent(input.externalPaymentId)}/cancels`,
+      { merchantAccount: this.config.adyen.merchantAccount, reference: input.reference },
+      input.idempotencyKey,
+    );
+    return this.modification(res);
+  }
+
+  async refund(input: RefundInput): Promise<ModificationResult> {
+    const res = await this.post<AdyenModificationResponse>(
+      `/payments/${encodeURIComponent(input.externalPaymentId)}/refunds`,
+      {
+        merchantAccount: this.config.adyen.merchantAccount,
+        amount: { value: input.amount.minor, currency: input.amount.currency },
+        reference: input.reference,
+      },
+      input.idempotencyKey,
+    );
+    return this.modification(res);
+  }
+
+  /** Adyen modifications are asynchronous: `received` now, the outcome arrives as a webhook. */
+  private modification(res: AdyenModificationResponse): ModificationResult {
+    return { status: 'received', ...(res.pspReference ? { externalId: res.pspReference } : {}) };
+  }
+
+  private async post<T>(path: string, body: unknown, idempotencyKey?: string): Promise<T> {
+    let res: HttpResponse;
+    try {
+      res = await this.http.request({
+        method: 'POST',
+        url: `${this.config.adyen.apiUrl}${path}`,
+        headers: { 'x-api-key': this.config.adyen.apiKey },
+        body,
+        timeoutMs: this.config.gatewayTimeoutMs,
+        idempotencyKey,
+      });
+    } catch (err) {
+      if (err instanceof HttpTimeoutError) {
+        throw new GatewayOutcomeUnknownError(this.id, err.message);
+      }
+      if (err instanceof HttpNetworkError) {
+        if (err.notSent) {
+          throw new GatewayUnavailableError(this.id, err.message, true);
+        }
+        throw new GatewayOutcomeUnknownError(this.id, err.message);
+      }
+      throw err;
+    }
+    if (res.status >= 200 && res.status < 300) {
+      return res.body as T;
+    }
+    const error = (res.body ?? {}) as AdyenServiceError;
+    const message = `Adyen ${path} answered ${res.status}${error.errorCode ? ` ${error.errorCode}` : ''}: ${error.message ?? ''}`;
+    if (res.status >= 500 || res.status === 429) {
+      throw new GatewayUnavailableError(this.id, message, false, res.status);
+    }
+    throw new GatewayRequestRejectedError(this.id, message, res.status, error.errorCode);
+  }
+}

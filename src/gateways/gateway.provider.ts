@@ -1,0 +1,142 @@
+import { Money } from '../common/money/money';
+import { Decline } from './decline-codes';
+import { GatewayId } from './gateway-ids';
+
+/**
+ * The one contract every payment gateway implements. Business outcomes (declined, needs 3DS) are
+ * result statuses; failures to get an answer are thrown as the errors in gateway.errors.ts.
+ * Every input carries `idempotencyKey` (our attempt id): repeating a call with the same key must
+ * never produce a second effect at the gateway.
+ */
+export interface GatewayCapabilities {
+  /** authorise and capture are separate steps */
+  separateCapture: boolean;
+  /** a zero-amount authorisation creates a recurring token (free trial, Scenario 1) */
+  zeroAmountAuth: boolean;
+  /** a tokenisation path without any payment (free trial, Scenario 2) */
+  tokenisation: boolean;
+  partialRefund: boolean;
+  threeDSecure: boolean;
+  /** the gateway runs the billing schedule itself (billing mode 2) */
+  gatewayManagedSchedule: boolean;
+  /** the connector can rebill a stored token / subscription on its own schedule (billing mode 3) */
+  connectorManagedRebill: boolean;
+}
+
+export interface CardMetadata {
+  variant?: string;
+  lastCardFourDigits?: string;
+  /** MM/YYYY, as Cleeng shows it */
+  cardExpirationDate?: string;
+  holderName?: string;
+}
+
+export type GatewayAction =
+  | { type: 'redirect'; url: string; method: 'GET' | 'POST'; params?: Record<string, string> }
+  | { type: 'widget' | 'hosted'; url?: string; data?: Record<string, unknown> };
+
+/** Gateway-specific payment method, passed through untouched (raw or encrypted card fields, wallet data). */
+export type PaymentMethodData = Record<string, unknown>;
+
+/** How the payment is funded: what the customer entered now, or a token stored earlier. */
+export type PaymentSource = { kind: 'customer'; paymentMethod: PaymentMethodData } | { kind: 'stored'; token: string };
+
+export interface BrowserInfo {
+  [key: string]: unknown;
+}
+
+export interface GatewayCustomer {
+  /** our stable id for the shopper at the gateway (Adyen shopperReference) */
+  reference: string;
+  email?: string;
+  country?: string;
+  ip?: string;
+}
+
+interface BaseInput {
+  idempotencyKey: string;
+  /** our payment id; the gateway's merchant reference */
+  reference: string;
+}
+
+export interface AuthoriseInput extends BaseInput {
+  amount: Money;
+  customer: GatewayCustomer;
+  source: PaymentSource;
+  /** customer-initiated (on session) or merchant-initiated (recurring, off session) */
+  initiator: 'customer' | 'merchant';
+  /** ask the gateway for a recurring token */
+  storeForRecurring: boolean;
+  returnUrl: string;
+  browserInfo?: BrowserInfo;
+}
+
+export type TokeniseInput = Omit<AuthoriseInput, 'amount' | 'initiator' | 'storeForRecurring'> & { currency: string };
+
+export interface CompleteActionInput extends BaseInput {
+  /** the redirect / 3DS return payload, e.g. Adyen `{redirectResult}` */
+  details: Record<string, unknown>;
+  /** state the gateway kept from the first call */
+  state?: Record<string, unknown>;
+}
+
+export interface CaptureInput extends BaseInput {
+  externalPaymentId: string;
+  amount: Money;
+}
+
+export interface CancelInput extends BaseInput {
+  externalPaymentId: string;
+}
+
+export interface RefundInput extends BaseInput {
+  externalPaymentId: string;
+  amount: Money;
+  reason?: string;
+}
+
+export type PaymentResultStatus = 'authorised' | 'captured' | 'rejected' | 'pending' | 'action_required';
+
+export interface PaymentResult {
+  status: PaymentResultStatus;
+  /** the gateway's id for the payment (Cleeng `externalPaymentId`) */
+  externalPaymentId?: string;
+  recurringToken?: string;
+  card?: CardMetadata;
+  action?: GatewayAction;
+  decline?: Decline;
+  /** opaque state to keep for a later call (e.g. completeAction) */
+  state?: Record<string, unknown>;
+}
+
+export type ModificationResultStatus = 'received' | 'captured' | 'cancelled' | 'refunded' | 'rejected';
+
+export interface ModificationResult {
+  /** `received`: accepted, final outcome arrives by webhook (Adyen) */
+  status: ModificationResultStatus;
+  /** the gateway's id for this modification (Adyen capture/refund pspReference) */
+  externalId?: string;
+  decline?: Decline;
+}
+
+export interface GatewayEvent {
+  type: string;
+  externalPaymentId?: string;
+  [key: string]: unknown;
+}
+
+export interface GatewayProvider {
+  readonly id: GatewayId;
+  readonly capabilities: GatewayCapabilities;
+  authorise(input: AuthoriseInput): Promise<PaymentResult>;
+  /** authorise + capture in one step */
+  charge(input: AuthoriseInput): Promise<PaymentResult>;
+  capture(input: CaptureInput): Promise<ModificationResult>;
+  cancel(input: CancelInput): Promise<ModificationResult>;
+  refund(input: RefundInput): Promise<ModificationResult>;
+  /** obtain a recurring token without charging (zero-amount auth or the gateway's tokenisation) */
+  tokenise(input: TokeniseInput): Promise<PaymentResult>;
+  completeAction(input: CompleteActionInput): Promise<PaymentResult>;
+  /** verifies the signature on the raw body first, then returns normalised events */
+  parseWebhook?(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): GatewayEvent[];
+}

@@ -1,0 +1,29 @@
+import { Controller, Get, HttpCode } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { DomainError } from '../common/errors/domain-error';
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
+  async ready(): Promise<{ status: 'ok'; database: 'ok' }> {
+    try {
+      await this.db.query('SELECT 1');
+      return { status: 'ok', database: 'ok' };
+    } catch {
+      throw new DomainError('NOT_READY', 'database unavailable');
+    }
+  }
+}

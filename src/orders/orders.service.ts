@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Principal, restrictedCustomer } from '../auth/principal';
+import { CleengClient } from '../cleeng/cleeng.client';
+import { isUniqueViolation } from '../common/database/column-transformers';
+import { DomainError, NotFoundError } from '../common/errors/domain-error';
+import { InvalidMoneyError, Money } from '../common/money/money';
+import { assertTransition } from '../common/state-machine';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { GatewayRegistry } from '../gateways/gateway.registry';
+import { GatewayId } from '../gateways/gateway-ids';
+import { CreateOrderDto } from './dto/create-order.dto';
+import { ORDER_TRANSITIONS, OrderEntity } from './order.entity';
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly cleeng: CleengClient,
+    private readonly gateways: GatewayRegistry,
+  ) {}
+
+  /** Creates the Cleeng order (POST /3.1/orders) and mirrors it: the amount to charge comes from Cleeng. */
+  async create(principal: Principal, dto: CreateOrderDto, idempotencyKey?: string): Promise<OrderEntity> {
+    const customer = restrictedCustomer(principal);
+    if (customer !== undefined && customer !== dto.customerId) {
+      throw new DomainError('FORBIDDEN', 'a customer can only create orders for itself');
+    }
+    const { gateway, paymentMethodId } = this.resolveGateway(dto);
+    this.gateways.get(gateway); // refuses gateways not enabled here before Cleeng hears of the order
+
+    const order = await this.cleeng.createOrder(
+      {
+        customerId: Number(dto.customerId),
+        offerId: dto.offerId,
+        currency: dto.currency,
+        country: dto.country,
+        paymentMethodId,
+        ...(dto.couponCode ? { couponCode: dto.couponCode } : {}),
+      },
+      idempotencyKey ? `order:${idempotencyKey}` : undefined,
+    );
+    let amount: Money;
+    try {
+      amount = Money.fromMajor(order.totalPrice, order.currency);
+    } catch (err) {
+      if (err instanceof InvalidMoneyError) {
+        throw new DomainError('UPSTREAM_REJECTED', `Cleeng order ${order.id} has an unusable price: ${err.message}`);
+      }
+      throw err;
+    }
+    const entity = this.db.getRepository(OrderEntity).create({
+      cleengOrderId: String(order.id),
+      customerId: String(order.customerId),
+      offerId: order.offerId,
+      gateway,
+      paymentMethodId,
+      amountMinor: amount.minor,
+      currency: amount.currency,
+      country: order.country,
+      paymentOperation: 'initial-payment',
+      cleengSubscriptionId: null,
+      status: 'open',
+      expiresAt: order.expirationDate ? new Date(order.expirationDate) : null,
+    });
+    try {
+      return await this.db.getRepository(OrderEntity).save(entity);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        // Cleeng replayed an order we already mirror
+        return this.db.getRepository(OrderEntity).findOneByOrFail({ cleengOrderId: String(order.id) });
+      }
+      throw err;
+    }
+  }
+
+  /** The order if this principal may see it; 404 otherwise (never reveal other customers' orders). */
+  async findForPrincipal(principal: Principal, id: string): Promise<OrderEntity> {
+    const customer = restrictedCustomer(principal);
+    const order = await this.db
+      .getRepository(OrderEntity)
+      .findOneBy(customer === undefined ? { id } : { id, customerId: customer });
+    if (!order) {
+      throw new NotFoundError('ORDER_NOT_FOUND', id);
+    }
+    return order;
+  }
+
+  async markPaid(manager: EntityManager, orderId: string): Promise<void> {
+    const order = await manager.findOneOrFail(OrderEntity, { where: { id: orderId }, lock: { mode: 'pessimistic_write' } });
+    assertTransition('order', ORDER_TRANSITIONS, order.status, 'paid');
+    await manager.update(OrderEntity, { id: orderId }, { status: 'paid' });
+  }
+
+  private resolveGateway(dto: CreateOrderDto): { gateway: GatewayId; paymentMethodId: number } {
+    const methods = this.config.cleeng.paymentMethods;
+    if (dto.gateway !== undefined) {
+      const configured = methods.get(dto.gateway);
+      if (configured === undefined) {
+        throw new DomainError('GATEWAY_NOT_AVAILABLE', `no Cleeng paymentMethodId configured for gateway ${dto.gateway}`);
+      }
+      if (dto.paymentMethodId !== undefined && dto.paymentMethodId !== configured) {
+        throw new DomainError('GATEWAY_MISMATCH', `paymentMethodId ${dto.paymentMethodId} is not gateway ${dto.gateway}`, [
+          { field: 'paymentMethodId', messages: [`gateway ${dto.gateway} uses paymentMethodId ${configured}`] },
+        ]);
+      }
+      return { gateway: dto.gateway, paymentMethodId: configured };
+    }
+    for (const [gateway, id] of methods) {
+      if (id === dto.paymentMethodId) {
+        return { gateway, paymentMethodId: id };
+      }
+    }
+    throw new DomainError('VALIDATION_FAILED', `paymentMethodId ${dto.paymentMethodId} is not configured`, [
+      { field: 'paymentMethodId', messages: ['is not one of CLEENG_PAYMENT_METHODS'] },
+    ]);
+  }
+}

@@ -1,0 +1,30 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+export type OutboxStatus = 'pending' | 'delivered' | 'dead';
+
+export interface OutboxHttpPayload {
+  method: 'POST' | 'PATCH' | 'DELETE';
+  /** path under CLEENG_API_URL, e.g. `/payments` */
+  path: string;
+  body?: Record<string, unknown>;
+  /** where the sealed secret goes in the body, e.g. `paymentDetails.token` */
+  secretPath?: string;
+}
+
+@Entity('outbox_messages')
+export class OutboxMessageEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column({ type: 'text' }) kind!: string;
+  @Column({ name: 'aggregate_id', type: 'text' }) aggregateId!: string;
+  @Column({ name: 'dedupe_key', type: 'text' }) dedupeKey!: string;
+  @Column({ type: 'jsonb' }) payload!: OutboxHttpPayload;
+  @Column({ name: 'sealed_secret', type: 'text', nullable: true }) sealedSecret!: string | null;
+  @Column({ type: 'text' }) status!: OutboxStatus;
+  @Column({ type: 'integer' }) attempts!: number;
+  @Column({ name: 'next_attempt_at', type: 'timestamptz' }) nextAttemptAt!: Date;
+  @Column({ name: 'locked_until', type: 'timestamptz', nullable: true }) lockedUntil!: Date | null;
+  @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  @Column({ type: 'jsonb', nullable: true }) result!: unknown;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true }) deliveredAt!: Date | null;
+}

@@ -1,0 +1,48 @@
+import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Audience, AuthGuard } from '../auth/auth.guard';
+import { DomainError } from '../common/errors/domain-error';
+import { DispatchSummary, OutboxDispatcher } from './outbox.dispatcher';
+import { OutboxService } from './outbox.service';
+
+/** Operator view of reports to Cleeng: what is pending, what Cleeng refused, and a retry button. */
+@ApiTags('operations')
+@ApiSecurity('operator-key')
+@Audience('operator')
+@UseGuards(AuthGuard)
+@Controller('ops/outbox')
+export class OutboxController {
+  constructor(
+    private readonly outbox: OutboxService,
+    private readonly dispatcher: OutboxDispatcher,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List outbox messages (newest first), optionally by status pending|delivered|dead' })
+  async list(@Query('status') status?: string): Promise<unknown[]> {
+    if (status !== undefined && !['pending', 'delivered', 'dead'].includes(status)) {
+      throw new DomainError('VALIDATION_FAILED', 'status must be pending, delivered or dead', [
+        { field: 'status', messages: ['must be one of pending, delivered, dead'] },
+      ]);
+    }
+    const rows = await this.outbox.list(status);
+    return rows.map(({ sealedSecret: _secret, ...row }) => row);
+  }
+
+  @Post('dispatch')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Deliver everything due now' })
+  dispatch(): Promise<DispatchSummary> {
+    return this.dispatcher.runOnce();
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Requeue a dead message' })
+  async retry(@Param('id') id: string): Promise<{ requeued: true }> {
+    if (!/^\d+$/.test(id) || !(await this.outbox.requeue(id))) {
+      throw new DomainError('NOT_FOUND', `no dead outbox message ${id}`);
+    }
+    return { requeued: true };
+  }
+}

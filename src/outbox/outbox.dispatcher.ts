@@ -1,0 +1,232 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CleengClient, CleengRejectedError, CleengUnavailableError } from '../cleeng/cleeng.client';
+import { Clock } from '../common/clock/clock';
+import { returnedRows } from '../common/database/query-result';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { OutboxMessageEntity } from './outbox-message.entity';
+import { OutboxService } from './outbox.service';
+
+const LEASE_MS = 60_000;
+const BATCH = 20;
+
+interface OutboxRow {
+  id: string;
+  kind: string;
+  aggregate_id: string;
+  dedupe_key: string;
+  payload: OutboxMessageEntity['payload'];
+  sealed_secret: string | null;
+  attempts: number;
+}
+
+export interface DispatchSummary {
+  delivered: number;
+  retried: number;
+  dead: number;
+}
+
+/**
+ * Delivers outbox messages to Cleeng until accepted. Claims rows with SKIP LOCKED and a lease, so
+ * several instances can run it; delivers per aggregate in order; backs off exponentially on
+ * failure; parks messages Cleeng refuses (4xx) as `dead` for an operator instead of dropping them.
+ */
+@Injectable()
+export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxDispatcher.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<DispatchSummary> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbox: OutboxService,
+    private readonly cleeng: CleengClient,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.outbox.onWake(() => this.kick());
+    this.schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Run soon, coalescing concurrent kicks into one extra pass. */
+  kick(): void {
+    if (this.stopped) {
+      return;
+    }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.runOnce().catch((err: unknown) => this.logger.error(`outbox pass failed: ${String(err)}`));
+  }
+
+  /** One pass over everything due now; returns what happened. Safe to call concurrently. */
+  async runOnce(): Promise<DispatchSummary> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.kick();
+      }
+    });
+    return this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) {
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.kick();
+      this.schedule();
+    }, this.config.outbox.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  private async pass(): Promise<DispatchSummary> {
+    const summary: DispatchSummary = { delivered: 0, retried: 0, dead: 0 };
+    for (;;) {
+      const batch = await this.claim();
+      if (batch.length === 0) {
+        return summary;
+      }
+      // one aggregate's messages in order; different aggregates in parallel
+      const byAggregate = new Map<string, OutboxRow[]>();
+      for (const row of batch) {
+        byAggregate.set(row.aggregate_id, [...(byAggregate.get(row.aggregate_id) ?? []), row]);
+      }
+      await Promise.all(
+        [...byAggregate.values()].map(async (rows) => {
+          for (const [index, row] of rows.entries()) {
+            const outcome = await this.deliver(row);
+            summary[outcome] += 1;
+            if (outcome !== 'delivered') {
+              // later messages of this aggregate wait for this one: release their lease
+              await this.release(rows.slice(index + 1).map((r) => r.id));
+              break;
+            }
+          }
+        }),
+      );
+      if (this.stopped) {
+        return summary;
+      }
+    }
+  }
+
+  private async claim(): Promise<OutboxRow[]> {
+    const now = this.clock.now();
+    // The earliest undelivered message of each aggregate only gates the rest: a later message is
+    // claimable once every earlier one of its aggregate is delivered or claimed in this same batch.
+    const result: unknown = await this.db.query(
+      `UPDATE outbox_messages m SET locked_until = $2
+       WHERE m.id IN (
+         SELECT o.id FROM outbox_messages o
+         WHERE o.status = 'pending' AND o.next_attempt_at <= $1
+           AND (o.locked_until IS NULL OR o.locked_until < $1)
+           AND NOT EXISTS (
+             SELECT 1 FROM outbox_messages p
+             WHERE p.aggregate_id = o.aggregate_id AND p.id < o.id AND p.status <> 'delivered'
+               AND (p.status = 'dead' OR p.next_attempt_at > $1 OR (p.locked_until IS NOT NULL AND p.locked_until >= $1))
+           )
+         ORDER BY o.id
+         LIMIT ${BATCH}
+         FOR UPDATE SKIP LOCKED)
+       RETURNING m.id, m.kind, m.aggregate_id, m.dedupe_key, m.payload, m.sealed_secret, m.attempts`,
+      [now, new Date(now.getTime() + LEASE_MS)],
+    );
+    return returnedRows<OutboxRow>(result).sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  private async release(ids: string[]): Promise<void> {
+    if (ids.length > 0) {
+      await this.db.query(`UPDATE outbox_messages SET locked_until = NULL WHERE id = ANY($1::bigint[])`, [ids]);
+    }
+  }
+
+  private async deliver(row: OutboxRow): Promise<'delivered' | 'retried' | 'dead'> {
+    const body = row.payload.body ? structuredClone(row.payload.body) : undefined;
+    if (body && row.payload.secretPath && row.sealed_secret) {
+      setPath(body, row.payload.secretPath, this.outbox.revealSecret(row.sealed_secret));
+    }
+    try {
+      const result = await this.cleeng.send(row.payload.method, row.payload.path, body, row.dedupe_key);
+      await this.db.transaction(async (manager) => {
+        await manager.query(
+          `UPDATE outbox_messages SET status = 'delivered', delivered_at = $2, attempts = attempts + 1,
+             locked_until = NULL, last_error = NULL, result = $3 WHERE id = $1`,
+          [row.id, this.clock.now(), JSON.stringify(redactResult(result))],
+        );
+        const handler = this.outbox.resultHandler(row.kind);
+        if (handler) {
+          const message = await manager.findOneByOrFail(OutboxMessageEntity, { id: row.id });
+          await handler(manager, message, result);
+        }
+      });
+      return 'delivered';
+    } catch (err) {
+      const attempts = row.attempts + 1;
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof CleengRejectedError) {
+        this.logger.error(`outbox ${row.id} (${row.kind}) refused by Cleeng, parked as dead: ${message}`);
+        await this.db.query(
+          `UPDATE outbox_messages SET status = 'dead', attempts = $2, last_error = $3, locked_until = NULL WHERE id = $1`,
+          [row.id, attempts, message],
+        );
+        return 'dead';
+      }
+      const delay = this.backoff(attempts);
+      if (!(err instanceof CleengUnavailableError)) {
+        this.logger.error(`outbox ${row.id} (${row.kind}) failed unexpectedly: ${message}`);
+      } else {
+        this.logger.warn(`outbox ${row.id} (${row.kind}) attempt ${attempts} failed, retry in ${delay} ms: ${message}`);
+      }
+      await this.db.query(
+        `UPDATE outbox_messages SET attempts = $2, last_error = $3, next_attempt_at = $4, locked_until = NULL WHERE id = $1`,
+        [row.id, attempts, message, new Date(this.clock.now().getTime() + delay)],
+      );
+      return 'retried';
+    }
+  }
+
+  private backoff(attempts: number): number {
+    const { backoffBaseMs, backoffMaxMs } = this.config.outbox;
+    const exp = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempts - 1, 20));
+    return Math.round(exp * (0.8 + Math.random() * 0.4));
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node: Record<string, unknown> = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) {
+      node[key] = {};
+    }
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] ?? ''] = value;
+}
+
+/** Cleeng echoes payment-details tokens back; never keep them in plain text. */
+function redactResult(result: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(result ?? null, (key, value: unknown) => (key === 'token' ? '[redacted]' : value)),
+  ) as unknown;
+}

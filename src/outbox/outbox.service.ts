@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import { returnedRows } from '../common/database/query-result';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../common/clock/clock';
+import { TokenCipher } from '../common/crypto/token-cipher';
+import { OutboxHttpPayload, OutboxMessageEntity } from './outbox-message.entity';
+
+export interface OutboxMessageInput {
+  kind: string;
+  /** messages of one aggregate are delivered strictly in order */
+  aggregateId: string;
+  /** unique forever: enqueuing the same report twice is a no-op; also sent as Idempotency-Key */
+  dedupeKey: string;
+  payload: OutboxHttpPayload;
+  /** a secret (recurring token) sealed at rest and put at `payload.secretPath` only when sending */
+  secret?: string;
+}
+
+export type OutboxResultHandler = (manager: EntityManager, message: OutboxMessageEntity, result: unknown) => Promise<void>;
+
+/** Writes reports to Cleeng in the caller's transaction; OutboxDispatcher delivers them. */
+@Injectable()
+export class OutboxService {
+  private readonly handlers = new Map<string, OutboxResultHandler>();
+  private wake: (() => void) | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cipher: TokenCipher,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Must be called with the manager of the transaction that makes the local change. */
+  async enqueue(manager: EntityManager, message: OutboxMessageInput): Promise<void> {
+    await manager.query(
+      `INSERT INTO outbox_messages (kind, aggregate_id, dedupe_key, payload, sealed_secret, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
+      [
+        message.kind,
+        message.aggregateId,
+        message.dedupeKey,
+        JSON.stringify(message.payload),
+        message.secret === undefined ? null : this.cipher.encrypt(message.secret),
+        this.clock.now(),
+      ],
+    );
+  }
+
+  /** Ask the dispatcher to look now (after the enqueuing transaction committed). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  onWake(fn: () => void): void {
+    this.wake = fn;
+  }
+
+  /** What to do locally once Cleeng accepted a message of this kind (e.g. keep Cleeng's payment id). */
+  registerResultHandler(kind: string, handler: OutboxResultHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  resultHandler(kind: string): OutboxResultHandler | undefined {
+    return this.handlers.get(kind);
+  }
+
+  revealSecret(sealed: string): string {
+    return this.cipher.decrypt(sealed);
+  }
+
+  async list(status?: string, limit = 100): Promise<OutboxMessageEntity[]> {
+    return this.db.getRepository(OutboxMessageEntity).find({
+      where: status ? { status: status as OutboxMessageEntity['status'] } : {},
+      order: { id: 'DESC' },
+      take: limit,
+    });
+  }
+
+  /** Operator action: put a dead message back in the queue. */
+  async requeue(id: string): Promise<boolean> {
+    const rows = returnedRows(
+      await this.db.query(
+        `UPDATE outbox_messages SET status = 'pending', next_attempt_at = $2, locked_until = NULL
+         WHERE id = $1 AND status = 'dead' RETURNING id`,
+        [id, this.clock.now()],
+      ),
+    );
+    this.notify();
+    return rows.length > 0;
+  }
+}

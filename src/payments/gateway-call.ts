@@ -1,0 +1,54 @@
+import { Decline, decline } from '../gateways/decline-codes';
+import {
+  GatewayOutcomeUnknownError,
+  GatewayRequestRejectedError,
+  GatewayUnavailableError,
+} from '../gateways/gateway.errors';
+
+export type GatewayCallOutcome<T> =
+  | { kind: 'ok'; value: T }
+  /** no answer after every retry: the gateway may have acted */
+  | { kind: 'unknown'; error: string }
+  /** the gateway certainly did nothing (connection refused every time) */
+  | { kind: 'not_processed'; decline: Decline }
+  /** the gateway refused the request itself (4xx): bad input or a bug, never retried */
+  | { kind: 'invalid'; error: GatewayRequestRejectedError };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Calls a gateway, retrying technical failures with backoff. The call closure must reuse the same
+ * idempotency key on every try, so a retry after a lost response returns the first answer instead
+ * of charging twice.
+ */
+export async function callGateway<T>(call: () => Promise<T>, retryDelaysMs: readonly number[]): Promise<GatewayCallOutcome<T>> {
+  let sawUnknown = false;
+  let lastError = '';
+  for (let attempt = 0; attempt <= retryDelaysMs.length; attempt += 1) {
+    if (attempt > 0) {
+      await sleep(retryDelaysMs[attempt - 1] ?? 0);
+    }
+    try {
+      return { kind: 'ok', value: await call() };
+    } catch (err) {
+      if (err instanceof GatewayRequestRejectedError) {
+        return { kind: 'invalid', error: err };
+      }
+      if (err instanceof GatewayOutcomeUnknownError) {
+        sawUnknown = true;
+        lastError = err.message;
+        continue;
+      }
+      if (err instanceof GatewayUnavailableError) {
+        sawUnknown ||= !err.notProcessed;
+        lastError = err.message;
+        continue;
+      }
+      throw err;
+    }
+  }
+  if (sawUnknown) {
+    return { kind: 'unknown', error: lastError };
+  }
+  return { kind: 'not_processed', decline: decline('GW_ERROR', { reason: lastError }) };
+}

@@ -1,0 +1,71 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { AuthGuard } from '../auth/auth.guard';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { Principal } from '../auth/principal';
+import { DomainError } from '../common/errors/domain-error';
+import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { CompletePaymentDto, CreatePaymentDto } from './dto/create-payment.dto';
+import { PaymentView, toPaymentView } from './payment.view';
+import { PaymentsService } from './payments.service';
+
+@ApiTags('payments')
+@ApiSecurity('api-key')
+@ApiSecurity('customer-jwt')
+@Controller('v1/payments')
+export class PaymentsController {
+  constructor(private readonly payments: PaymentsService) {}
+
+  @Post()
+  @UseGuards(AuthGuard)
+  @UseInterceptors(IdempotencyInterceptor)
+  @Idempotent('required')
+  @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'replays return the first response' })
+  @ApiOperation({
+    summary: 'Pay an order: authorise + capture (or tokenise a free trial) and report the result to Cleeng',
+    description:
+      'Answers 201 with status captured, rejected (with a normalised decline), action_required (3DS: follow action.url), pending or unknown (gateway did not answer; resolved later, never charged twice).',
+  })
+  async create(@CurrentPrincipal() principal: Principal, @Body() dto: CreatePaymentDto): Promise<PaymentView> {
+    return toPaymentView(await this.payments.start(principal, dto));
+  }
+
+  @Get(':id')
+  @UseGuards(AuthGuard)
+  @ApiOperation({ summary: 'Read a payment' })
+  async get(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<PaymentView> {
+    return toPaymentView(await this.payments.findForPrincipal(principal, id));
+  }
+
+  @Post(':id/complete')
+  @HttpCode(200)
+  @UseGuards(AuthGuard)
+  @UseInterceptors(IdempotencyInterceptor)
+  @Idempotent('optional')
+  @ApiOperation({ summary: 'Finish a payment after 3DS / redirect with the gateway return payload' })
+  async complete(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: CompletePaymentDto,
+  ): Promise<PaymentView> {
+    return toPaymentView(await this.payments.complete(principal, id, dto.details));
+  }
+
+  /**
+   * Default returnUrl: the gateway sends the shopper's browser here. The single-use redirectResult
+   * is the credential, so this route needs no API key.
+   */
+  @Get(':id/return')
+  @ApiExcludeEndpoint()
+  async return(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query('redirectResult') redirectResult?: string,
+  ): Promise<PaymentView> {
+    if (!redirectResult) {
+      throw new DomainError('VALIDATION_FAILED', 'redirectResult is required', [
+        { field: 'redirectResult', messages: ['is required'] },
+      ]);
+    }
+    return toPaymentView(await this.payments.completeFromReturn(id, { redirectResult }));
+  }
+}

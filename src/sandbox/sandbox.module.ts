@@ -1,0 +1,17 @@
+import { Global, Module } from '@nestjs/common';
+import { AdyenSandboxModule } from './adyen/adyen-sandbox.module';
+import { SandboxAuthController } from './auth/sandbox-auth.controller';
+import { SandboxAuthService } from './auth/sandbox-auth.service';
+import { CleengSandboxModule } from './cleeng/cleeng-sandbox.module';
+import { SandboxFaults } from './faults/sandbox-faults';
+import { SandboxFaultsController } from './faults/sandbox-faults.controller';
+
+/** Emulators of every outside system, mounted under /sandbox when SANDBOX=true. */
+@Global()
+@Module({
+  imports: [AdyenSandboxModule, CleengSandboxModule],
+  controllers: [SandboxAuthController, SandboxFaultsController],
+  providers: [SandboxFaults, SandboxAuthService],
+  exports: [SandboxFaults],
+})
+export class SandboxModule {}

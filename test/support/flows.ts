@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { API_KEY, TestApp } from './test-app';
+
+export const CARDS = {
+  approve: '4111111111111111',
+  declined: '4000000000000002',
+  limit: '4000000000009995',
+  expired: '4000000000000069',
+  cvc: '4000000000000127',
+  fraud: '4100000000000019',
+  threeDS: '4000000000003220',
+} as const;
+
+export const OFFERS = {
+  monthlyUsd: 'S100000001_US',
+  freeTrialUsd: 'S100000002_US',
+  jpy: 'S100000003_JP',
+} as const;
+
+let customerSeq = Math.floor(Math.random() * 1_000_000);
+export function newCustomerId(): string {
+  customerSeq += 1;
+  return String(900_000_000 + customerSeq);
+}
+
+export function card(number: string): Record<string, string> {
+  return { type: 'scheme', number, expiryMonth: '03', expiryYear: '2030', cvc: '737', holderName: 'Matthew Brown' };
+}
+
+export async function createOrder(
+  app: TestApp,
+  opts: { customerId?: string; offerId?: string; currency?: string; country?: string; couponCode?: string } = {},
+): Promise<{ id: string; cleengOrderId: string; customerId: string; amount: { value: number; currency: string } }> {
+  const res = await app.http
+    .post('/v1/orders')
+    .set('X-Api-Key', API_KEY)
+    .send({
+      customerId: opts.customerId ?? newCustomerId(),
+      offerId: opts.offerId ?? OFFERS.monthlyUsd,
+      currency: opts.currency ?? 'USD',
+      country: opts.country ?? 'US',
+      gateway: 'adyen',
+      ...(opts.couponCode ? { couponCode: opts.couponCode } : {}),
+    });
+  if (res.status !== 201) {
+    throw new Error(`order creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return res.body as { id: string; cleengOrderId: string; customerId: string; amount: { value: number; currency: string } };
+}
+
+export function pay(app: TestApp, orderId: string, number: string = CARDS.approve, key: string = randomUUID()) {
+  return app.http
+    .post('/v1/payments')
+    .set('X-Api-Key', API_KEY)
+    .set('Idempotency-Key', key)
+    .send({ orderId, paymentMethod: card(number) });
+}
+
+interface CleengState {
+  orders: { id: number; totalPrice: number }[];
+  payments: {
+    id: number;
+    orderId: number;
+    status: string;
+    paymentOperation: string;
+    externalPaymentId?: string | null;
+    rejectedReason?: string | null;
+    paymentDetailsId?: number | null;
+  }[];
+  paymentDetails: { id: number; token: string; paymentMethodSpecificParams?: Record<string, string> }[];
+  subscriptions: unknown[];
+}
+
+export async function cleengState(app: TestApp): Promise<CleengState> {
+  const res = await app.http.get('/sandbox/cleeng/state');
+  return res.body as CleengState;
+}
+
+export async function cleengPaymentsForOrder(app: TestApp, cleengOrderId: string): Promise<CleengState['payments']> {
+  const state = await cleengState(app);
+  return state.payments.filter((p) => String(p.orderId) === cleengOrderId);
+}
+
+export async function adyenLedger(app: TestApp, merchantReference: string) {
+  const res = await app.http.get('/sandbox/adyen/ledger').query({ merchantReference });
+  return res.body as {
+    payments: { pspReference: string; status: string; amount: { value: number; currency: string }; capturedValue: number }[];
+    requests: number;
+  };
+}

@@ -1,0 +1,66 @@
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { RunningApp, startApp } from '../../src/bootstrap';
+
+export const API_KEY = 'sandbox-key';
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => ok(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface TestApp extends RunningApp {
+  http: ReturnType<typeof request>;
+}
+
+/**
+ * The real app on a real port (the sandbox emulators call back into it), on the test database.
+ * Short timeouts and backoff keep fault tests quick; override anything through `env`.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const port = await freePort();
+  const running = await startApp({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: process.env.DATABASE_URL,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'connector-test-')),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    GATEWAY_TIMEOUT_MS: '1500',
+    CLEENG_TIMEOUT_MS: '1500',
+    OUTBOX_POLL_INTERVAL_MS: '200',
+    OUTBOX_BACKOFF_BASE_MS: '200',
+    OUTBOX_BACKOFF_MAX_MS: '1000',
+    ...env,
+  });
+  return { ...running, http: request(running.url) };
+}
+
+/** Polls until `check` returns a truthy value or the deadline passes. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) {
+        return value;
+      }
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
