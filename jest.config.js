@@ -3,7 +3,7 @@
  * database and the sandbox emulators). Without DATABASE_URL the e2e tier starts one embedded
  * PostgreSQL for the whole run (test/global-setup.ts).
  */
-const tsJest = ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
   projects: [
     {
@@ -23,9 +23,9 @@ module.exports = {
       setupFiles: ['reflect-metadata'],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
-      testTimeout: 60000,
     },
   ],
   // e2e files share one database server; running them one at a time keeps PGlite's single session sane
   maxWorkers: 1,
+  testTimeout: 60000,
 };

@@ -97,8 +97,12 @@ export class Initial1763900000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         delivered_at timestamptz
       )`);
-    await q.query(`CREATE INDEX outbox_due_idx ON outbox_messages (next_attempt_at, id) WHERE status = 'pending'`);
-    await q.query(`CREATE INDEX outbox_aggregate_idx ON outbox_messages (aggregate_id, id) WHERE status <> 'delivered'`);
+    await q.query(
+      `CREATE INDEX outbox_due_idx ON outbox_messages (next_attempt_at, id) WHERE status = 'pending'`,
+    );
+    await q.query(
+      `CREATE INDEX outbox_aggregate_idx ON outbox_messages (aggregate_id, id) WHERE status <> 'delivered'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -16,14 +16,19 @@ import { SandboxModule } from './sandbox/sandbox.module';
 @Module({})
 export class AppModule {
   /** The config is validated before the module is built: the database URL may come from the embedded child. */
-  static forRoot(config: AppConfig & { databaseUrl: string }): DynamicModule {
+  static forRoot(config: AppConfig & { databaseUrl: string; databasePoolSize: number }): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        { module: ConfigHolderModule, global: true, providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] },
+        {
+          module: ConfigHolderModule,
+          global: true,
+          providers: [{ provide: APP_CONFIG, useValue: config }],
+          exports: [APP_CONFIG],
+        },
         LoggerModule.forRoot(loggerOptions(config)),
         ScheduleModule.forRoot(),
-        DatabaseModule.forRoot(config.databaseUrl),
+        DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize),
         CommonModule,
         AuthModule,
         IdempotencyModule,

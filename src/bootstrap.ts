@@ -22,20 +22,31 @@ export async function startApp(env: Record<string, string | undefined> = process
   const config = loadConfig(env);
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
+  let databasePoolSize = config.databasePoolSize ?? 10;
   if (!databaseUrl) {
-    new Logger('Database').log(`DATABASE_URL not set: starting embedded PostgreSQL (PGlite) in ${config.dataDir}`);
+    new Logger('Database').log(
+      `DATABASE_URL not set: starting embedded PostgreSQL (PGlite) in ${config.dataDir}`,
+    );
     embedded = await startEmbeddedPostgres(config.dataDir);
     databaseUrl = embedded.url;
+    // PGlite serves every connection from one session and interleaves their extended-protocol
+    // messages; one connection keeps statements whole (docs/embedded-database.md)
+    databasePoolSize = config.databasePoolSize ?? 1;
   }
   if (config.encryptionKeyGenerated) {
-    new Logger('Config').warn(`ENCRYPTION_KEY not set: using a generated sandbox key kept in ${config.dataDir}`);
+    new Logger('Config').warn(
+      `ENCRYPTION_KEY not set: using a generated sandbox key kept in ${config.dataDir}`,
+    );
   }
   let app: NestExpressApplication;
   try {
-    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ ...config, databaseUrl }), {
-      rawBody: true,
-      bufferLogs: true,
-    });
+    app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot({ ...config, databaseUrl, databasePoolSize }),
+      {
+        rawBody: true,
+        bufferLogs: true,
+      },
+    );
   } catch (err) {
     await embedded?.stop();
     throw err;

@@ -3,7 +3,9 @@ import { API_KEY, startTestApp, TestApp } from './support/test-app';
 import { CARDS, card, createOrder, newCustomerId, OFFERS, pay } from './support/flows';
 
 async function customerToken(app: TestApp, customerId: string, expiresInSeconds?: number): Promise<string> {
-  const res = await app.http.post('/sandbox/auth/token').send({ customerId, ...(expiresInSeconds ? { expiresInSeconds } : {}) });
+  const res = await app.http
+    .post('/sandbox/auth/token')
+    .send({ customerId, ...(expiresInSeconds ? { expiresInSeconds } : {}) });
   return res.body.token as string;
 }
 
@@ -45,14 +47,24 @@ describe('API security and bad input', () => {
     const forOther = await app.http
       .post('/v1/orders')
       .set('Authorization', `Bearer ${token}`)
-      .send({ customerId: newCustomerId(), offerId: OFFERS.monthlyUsd, currency: 'USD', country: 'US', gateway: 'adyen' });
+      .send({
+        customerId: newCustomerId(),
+        offerId: OFFERS.monthlyUsd,
+        currency: 'USD',
+        country: 'US',
+        gateway: 'adyen',
+      });
     expect(forOther.status).toBe(403);
 
     const otherOrder = await createOrder(app);
     const otherPayment = await pay(app, otherOrder.id);
-    const peek = await app.http.get(`/v1/payments/${otherPayment.body.id}`).set('Authorization', `Bearer ${token}`);
+    const peek = await app.http
+      .get(`/v1/payments/${otherPayment.body.id}`)
+      .set('Authorization', `Bearer ${token}`);
     expect(peek.status).toBe(404);
-    const peekOrder = await app.http.get(`/v1/orders/${otherOrder.id}`).set('Authorization', `Bearer ${token}`);
+    const peekOrder = await app.http
+      .get(`/v1/orders/${otherOrder.id}`)
+      .set('Authorization', `Bearer ${token}`);
     expect(peekOrder.status).toBe(404);
     const payOther = await app.http
       .post('/v1/payments')
@@ -79,18 +91,33 @@ describe('API security and bad input', () => {
       ['orderId not a uuid', { orderId: '42', paymentMethod: card(CARDS.approve) }, 'orderId'],
       ['unknown field', { orderId: order.id, paymentMethod: card(CARDS.approve), amount: 1 }, 'amount'],
       ['paymentMethod not an object', { orderId: order.id, paymentMethod: 'visa' }, 'paymentMethod'],
-      ['bad returnUrl', { orderId: order.id, paymentMethod: card(CARDS.approve), returnUrl: 'javascript:alert(1)' }, 'returnUrl'],
+      [
+        'bad returnUrl',
+        { orderId: order.id, paymentMethod: card(CARDS.approve), returnUrl: 'javascript:alert(1)' },
+        'returnUrl',
+      ],
     ];
     for (const [name, body, field] of cases) {
-      const res = await app.http.post('/v1/payments').set('X-Api-Key', API_KEY).set('Idempotency-Key', randomUUID()).send(body as object);
-      expect({ name, status: res.status, code: res.body.code }).toEqual({ name, status: 400, code: 'VALIDATION_FAILED' });
+      const res = await app.http
+        .post('/v1/payments')
+        .set('X-Api-Key', API_KEY)
+        .set('Idempotency-Key', randomUUID())
+        .send(body as object);
+      expect({ name, status: res.status, code: res.body.code }).toEqual({
+        name,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      });
       expect((res.body.details as { field: string }[]).map((d) => d.field)).toContain(field);
     }
   });
 
   it('requires an Idempotency-Key for payments', async () => {
     const order = await createOrder(app);
-    const res = await app.http.post('/v1/payments').set('X-Api-Key', API_KEY).send({ orderId: order.id, paymentMethod: card(CARDS.approve) });
+    const res = await app.http
+      .post('/v1/payments')
+      .set('X-Api-Key', API_KEY)
+      .send({ orderId: order.id, paymentMethod: card(CARDS.approve) });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
     const bad = await app.http
@@ -120,7 +147,13 @@ describe('API security and bad input', () => {
   });
 
   it('validates order input: currency, country, gateway and paymentMethodId', async () => {
-    const base = { customerId: newCustomerId(), offerId: OFFERS.monthlyUsd, currency: 'USD', country: 'US', gateway: 'adyen' };
+    const base = {
+      customerId: newCustomerId(),
+      offerId: OFFERS.monthlyUsd,
+      currency: 'USD',
+      country: 'US',
+      gateway: 'adyen',
+    };
     const cases: [unknown, number, string][] = [
       [{ ...base, currency: 'usd' }, 400, 'currency'],
       [{ ...base, country: 'USA' }, 400, 'country'],
@@ -129,11 +162,17 @@ describe('API security and bad input', () => {
       [{ ...base, gateway: undefined, paymentMethodId: 999 }, 400, 'paymentMethodId'],
     ];
     for (const [body, status, field] of cases) {
-      const res = await app.http.post('/v1/orders').set('X-Api-Key', API_KEY).send(body as object);
+      const res = await app.http
+        .post('/v1/orders')
+        .set('X-Api-Key', API_KEY)
+        .send(body as object);
       expect({ field, status: res.status }).toEqual({ field, status });
       expect(JSON.stringify(res.body.details)).toContain(field);
     }
-    const notEnabled = await app.http.post('/v1/orders').set('X-Api-Key', API_KEY).send({ ...base, gateway: 'smartpay' });
+    const notEnabled = await app.http
+      .post('/v1/orders')
+      .set('X-Api-Key', API_KEY)
+      .send({ ...base, gateway: 'smartpay' });
     expect(notEnabled.status).toBe(422);
     expect(notEnabled.body.code).toBe('GATEWAY_NOT_AVAILABLE');
     const byMethodId = await app.http
@@ -142,7 +181,10 @@ describe('API security and bad input', () => {
       .send({ ...base, gateway: undefined, paymentMethodId: 101 });
     expect(byMethodId.status).toBe(201);
     expect(byMethodId.body.gateway).toBe('adyen');
-    const unknownOffer = await app.http.post('/v1/orders').set('X-Api-Key', API_KEY).send({ ...base, offerId: 'S999_XX' });
+    const unknownOffer = await app.http
+      .post('/v1/orders')
+      .set('X-Api-Key', API_KEY)
+      .send({ ...base, offerId: 'S999_XX' });
     expect(unknownOffer.status).toBe(404);
   });
 
@@ -159,7 +201,13 @@ describe('API security and bad input', () => {
     const docs = await app.http.get('/docs-json');
     expect(docs.status).toBe(200);
     expect(Object.keys(docs.body.paths as object)).toEqual(
-      expect.arrayContaining(['/v1/orders', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/complete', '/health']),
+      expect.arrayContaining([
+        '/v1/orders',
+        '/v1/payments',
+        '/v1/payments/{id}',
+        '/v1/payments/{id}/complete',
+        '/health',
+      ]),
     );
     expect(JSON.stringify(docs.body.paths)).not.toContain('/sandbox/');
   });

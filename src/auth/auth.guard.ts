@@ -11,7 +11,8 @@ import { Principal } from './principal';
 export type Audience = 'api-or-customer' | 'api' | 'operator';
 export const AUDIENCE = 'auth:audience';
 /** Who may call a controller or route. Default for guarded controllers: API key or customer JWT. */
-export const Audience = (audience: Audience): MethodDecorator & ClassDecorator => SetMetadata(AUDIENCE, audience);
+export const Audience = (audience: Audience): MethodDecorator & ClassDecorator =>
+  SetMetadata(AUDIENCE, audience);
 
 export type AuthenticatedRequest = Request & { principal: Principal };
 
@@ -25,8 +26,10 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const audience =
-      this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE, [context.getHandler(), context.getClass()]) ??
-      'api-or-customer';
+      this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? 'api-or-customer';
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     req.principal = await this.authenticate(req, audience);
     return true;
@@ -66,7 +69,9 @@ export class AuthGuard implements CanActivate {
     }
     throw new DomainError(
       'UNAUTHENTICATED',
-      audience === 'api' ? 'X-Api-Key required' : 'X-Api-Key or Authorization: Bearer <customer token> required',
+      audience === 'api'
+        ? 'X-Api-Key required'
+        : 'X-Api-Key or Authorization: Bearer <customer token> required',
     );
   }
 }

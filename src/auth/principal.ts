@@ -1,8 +1,6 @@
 /** Who is calling: a server with an API key, a customer with a JWT, or an operator. */
 export type Principal =
-  | { kind: 'api'; keyId: string }
-  | { kind: 'customer'; customerId: string }
-  | { kind: 'operator' };
+  { kind: 'api'; keyId: string } | { kind: 'customer'; customerId: string } | { kind: 'operator' };
 
 export function principalScope(p: Principal): string {
   switch (p.kind) {

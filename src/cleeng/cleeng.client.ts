@@ -37,7 +37,10 @@ export class CleengClient {
       return body.order;
     } catch (err) {
       if (err instanceof CleengRejectedError) {
-        throw new DomainError(err.status === 404 ? 'NOT_FOUND' : 'UPSTREAM_REJECTED', `Cleeng: ${err.message}`);
+        throw new DomainError(
+          err.status === 404 ? 'NOT_FOUND' : 'UPSTREAM_REJECTED',
+          `Cleeng: ${err.message}`,
+        );
       }
       if (err instanceof CleengUnavailableError) {
         throw new DomainError('UPSTREAM_UNAVAILABLE', `Cleeng unavailable: ${err.message}`);
@@ -71,7 +74,9 @@ export class CleengClient {
     }
     const envelope = (res.body ?? {}) as { success?: boolean; message?: string };
     if (res.status >= 500 || res.status === 429 || res.status === 408) {
-      throw new CleengUnavailableError(`HTTP ${res.status}${envelope.message ? `: ${envelope.message}` : ''}`);
+      throw new CleengUnavailableError(
+        `HTTP ${res.status}${envelope.message ? `: ${envelope.message}` : ''}`,
+      );
     }
     if (res.status >= 400 || envelope.success === false) {
       throw new CleengRejectedError(res.status, envelope.message ?? `HTTP ${res.status}`);

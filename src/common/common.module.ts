@@ -8,7 +8,11 @@ import { TokenCipher } from './crypto/token-cipher';
 @Module({
   providers: [
     { provide: Clock, useClass: SystemClock },
-    { provide: TokenCipher, useFactory: (config: AppConfig) => new TokenCipher(config.encryptionKey), inject: [APP_CONFIG] },
+    {
+      provide: TokenCipher,
+      useFactory: (config: AppConfig) => new TokenCipher(config.encryptionKey),
+      inject: [APP_CONFIG],
+    },
   ],
   exports: [Clock, TokenCipher],
 })

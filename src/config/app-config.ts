@@ -6,6 +6,8 @@ export interface AppConfig {
   port: number;
   publicUrl: string;
   databaseUrl?: string;
+  /** unset: 10 for PostgreSQL, 1 for the embedded database (see docs/embedded-database.md) */
+  databasePoolSize?: number;
   dataDir: string;
   sandbox: boolean;
   apiKeys: string[];

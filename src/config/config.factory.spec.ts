@@ -21,7 +21,9 @@ describe('loadConfig', () => {
 
   it('keeps the generated sandbox key across restarts', () => {
     const dir = dataDir();
-    expect(loadConfig({ DATA_DIR: dir }).encryptionKey.equals(loadConfig({ DATA_DIR: dir }).encryptionKey)).toBe(true);
+    expect(
+      loadConfig({ DATA_DIR: dir }).encryptionKey.equals(loadConfig({ DATA_DIR: dir }).encryptionKey),
+    ).toBe(true);
   });
 
   it.each([
@@ -39,7 +41,9 @@ describe('loadConfig', () => {
 
   it('requires real settings in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow('DATABASE_URL');
-    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x' })).toThrow('ENCRYPTION_KEY');
+    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x' })).toThrow(
+      'ENCRYPTION_KEY',
+    );
     expect(() =>
       loadConfig({
         NODE_ENV: 'production',

@@ -22,9 +22,7 @@ export const SANDBOX_SECRETS = {
 } as const;
 
 function flatten(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`),
-  );
+  return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
 }
 
 function parsePaymentMethods(raw: string): Map<GatewayId, number> {
@@ -96,6 +94,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     port: env.PORT,
     publicUrl,
     databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
     dataDir: env.DATA_DIR,
     sandbox,
     apiKeys,
@@ -133,7 +132,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ),
     },
     adyen: {
-      apiUrl: required(env.ADYEN_API_URL, 'ADYEN_API_URL', sandbox, `${sandboxUrl}/adyen/v71`).replace(/\/$/, ''),
+      apiUrl: required(env.ADYEN_API_URL, 'ADYEN_API_URL', sandbox, `${sandboxUrl}/adyen/v71`).replace(
+        /\/$/,
+        '',
+      ),
       apiKey: required(env.ADYEN_API_KEY, 'ADYEN_API_KEY', sandbox, SANDBOX_SECRETS.adyenApiKey),
       merchantAccount: required(
         env.ADYEN_MERCHANT_ACCOUNT,

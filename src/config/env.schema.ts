@@ -36,11 +36,20 @@ export class EnvSchema {
   PUBLIC_URL?: string;
 
   @ValidateIf((e: EnvSchema) => e.NODE_ENV === 'production' || e.DATABASE_URL !== undefined)
-  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL (required in production)' })
+  @Matches(/^postgres(ql)?:\/\//, {
+    message: 'DATABASE_URL must be a postgres:// URL (required in production)',
+  })
   DATABASE_URL?: string;
 
   @IsString()
   DATA_DIR = './.data';
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE?: number;
 
   @IsOptional()
   @Transform(toBool)

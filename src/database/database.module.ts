@@ -7,12 +7,18 @@ import { PaymentDetailsEntity } from '../payment-details/payment-details.entity'
 import { PaymentEntity } from '../payments/payment.entity';
 import { MIGRATIONS } from '../../migrations';
 
-export const ENTITIES = [OrderEntity, PaymentEntity, PaymentDetailsEntity, IdempotencyRecordEntity, OutboxMessageEntity];
+export const ENTITIES = [
+  OrderEntity,
+  PaymentEntity,
+  PaymentDetailsEntity,
+  IdempotencyRecordEntity,
+  OutboxMessageEntity,
+];
 
 /** One code path for both databases: the `pg` driver to a URL (the machine's PostgreSQL or embedded PGlite). */
 @Module({})
 export class DatabaseModule {
-  static forRoot(url: string): DynamicModule {
+  static forRoot(url: string, poolSize: number): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
@@ -26,8 +32,9 @@ export class DatabaseModule {
           synchronize: false,
           // PGlite has no uuid-ossp; we only use gen_random_uuid()
           installExtensions: false,
-          extra: { max: 10 },
-          logging: ['error'],
+          extra: { max: poolSize },
+          // failures surface as exceptions and are logged once by the exception filter
+          logging: false,
         }),
       ],
     };

@@ -28,7 +28,8 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
     execArgv: [],
   });
   const url = await new Promise<string>((ok, fail) => {
-    const onExit = (code: number | null): void => fail(new Error(`embedded PostgreSQL exited during start (code ${code})`));
+    const onExit = (code: number | null): void =>
+      fail(new Error(`embedded PostgreSQL exited during start (code ${code})`));
     child.once('exit', onExit);
     child.once('error', fail);
     child.on('message', (m: unknown) => {

@@ -3,7 +3,17 @@ import { DECLINE_CODES, decline, isRetryable } from './decline-codes';
 describe('decline codes', () => {
   it('classifies every code', () => {
     expect(Object.keys(DECLINE_CODES).sort()).toEqual(
-      ['CCA_EXP', 'FRA_REJ', 'GW_ERROR', 'GW_TIMEOUT', 'PAY_CEX', 'PAY_CLE', 'PAY_DEC', 'PAY_REJ', 'PAY_SCO'].sort(),
+      [
+        'CCA_EXP',
+        'FRA_REJ',
+        'GW_ERROR',
+        'GW_TIMEOUT',
+        'PAY_CEX',
+        'PAY_CLE',
+        'PAY_DEC',
+        'PAY_REJ',
+        'PAY_SCO',
+      ].sort(),
     );
     expect(decline('PAY_CEX').class).toBe('hard');
     expect(decline('FRA_REJ').class).toBe('hard');

@@ -39,7 +39,8 @@ export type GatewayAction =
 export type PaymentMethodData = Record<string, unknown>;
 
 /** How the payment is funded: what the customer entered now, or a token stored earlier. */
-export type PaymentSource = { kind: 'customer'; paymentMethod: PaymentMethodData } | { kind: 'stored'; token: string };
+export type PaymentSource =
+  { kind: 'customer'; paymentMethod: PaymentMethodData } | { kind: 'stored'; token: string };
 
 export interface BrowserInfo {
   [key: string]: unknown;
@@ -71,7 +72,9 @@ export interface AuthoriseInput extends BaseInput {
   browserInfo?: BrowserInfo;
 }
 
-export type TokeniseInput = Omit<AuthoriseInput, 'amount' | 'initiator' | 'storeForRecurring'> & { currency: string };
+export type TokeniseInput = Omit<AuthoriseInput, 'amount' | 'initiator' | 'storeForRecurring'> & {
+  currency: string;
+};
 
 export interface CompleteActionInput extends BaseInput {
   /** the redirect / 3DS return payload, e.g. Adyen `{redirectResult}` */

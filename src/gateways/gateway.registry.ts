@@ -15,7 +15,10 @@ export class GatewayRegistry {
 
   get(id: string): GatewayProvider {
     if (!isGatewayId(id)) {
-      throw new DomainError('GATEWAY_NOT_AVAILABLE', `unknown gateway "${id}" (known: ${GATEWAY_IDS.join(', ')})`);
+      throw new DomainError(
+        'GATEWAY_NOT_AVAILABLE',
+        `unknown gateway "${id}" (known: ${GATEWAY_IDS.join(', ')})`,
+      );
     }
     const provider = this.byId.get(id);
     if (!provider) {

@@ -24,7 +24,8 @@ export class OrderEntity {
   @Column({ type: 'char', length: 3 }) currency!: string;
   @Column({ type: 'char', length: 2 }) country!: string;
   @Column({ name: 'payment_operation', type: 'text' }) paymentOperation!: PaymentOperation;
-  @Column({ name: 'cleeng_subscription_id', type: 'text', nullable: true }) cleengSubscriptionId!: string | null;
+  @Column({ name: 'cleeng_subscription_id', type: 'text', nullable: true }) cleengSubscriptionId!:
+    string | null;
   @Column({ type: 'text' }) status!: OrderStatus;
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true }) expiresAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

@@ -47,7 +47,10 @@ export class OrdersService {
       amount = Money.fromMajor(order.totalPrice, order.currency);
     } catch (err) {
       if (err instanceof InvalidMoneyError) {
-        throw new DomainError('UPSTREAM_REJECTED', `Cleeng order ${order.id} has an unusable price: ${err.message}`);
+        throw new DomainError(
+          'UPSTREAM_REJECTED',
+          `Cleeng order ${order.id} has an unusable price: ${err.message}`,
+        );
       }
       throw err;
     }
@@ -69,8 +72,17 @@ export class OrdersService {
       return await this.db.getRepository(OrderEntity).save(entity);
     } catch (err) {
       if (isUniqueViolation(err)) {
-        // Cleeng replayed an order we already mirror
-        return this.db.getRepository(OrderEntity).findOneByOrFail({ cleengOrderId: String(order.id) });
+        // Cleeng replayed an order we already mirror (a retried create): it must be the same order
+        const existing = await this.db
+          .getRepository(OrderEntity)
+          .findOneByOrFail({ cleengOrderId: String(order.id) });
+        if (existing.customerId !== entity.customerId || existing.offerId !== entity.offerId) {
+          throw new DomainError(
+            'UPSTREAM_UNAVAILABLE',
+            `Cleeng reissued order id ${order.id} for another purchase`,
+          );
+        }
+        return existing;
       }
       throw err;
     }
@@ -89,7 +101,10 @@ export class OrdersService {
   }
 
   async markPaid(manager: EntityManager, orderId: string): Promise<void> {
-    const order = await manager.findOneOrFail(OrderEntity, { where: { id: orderId }, lock: { mode: 'pessimistic_write' } });
+    const order = await manager.findOneOrFail(OrderEntity, {
+      where: { id: orderId },
+      lock: { mode: 'pessimistic_write' },
+    });
     assertTransition('order', ORDER_TRANSITIONS, order.status, 'paid');
     await manager.update(OrderEntity, { id: orderId }, { status: 'paid' });
   }
@@ -99,12 +114,22 @@ export class OrdersService {
     if (dto.gateway !== undefined) {
       const configured = methods.get(dto.gateway);
       if (configured === undefined) {
-        throw new DomainError('GATEWAY_NOT_AVAILABLE', `no Cleeng paymentMethodId configured for gateway ${dto.gateway}`);
+        throw new DomainError(
+          'GATEWAY_NOT_AVAILABLE',
+          `no Cleeng paymentMethodId configured for gateway ${dto.gateway}`,
+        );
       }
       if (dto.paymentMethodId !== undefined && dto.paymentMethodId !== configured) {
-        throw new DomainError('GATEWAY_MISMATCH', `paymentMethodId ${dto.paymentMethodId} is not gateway ${dto.gateway}`, [
-          { field: 'paymentMethodId', messages: [`gateway ${dto.gateway} uses paymentMethodId ${configured}`] },
-        ]);
+        throw new DomainError(
+          'GATEWAY_MISMATCH',
+          `paymentMethodId ${dto.paymentMethodId} is not gateway ${dto.gateway}`,
+          [
+            {
+              field: 'paymentMethodId',
+              messages: [`gateway ${dto.gateway} uses paymentMethodId ${configured}`],
+            },
+          ],
+        );
       }
       return { gateway: dto.gateway, paymentMethodId: configured };
     }

@@ -18,7 +18,9 @@ export class OutboxController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List outbox messages (newest first), optionally by status pending|delivered|dead' })
+  @ApiOperation({
+    summary: 'List outbox messages (newest first), optionally by status pending|delivered|dead',
+  })
   async list(@Query('status') status?: string): Promise<unknown[]> {
     if (status !== undefined && !['pending', 'delivered', 'dead'].includes(status)) {
       throw new DomainError('VALIDATION_FAILED', 'status must be pending, delivered or dead', [

@@ -155,7 +155,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
 
   private async release(ids: string[]): Promise<void> {
     if (ids.length > 0) {
-      await this.db.query(`UPDATE outbox_messages SET locked_until = NULL WHERE id = ANY($1::bigint[])`, [ids]);
+      await this.db.query(`UPDATE outbox_messages SET locked_until = NULL WHERE id = ANY($1::bigint[])`, [
+        ids,
+      ]);
     }
   }
 
@@ -194,7 +196,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       if (!(err instanceof CleengUnavailableError)) {
         this.logger.error(`outbox ${row.id} (${row.kind}) failed unexpectedly: ${message}`);
       } else {
-        this.logger.warn(`outbox ${row.id} (${row.kind}) attempt ${attempts} failed, retry in ${delay} ms: ${message}`);
+        this.logger.warn(
+          `outbox ${row.id} (${row.kind}) attempt ${attempts} failed, retry in ${delay} ms: ${message}`,
+        );
       }
       await this.db.query(
         `UPDATE outbox_messages SET attempts = $2, last_error = $3, next_attempt_at = $4, locked_until = NULL WHERE id = $1`,

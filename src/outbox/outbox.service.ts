@@ -17,7 +17,11 @@ export interface OutboxMessageInput {
   secret?: string;
 }
 
-export type OutboxResultHandler = (manager: EntityManager, message: OutboxMessageEntity, result: unknown) => Promise<void>;
+export type OutboxResultHandler = (
+  manager: EntityManager,
+  message: OutboxMessageEntity,
+  result: unknown,
+) => Promise<void>;
 
 /** Writes reports to Cleeng in the caller's transaction; OutboxDispatcher delivers them. */
 @Injectable()

@@ -19,7 +19,8 @@ export class PaymentDetailsEntity {
   @Column({ name: 'shopper_reference', type: 'text' }) shopperReference!: string;
   @Column({ name: 'token_sealed', type: 'text' }) tokenSealed!: string;
   @Column({ type: 'jsonb' }) card!: CardMetadata;
-  @Column({ name: 'cleeng_payment_details_id', type: 'text', nullable: true }) cleengPaymentDetailsId!: string | null;
+  @Column({ name: 'cleeng_payment_details_id', type: 'text', nullable: true }) cleengPaymentDetailsId!:
+    string | null;
   @Column({ type: 'text' }) status!: PaymentDetailsStatus;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;

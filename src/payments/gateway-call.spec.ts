@@ -1,4 +1,8 @@
-import { GatewayOutcomeUnknownError, GatewayRequestRejectedError, GatewayUnavailableError } from '../gateways/gateway.errors';
+import {
+  GatewayOutcomeUnknownError,
+  GatewayRequestRejectedError,
+  GatewayUnavailableError,
+} from '../gateways/gateway.errors';
 import { callGateway } from './gateway-call';
 
 describe('callGateway', () => {
@@ -16,14 +20,26 @@ describe('callGateway', () => {
   });
 
   it('reports unknown, never a decline, when every try timed out', async () => {
-    const outcome = await callGateway(() => Promise.reject(new GatewayOutcomeUnknownError('adyen', 'timeout')), [1]);
+    const outcome = await callGateway(
+      () => Promise.reject(new GatewayOutcomeUnknownError('adyen', 'timeout')),
+      [1],
+    );
     expect(outcome.kind).toBe('unknown');
   });
 
   it('reports not_processed with a technical decline only when the request never left', async () => {
-    const outcome = await callGateway(() => Promise.reject(new GatewayUnavailableError('adyen', 'refused', true)), [1]);
-    expect(outcome).toMatchObject({ kind: 'not_processed', decline: { code: 'GW_ERROR', class: 'technical' } });
-    const mixed = await callGateway(() => Promise.reject(new GatewayUnavailableError('adyen', '500', false, 500)), [1]);
+    const outcome = await callGateway(
+      () => Promise.reject(new GatewayUnavailableError('adyen', 'refused', true)),
+      [1],
+    );
+    expect(outcome).toMatchObject({
+      kind: 'not_processed',
+      decline: { code: 'GW_ERROR', class: 'technical' },
+    });
+    const mixed = await callGateway(
+      () => Promise.reject(new GatewayUnavailableError('adyen', '500', false, 500)),
+      [1],
+    );
     expect(mixed.kind).toBe('unknown');
   });
 

@@ -21,7 +21,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * idempotency key on every try, so a retry after a lost response returns the first answer instead
  * of charging twice.
  */
-export async function callGateway<T>(call: () => Promise<T>, retryDelaysMs: readonly number[]): Promise<GatewayCallOutcome<T>> {
+export async function callGateway<T>(
+  call: () => Promise<T>,
+  retryDelaysMs: readonly number[],
+): Promise<GatewayCallOutcome<T>> {
   let sawUnknown = false;
   let lastError = '';
   for (let attempt = 0; attempt <= retryDelaysMs.length; attempt += 1) {

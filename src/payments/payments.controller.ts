@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
@@ -26,14 +37,20 @@ export class PaymentsController {
     description:
       'Answers 201 with status captured, rejected (with a normalised decline), action_required (3DS: follow action.url), pending or unknown (gateway did not answer; resolved later, never charged twice).',
   })
-  async create(@CurrentPrincipal() principal: Principal, @Body() dto: CreatePaymentDto): Promise<PaymentView> {
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: CreatePaymentDto,
+  ): Promise<PaymentView> {
     return toPaymentView(await this.payments.start(principal, dto));
   }
 
   @Get(':id')
   @UseGuards(AuthGuard)
   @ApiOperation({ summary: 'Read a payment' })
-  async get(@CurrentPrincipal() principal: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<PaymentView> {
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<PaymentView> {
     return toPaymentView(await this.payments.findForPrincipal(principal, id));
   }
 

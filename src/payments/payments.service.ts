@@ -22,7 +22,13 @@ import { OrdersService } from '../orders/orders.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { callGateway, GatewayCallOutcome } from './gateway-call';
-import { PAYMENT_TRANSITIONS, PaymentEntity, PaymentGatewayState, PaymentStatus, PendingOperation } from './payment.entity';
+import {
+  PAYMENT_TRANSITIONS,
+  PaymentEntity,
+  PaymentGatewayState,
+  PaymentStatus,
+  PendingOperation,
+} from './payment.entity';
 
 export interface StartPaymentInput {
   orderId: string;
@@ -66,7 +72,11 @@ export class PaymentsService implements OnModuleInit {
       if (!payment) {
         return;
       }
-      await manager.update(PaymentEntity, { id: message.aggregateId }, { cleengPaymentId: String(payment.id) });
+      await manager.update(
+        PaymentEntity,
+        { id: message.aggregateId },
+        { cleengPaymentId: String(payment.id) },
+      );
       if (payment.paymentDetailsId !== undefined && payment.paymentDetailsId !== null) {
         const local = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
         if (local?.paymentDetailsId) {
@@ -95,20 +105,34 @@ export class PaymentsService implements OnModuleInit {
     const id = randomUUID();
     const returnUrl = input.returnUrl ?? `${this.config.publicUrl}/v1/payments/${id}/return`;
     const payment = await this.insertPending(id, order, operation, { returnUrl });
-    const customer: GatewayCustomer = { reference: shopperReference(order.customerId), country: order.country };
+    const customer: GatewayCustomer = {
+      reference: shopperReference(order.customerId),
+      country: order.country,
+    };
     const source = { kind: 'customer' as const, paymentMethod: input.paymentMethod };
     const common = { reference: payment.id, customer, source, returnUrl, browserInfo: input.browserInfo };
 
     if (operation === 'initial-free-transaction') {
       const outcome = await callGateway(
-        () => gateway.tokenise({ ...common, idempotencyKey: `${payment.id}:tokenise`, currency: amount.currency }),
+        () =>
+          gateway.tokenise({
+            ...common,
+            idempotencyKey: `${payment.id}:tokenise`,
+            currency: amount.currency,
+          }),
         RETRY_DELAYS_MS,
       );
       return this.onPaymentOutcome(payment, gateway, 'tokenise', outcome);
     }
     const mode: PendingOperation = gateway.capabilities.separateCapture ? 'authorise' : 'charge';
     const outcome = await callGateway(() => {
-      const call = { ...common, idempotencyKey: `${payment.id}:${mode}`, amount, initiator: 'customer' as const, storeForRecurring: true };
+      const call = {
+        ...common,
+        idempotencyKey: `${payment.id}:${mode}`,
+        amount,
+        initiator: 'customer' as const,
+        storeForRecurring: true,
+      };
       return mode === 'authorise' ? gateway.authorise(call) : gateway.charge(call);
     }, RETRY_DELAYS_MS);
     return this.onPaymentOutcome(payment, gateway, mode, outcome);
@@ -129,9 +153,15 @@ export class PaymentsService implements OnModuleInit {
     return this.completeLoaded(payment, details);
   }
 
-  private async completeLoaded(payment: PaymentEntity, details: Record<string, unknown>): Promise<PaymentEntity> {
+  private async completeLoaded(
+    payment: PaymentEntity,
+    details: Record<string, unknown>,
+  ): Promise<PaymentEntity> {
     if (payment.status !== 'action_required') {
-      throw new DomainError('PAYMENT_NOT_ACTIONABLE', `payment ${payment.id} is ${payment.status}, not waiting for the shopper`);
+      throw new DomainError(
+        'PAYMENT_NOT_ACTIONABLE',
+        `payment ${payment.id} is ${payment.status}, not waiting for the shopper`,
+      );
     }
     const gateway = this.gateways.get(payment.gateway);
     const outcome = await callGateway(
@@ -180,9 +210,15 @@ export class PaymentsService implements OnModuleInit {
       if (isUniqueViolation(err, 'payments_one_live_per_order')) {
         const live = await repo.findOne({ where: { orderId: order.id }, order: { createdAt: 'DESC' } });
         if (live && ['captured', 'partially_refunded', 'refunded'].includes(live.status)) {
-          throw new DomainError('ORDER_ALREADY_PAID', `order ${order.id} is already paid by payment ${live.id}`);
+          throw new DomainError(
+            'ORDER_ALREADY_PAID',
+            `order ${order.id} is already paid by payment ${live.id}`,
+          );
         }
-        throw new DomainError('PAYMENT_IN_PROGRESS', `order ${order.id} has a payment in progress (${live?.id ?? 'unknown'})`);
+        throw new DomainError(
+          'PAYMENT_IN_PROGRESS',
+          `order ${order.id} has a payment in progress (${live?.id ?? 'unknown'})`,
+        );
       }
       throw err;
     }
@@ -205,9 +241,15 @@ export class PaymentsService implements OnModuleInit {
       case 'invalid':
         // nothing happened at the gateway: no gateway payment exists, so nothing is reported to Cleeng
         await this.update(payment.id, 'rejected', {
-          decline: makeDecline('GW_ERROR', { code: outcome.error.gatewayCode, reason: outcome.error.message }),
+          decline: makeDecline('GW_ERROR', {
+            code: outcome.error.gatewayCode,
+            reason: outcome.error.message,
+          }),
         });
-        throw new DomainError('GATEWAY_REQUEST_INVALID', `the gateway refused the payment request: ${outcome.error.message}`);
+        throw new DomainError(
+          'GATEWAY_REQUEST_INVALID',
+          `the gateway refused the payment request: ${outcome.error.message}`,
+        );
       case 'ok':
         return this.applyResult(payment, gateway, operation, outcome.value);
     }
@@ -239,16 +281,26 @@ export class PaymentsService implements OnModuleInit {
           return this.finishFreeTrial(payment, result, externalPaymentId);
         }
         if (operation === 'charge') {
-          return this.finishCaptured(payment, { ...result, externalPaymentId: externalPaymentId ?? undefined });
+          return this.finishCaptured(payment, {
+            ...result,
+            externalPaymentId: externalPaymentId ?? undefined,
+          });
         }
         return this.captureAuthorised(payment, gateway, result);
     }
   }
 
-  private async captureAuthorised(payment: PaymentEntity, gateway: GatewayProvider, result: PaymentResult): Promise<PaymentEntity> {
+  private async captureAuthorised(
+    payment: PaymentEntity,
+    gateway: GatewayProvider,
+    result: PaymentResult,
+  ): Promise<PaymentEntity> {
     const externalPaymentId = result.externalPaymentId;
     if (!externalPaymentId) {
-      return this.reject(payment, makeDecline('GW_ERROR', { reason: 'authorisation without a gateway payment id' }));
+      return this.reject(
+        payment,
+        makeDecline('GW_ERROR', { reason: 'authorisation without a gateway payment id' }),
+      );
     }
     // keep the authorisation (and its token) before capturing, so a crash here loses nothing
     const authorised = await this.db.transaction(async (manager) => {
@@ -261,13 +313,23 @@ export class PaymentsService implements OnModuleInit {
     });
     const amount = Money.of(payment.amountMinor, payment.currency);
     const outcome = await callGateway(
-      () => gateway.capture({ idempotencyKey: `${payment.id}:capture`, reference: payment.id, externalPaymentId, amount }),
+      () =>
+        gateway.capture({
+          idempotencyKey: `${payment.id}:capture`,
+          reference: payment.id,
+          externalPaymentId,
+          amount,
+        }),
       RETRY_DELAYS_MS,
     );
     switch (outcome.kind) {
       case 'ok':
         if (outcome.value.status === 'rejected') {
-          return this.rejectAfterFailedCapture(authorised, gateway, outcome.value.decline ?? makeDecline('GW_ERROR'));
+          return this.rejectAfterFailedCapture(
+            authorised,
+            gateway,
+            outcome.value.decline ?? makeDecline('GW_ERROR'),
+          );
         }
         return this.finishCaptured(authorised, { ...result, externalPaymentId }, outcome.value.externalId);
       case 'unknown':
@@ -286,7 +348,11 @@ export class PaymentsService implements OnModuleInit {
   }
 
   /** Capture failed for good: release the held funds, then report the payment rejected. */
-  private async rejectAfterFailedCapture(payment: PaymentEntity, gateway: GatewayProvider, decline: Decline): Promise<PaymentEntity> {
+  private async rejectAfterFailedCapture(
+    payment: PaymentEntity,
+    gateway: GatewayProvider,
+    decline: Decline,
+  ): Promise<PaymentEntity> {
     if (payment.externalPaymentId) {
       const cancelled = await callGateway(
         () =>
@@ -298,7 +364,9 @@ export class PaymentsService implements OnModuleInit {
         RETRY_DELAYS_MS,
       );
       if (cancelled.kind !== 'ok') {
-        this.logger.error(`payment ${payment.id}: capture failed and the authorisation could not be cancelled`);
+        this.logger.error(
+          `payment ${payment.id}: capture failed and the authorisation could not be cancelled`,
+        );
       }
     }
     return this.reject(payment, decline, payment.externalPaymentId);
@@ -316,7 +384,11 @@ export class PaymentsService implements OnModuleInit {
         capturedMinor: payment.amountMinor,
         paymentDetailsId: detailsId,
         action: null,
-        gatewayState: { ...payment.gatewayState, ...(captureId ? { captureId } : {}), pendingOperation: undefined },
+        gatewayState: {
+          ...payment.gatewayState,
+          ...(captureId ? { captureId } : {}),
+          pendingOperation: undefined,
+        },
       });
       await this.orders.markPaid(manager, payment.orderId);
       await this.reportCaptured(manager, updated, result);
@@ -327,15 +399,27 @@ export class PaymentsService implements OnModuleInit {
   }
 
   /** Free trial: a token and a zero payment reported as `initial-free-transaction`. */
-  private async finishFreeTrial(payment: PaymentEntity, result: PaymentResult, externalPaymentId: string | null): Promise<PaymentEntity> {
+  private async finishFreeTrial(
+    payment: PaymentEntity,
+    result: PaymentResult,
+    externalPaymentId: string | null,
+  ): Promise<PaymentEntity> {
     if (!result.recurringToken) {
-      return this.reject(payment, makeDecline('GW_ERROR', { reason: 'the gateway returned no recurring token' }), externalPaymentId);
+      return this.reject(
+        payment,
+        makeDecline('GW_ERROR', { reason: 'the gateway returned no recurring token' }),
+        externalPaymentId,
+      );
     }
     // Scenario 2 (tokenisation without a payment) has no gateway payment id: our payment id stands in
     return this.finishCaptured(payment, { ...result, externalPaymentId: externalPaymentId ?? payment.id });
   }
 
-  private async reject(payment: PaymentEntity, decline: Decline, externalPaymentId?: string | null): Promise<PaymentEntity> {
+  private async reject(
+    payment: PaymentEntity,
+    decline: Decline,
+    externalPaymentId?: string | null,
+  ): Promise<PaymentEntity> {
     const saved = await this.db.transaction(async (manager) => {
       const updated = await this.transition(manager, payment.id, 'rejected', {
         decline,
@@ -362,7 +446,11 @@ export class PaymentsService implements OnModuleInit {
     return saved;
   }
 
-  private async reportCaptured(manager: EntityManager, payment: PaymentEntity, result: PaymentResult): Promise<void> {
+  private async reportCaptured(
+    manager: EntityManager,
+    payment: PaymentEntity,
+    result: PaymentResult,
+  ): Promise<void> {
     const order = await manager.findOneByOrFail(OrderEntity, { id: payment.orderId });
     const body: CreatePaymentRequest = {
       orderId: cleengId(order.cleengOrderId),
@@ -378,12 +466,21 @@ export class PaymentsService implements OnModuleInit {
       kind: CLEENG_PAYMENT_CREATE,
       aggregateId: payment.id,
       dedupeKey: `cleeng:payment:create:${payment.id}`,
-      payload: { method: 'POST', path: '/payments', body: { ...body }, ...(token ? { secretPath: 'paymentDetails.token' } : {}) },
+      payload: {
+        method: 'POST',
+        path: '/payments',
+        body: { ...body },
+        ...(token ? { secretPath: 'paymentDetails.token' } : {}),
+      },
       ...(token ? { secret: token } : {}),
     });
   }
 
-  private async storeToken(manager: EntityManager, payment: PaymentEntity, result: PaymentResult): Promise<string | null> {
+  private async storeToken(
+    manager: EntityManager,
+    payment: PaymentEntity,
+    result: PaymentResult,
+  ): Promise<string | null> {
     if (!result.recurringToken) {
       return payment.paymentDetailsId;
     }
@@ -404,7 +501,10 @@ export class PaymentsService implements OnModuleInit {
     to: PaymentStatus,
     changes: Partial<Omit<PaymentEntity, 'gatewayState'>> & { gatewayState?: PaymentGatewayState | null },
   ): Promise<PaymentEntity> {
-    const current = await manager.findOneOrFail(PaymentEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    const current = await manager.findOneOrFail(PaymentEntity, {
+      where: { id },
+      lock: { mode: 'pessimistic_write' },
+    });
     if (current.status !== to) {
       assertTransition('payment', PAYMENT_TRANSITIONS, current.status, to);
     }
@@ -412,7 +512,9 @@ export class PaymentsService implements OnModuleInit {
     await manager.update(PaymentEntity, { id }, {
       ...rest,
       status: to,
-      ...(gatewayState !== undefined ? { gatewayState: gatewayState === null ? null : stripUndefined(gatewayState) } : {}),
+      ...(gatewayState !== undefined
+        ? { gatewayState: gatewayState === null ? null : stripUndefined(gatewayState) }
+        : {}),
     } as never);
     return manager.findOneByOrFail(PaymentEntity, { id });
   }

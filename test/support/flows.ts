@@ -24,13 +24,31 @@ export function newCustomerId(): string {
 }
 
 export function card(number: string): Record<string, string> {
-  return { type: 'scheme', number, expiryMonth: '03', expiryYear: '2030', cvc: '737', holderName: 'Matthew Brown' };
+  return {
+    type: 'scheme',
+    number,
+    expiryMonth: '03',
+    expiryYear: '2030',
+    cvc: '737',
+    holderName: 'Matthew Brown',
+  };
 }
 
 export async function createOrder(
   app: TestApp,
-  opts: { customerId?: string; offerId?: string; currency?: string; country?: string; couponCode?: string } = {},
-): Promise<{ id: string; cleengOrderId: string; customerId: string; amount: { value: number; currency: string } }> {
+  opts: {
+    customerId?: string;
+    offerId?: string;
+    currency?: string;
+    country?: string;
+    couponCode?: string;
+  } = {},
+): Promise<{
+  id: string;
+  cleengOrderId: string;
+  customerId: string;
+  amount: { value: number; currency: string };
+}> {
   const res = await app.http
     .post('/v1/orders')
     .set('X-Api-Key', API_KEY)
@@ -45,10 +63,20 @@ export async function createOrder(
   if (res.status !== 201) {
     throw new Error(`order creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
-  return res.body as { id: string; cleengOrderId: string; customerId: string; amount: { value: number; currency: string } };
+  return res.body as {
+    id: string;
+    cleengOrderId: string;
+    customerId: string;
+    amount: { value: number; currency: string };
+  };
 }
 
-export function pay(app: TestApp, orderId: string, number: string = CARDS.approve, key: string = randomUUID()) {
+export function pay(
+  app: TestApp,
+  orderId: string,
+  number: string = CARDS.approve,
+  key: string = randomUUID(),
+) {
   return app.http
     .post('/v1/payments')
     .set('X-Api-Key', API_KEY)
@@ -76,7 +104,10 @@ export async function cleengState(app: TestApp): Promise<CleengState> {
   return res.body as CleengState;
 }
 
-export async function cleengPaymentsForOrder(app: TestApp, cleengOrderId: string): Promise<CleengState['payments']> {
+export async function cleengPaymentsForOrder(
+  app: TestApp,
+  cleengOrderId: string,
+): Promise<CleengState['payments']> {
   const state = await cleengState(app);
   return state.payments.filter((p) => String(p.orderId) === cleengOrderId);
 }
@@ -84,7 +115,12 @@ export async function cleengPaymentsForOrder(app: TestApp, cleengOrderId: string
 export async function adyenLedger(app: TestApp, merchantReference: string) {
   const res = await app.http.get('/sandbox/adyen/ledger').query({ merchantReference });
   return res.body as {
-    payments: { pspReference: string; status: string; amount: { value: number; currency: string }; capturedValue: number }[];
+    payments: {
+      pspReference: string;
+      status: string;
+      amount: { value: number; currency: string };
+      capturedValue: number;
+    }[];
     requests: number;
   };
 }

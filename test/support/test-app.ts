@@ -33,8 +33,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     DATABASE_URL: process.env.DATABASE_URL,
+    // the run's embedded PGlite needs a single connection (see src/bootstrap.ts)
+    ...(process.env.E2E_DATABASE === 'embedded' ? { DATABASE_POOL_SIZE: '1' } : {}),
     DATA_DIR: mkdtempSync(join(tmpdir(), 'connector-test-')),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     GATEWAY_TIMEOUT_MS: '1500',
     CLEENG_TIMEOUT_MS: '1500',
     OUTBOX_POLL_INTERVAL_MS: '200',
@@ -46,7 +49,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 }
 
 /** Polls until `check` returns a truthy value or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -59,7 +65,7 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+      throw new Error(`condition not met within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -48,7 +48,10 @@ export class DomainError extends Error {
 
 export class NotFoundError extends DomainError {
   constructor(what: 'ORDER_NOT_FOUND' | 'PAYMENT_NOT_FOUND' | 'NOT_FOUND', id: string) {
-    super(what, `${what === 'ORDER_NOT_FOUND' ? 'order' : what === 'PAYMENT_NOT_FOUND' ? 'payment' : 'resource'} ${id} not found`);
+    super(
+      what,
+      `${what === 'ORDER_NOT_FOUND' ? 'order' : what === 'PAYMENT_NOT_FOUND' ? 'payment' : 'resource'} ${id} not found`,
+    );
   }
 }
 

@@ -18,7 +18,10 @@ export interface HttpResponse<T = unknown> {
 
 /** The upstream did not answer in time: the call may or may not have had its effect. */
 export class HttpTimeoutError extends Error {
-  constructor(readonly url: string, readonly timeoutMs: number) {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+  ) {
     super(`no response from ${url} within ${timeoutMs} ms`);
   }
 }
@@ -28,7 +31,10 @@ export class HttpNetworkError extends Error {
   /** true when the connection was never made, so the upstream cannot have acted */
   readonly notSent: boolean;
 
-  constructor(readonly url: string, err: unknown) {
+  constructor(
+    readonly url: string,
+    err: unknown,
+  ) {
     const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
     const code = typeof cause?.code === 'string' ? cause.code : undefined;
     super(`network error calling ${url}: ${code ?? (err instanceof Error ? err.message : String(err))}`);
@@ -82,7 +88,9 @@ export class HttpClient {
       }
       throw new HttpNetworkError(req.url, err);
     }
-    this.logger.debug(`${req.method} ${pathOf(req.url)} -> ${res.status} in ${Math.round(performance.now() - started)} ms`);
+    this.logger.debug(
+      `${req.method} ${pathOf(req.url)} -> ${res.status} in ${Math.round(performance.now() - started)} ms`,
+    );
     return { status: res.status, headers: res.headers, body: parseJson(text) as T };
   }
 }

@@ -10,7 +10,8 @@ import { IdempotencyService } from './idempotency.service';
 
 export const IDEMPOTENT = 'idempotency:mode';
 /** Marks a mutating route: `Idempotency-Key` is honoured, and with `required` it must be sent. */
-export const Idempotent = (mode: 'required' | 'optional' = 'optional'): MethodDecorator => SetMetadata(IDEMPOTENT, mode);
+export const Idempotent = (mode: 'required' | 'optional' = 'optional'): MethodDecorator =>
+  SetMetadata(IDEMPOTENT, mode);
 
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -30,9 +31,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const key = Array.isArray(raw) ? raw[0] : raw;
     if (key === undefined || key === '') {
       if (mode === 'required') {
-        throw new DomainError('IDEMPOTENCY_KEY_REQUIRED', 'Idempotency-Key header is required for this route', [
-          { field: 'Idempotency-Key', messages: ['header is required'] },
-        ]);
+        throw new DomainError(
+          'IDEMPOTENCY_KEY_REQUIRED',
+          'Idempotency-Key header is required for this route',
+          [{ field: 'Idempotency-Key', messages: ['header is required'] }],
+        );
       }
       return next.handle();
     }
@@ -50,8 +53,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
           return of(begin.body);
         }
         return next.handle().pipe(
-          mergeMap((body: unknown) => from(this.store.complete(scope, key, res.statusCode, body).then(() => body))),
-          catchError((err: unknown) => from(this.store.release(scope, key).then(() => Promise.reject(err as Error)))),
+          mergeMap((body: unknown) =>
+            from(this.store.complete(scope, key, res.statusCode, body).then(() => body)),
+          ),
+          catchError((err: unknown) =>
+            from(this.store.release(scope, key).then(() => Promise.reject(err as Error))),
+          ),
         );
       }),
     );

@@ -4,9 +4,7 @@ import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../errors/domain-error';
 
-export type IdempotencyBegin =
-  | { kind: 'new' }
-  | { kind: 'replay'; status: number; body: unknown };
+export type IdempotencyBegin = { kind: 'new' } | { kind: 'replay'; status: number; body: unknown };
 
 const KEY_PATTERN = /^[A-Za-z0-9_\-:.]{1,255}$/;
 
@@ -25,9 +23,11 @@ export class IdempotencyService {
 
   static assertValidKey(key: string): void {
     if (!KEY_PATTERN.test(key)) {
-      throw new DomainError('VALIDATION_FAILED', 'Idempotency-Key must be 1-255 characters of [A-Za-z0-9_-:.]', [
-        { field: 'Idempotency-Key', messages: ['must be 1-255 characters of [A-Za-z0-9_-:.]'] },
-      ]);
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        'Idempotency-Key must be 1-255 characters of [A-Za-z0-9_-:.]',
+        [{ field: 'Idempotency-Key', messages: ['must be 1-255 characters of [A-Za-z0-9_-:.]'] }],
+      );
     }
   }
 
@@ -40,15 +40,22 @@ export class IdempotencyService {
     if (inserted.length === 1) {
       return { kind: 'new' };
     }
-    const rows: { request_hash: string; state: string; response_status: number | null; response_body: unknown }[] =
-      await this.db.query(
-        `SELECT request_hash, state, response_status, response_body FROM idempotency_records WHERE scope = $1 AND key = $2`,
-        [scope, key],
-      );
+    const rows: {
+      request_hash: string;
+      state: string;
+      response_status: number | null;
+      response_body: unknown;
+    }[] = await this.db.query(
+      `SELECT request_hash, state, response_status, response_body FROM idempotency_records WHERE scope = $1 AND key = $2`,
+      [scope, key],
+    );
     const row = rows[0];
     if (!row) {
       // released between our insert and select: the other request failed; let the client retry
-      throw new DomainError('IDEMPOTENCY_REQUEST_IN_PROGRESS', 'a request with this Idempotency-Key just finished; retry');
+      throw new DomainError(
+        'IDEMPOTENCY_REQUEST_IN_PROGRESS',
+        'a request with this Idempotency-Key just finished; retry',
+      );
     }
     if (row.request_hash !== requestHash) {
       throw new DomainError(
@@ -57,7 +64,10 @@ export class IdempotencyService {
       );
     }
     if (row.state !== 'completed' || row.response_status === null) {
-      throw new DomainError('IDEMPOTENCY_REQUEST_IN_PROGRESS', 'a request with this Idempotency-Key is still in progress');
+      throw new DomainError(
+        'IDEMPOTENCY_REQUEST_IN_PROGRESS',
+        'a request with this Idempotency-Key is still in progress',
+      );
     }
     return { kind: 'replay', status: row.response_status, body: row.response_body };
   }
@@ -71,10 +81,10 @@ export class IdempotencyService {
   }
 
   async release(scope: string, key: string): Promise<void> {
-    await this.db.query(`DELETE FROM idempotency_records WHERE scope = $1 AND key = $2 AND state = 'in_progress'`, [
-      scope,
-      key,
-    ]);
+    await this.db.query(
+      `DELETE FROM idempotency_records WHERE scope = $1 AND key = $2 AND state = 'in_progress'`,
+      [scope, key],
+    );
   }
 }
 

@@ -2,7 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { HttpClient, HttpNetworkError, HttpResponse, HttpTimeoutError } from '../../common/http/http-client';
 import { GATEWAY_CAPABILITIES } from '../gateway-capabilities';
-import { GatewayOutcomeUnknownError, GatewayRequestRejectedError, GatewayUnavailableError } from '../gateway.errors';
+import {
+  GatewayOutcomeUnknownError,
+  GatewayRequestRejectedError,
+  GatewayUnavailableError,
+} from '../gateway.errors';
 import {
   AuthoriseInput,
   CancelInput,
@@ -44,13 +48,19 @@ export class AdyenGateway implements GatewayProvider {
   }
 
   async authorise(input: AuthoriseInput): Promise<PaymentResult> {
-    const body = toPaymentRequest(input, { merchantAccount: this.config.adyen.merchantAccount, manualCapture: true });
+    const body = toPaymentRequest(input, {
+      merchantAccount: this.config.adyen.merchantAccount,
+      manualCapture: true,
+    });
     const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
     return fromPaymentResponse(res, 'authorise');
   }
 
   async charge(input: AuthoriseInput): Promise<PaymentResult> {
-    const body = toPaymentRequest(input, { merchantAccount: this.config.adyen.merchantAccount, manualCapture: false });
+    const body = toPaymentRequest(input, {
+      merchantAccount: this.config.adyen.merchantAccount,
+      manualCapture: false,
+    });
     const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
     return fromPaymentResponse(res, 'charge');
   }
@@ -58,7 +68,10 @@ export class AdyenGateway implements GatewayProvider {
   /** Zero-value auth when enabled (Scenario 1); otherwise Adyen's /storedPaymentMethods (Scenario 2). */
   async tokenise(input: TokeniseInput): Promise<PaymentResult> {
     if (this.capabilities.zeroAmountAuth) {
-      const body = toZeroAuthRequest(input, { merchantAccount: this.config.adyen.merchantAccount, manualCapture: true });
+      const body = toZeroAuthRequest(input, {
+        merchantAccount: this.config.adyen.merchantAccount,
+        manualCapture: true,
+      });
       const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
       return fromPaymentResponse(res, 'authorise');
     }

@@ -8,11 +8,7 @@ import {
   PaymentSource,
   TokeniseInput,
 } from '../gateway.provider';
-import {
-  AdyenPaymentRequest,
-  AdyenPaymentResponse,
-  AdyenStoredPaymentMethod,
-} from './adyen.types';
+import { AdyenPaymentRequest, AdyenPaymentResponse, AdyenStoredPaymentMethod } from './adyen.types';
 
 /**
  * Adyen `refusalReasonCode` -> normalised decline (DESIGN.md §3). Anything not listed is PAY_DEC
@@ -156,7 +152,8 @@ export function fromPaymentResponse(res: AdyenPaymentResponse, mode: 'authorise'
   switch (res.resultCode) {
     case 'Authorised':
     case 'Success': {
-      const token = res.additionalData?.['tokenization.storedPaymentMethodId'] ??
+      const token =
+        res.additionalData?.['tokenization.storedPaymentMethodId'] ??
         res.additionalData?.['recurring.recurringDetailReference'];
       const card = cardOf(res);
       return {
@@ -170,7 +167,11 @@ export function fromPaymentResponse(res: AdyenPaymentResponse, mode: 'authorise'
     case 'Error':
       return { ...base, status: 'rejected', decline: mapRefusal(res.refusalReasonCode, res.refusalReason) };
     case 'Cancelled':
-      return { ...base, status: 'rejected', decline: decline('PAY_DEC', { code: 'Cancelled', reason: res.refusalReason }) };
+      return {
+        ...base,
+        status: 'rejected',
+        decline: decline('PAY_DEC', { code: 'Cancelled', reason: res.refusalReason }),
+      };
     case 'PartiallyAuthorised':
       // we never accept a partial amount for a subscription order
       return { ...base, status: 'rejected', decline: decline('PAY_DEC', { code: 'PartiallyAuthorised' }) };
@@ -193,7 +194,10 @@ export function fromPaymentResponse(res: AdyenPaymentResponse, mode: 'authorise'
 /** `/storedPaymentMethods` (tokenisation without a payment, Scenario 2) -> our result. */
 export function fromStoredPaymentMethod(res: AdyenStoredPaymentMethod): PaymentResult {
   if (!res.id) {
-    return { status: 'rejected', decline: decline('GW_ERROR', { reason: 'no token in tokenisation response' }) };
+    return {
+      status: 'rejected',
+      decline: decline('GW_ERROR', { reason: 'no token in tokenisation response' }),
+    };
   }
   const card: CardMetadata = {};
   if (res.brand) {

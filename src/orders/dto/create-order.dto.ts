@@ -1,5 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsPositive, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsPositive,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateIf,
+} from 'class-validator';
 import { GATEWAY_IDS, GatewayId } from '../../gateways/gateway-ids';
 
 export class CreateOrderDto {
@@ -23,7 +33,9 @@ export class CreateOrderDto {
 
   @ApiPropertyOptional({ enum: GATEWAY_IDS, description: 'gateway id; or give paymentMethodId' })
   @ValidateIf((o: CreateOrderDto) => o.gateway !== undefined || o.paymentMethodId === undefined)
-  @IsIn(GATEWAY_IDS, { message: `gateway must be one of ${GATEWAY_IDS.join(', ')} (or give paymentMethodId)` })
+  @IsIn(GATEWAY_IDS, {
+    message: `gateway must be one of ${GATEWAY_IDS.join(', ')} (or give paymentMethodId)`,
+  })
   gateway?: GatewayId;
 
   @ApiPropertyOptional({ example: 101, description: 'Cleeng paymentMethodId; or give gateway' })

@@ -9,7 +9,14 @@ export class CreatePaymentDto {
   @ApiProperty({
     description:
       'gateway-specific payment method, passed to the gateway untouched. Adyen: {type:"scheme", encryptedCardNumber, ...} or raw {number, expiryMonth, expiryYear, cvc, holderName}',
-    example: { type: 'scheme', number: '4111111111111111', expiryMonth: '03', expiryYear: '2030', cvc: '737', holderName: 'Matthew Brown' },
+    example: {
+      type: 'scheme',
+      number: '4111111111111111',
+      expiryMonth: '03',
+      expiryYear: '2030',
+      cvc: '737',
+      holderName: 'Matthew Brown',
+    },
   })
   @IsObject()
   @IsNotEmptyObject()
@@ -27,7 +34,10 @@ export class CreatePaymentDto {
 }
 
 export class CompletePaymentDto {
-  @ApiProperty({ description: 'the redirect / 3DS return payload, e.g. Adyen {redirectResult}', example: { redirectResult: 'X6XtfGC3...' } })
+  @ApiProperty({
+    description: 'the redirect / 3DS return payload, e.g. Adyen {redirectResult}',
+    example: { redirectResult: 'X6XtfGC3...' },
+  })
   @IsObject()
   @IsNotEmptyObject()
   details!: Record<string, unknown>;

@@ -15,7 +15,9 @@ export class SandboxAuthService {
   }
 
   jwks(): { keys: unknown[] } {
-    return { keys: [{ ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig' }] };
+    return {
+      keys: [{ ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig' }],
+    };
   }
 
   mint(customerId: string, expiresInSeconds: number): { token: string; expiresAt: string } {
@@ -23,7 +25,9 @@ export class SandboxAuthService {
     const exp = now + expiresInSeconds;
     const header = b64({ alg: 'RS256', typ: 'JWT', kid: this.kid });
     const payload = b64({ customerId, publisherId: 'sandbox', iat: now, exp });
-    const signature = sign('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.privateKey).toString('base64url');
+    const signature = sign('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.privateKey).toString(
+      'base64url',
+    );
     return { token: `${header}.${payload}.${signature}`, expiresAt: new Date(exp * 1000).toISOString() };
   }
 }
