@@ -39,3 +39,13 @@ export class GatewayRequestRejectedError extends Error {
     super(message);
   }
 }
+
+/** The operation is not something this gateway does (see its capabilities). */
+export class GatewayOperationUnsupportedError extends Error {
+  constructor(
+    readonly gateway: string,
+    readonly operation: string,
+  ) {
+    super(`gateway ${gateway} does not support ${operation}`);
+  }
+}

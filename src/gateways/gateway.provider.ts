@@ -102,6 +102,13 @@ export type PaymentResultStatus = 'authorised' | 'captured' | 'rejected' | 'pend
 
 export interface PaymentResult {
   status: PaymentResultStatus;
+  /**
+   * The gateway itself scheduled a retry of this declined charge (Cleverbridge
+   * `IsPaymentRetryScheduled`): do not retry on our own schedule.
+   */
+  retryScheduled?: boolean;
+  /** when a customer-action URL stops working (Cleverbridge: 72 h) */
+  actionExpiresAt?: Date;
   /** the gateway's id for the payment (Cleeng `externalPaymentId`) */
   externalPaymentId?: string;
   recurringToken?: string;
@@ -122,6 +129,48 @@ export interface ModificationResult {
   decline?: Decline;
 }
 
+/** A merchant-of-record cart line (Cleverbridge ProcessCart). */
+export interface CartItem {
+  productId: string;
+  quantity: number;
+  additionalName?: string;
+  dynamicName?: string;
+  /** overrides the catalogue price */
+  dynamicPrice?: Money;
+  extraParameters?: Record<string, string>;
+}
+
+/** Who buys: exactly one way of identifying a known Cleverbridge customer. */
+export type CartCustomer =
+  | { logonPurchaseId: string }
+  | { customerReferenceId: string }
+  | { subscriptionId: string };
+
+export interface ProcessCartInput extends BaseInput {
+  customer: CartCustomer;
+  items: CartItem[];
+  /** interactive: the gateway may answer with a URL for the customer; non-interactive: never */
+  mode: 'interactive' | 'non-interactive';
+  extraParameters?: Record<string, string>;
+  extraParameterMode?: 'Default' | 'PurchaseOnly' | 'SubscriptionOnly';
+  defaultCountryId?: string;
+  defaultLanguageId?: string;
+}
+
+/** One period of a connector-managed subscription (billing mode 3). */
+export interface RebillInput extends BaseInput {
+  amount: Money;
+  customer: GatewayCustomer;
+  /** the gateway's subscription id (Cleverbridge: always sent, or it creates a new subscription) */
+  externalSubscriptionId?: string;
+  /** a stored recurring token (card gateways: merchant-initiated charge) */
+  token?: string;
+  productId?: string;
+  quantity?: number;
+  extraParameters?: Record<string, string>;
+  periodStart: Date;
+}
+
 export interface GatewayEvent {
   type: string;
   externalPaymentId?: string;
@@ -140,6 +189,10 @@ export interface GatewayProvider {
   /** obtain a recurring token without charging (zero-amount auth or the gateway's tokenisation) */
   tokenise(input: TokeniseInput): Promise<PaymentResult>;
   completeAction(input: CompleteActionInput): Promise<PaymentResult>;
+  /** charge one period of a connector-managed subscription (capability connectorManagedRebill) */
+  rebill?(input: RebillInput): Promise<PaymentResult>;
+  /** merchant-of-record one-off or in-app purchase (Cleverbridge ProcessCart) */
+  processCart?(input: ProcessCartInput): Promise<PaymentResult>;
   /** verifies the signature on the raw body first, then returns normalised events */
   parseWebhook?(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): GatewayEvent[];
 }
