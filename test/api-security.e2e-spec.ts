@@ -44,16 +44,13 @@ describe('API security and bad input', () => {
       .send({ orderId: mine.body.id, paymentMethod: card(CARDS.approve) });
     expect(paid.body.status).toBe('captured');
 
-    const forOther = await app.http
-      .post('/v1/orders')
-      .set('Authorization', `Bearer ${token}`)
-      .send({
-        customerId: newCustomerId(),
-        offerId: OFFERS.monthlyUsd,
-        currency: 'USD',
-        country: 'US',
-        gateway: 'adyen',
-      });
+    const forOther = await app.http.post('/v1/orders').set('Authorization', `Bearer ${token}`).send({
+      customerId: newCustomerId(),
+      offerId: OFFERS.monthlyUsd,
+      currency: 'USD',
+      country: 'US',
+      gateway: 'adyen',
+    });
     expect(forOther.status).toBe(403);
 
     const otherOrder = await createOrder(app);

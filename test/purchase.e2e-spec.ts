@@ -313,16 +313,13 @@ describe('initial purchase through the Adyen-style gateway (sandbox)', () => {
 
   it('Cleeng down when creating the order is a 502 with a clear message, not a 500', async () => {
     await app.http.post('/sandbox/faults/cleeng').send({ failNext: 1, failStatus: 503 });
-    const res = await app.http
-      .post('/v1/orders')
-      .set('X-Api-Key', API_KEY)
-      .send({
-        customerId: '123',
-        offerId: OFFERS.monthlyUsd,
-        currency: 'USD',
-        country: 'US',
-        gateway: 'adyen',
-      });
+    const res = await app.http.post('/v1/orders').set('X-Api-Key', API_KEY).send({
+      customerId: '123',
+      offerId: OFFERS.monthlyUsd,
+      currency: 'USD',
+      country: 'US',
+      gateway: 'adyen',
+    });
     expect(res.status).toBe(502);
     expect(res.body.code).toBe('UPSTREAM_UNAVAILABLE');
   });

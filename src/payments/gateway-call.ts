@@ -1,5 +1,7 @@
 import { Decline, decline } from '../gateways/decline-codes';
+import { DomainError } from '../common/errors/domain-error';
 import {
+  GatewayOperationUnsupportedError,
   GatewayOutcomeUnknownError,
   GatewayRequestRejectedError,
   GatewayUnavailableError,
@@ -36,6 +38,9 @@ export async function callGateway<T>(
     } catch (err) {
       if (err instanceof GatewayRequestRejectedError) {
         return { kind: 'invalid', error: err };
+      }
+      if (err instanceof GatewayOperationUnsupportedError) {
+        throw new DomainError('GATEWAY_OPERATION_UNSUPPORTED', err.message);
       }
       if (err instanceof GatewayOutcomeUnknownError) {
         sawUnknown = true;

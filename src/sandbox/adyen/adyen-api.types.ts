@@ -11,6 +11,7 @@ export const ADYEN_OPERATIONS = [
   '/payments/{paymentPspReference}/refunds',
   '/payments/{paymentPspReference}/reversals',
   '/cancels',
+  '/storedPaymentMethods',
 ] as const;
 export type AdyenOperationPath = (typeof ADYEN_OPERATIONS)[number];
 
@@ -46,6 +47,14 @@ export interface AdyenPaymentRequest {
   recurringProcessingModel?: 'CardOnFile' | 'Subscription' | 'UnscheduledCardOnFile';
   storePaymentMethod?: boolean;
   captureDelayHours?: number;
+}
+
+/** POST /storedPaymentMethods: tokenisation without a payment. */
+export interface AdyenStoredPaymentMethodRequest {
+  merchantAccount: string;
+  shopperReference: string;
+  recurringProcessingModel: string;
+  paymentMethod: AdyenCardPaymentMethod;
 }
 
 export interface AdyenPaymentDetailsRequest {
@@ -116,7 +125,21 @@ export interface AdyenServiceError {
   pspReference?: string;
 }
 
-export type AdyenResponseBody = AdyenPaymentResponse | AdyenModificationResponse | AdyenServiceError;
+/** StoredPaymentMethodResource (response of POST /storedPaymentMethods). */
+export interface AdyenStoredPaymentMethodResource {
+  id: string;
+  shopperReference: string;
+  type: string;
+  brand: string;
+  lastFour: string;
+  expiryMonth?: string;
+  expiryYear?: string;
+  holderName?: string;
+  supportedRecurringProcessingModels: string[];
+}
+
+export type AdyenResponseBody =
+  AdyenPaymentResponse | AdyenModificationResponse | AdyenStoredPaymentMethodResource | AdyenServiceError;
 
 /** What an emulated endpoint answers: HTTP status + Adyen-shaped body. */
 export interface AdyenApiResponse {

@@ -100,6 +100,15 @@ export class AdyenSandboxController {
     return this.call('/cancels', body, headers, res);
   }
 
+  @Post('storedPaymentMethods')
+  storedPaymentMethods(
+    @Body() body: unknown,
+    @Headers() headers: IncomingHttpHeaders,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AdyenResponseBody> {
+    return this.call('/storedPaymentMethods', body, headers, res);
+  }
+
   /** Faults first (nothing processed), then auth and processing, then a possibly held response. */
   private async call(
     path: AdyenOperationPath,

@@ -10,6 +10,7 @@ import {
   AdyenModificationResponse,
   AdyenOperationPath,
   AdyenPaymentDetailsRequest,
+  AdyenStoredPaymentMethodRequest,
   AdyenPaymentRequest,
   AdyenPaymentResponse,
   AdyenRefundRequest,
@@ -190,6 +191,8 @@ export class AdyenSandboxService {
         return this.reverse(psp, body as AdyenCancelRequest);
       case '/cancels':
         return this.cancelByReference(body as AdyenStandaloneCancelRequest);
+      case '/storedPaymentMethods':
+        return this.tokenise(body as AdyenStoredPaymentMethodRequest);
     }
   }
 
@@ -405,6 +408,42 @@ export class AdyenSandboxService {
       createdAt: this.store.now().toISOString(),
     });
     return { id, operation: 'created' };
+  }
+
+  /** Tokenisation without a payment (free trials where zero-value auth is off): 201 StoredPaymentMethodResource. */
+  private tokenise(req: AdyenStoredPaymentMethodRequest): AdyenApiResponse {
+    const resolved = this.resolveCard({
+      merchantAccount: req.merchantAccount,
+      amount: { value: 0, currency: 'EUR' },
+      reference: 'tokenisation',
+      returnUrl: 'https://sandbox.invalid',
+      paymentMethod: req.paymentMethod,
+      shopperReference: req.shopperReference,
+    });
+    if (!resolved.ok) {
+      return resolved.response;
+    }
+    const outcome = testCardOutcome(resolved.card.pan);
+    if (outcome && (outcome.kind === 'refused' || outcome.kind === 'error')) {
+      // a card the issuer refuses cannot be stored either
+      return serviceError(422, '803', `Unable to store card: refusal ${outcome.code}`, 'validation');
+    }
+    const token = this.storeToken(req.shopperReference, resolved.card);
+    const card = resolved.card;
+    return {
+      status: 201,
+      body: {
+        id: token.id,
+        shopperReference: req.shopperReference,
+        type: 'scheme',
+        brand: card.brand,
+        lastFour: card.last4,
+        ...(card.expiryMonth ? { expiryMonth: card.expiryMonth.padStart(2, '0') } : {}),
+        ...(card.expiryYear ? { expiryYear: card.expiryYear } : {}),
+        ...(card.holderName ? { holderName: card.holderName } : {}),
+        supportedRecurringProcessingModels: [req.recurringProcessingModel],
+      },
+    };
   }
 
   // ---- 3DS redirect -----------------------------------------------------------------------------------------
