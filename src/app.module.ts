@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { IdempotencyModule } from './common/idempotency/idempotency.module';
@@ -16,7 +17,10 @@ import { SandboxModule } from './sandbox/sandbox.module';
 @Module({})
 export class AppModule {
   /** The config is validated before the module is built: the database URL may come from the embedded child. */
-  static forRoot(config: AppConfig & { databaseUrl: string; databasePoolSize: number }): DynamicModule {
+  static forRoot(
+    config: AppConfig & { databaseUrl: string; databasePoolSize: number },
+    logDestination?: DestinationStream,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -26,7 +30,7 @@ export class AppModule {
           providers: [{ provide: APP_CONFIG, useValue: config }],
           exports: [APP_CONFIG],
         },
-        LoggerModule.forRoot(loggerOptions(config)),
+        LoggerModule.forRoot(loggerOptions(config, logDestination)),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize),
         CommonModule,

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
@@ -18,7 +19,15 @@ export interface RunningApp {
 }
 
 /** Same wiring for `npm start`, tests and benchmarks: config, database, pipes, filter, docs, listen. */
-export async function startApp(env: Record<string, string | undefined> = process.env): Promise<RunningApp> {
+export interface StartOptions {
+  /** where logs go (default stdout); tests capture them to prove no secret is ever logged */
+  logDestination?: DestinationStream;
+}
+
+export async function startApp(
+  env: Record<string, string | undefined> = process.env,
+  options: StartOptions = {},
+): Promise<RunningApp> {
   const config = loadConfig(env);
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
@@ -41,7 +50,7 @@ export async function startApp(env: Record<string, string | undefined> = process
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ ...config, databaseUrl, databasePoolSize }),
+      AppModule.forRoot({ ...config, databaseUrl, databasePoolSize }, options.logDestination),
       {
         rawBody: true,
         bufferLogs: true,

@@ -1,42 +1,46 @@
 import type { Params } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config/app-config';
 
 /**
  * Request logs carry method, route, status and timing only. Headers that authenticate are
  * redacted; bodies (card data, tokens) are never logged.
  */
-export function loggerOptions(config: Pick<AppConfig, 'logLevel' | 'env'>): Params {
-  return {
-    pinoHttp: {
-      level: config.logLevel,
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers["x-api-key"]',
-          'req.headers["x-operator-key"]',
-          'req.headers["x-publisher-token"]',
-          'req.headers.cookie',
-          'req.headers["x-cleeng-signature"]',
-          'req.query.redirectResult',
-          '*.token',
-          '*.number',
-          '*.cvc',
-          '*.encryptedCardNumber',
-          '*.encryptedSecurityCode',
-          '*.recurringToken',
-        ],
-        censor: '[redacted]',
-      },
-      serializers: {
-        req: (req: { method?: string; url?: string; id?: unknown }) => ({
-          id: req.id,
-          method: req.method,
-          // query strings can carry redirect results: log the path only
-          url: typeof req.url === 'string' ? req.url.split('?')[0] : req.url,
-        }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/health' },
-      ...(config.env === 'test' ? {} : {}),
+export function loggerOptions(
+  config: Pick<AppConfig, 'logLevel' | 'env'>,
+  destination?: DestinationStream,
+): Params {
+  const options: NonNullable<Params['pinoHttp']> = {
+    level: config.logLevel,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+        'req.headers["x-operator-key"]',
+        'req.headers["x-publisher-token"]',
+        'req.headers.cookie',
+        'req.headers["x-cleeng-signature"]',
+        'req.query.redirectResult',
+        '*.token',
+        '*.number',
+        '*.cvc',
+        '*.encryptedCardNumber',
+        '*.encryptedSecurityCode',
+        '*.recurringToken',
+      ],
+      censor: '[redacted]',
     },
+    serializers: {
+      req: (req: { method?: string; url?: string; id?: unknown }) => ({
+        id: req.id,
+        method: req.method,
+        // query strings can carry redirect results: log the path only
+        url: typeof req.url === 'string' ? req.url.split('?')[0] : req.url,
+      }),
+      // response headers can carry redirect URLs with single-use results: status only
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+    autoLogging: { ignore: (req) => req.url === '/health' },
   };
+  return { pinoHttp: destination ? [options, destination] : options };
 }

@@ -142,9 +142,7 @@ export interface CartItem {
 
 /** Who buys: exactly one way of identifying a known Cleverbridge customer. */
 export type CartCustomer =
-  | { logonPurchaseId: string }
-  | { customerReferenceId: string }
-  | { subscriptionId: string };
+  { logonPurchaseId: string } | { customerReferenceId: string } | { subscriptionId: string };
 
 export interface ProcessCartInput extends BaseInput {
   customer: CartCustomer;

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { RunningApp, startApp } from '../../src/bootstrap';
+import { RunningApp, StartOptions, startApp } from '../../src/bootstrap';
 
 export const API_KEY = 'sandbox-key';
 
@@ -26,25 +26,31 @@ export interface TestApp extends RunningApp {
  * The real app on a real port (the sandbox emulators call back into it), on the test database.
  * Short timeouts and backoff keep fault tests quick; override anything through `env`.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestApp> {
   const port = await freePort();
-  const running = await startApp({
-    NODE_ENV: 'test',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    DATABASE_URL: process.env.DATABASE_URL,
-    // the run's embedded PGlite needs a single connection (see src/bootstrap.ts)
-    ...(process.env.E2E_DATABASE === 'embedded' ? { DATABASE_POOL_SIZE: '1' } : {}),
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'connector-test-')),
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-    GATEWAY_TIMEOUT_MS: '1500',
-    CLEENG_TIMEOUT_MS: '1500',
-    OUTBOX_POLL_INTERVAL_MS: '200',
-    OUTBOX_BACKOFF_BASE_MS: '200',
-    OUTBOX_BACKOFF_MAX_MS: '1000',
-    ...env,
-  });
+  const running = await startApp(
+    {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: process.env.DATABASE_URL,
+      // the run's embedded PGlite needs a single connection (see src/bootstrap.ts)
+      ...(process.env.E2E_DATABASE === 'embedded' ? { DATABASE_POOL_SIZE: '1' } : {}),
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'connector-test-')),
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      GATEWAY_TIMEOUT_MS: '1500',
+      CLEENG_TIMEOUT_MS: '1500',
+      OUTBOX_POLL_INTERVAL_MS: '200',
+      OUTBOX_BACKOFF_BASE_MS: '200',
+      OUTBOX_BACKOFF_MAX_MS: '1000',
+      ...env,
+    },
+    options,
+  );
   return { ...running, http: request(running.url) };
 }
 

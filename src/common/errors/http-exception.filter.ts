@@ -44,7 +44,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         const response = exception.getResponse();
         const message =
           typeof response === 'object' && response !== null && 'message' in response
-            ? String((response).message)
+            ? String(response.message)
             : exception.message;
         return { statusCode: status, code: HTTP_STATUS_CODES[status] ?? 'MALFORMED_REQUEST', message };
       }

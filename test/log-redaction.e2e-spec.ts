@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
+import { CARDS, card, cleengPaymentsForOrder, cleengState, createOrder, OFFERS, pay } from './support/flows';
+
+/** Runs the flows at debug level and checks that nothing secret ever reaches the logs. */
+describe('logs never contain card data, tokens or secrets', () => {
+  let app: TestApp;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    app = await startTestApp({ LOG_LEVEL: 'trace' }, { logDestination: sink });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('purchase, decline, 3DS and free trial leave no secret in the logs', async () => {
+    const order = await createOrder(app);
+    const paid = await pay(app, order.id);
+    expect(paid.body.status).toBe('captured');
+    await pay(app, (await createOrder(app)).id, CARDS.declined);
+    await pay(app, (await createOrder(app, { offerId: OFFERS.freeTrialUsd })).id);
+    const threeDS = await pay(app, (await createOrder(app)).id, CARDS.threeDS);
+    const challenge = new URL(threeDS.body.action.url as string);
+    const approved = await app.http.get(`${challenge.pathname}/approve`).redirects(0);
+    const redirectResult =
+      new URL(approved.headers.location as string).searchParams.get('redirectResult') ?? '';
+    const token = (await app.http.post('/sandbox/auth/token').send({ customerId: order.customerId })).body
+      .token as string;
+    await app.http
+      .post(`/v1/payments/${threeDS.body.id}/complete`)
+      .set('Authorization', `Bearer ${token}`)
+      .send({ details: { redirectResult } });
+    await app.http
+      .post('/v1/payments')
+      .set('X-Api-Key', API_KEY)
+      .set('Idempotency-Key', randomUUID())
+      .send({ orderId: order.id, paymentMethod: card(CARDS.approve) });
+
+    await eventually(async () => (await cleengPaymentsForOrder(app, order.cleengOrderId)).length > 0);
+    const recurringTokens = (await cleengState(app)).paymentDetails.map((d) => d.token);
+    expect(recurringTokens.length).toBeGreaterThan(0);
+    const log = lines.join('');
+    expect(lines.length).toBeGreaterThan(20); // the sink really received the request and client logs
+
+    const secrets = [
+      CARDS.approve,
+      CARDS.declined,
+      CARDS.threeDS,
+      '"737"',
+      API_KEY,
+      'sandbox-publisher-token',
+      token,
+      redirectResult,
+      ...recurringTokens,
+    ];
+    for (const secret of secrets) {
+      if (log.includes(secret)) {
+        console.log(lines.filter((l) => l.includes(secret)).slice(0, 2));
+      }
+      expect({ secret, found: log.includes(secret) }).toEqual({ secret, found: false });
+    }
+  });
+});
