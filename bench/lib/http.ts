@@ -1,0 +1,95 @@
+/** A small JSON client for driving the app over real HTTP (global fetch, keep-alive) with timings. */
+
+export interface HttpResult {
+  status: number;
+  /** parsed JSON, or the raw text when the body is not JSON */
+  body: unknown;
+  ms: number;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** A request that failed or answered an unexpected status; `detail` is short and safe to print. */
+export class RequestFailed extends Error {
+  constructor(
+    readonly step: string,
+    readonly status: number | undefined,
+    readonly detail: string,
+  ) {
+    super(`${step}: ${status === undefined ? 'no response' : `HTTP ${status}`} ${detail}`.trim());
+  }
+}
+
+export class BenchHttp {
+  constructor(
+    readonly baseUrl: string,
+    private readonly defaultHeaders: Record<string, string> = {},
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<HttpResult> {
+    const headers: Record<string, string> = { accept: 'application/json', ...this.defaultHeaders };
+    Object.assign(headers, options.headers);
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+    }
+    const started = performance.now();
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs),
+    });
+    const text = await res.text();
+    const ms = performance.now() - started;
+    let body: unknown = text;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        // not JSON: keep the text
+      }
+    }
+    return { status: res.status, body, ms };
+  }
+
+  /** Like `request`, but any status other than `expected` (or a network error) throws RequestFailed. */
+  async expect(
+    step: string,
+    expected: number,
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<HttpResult> {
+    let result: HttpResult;
+    try {
+      result = await this.request(method, path, options);
+    } catch (err) {
+      throw new RequestFailed(step, undefined, describeError(err));
+    }
+    if (result.status !== expected) {
+      throw new RequestFailed(step, result.status, snippet(result.body));
+    }
+    return result;
+  }
+}
+
+/** First 300 characters of a body, for error reports. */
+export function snippet(body: unknown, max = 300): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    const code =
+      typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : undefined;
+    return code ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
