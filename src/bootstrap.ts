@@ -1,5 +1,6 @@
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { raw } from 'express';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -61,7 +62,10 @@ export async function startApp(
     throw err;
   }
   app.useLogger(app.get(PinoLogger));
+  // webhooks keep their exact bytes: signatures are verified on the raw body before any parsing
+  app.use('/webhooks', raw({ type: () => true, limit: '1mb' }));
   app.useBodyParser('json', { limit: '256kb' });
+  app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.disable('x-powered-by');

@@ -36,6 +36,14 @@ export interface AppConfig {
   };
   gatewayTimeoutMs: number;
   outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
+  inbox: { pollIntervalMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
+  reconciler: {
+    intervalMs: number;
+    /** an `unknown` payment is re-asked once it has been unknown this long */
+    unknownAfterMs: number;
+    /** a customer-initiated payment still unknown after this is cancelled by reference and reported rejected */
+    cancelAfterMs: number;
+  };
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -152,5 +152,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       backoffBaseMs: env.OUTBOX_BACKOFF_BASE_MS,
       backoffMaxMs: env.OUTBOX_BACKOFF_MAX_MS,
     },
+    inbox: {
+      pollIntervalMs: env.INBOX_POLL_INTERVAL_MS,
+      maxAttempts: env.INBOX_MAX_ATTEMPTS,
+      backoffBaseMs: env.INBOX_BACKOFF_BASE_MS,
+      backoffMaxMs: env.INBOX_BACKOFF_MAX_MS,
+    },
+    reconciler: {
+      intervalMs: env.RECONCILE_INTERVAL_MS,
+      unknownAfterMs: env.RECONCILE_UNKNOWN_AFTER_MS,
+      cancelAfterMs: env.RECONCILE_CANCEL_AFTER_MS,
+    },
   };
 }

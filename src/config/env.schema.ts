@@ -138,6 +138,41 @@ export class EnvSchema {
   @Min(1000)
   OUTBOX_BACKOFF_MAX_MS = 300000;
 
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  INBOX_POLL_INTERVAL_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  INBOX_MAX_ATTEMPTS = 12;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  INBOX_BACKOFF_BASE_MS = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  INBOX_BACKOFF_MAX_MS = 600000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  RECONCILE_INTERVAL_MS = 30000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  RECONCILE_UNKNOWN_AFTER_MS = 10000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  RECONCILE_CANCEL_AFTER_MS = 900000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }

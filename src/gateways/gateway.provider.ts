@@ -54,7 +54,7 @@ export interface GatewayCustomer {
   ip?: string;
 }
 
-interface BaseInput {
+export interface BaseInput {
   idempotencyKey: string;
   /** our payment id; the gateway's merchant reference */
   reference: string;
@@ -169,11 +169,45 @@ export interface RebillInput extends BaseInput {
   periodStart: Date;
 }
 
+/** What a gateway notification means, in our words. */
+export type GatewayEventType =
+  | 'payment.authorised'
+  | 'payment.refused'
+  /** one-step payments (merchant of record): the money was taken */
+  | 'payment.paid'
+  | 'capture.succeeded'
+  | 'capture.failed'
+  | 'cancel.succeeded'
+  | 'cancel.failed'
+  | 'refund.succeeded'
+  | 'refund.failed'
+  | 'chargeback'
+  | 'token.created'
+  /** authentic, understood, and of no interest to the connector */
+  | 'ignored';
+
 export interface GatewayEvent {
-  type: string;
+  /** natural key: a redelivery of the same notification has the same key */
+  eventKey: string;
+  type: GatewayEventType;
+  /** the gateway's own name for it, e.g. Adyen `CAPTURE_FAILED` */
+  rawType: string;
+  /** our reference echoed by the gateway (payment id for payments, refund id for refunds) */
+  reference?: string;
+  /** the payment's id at the gateway */
   externalPaymentId?: string;
-  [key: string]: unknown;
+  /** the modification's id at the gateway (capture, refund) */
+  externalModificationId?: string;
+  externalSubscriptionId?: string;
+  amount?: { value: number; currency: string };
+  token?: string;
+  card?: CardMetadata;
+  decline?: Decline;
+  reason?: string;
+  occurredAt?: string;
 }
+
+export type WebhookHeaders = Record<string, string | string[] | undefined>;
 
 export interface GatewayProvider {
   readonly id: GatewayId;
@@ -187,10 +221,12 @@ export interface GatewayProvider {
   /** obtain a recurring token without charging (zero-amount auth or the gateway's tokenisation) */
   tokenise(input: TokeniseInput): Promise<PaymentResult>;
   completeAction(input: CompleteActionInput): Promise<PaymentResult>;
+  /** cancel whatever the gateway did under our reference, when its payment id is unknown (timeouts) */
+  cancelByReference?(input: BaseInput): Promise<ModificationResult>;
   /** charge one period of a connector-managed subscription (capability connectorManagedRebill) */
   rebill?(input: RebillInput): Promise<PaymentResult>;
   /** merchant-of-record one-off or in-app purchase (Cleverbridge ProcessCart) */
   processCart?(input: ProcessCartInput): Promise<PaymentResult>;
   /** verifies the signature on the raw body first, then returns normalised events */
-  parseWebhook?(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): GatewayEvent[];
+  parseWebhook?(headers: WebhookHeaders, rawBody: Buffer): GatewayEvent[];
 }

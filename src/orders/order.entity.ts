@@ -6,7 +6,8 @@ import type { GatewayId } from '../gateways/gateway-ids';
 export type OrderStatus = 'open' | 'paid';
 export const ORDER_TRANSITIONS: TransitionTable<OrderStatus> = {
   open: ['paid'],
-  paid: [],
+  // a capture that fails after it was reported (Adyen CAPTURE_FAILED) reopens the order
+  paid: ['open'],
 };
 
 export type PaymentOperation = 'initial-payment' | 'initial-free-transaction' | 'recurring-payment';
@@ -27,6 +28,8 @@ export class OrderEntity {
   @Column({ name: 'cleeng_subscription_id', type: 'text', nullable: true }) cleengSubscriptionId!:
     string | null;
   @Column({ type: 'text' }) status!: OrderStatus;
+  /** the inbox event (Cleeng renewal webhook) that created this recurring order */
+  @Column({ name: 'source_event_id', type: 'uuid', nullable: true }) sourceEventId!: string | null;
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true }) expiresAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CleengClient, CleengRejectedError, CleengUnavailableError } from '../cleeng/cleeng.client';
 import { Clock } from '../common/clock/clock';
+import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { returnedRows } from '../common/database/query-result';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { OutboxMessageEntity } from './outbox-message.entity';
@@ -33,12 +34,8 @@ export interface DispatchSummary {
  * failure; parks messages Cleeng refuses (4xx) as `dead` for an operator instead of dropping them.
  */
 @Injectable()
-export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(OutboxDispatcher.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<DispatchSummary> | undefined;
-  private again = false;
-  private stopped = false;
+export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
+  protected readonly intervalMs: number;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -46,59 +43,17 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     private readonly outbox: OutboxService,
     private readonly cleeng: CleengClient,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    super();
+    this.intervalMs = config.outbox.pollIntervalMs;
+  }
 
-  onApplicationBootstrap(): void {
+  override onApplicationBootstrap(): void {
     this.outbox.onWake(() => this.kick());
-    this.schedule();
+    super.onApplicationBootstrap();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
-  }
-
-  /** Run soon, coalescing concurrent kicks into one extra pass. */
-  kick(): void {
-    if (this.stopped) {
-      return;
-    }
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    void this.runOnce().catch((err: unknown) => this.logger.error(`outbox pass failed: ${String(err)}`));
-  }
-
-  /** One pass over everything due now; returns what happened. Safe to call concurrently. */
-  async runOnce(): Promise<DispatchSummary> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.kick();
-      }
-    });
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) {
-      return;
-    }
-    this.timer = setTimeout(() => {
-      this.kick();
-      this.schedule();
-    }, this.config.outbox.pollIntervalMs);
-    this.timer.unref();
-  }
-
-  private async pass(): Promise<DispatchSummary> {
+  protected async pass(): Promise<DispatchSummary> {
     const summary: DispatchSummary = { delivered: 0, retried: 0, dead: 0 };
     for (;;) {
       const batch = await this.claim();
@@ -167,7 +122,11 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       setPath(body, row.payload.secretPath, this.outbox.revealSecret(row.sealed_secret));
     }
     try {
-      const result = await this.cleeng.send(row.payload.method, row.payload.path, body, row.dedupe_key);
+      const path = await this.outbox.resolvePath(row.payload.path, row.aggregate_id);
+      if (path === undefined) {
+        throw new CleengUnavailableError(`cannot resolve ${row.payload.path} yet`);
+      }
+      const result = await this.cleeng.send(row.payload.method, path, body, row.dedupe_key);
       await this.db.transaction(async (manager) => {
         await manager.query(
           `UPDATE outbox_messages SET status = 'delivered', delivered_at = $2, attempts = attempts + 1,
@@ -192,7 +151,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
         );
         return 'dead';
       }
-      const delay = this.backoff(attempts);
+      const delay = backoffDelay(attempts, this.config.outbox.backoffBaseMs, this.config.outbox.backoffMaxMs);
       if (!(err instanceof CleengUnavailableError)) {
         this.logger.error(`outbox ${row.id} (${row.kind}) failed unexpectedly: ${message}`);
       } else {
@@ -208,11 +167,6 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private backoff(attempts: number): number {
-    const { backoffBaseMs, backoffMaxMs } = this.config.outbox;
-    const exp = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(attempts - 1, 20));
-    return Math.round(exp * (0.8 + Math.random() * 0.4));
-  }
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

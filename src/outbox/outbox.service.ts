@@ -17,6 +17,9 @@ export interface OutboxMessageInput {
   secret?: string;
 }
 
+/** Resolves a `{name}` placeholder in a message path from local state at send time (e.g. Cleeng's payment id). */
+export type OutboxPathParamResolver = (aggregateId: string) => Promise<string | null>;
+
 export type OutboxResultHandler = (
   manager: EntityManager,
   message: OutboxMessageEntity,
@@ -27,6 +30,7 @@ export type OutboxResultHandler = (
 @Injectable()
 export class OutboxService {
   private readonly handlers = new Map<string, OutboxResultHandler>();
+  private readonly pathParams = new Map<string, OutboxPathParamResolver>();
   private wake: (() => void) | undefined;
 
   constructor(
@@ -67,6 +71,28 @@ export class OutboxService {
 
   resultHandler(kind: string): OutboxResultHandler | undefined {
     return this.handlers.get(kind);
+  }
+
+  /**
+   * A path like `/payments/{cleengPaymentId}` is completed when sent: the id Cleeng gave an earlier
+   * message of the same aggregate may not exist yet when the message is written.
+   */
+  registerPathParam(name: string, resolver: OutboxPathParamResolver): void {
+    this.pathParams.set(name, resolver);
+  }
+
+  /** The path with its placeholders filled, or undefined if one cannot be resolved yet. */
+  async resolvePath(path: string, aggregateId: string): Promise<string | undefined> {
+    let resolved = path;
+    for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
+      const resolver = name ? this.pathParams.get(name) : undefined;
+      const value = resolver ? await resolver(aggregateId) : null;
+      if (value === null) {
+        return undefined;
+      }
+      resolved = resolved.replace(`{${name}}`, encodeURIComponent(value));
+    }
+    return resolved;
   }
 
   revealSecret(sealed: string): string {

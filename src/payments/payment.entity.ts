@@ -35,10 +35,21 @@ export const PAYMENT_TRANSITIONS: TransitionTable<PaymentStatus> = {
 };
 
 /** Which gateway operation a payment in `unknown` is waiting on. */
-export type PendingOperation = 'authorise' | 'charge' | 'tokenise' | 'complete' | 'capture';
+export type PendingOperation = 'authorise' | 'charge' | 'tokenise' | 'complete' | 'capture' | 'cancel';
+
+/**
+ * initial: customer-initiated purchase, authorise then capture (or charge);
+ * recurring-authorise: Cleeng authorise-first renewal, authorise only (captured on Cleeng's request);
+ * recurring-charge: Cleeng capture-only renewal, one-step charge.
+ */
+export type PaymentFlow = 'initial' | 'recurring-authorise' | 'recurring-charge';
 
 export interface PaymentGatewayState {
+  flow?: PaymentFlow;
   pendingOperation?: PendingOperation;
+  /** recurring payments: Cleeng's subscription and payment-details ids for the report */
+  cleengSubscriptionId?: string;
+  cleengPaymentDetailsId?: string;
   /** the authorisation's id when capture has its own id */
   authorisationId?: string;
   captureId?: string;

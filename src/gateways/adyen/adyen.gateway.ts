@@ -9,15 +9,18 @@ import {
 } from '../gateway.errors';
 import {
   AuthoriseInput,
+  BaseInput,
   CancelInput,
   CaptureInput,
   CompleteActionInput,
   GatewayCapabilities,
+  GatewayEvent,
   GatewayProvider,
   ModificationResult,
   PaymentResult,
   RefundInput,
   TokeniseInput,
+  WebhookHeaders,
 } from '../gateway.provider';
 import {
   fromPaymentResponse,
@@ -25,6 +28,7 @@ import {
   toPaymentRequest,
   toZeroAuthRequest,
 } from './adyen.mapper';
+import { parseAdyenNotification } from './adyen.webhook';
 import {
   AdyenModificationResponse,
   AdyenPaymentResponse,
@@ -125,6 +129,16 @@ export class AdyenGateway implements GatewayProvider {
     return this.modification(res);
   }
 
+  /** Technical cancel by our reference: voids an authorisation whose answer we never got (POST /cancels). */
+  async cancelByReference(input: BaseInput): Promise<ModificationResult> {
+    const res = await this.post<AdyenModificationResponse>(
+      '/cancels',
+      { merchantAccount: this.config.adyen.merchantAccount, paymentReference: input.reference, reference: `${input.reference}:cancel` },
+      input.idempotencyKey,
+    );
+    return this.modification(res);
+  }
+
   async refund(input: RefundInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/refunds`,
@@ -136,6 +150,10 @@ export class AdyenGateway implements GatewayProvider {
       input.idempotencyKey,
     );
     return this.modification(res);
+  }
+
+  parseWebhook(_headers: WebhookHeaders, rawBody: Buffer): GatewayEvent[] {
+    return parseAdyenNotification(rawBody, [this.config.adyen.hmacKey]);
   }
 
   /** Adyen modifications are asynchronous: `received` now, the outcome arrives as a webhook. */

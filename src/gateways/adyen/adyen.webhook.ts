@@ -1,0 +1,146 @@
+import { hmacValidator as HmacValidator } from '@adyen/api-library';
+import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
+import { GatewayEvent, GatewayEventType } from '../gateway.provider';
+import { mapRefusal, normaliseExpiry } from './adyen.mapper';
+
+/** Adyen standard notification item (Webhooks-v1.json NotificationRequestItem). */
+export interface AdyenNotificationItem {
+  pspReference: string;
+  originalReference?: string;
+  merchantAccountCode: string;
+  merchantReference: string;
+  amount: { value: number; currency: string };
+  eventCode: string;
+  success: 'true' | 'false';
+  eventDate?: string;
+  reason?: string;
+  paymentMethod?: string;
+  additionalData?: Record<string, string>;
+}
+
+const validator = new HmacValidator();
+
+/**
+ * Parses `{live, notificationItems: [{NotificationRequestItem}]}` and verifies every item's HMAC
+ * with @adyen/api-library before anything is used. One bad item rejects the batch (401): Adyen
+ * retries the whole batch, and a forged item must not ride along with genuine ones.
+ */
+export function parseAdyenNotification(rawBody: Buffer, hmacKeys: string[]): GatewayEvent[] {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    throw new WebhookMalformedError('body is not JSON');
+  }
+  const items = (body as { notificationItems?: unknown }).notificationItems;
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new WebhookMalformedError('notificationItems must be a non-empty array');
+  }
+  const parsed = items.map((wrapper, index) => {
+    const item = (wrapper as { NotificationRequestItem?: unknown } | null)?.NotificationRequestItem;
+    if (!isItem(item)) {
+      throw new WebhookMalformedError(`notificationItems[${index}] is not a NotificationRequestItem`);
+    }
+    return item;
+  });
+  for (const item of parsed) {
+    if (!item.additionalData?.hmacSignature) {
+      throw new WebhookUnauthenticatedError('notification item without hmacSignature');
+    }
+    // accept the previous key during a rotation, as Adyen recommends
+    const valid = hmacKeys.some((key) => {
+      try {
+        return validator.validateHMAC(item as never, key);
+      } catch {
+        return false;
+      }
+    });
+    if (!valid) {
+      throw new WebhookUnauthenticatedError('notification item HMAC signature invalid');
+    }
+  }
+  return parsed.map(toEvent);
+}
+
+function isItem(value: unknown): value is AdyenNotificationItem {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const v = value as Record<string, unknown>;
+  const amount = v.amount as Record<string, unknown> | undefined;
+  return (
+    typeof v.pspReference === 'string' &&
+    typeof v.eventCode === 'string' &&
+    typeof v.merchantAccountCode === 'string' &&
+    typeof v.merchantReference === 'string' &&
+    (v.success === 'true' || v.success === 'false') &&
+    typeof amount === 'object' &&
+    amount !== null &&
+    typeof amount.value === 'number' &&
+    typeof amount.currency === 'string'
+  );
+}
+
+function typeOf(item: AdyenNotificationItem): GatewayEventType {
+  const ok = item.success === 'true';
+  switch (item.eventCode) {
+    case 'AUTHORISATION':
+      return ok ? 'payment.authorised' : 'payment.refused';
+    case 'CAPTURE':
+      return ok ? 'capture.succeeded' : 'capture.failed';
+    case 'CAPTURE_FAILED':
+      return 'capture.failed';
+    case 'CANCELLATION':
+    case 'TECHNICAL_CANCEL':
+      return ok ? 'cancel.succeeded' : 'cancel.failed';
+    case 'REFUND':
+      return ok ? 'refund.succeeded' : 'refund.failed';
+    case 'REFUND_FAILED':
+    case 'REFUNDED_REVERSED':
+      return 'refund.failed';
+    case 'CHARGEBACK':
+      return ok ? 'chargeback' : 'ignored';
+    case 'RECURRING_CONTRACT':
+      return ok ? 'token.created' : 'ignored';
+    default:
+      return 'ignored';
+  }
+}
+
+function toEvent(item: AdyenNotificationItem): GatewayEvent {
+  const type = typeOf(item);
+  const modification = item.eventCode !== 'AUTHORISATION' && item.eventCode !== 'RECURRING_CONTRACT';
+  const data = item.additionalData ?? {};
+  const token = data['tokenization.storedPaymentMethodId'] ?? data['recurring.recurringDetailReference'];
+  const event: GatewayEvent = {
+    // Adyen may send the same item more than once; pspReference + eventCode + success identifies it
+    eventKey: `${item.pspReference}:${item.eventCode}:${item.success}`,
+    type,
+    rawType: item.eventCode,
+    reference: item.merchantReference,
+    externalPaymentId: modification ? (item.originalReference ?? item.pspReference) : item.pspReference,
+    amount: { value: item.amount.value, currency: item.amount.currency },
+    ...(modification ? { externalModificationId: item.pspReference } : {}),
+    ...(item.reason ? { reason: item.reason } : {}),
+    ...(item.eventDate ? { occurredAt: item.eventDate } : {}),
+  };
+  if (type === 'payment.refused') {
+    event.decline = mapRefusal(data.refusalReasonCode, item.reason);
+  }
+  if (item.eventCode === 'RECURRING_CONTRACT') {
+    // the item's pspReference is the token; originalReference the payment that created it
+    event.token = item.pspReference;
+    event.externalPaymentId = item.originalReference ?? data.originalPsp;
+  } else if (token) {
+    event.token = token;
+  }
+  if (type === 'payment.authorised') {
+    event.card = {
+      ...(data.paymentMethod ?? item.paymentMethod ? { variant: data.paymentMethod ?? item.paymentMethod } : {}),
+      ...(data.cardSummary ? { lastCardFourDigits: data.cardSummary } : {}),
+      ...(data.expiryDate ? { cardExpirationDate: normaliseExpiry(data.expiryDate) } : {}),
+      ...(data.cardHolderName ? { holderName: data.cardHolderName } : {}),
+    };
+  }
+  return event;
+}

@@ -1,0 +1,29 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { TransitionTable } from '../common/state-machine';
+
+/** pending -> done | ignored | failed (after the last attempt); an operator may requeue failed. */
+export type InboxStatus = 'pending' | 'done' | 'ignored' | 'failed';
+export const INBOX_TRANSITIONS: TransitionTable<InboxStatus> = {
+  pending: ['done', 'ignored', 'failed'],
+  failed: ['pending'],
+  done: [],
+  ignored: [],
+};
+
+export type InboxSource = 'cleeng' | 'adyen' | 'cleverbridge' | 'smart-glocal' | 'smartpay';
+
+@Entity('inbox_events')
+export class InboxEventEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'text' }) source!: InboxSource;
+  @Column({ name: 'event_key', type: 'text' }) eventKey!: string;
+  @Column({ name: 'event_type', type: 'text' }) eventType!: string;
+  @Column({ type: 'jsonb' }) payload!: Record<string, unknown>;
+  @Column({ type: 'text' }) status!: InboxStatus;
+  @Column({ type: 'integer' }) attempts!: number;
+  @Column({ name: 'next_attempt_at', type: 'timestamptz' }) nextAttemptAt!: Date;
+  @Column({ name: 'locked_until', type: 'timestamptz', nullable: true }) lockedUntil!: Date | null;
+  @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  @Column({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
+  @Column({ name: 'processed_at', type: 'timestamptz', nullable: true }) processedAt!: Date | null;
+}

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock/clock';
+import { returnedRows } from '../common/database/query-result';
+import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
+
+export interface IncomingEvent {
+  /** natural key: a redelivery of the same event has the same key */
+  eventKey: string;
+  eventType: string;
+  payload: Record<string, unknown>;
+}
+
+/** What a handler made of an event. */
+export type InboxOutcome = 'done' | 'ignored';
+export type InboxHandler = (event: InboxEventEntity) => Promise<InboxOutcome>;
+
+/** Durable webhook intake: store (deduplicated on the natural key), acknowledge, process later. */
+@Injectable()
+export class InboxService {
+  private readonly handlers = new Map<InboxSource, InboxHandler>();
+  private wake: (() => void) | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  registerHandler(source: InboxSource, handler: InboxHandler): void {
+    this.handlers.set(source, handler);
+  }
+
+  handler(source: InboxSource): InboxHandler | undefined {
+    return this.handlers.get(source);
+  }
+
+  onWake(fn: () => void): void {
+    this.wake = fn;
+  }
+
+  /** Stores every event not seen before; duplicates (same source + key) are counted, not stored. */
+  async store(source: InboxSource, events: IncomingEvent[]): Promise<{ stored: number; duplicates: number }> {
+    let stored = 0;
+    for (const event of events) {
+      const rows: unknown[] = await this.db.query(
+        `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id`,
+        [source, event.eventKey, event.eventType, JSON.stringify(event.payload), this.clock.now()],
+      );
+      stored += rows.length;
+    }
+    if (stored > 0) {
+      this.wake?.();
+    }
+    return { stored, duplicates: events.length - stored };
+  }
+
+  async list(filter: { status?: InboxStatus; source?: InboxSource }, limit = 100): Promise<InboxEventEntity[]> {
+    return this.db.getRepository(InboxEventEntity).find({
+      where: { ...(filter.status ? { status: filter.status } : {}), ...(filter.source ? { source: filter.source } : {}) },
+      order: { receivedAt: 'DESC' },
+      take: limit,
+    });
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    const rows: { status: string; n: string }[] = await this.db.query(
+      `SELECT status, count(*)::text AS n FROM inbox_events GROUP BY status`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** Operator action: process a failed event again. */
+  async requeue(id: string): Promise<boolean> {
+    const rows = returnedRows(
+      await this.db.query(
+        `UPDATE inbox_events SET status = 'pending', attempts = 0, next_attempt_at = $2, locked_until = NULL
+         WHERE id = $1 AND status = 'failed' RETURNING id`,
+        [id, this.clock.now()],
+      ),
+    );
+    this.wake?.();
+    return rows.length > 0;
+  }
+}

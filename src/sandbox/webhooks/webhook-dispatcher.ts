@@ -1,0 +1,322 @@
+import { Logger } from '@nestjs/common';
+
+/** One HTTP request, fully prepared: the body is serialised (and signed) exactly once, by the caller. */
+export interface OutgoingWebhook {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface WebhookAnswer {
+  /** HTTP status; 0 when no answer arrived (network error, timeout) */
+  status: number;
+  body: unknown;
+  error?: string;
+}
+
+export type DeliveryState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'lost';
+
+/** What the delivery log shows for one copy of one webhook. */
+export interface DeliveryStatus {
+  id: string;
+  /** 1, or 2 for the duplicate SandboxFaults asked for */
+  copy: number;
+  state: DeliveryState;
+  attempts: number;
+  lastStatus: number | null;
+  lastError?: string;
+  delivered: boolean;
+  /** dropped on purpose by SandboxFaults (lostWebhookRate): never sent */
+  lost: boolean;
+  /** sent once by a test route (`/webhooks/send`), not by the emulator */
+  manual?: boolean;
+  /** sandbox time (the shared Clock) at which the webhook was created */
+  createdAt: string;
+  deliveredAt?: string;
+}
+
+export type DeliveryRecord<M extends object> = M & DeliveryStatus;
+
+export interface IdleResult {
+  idle: boolean;
+  /** deliveries held back by pause(), not counted as in flight */
+  held: number;
+}
+
+const MAX_LOG = 5_000;
+
+/**
+ * Fire-and-forget webhook delivery shared by the emulators: an optional initial delay (so the API answer that
+ * caused the event goes out first), retries on network errors and non-2xx answers after `retryDelaysMs`, a
+ * delivery log, pause/resume, and `idle()` so tests can wait for delivery deterministically. A failing
+ * delivery is logged and given up; nothing ever throws into the caller or leaves a rejected promise behind.
+ */
+export class WebhookDispatcher<M extends object> {
+  /** waits before the 2nd, 3rd, ... attempt (tests shorten them) */
+  retryDelaysMs: number[] = [200, 1_000, 3_000];
+  /** wait before the first attempt */
+  initialDelayMs = 20;
+  timeoutMs = 5_000;
+
+  private readonly logger: Logger;
+  private log: DeliveryRecord<M>[] = [];
+  private sequence = 0;
+  private active = 0;
+  private held = 0;
+  private paused = false;
+  private resumeWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    private readonly name: string,
+    private readonly now: () => Date,
+  ) {
+    this.logger = new Logger(`sandbox:${name}-webhooks`);
+  }
+
+  /**
+   * Queues `copies` deliveries of `request` (0 = lost on purpose: logged, never sent) and returns their log
+   * entries at once; the returned objects keep being updated as delivery proceeds.
+   */
+  dispatch(meta: M, request: OutgoingWebhook, copies: number): DeliveryRecord<M>[] {
+    const createdAt = this.now().toISOString();
+    if (copies <= 0) {
+      return [this.record(meta, { copy: 1, state: 'lost', lost: true, createdAt })];
+    }
+    const records: DeliveryRecord<M>[] = [];
+    for (let copy = 1; copy <= copies; copy += 1) {
+      const record = this.record(meta, { copy, state: 'queued', lost: false, createdAt });
+      records.push(record);
+      this.active += 1;
+      void this.deliver(record, request)
+        .catch((error: unknown) => {
+          // deliver() handles its own errors; this is the last line of defence against unhandled rejections
+          this.logger.error(`delivery ${record.id} crashed: ${String(error)}`);
+        })
+        .finally(() => this.settle());
+    }
+    return records;
+  }
+
+  /** One attempt, now, no retries: the answer goes back to the caller (and the attempt into the log). */
+  async sendOnce(meta: M, request: OutgoingWebhook): Promise<WebhookAnswer> {
+    const record = this.record(meta, {
+      copy: 1,
+      state: 'delivering',
+      lost: false,
+      manual: true,
+      createdAt: this.now().toISOString(),
+    });
+    const answer = await this.post(request);
+    this.noteAttempt(record, answer);
+    record.state = record.delivered ? 'delivered' : 'failed';
+    return answer;
+  }
+
+  /** Deliveries wait (before their next attempt) until resume(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const waiters = this.resumeWaiters;
+    this.resumeWaiters = [];
+    for (const wake of waiters) {
+      wake();
+    }
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Resolves `{idle: true}` as soon as no delivery is in flight (deliveries held by pause() do not count),
+   * or `{idle: false}` after `timeoutMs`.
+   */
+  async idle(timeoutMs: number): Promise<IdleResult> {
+    if (this.active === 0) {
+      return { idle: true, held: this.held };
+    }
+    const idle = await new Promise<boolean>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, timeoutMs);
+      this.idleWaiters.push(wake);
+    });
+    return { idle, held: this.held };
+  }
+
+  /** The log, oldest first (copies, so callers cannot change it). */
+  deliveries(): DeliveryRecord<M>[] {
+    return this.log.map((record) => ({ ...record }));
+  }
+
+  /** Clears the log; deliveries under way continue. */
+  reset(): void {
+    this.log = [];
+  }
+
+  /** Stops every wait and request; later dispatches fail at once. Call on module destroy. */
+  close(): void {
+    this.shutdown.abort();
+    this.resume();
+  }
+
+  private record(
+    meta: M,
+    status: Pick<DeliveryStatus, 'copy' | 'state' | 'lost' | 'createdAt'> & { manual?: boolean },
+  ): DeliveryRecord<M> {
+    this.sequence += 1;
+    const record: DeliveryRecord<M> = {
+      ...meta,
+      id: `${this.name}-${this.sequence}`,
+      attempts: 0,
+      lastStatus: null,
+      delivered: false,
+      ...status,
+    };
+    this.log.push(record);
+    if (this.log.length > MAX_LOG) {
+      this.log.splice(0, this.log.length - MAX_LOG);
+    }
+    return record;
+  }
+
+  private async deliver(record: DeliveryRecord<M>, request: OutgoingWebhook): Promise<void> {
+    const waits = [this.initialDelayMs, ...this.retryDelaysMs];
+    for (let attempt = 0; attempt < waits.length; attempt += 1) {
+      if (!(await this.sleep(waits[attempt] ?? 0)) || !(await this.whenRunning())) {
+        record.state = 'failed';
+        record.lastError = record.lastError ?? 'emulator shut down';
+        return;
+      }
+      record.state = 'delivering';
+      const answer = await this.post(request);
+      this.noteAttempt(record, answer);
+      if (record.delivered) {
+        record.state = 'delivered';
+        return;
+      }
+      record.state = 'queued';
+    }
+    record.state = 'failed';
+    this.logger.warn(
+      `gave up on ${record.id} to ${request.url} after ${record.attempts} attempts ` +
+        `(last: ${record.lastStatus ?? record.lastError ?? 'no answer'})`,
+    );
+  }
+
+  private noteAttempt(record: DeliveryRecord<M>, answer: WebhookAnswer): void {
+    record.attempts += 1;
+    record.lastStatus = answer.status === 0 ? null : answer.status;
+    if (answer.error !== undefined) {
+      record.lastError = answer.error;
+    } else {
+      delete record.lastError;
+    }
+    if (answer.status >= 200 && answer.status < 300) {
+      record.delivered = true;
+      record.deliveredAt = this.now().toISOString();
+    }
+  }
+
+  private async post(request: OutgoingWebhook): Promise<WebhookAnswer> {
+    if (this.shutdown.signal.aborted) {
+      return { status: 0, body: null, error: 'emulator shut down' };
+    }
+    try {
+      const res = await fetch(request.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...request.headers },
+        body: request.body,
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.shutdown.signal]),
+      });
+      const text = await res.text();
+      return { status: res.status, body: parseBody(text) };
+    } catch (error: unknown) {
+      return { status: 0, body: null, error: describe(error) };
+    }
+  }
+
+  /** false when the emulator shuts down first */
+  private whenRunning(): Promise<boolean> {
+    if (!this.paused) {
+      return Promise.resolve(!this.shutdown.signal.aborted);
+    }
+    this.active -= 1;
+    this.held += 1;
+    this.notifyIdle();
+    return new Promise((resolve) => {
+      this.resumeWaiters.push(() => {
+        this.held -= 1;
+        this.active += 1;
+        resolve(!this.shutdown.signal.aborted);
+      });
+    });
+  }
+
+  /** false when the emulator shuts down first */
+  private sleep(ms: number): Promise<boolean> {
+    const signal = this.shutdown.signal;
+    if (signal.aborted) {
+      return Promise.resolve(false);
+    }
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private settle(): void {
+    this.active -= 1;
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    if (this.active > 0) {
+      return;
+    }
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) {
+      wake();
+    }
+  }
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof DOMException && error.name === 'TimeoutError') {
+    return 'timeout';
+  }
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') {
+    return cause.code;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
