@@ -12,6 +12,10 @@ import { loggerOptions } from './logger';
 import { OrdersModule } from './orders/orders.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { PaymentsModule } from './payments/payments.module';
+import { InboxModule } from './inbox/inbox.module';
+import { PaymentDetailsModule } from './payment-details/payment-details.module';
+import { RefundsModule } from './refunds/refunds.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 
 @Module({})
@@ -40,6 +44,10 @@ export class AppModule {
         OutboxModule,
         OrdersModule,
         PaymentsModule,
+        PaymentDetailsModule,
+        RefundsModule,
+        InboxModule,
+        WebhooksModule,
         ...(config.sandbox ? [SandboxModule] : []),
       ],
     };

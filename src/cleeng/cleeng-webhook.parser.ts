@@ -4,7 +4,6 @@ import { stableStringify } from '../common/idempotency/idempotency.service';
 import type { IncomingEvent } from '../inbox/inbox.service';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../inbox/webhook.errors';
 import type { AppConfig } from '../config/app-config';
-import { CLEENG_TOPICS, CleengTopic } from './cleeng-webhook.types';
 
 /**
  * Verifies (lowercase hex HMAC-SHA256 of the exact raw body) and only then parses a Cleeng webhook.
@@ -28,18 +27,22 @@ export function parseCleengWebhook(
   } catch {
     throw new WebhookMalformedError('body is not JSON');
   }
-  const { topic, data, broadcasterId } = (body ?? {}) as { topic?: unknown; data?: unknown; broadcasterId?: unknown };
+  const { topic, data, broadcasterId } = (body ?? {}) as {
+    topic?: unknown;
+    data?: unknown;
+    broadcasterId?: unknown;
+  };
   if (typeof topic !== 'string' || topic.length === 0) {
     throw new WebhookMalformedError('topic is required');
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new WebhookMalformedError('data must be an object');
   }
-  const known = (CLEENG_TOPICS as readonly string[]).includes(topic);
   const canonical = createHash('sha256').update(stableStringify(data)).digest('hex');
   return {
     eventKey: `${topic}:${canonical}`,
-    eventType: known ? (topic as CleengTopic) : topic,
-    payload: { broadcasterId: broadcasterId ?? null, topic, data: data as Record<string, unknown> },
+    // unknown topics are stored too, and the router marks them ignored
+    eventType: topic,
+    payload: { broadcasterId: broadcasterId ?? null, topic, data },
   };
 }

@@ -34,6 +34,7 @@ export interface AppConfig {
     /** zero-value auth for free trials; false -> tokenise with /storedPaymentMethods */
     zeroAuth: boolean;
   };
+  cleverbridge: { apiUrl: string; username: string; password: string; notifyUsername: string; notifyPassword: string };
   gatewayTimeoutMs: number;
   outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
   inbox: { pollIntervalMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };

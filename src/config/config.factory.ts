@@ -19,6 +19,10 @@ export const SANDBOX_SECRETS = {
   adyenApiKey: 'sandbox-adyen-api-key',
   adyenMerchantAccount: 'SandboxMerchantECOM',
   adyenHmacKey: '44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056',
+  cleverbridgeUsername: 'sandbox-cleverbridge-user',
+  cleverbridgePassword: 'sandbox-cleverbridge-password',
+  cleverbridgeNotifyUsername: 'sandbox-cleverbridge-notify',
+  cleverbridgeNotifyPassword: 'sandbox-cleverbridge-notify-password',
 } as const;
 
 function flatten(errors: ValidationError[]): string[] {
@@ -145,6 +149,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       ),
       hmacKey: required(env.ADYEN_HMAC_KEY, 'ADYEN_HMAC_KEY', sandbox, SANDBOX_SECRETS.adyenHmacKey),
       zeroAuth: env.ADYEN_ZERO_AUTH,
+    },
+    cleverbridge: {
+      apiUrl: required(env.CLEVERBRIDGE_API_URL, 'CLEVERBRIDGE_API_URL', sandbox, `${sandboxUrl}/cleverbridge`).replace(/\/$/, ''),
+      username: required(env.CLEVERBRIDGE_USERNAME, 'CLEVERBRIDGE_USERNAME', sandbox, SANDBOX_SECRETS.cleverbridgeUsername),
+      password: required(env.CLEVERBRIDGE_PASSWORD, 'CLEVERBRIDGE_PASSWORD', sandbox, SANDBOX_SECRETS.cleverbridgePassword),
+      notifyUsername: required(
+        env.CLEVERBRIDGE_NOTIFY_USERNAME,
+        'CLEVERBRIDGE_NOTIFY_USERNAME',
+        sandbox,
+        SANDBOX_SECRETS.cleverbridgeNotifyUsername,
+      ),
+      notifyPassword: required(
+        env.CLEVERBRIDGE_NOTIFY_PASSWORD,
+        'CLEVERBRIDGE_NOTIFY_PASSWORD',
+        sandbox,
+        SANDBOX_SECRETS.cleverbridgeNotifyPassword,
+      ),
     },
     gatewayTimeoutMs: env.GATEWAY_TIMEOUT_MS,
     outbox: {

@@ -113,6 +113,26 @@ export class EnvSchema {
   @IsBoolean()
   ADYEN_ZERO_AUTH = true;
 
+  @IsOptional()
+  @IsUrl(urlOpts)
+  CLEVERBRIDGE_API_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  CLEVERBRIDGE_USERNAME?: string;
+
+  @IsOptional()
+  @IsString()
+  CLEVERBRIDGE_PASSWORD?: string;
+
+  @IsOptional()
+  @IsString()
+  CLEVERBRIDGE_NOTIFY_USERNAME?: string;
+
+  @IsOptional()
+  @IsString()
+  CLEVERBRIDGE_NOTIFY_PASSWORD?: string;
+
   @Type(() => Number)
   @IsInt()
   @Min(100)

@@ -5,6 +5,8 @@ import { OrderEntity } from '../orders/order.entity';
 import { OutboxMessageEntity } from '../outbox/outbox-message.entity';
 import { PaymentDetailsEntity } from '../payment-details/payment-details.entity';
 import { PaymentEntity } from '../payments/payment.entity';
+import { InboxEventEntity } from '../inbox/inbox-event.entity';
+import { RefundEntity } from '../refunds/refund.entity';
 import { MIGRATIONS } from '../../migrations';
 
 export const ENTITIES = [
@@ -13,6 +15,8 @@ export const ENTITIES = [
   PaymentDetailsEntity,
   IdempotencyRecordEntity,
   OutboxMessageEntity,
+  InboxEventEntity,
+  RefundEntity,
 ];
 
 /** One code path for both databases: the `pg` driver to a URL (the machine's PostgreSQL or embedded PGlite). */

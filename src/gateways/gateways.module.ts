@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AdyenGateway } from './adyen/adyen.gateway';
+import { CleverbridgeGateway } from './cleverbridge/cleverbridge.gateway';
 import { GATEWAY_PROVIDERS, GatewayRegistry } from './gateway.registry';
 import { GatewayProvider } from './gateway.provider';
 
@@ -7,10 +8,11 @@ import { GatewayProvider } from './gateway.provider';
 @Module({
   providers: [
     AdyenGateway,
+    CleverbridgeGateway,
     {
       provide: GATEWAY_PROVIDERS,
       useFactory: (...providers: GatewayProvider[]): GatewayProvider[] => providers,
-      inject: [AdyenGateway],
+      inject: [AdyenGateway, CleverbridgeGateway],
     },
     GatewayRegistry,
   ],

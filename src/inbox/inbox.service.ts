@@ -56,9 +56,15 @@ export class InboxService {
     return { stored, duplicates: events.length - stored };
   }
 
-  async list(filter: { status?: InboxStatus; source?: InboxSource }, limit = 100): Promise<InboxEventEntity[]> {
+  async list(
+    filter: { status?: InboxStatus; source?: InboxSource },
+    limit = 100,
+  ): Promise<InboxEventEntity[]> {
     return this.db.getRepository(InboxEventEntity).find({
-      where: { ...(filter.status ? { status: filter.status } : {}), ...(filter.source ? { source: filter.source } : {}) },
+      where: {
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.source ? { source: filter.source } : {}),
+      },
       order: { receivedAt: 'DESC' },
       take: limit,
     });

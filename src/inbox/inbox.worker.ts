@@ -107,15 +107,25 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
       const message = err instanceof Error ? err.message : String(err);
       const exhausted = attempts >= this.config.inbox.maxAttempts;
       if (err instanceof RetryLaterError) {
-        this.logger.log(`inbox ${event.source}/${event.eventType} ${event.id} not applicable yet: ${message}`);
+        this.logger.log(
+          `inbox ${event.source}/${event.eventType} ${event.id} not applicable yet: ${message}`,
+        );
       } else {
-        this.logger.error(`inbox ${event.source}/${event.eventType} ${event.id} attempt ${attempts} failed: ${message}`);
+        this.logger.error(
+          `inbox ${event.source}/${event.eventType} ${event.id} attempt ${attempts} failed: ${message}`,
+        );
       }
       const delay = backoffDelay(attempts, this.config.inbox.backoffBaseMs, this.config.inbox.backoffMaxMs);
       await this.db.query(
         `UPDATE inbox_events SET status = $2, attempts = $3, last_error = $4, next_attempt_at = $5, locked_until = NULL
          WHERE id = $1`,
-        [event.id, exhausted ? 'failed' : 'pending', attempts, message, new Date(this.clock.now().getTime() + delay)],
+        [
+          event.id,
+          exhausted ? 'failed' : 'pending',
+          attempts,
+          message,
+          new Date(this.clock.now().getTime() + delay),
+        ],
       );
       return exhausted ? 'failed' : 'retried';
     }

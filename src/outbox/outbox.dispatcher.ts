@@ -166,7 +166,6 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
       return 'retried';
     }
   }
-
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -1,9 +1,22 @@
-import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, Not } from 'typeorm';
+import { Principal, restrictedCustomer } from '../auth/principal';
 import { TokenCipher } from '../common/crypto/token-cipher';
-import type { CardMetadata } from '../gateways/gateway.provider';
+import { DomainError } from '../common/errors/domain-error';
+import { assertTransition } from '../common/state-machine';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import type { CardMetadata, PaymentMethodData } from '../gateways/gateway.provider';
+import { GatewayRegistry } from '../gateways/gateway.registry';
 import type { GatewayId } from '../gateways/gateway-ids';
-import { PaymentDetailsEntity } from './payment-details.entity';
+import { OutboxService } from '../outbox/outbox.service';
+import { callGateway } from '../gateways/gateway-call';
+import {
+  PAYMENT_DETAILS_TRANSITIONS,
+  PaymentDetailsEntity,
+  PaymentDetailsStatus,
+} from './payment-details.entity';
 
 export interface NewPaymentDetails {
   customerId: string;
@@ -11,12 +24,35 @@ export interface NewPaymentDetails {
   shopperReference: string;
   token: string;
   card: CardMetadata;
+  cleengPaymentDetailsId?: string;
 }
+
+const CLEENG_DETAILS_CREATE = 'cleeng.payment_details.create';
+const RETRY_DELAYS_MS = [250, 1000] as const;
 
 /** Recurring tokens: sealed at rest, revealed only to make a gateway call or a Cleeng report. */
 @Injectable()
-export class PaymentDetailsService {
-  constructor(private readonly cipher: TokenCipher) {}
+export class PaymentDetailsService implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly cipher: TokenCipher,
+    private readonly gateways: GatewayRegistry,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  onModuleInit(): void {
+    this.outbox.registerResultHandler(CLEENG_DETAILS_CREATE, async (manager, message, result) => {
+      const id = (result as { data?: { id?: unknown } } | undefined)?.data?.id;
+      if (typeof id === 'number' || typeof id === 'string') {
+        await this.linkCleengId(manager, message.aggregateId, String(id));
+      }
+    });
+    this.outbox.registerPathParam('cleengPaymentDetailsId', async (detailsId) => {
+      const details = await this.db.getRepository(PaymentDetailsEntity).findOneBy({ id: detailsId });
+      return details?.cleengPaymentDetailsId ?? null;
+    });
+  }
 
   async create(manager: EntityManager, input: NewPaymentDetails): Promise<PaymentDetailsEntity> {
     return manager.save(
@@ -26,7 +62,7 @@ export class PaymentDetailsService {
         shopperReference: input.shopperReference,
         tokenSealed: this.cipher.encrypt(input.token),
         card: input.card,
-        cleengPaymentDetailsId: null,
+        cleengPaymentDetailsId: input.cleengPaymentDetailsId ?? null,
         status: 'active',
       }),
     );
@@ -38,5 +74,174 @@ export class PaymentDetailsService {
 
   revealToken(details: PaymentDetailsEntity): string {
     return this.cipher.decrypt(details.tokenSealed);
+  }
+
+  /**
+   * "Update payment details" (new details connector): tokenise the new card without charging
+   * (zero-value auth or the gateway's tokenisation) and create the Cleeng payment details. Cleeng
+   * then deactivates the old details and tells their connector (paymentDetailsDeactivated).
+   */
+  async register(
+    principal: Principal,
+    input: {
+      customerId: string;
+      gateway: GatewayId;
+      paymentMethod: PaymentMethodData;
+      returnUrl?: string;
+      currency?: string;
+    },
+  ): Promise<PaymentDetailsEntity> {
+    const customer = restrictedCustomer(principal);
+    if (customer !== undefined && customer !== input.customerId) {
+      throw new DomainError('FORBIDDEN', 'a customer can only add payment details for itself');
+    }
+    const gateway = this.gateways.get(input.gateway);
+    const paymentMethodId = this.config.cleeng.paymentMethods.get(input.gateway);
+    if (paymentMethodId === undefined) {
+      throw new DomainError(
+        'GATEWAY_NOT_AVAILABLE',
+        `no Cleeng paymentMethodId configured for gateway ${input.gateway}`,
+      );
+    }
+    const attempt = randomUUID();
+    const shopperReference = `cleeng-customer-${input.customerId}`;
+    const outcome = await callGateway(
+      () =>
+        gateway.tokenise({
+          idempotencyKey: `details:${attempt}:tokenise`,
+          reference: `details-${attempt}`,
+          currency: input.currency ?? 'USD',
+          customer: { reference: shopperReference },
+          source: { kind: 'customer', paymentMethod: input.paymentMethod },
+          returnUrl: input.returnUrl ?? `${this.config.publicUrl}/health`,
+        }),
+      RETRY_DELAYS_MS,
+    );
+    if (outcome.kind === 'invalid') {
+      throw new DomainError(
+        'GATEWAY_REQUEST_INVALID',
+        `the gateway refused the card: ${outcome.error.message}`,
+      );
+    }
+    if (outcome.kind !== 'ok') {
+      throw new DomainError(
+        'UPSTREAM_UNAVAILABLE',
+        'the gateway did not confirm the card; nothing was stored, try again',
+      );
+    }
+    const result = outcome.value;
+    if (result.status === 'rejected') {
+      throw new DomainError(
+        'PAYMENT_DETAILS_DECLINED',
+        `card declined: ${result.decline?.reason ?? 'declined'}`,
+        {
+          ...(result.decline ? { decline: result.decline } : {}),
+        },
+      );
+    }
+    if (result.status !== 'authorised' || !result.recurringToken) {
+      throw new DomainError(
+        'GATEWAY_OPERATION_UNSUPPORTED',
+        `card verification needs a shopper step (${result.status}); use a card without 3DS challenge for updates`,
+      );
+    }
+    const token = result.recurringToken;
+    const saved = await this.db.transaction(async (manager) => {
+      const details = await this.create(manager, {
+        customerId: input.customerId,
+        gateway: input.gateway,
+        shopperReference,
+        token,
+        card: result.card ?? {},
+      });
+      await this.outbox.enqueue(manager, {
+        kind: CLEENG_DETAILS_CREATE,
+        aggregateId: details.id,
+        dedupeKey: `cleeng:payment_details:create:${details.id}`,
+        payload: {
+          method: 'POST',
+          path: '/payment_details',
+          body: {
+            customerId: Number(input.customerId),
+            token: '',
+            paymentMethodId,
+            paymentMethodSpecificParams: { ...result.card },
+            active: true,
+          },
+          secretPath: 'token',
+        },
+        secret: token,
+      });
+      return details;
+    });
+    this.outbox.notify();
+    return saved;
+  }
+
+  async list(principal: Principal, customerId: string): Promise<PaymentDetailsEntity[]> {
+    const customer = restrictedCustomer(principal);
+    if (customer !== undefined && customer !== customerId) {
+      return [];
+    }
+    return this.db.getRepository(PaymentDetailsEntity).find({
+      where: { customerId, status: Not('deleted') },
+      order: { createdAt: 'DESC' },
+    });
+  }
+
+  async findForPrincipal(principal: Principal, id: string): Promise<PaymentDetailsEntity> {
+    const customer = restrictedCustomer(principal);
+    const details = await this.db
+      .getRepository(PaymentDetailsEntity)
+      .findOneBy(customer === undefined ? { id } : { id, customerId: customer });
+    if (!details || details.status === 'deleted') {
+      throw new DomainError('PAYMENT_DETAILS_NOT_FOUND', `payment details ${id} not found`);
+    }
+    return details;
+  }
+
+  /** Deletes ours and Cleeng's copy (DELETE /3.1/payment_details/{id}). */
+  async delete(principal: Principal, id: string): Promise<void> {
+    const details = await this.findForPrincipal(principal, id);
+    await this.db.transaction(async (manager) => {
+      await this.move(manager, details.id, 'deleted');
+      await this.enqueueCleengDelete(manager, details.id);
+    });
+    this.outbox.notify();
+  }
+
+  /** The old details connector's side of a deactivation: forget the token, delete it in Cleeng. */
+  async deactivateByCleengId(cleengPaymentDetailsId: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const details = await manager.findOneBy(PaymentDetailsEntity, { cleengPaymentDetailsId });
+      if (details && details.status !== 'deleted') {
+        await this.move(manager, details.id, 'deleted');
+      }
+      await this.outbox.enqueue(manager, {
+        kind: 'cleeng.payment_details.delete',
+        aggregateId: details?.id ?? `cleeng-payment-details:${cleengPaymentDetailsId}`,
+        dedupeKey: `cleeng:payment_details:delete:${cleengPaymentDetailsId}`,
+        payload: { method: 'DELETE', path: `/payment_details/${encodeURIComponent(cleengPaymentDetailsId)}` },
+      });
+    });
+    this.outbox.notify();
+  }
+
+  private async enqueueCleengDelete(manager: EntityManager, detailsId: string): Promise<void> {
+    await this.outbox.enqueue(manager, {
+      kind: 'cleeng.payment_details.delete',
+      aggregateId: detailsId,
+      dedupeKey: `cleeng:payment_details:delete:local:${detailsId}`,
+      payload: { method: 'DELETE', path: '/payment_details/{cleengPaymentDetailsId}' },
+    });
+  }
+
+  private async move(manager: EntityManager, id: string, to: PaymentDetailsStatus): Promise<void> {
+    const current = await manager.findOneOrFail(PaymentDetailsEntity, {
+      where: { id },
+      lock: { mode: 'pessimistic_write' },
+    });
+    assertTransition('payment details', PAYMENT_DETAILS_TRANSITIONS, current.status, to);
+    await manager.update(PaymentDetailsEntity, { id }, { status: to });
   }
 }

@@ -13,7 +13,7 @@ import { OrderEntity, PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
-import { callGateway, GatewayCallOutcome } from './gateway-call';
+import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
 import {
   PAYMENT_TRANSITIONS,
   PaymentEntity,

@@ -4,13 +4,16 @@ import { OrdersModule } from '../orders/orders.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { PaymentDetailsModule } from '../payment-details/payment-details.module';
 import { PaymentProcessor } from './payment-processor.service';
+import { RecurringBillingService } from './recurring-billing.service';
+import { UnknownOutcomeReconciler } from './unknown-outcome.reconciler';
+import { CleengModule } from '../cleeng/cleeng.module';
 import { PaymentsController } from './payments.controller';
 import { PaymentsService } from './payments.service';
 
 @Module({
-  imports: [OrdersModule, GatewaysModule, OutboxModule, PaymentDetailsModule],
+  imports: [OrdersModule, GatewaysModule, OutboxModule, PaymentDetailsModule, CleengModule],
   controllers: [PaymentsController],
-  providers: [PaymentsService, PaymentProcessor],
-  exports: [PaymentsService, PaymentProcessor],
+  providers: [PaymentsService, PaymentProcessor, RecurringBillingService, UnknownOutcomeReconciler],
+  exports: [PaymentsService, PaymentProcessor, RecurringBillingService, UnknownOutcomeReconciler],
 })
 export class PaymentsModule {}

@@ -10,7 +10,7 @@ import { GatewayCustomer, PaymentMethodData } from '../gateways/gateway.provider
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
-import { callGateway } from './gateway-call';
+import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity, PendingOperation } from './payment.entity';
 import { PaymentProcessor, RETRY_DELAYS_MS, shopperReference } from './payment-processor.service';
 

@@ -133,7 +133,11 @@ export class AdyenGateway implements GatewayProvider {
   async cancelByReference(input: BaseInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       '/cancels',
-      { merchantAccount: this.config.adyen.merchantAccount, paymentReference: input.reference, reference: `${input.reference}:cancel` },
+      {
+        merchantAccount: this.config.adyen.merchantAccount,
+        paymentReference: input.reference,
+        reference: `${input.reference}:cancel`,
+      },
       input.idempotencyKey,
     );
     return this.modification(res);

@@ -136,7 +136,9 @@ function toEvent(item: AdyenNotificationItem): GatewayEvent {
   }
   if (type === 'payment.authorised') {
     event.card = {
-      ...(data.paymentMethod ?? item.paymentMethod ? { variant: data.paymentMethod ?? item.paymentMethod } : {}),
+      ...((data.paymentMethod ?? item.paymentMethod)
+        ? { variant: data.paymentMethod ?? item.paymentMethod }
+        : {}),
       ...(data.cardSummary ? { lastCardFourDigits: data.cardSummary } : {}),
       ...(data.expiryDate ? { cardExpirationDate: normaliseExpiry(data.expiryDate) } : {}),
       ...(data.cardHolderName ? { holderName: data.cardHolderName } : {}),

@@ -19,6 +19,7 @@ import {
   AdyenSandboxStore,
   SandboxIdempotencyRecord,
 } from './adyen-sandbox.store';
+import { AdyenWebhookEmitter } from './adyen-webhook.emitter';
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -47,6 +48,7 @@ export class AdyenSandboxToolsController {
   constructor(
     private readonly service: AdyenSandboxService,
     private readonly store: AdyenSandboxStore,
+    private readonly webhooks: AdyenWebhookEmitter,
   ) {}
 
   @Get('3ds/:id')
@@ -97,6 +99,8 @@ ${payment.amount.value} (minor units) ${escapeHtml(payment.amount.currency)}, ca
   @HttpCode(204)
   reset(): void {
     this.store.reset();
+    // the delivery log only: a pause stays in force, deliveries under way continue
+    this.webhooks.reset();
   }
 
   @Get('idempotency')

@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../../config/app-config';
 import { SANDBOX_SECRETS } from '../../config/config.factory';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { AdyenSandboxModule } from './adyen-sandbox.module';
+import { AdyenWebhookEmitter } from './adyen-webhook.emitter';
 
 const API_KEY = SANDBOX_SECRETS.adyenApiKey;
 const MERCHANT = SANDBOX_SECRETS.adyenMerchantAccount;
@@ -32,7 +33,10 @@ describe('Adyen sandbox over HTTP', () => {
     @Global()
     @Module({
       providers: [
-        { provide: APP_CONFIG, useValue: { publicUrl: 'http://sandbox.test' } },
+        {
+          provide: APP_CONFIG,
+          useValue: { publicUrl: 'http://sandbox.test', adyen: { hmacKey: SANDBOX_SECRETS.adyenHmacKey } },
+        },
         { provide: SandboxFaults, useValue: faults },
       ],
       exports: [APP_CONFIG, SandboxFaults],
@@ -44,6 +48,8 @@ describe('Adyen sandbox over HTTP', () => {
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
+    // notifications are covered by adyen-webhook.emitter.spec.ts; here they must not leave the process
+    app.get(AdyenWebhookEmitter).pause();
   });
 
   afterAll(async () => {

@@ -1,17 +1,20 @@
 import { Module } from '@nestjs/common';
 import { AdyenSandboxToolsController } from './adyen-sandbox-tools.controller';
+import { AdyenSandboxWebhooksController } from './adyen-sandbox-webhooks.controller';
 import { AdyenSandboxController } from './adyen-sandbox.controller';
 import { AdyenSandboxService } from './adyen-sandbox.service';
 import { AdyenSandboxStore } from './adyen-sandbox.store';
 import { AdyenSpecValidator } from './adyen-spec.validator';
+import { AdyenWebhookEmitter } from './adyen-webhook.emitter';
 
 /**
- * Adyen Checkout API v71 emulator under `/sandbox/adyen/v71`, plus its 3DS page and test routes under
- * `/sandbox/adyen`. Needs APP_CONFIG and SandboxFaults from the surrounding (global) providers.
+ * Adyen Checkout API v71 emulator under `/sandbox/adyen/v71`, plus its 3DS page, test routes and signed
+ * notification webhooks to `/webhooks/adyen` under `/sandbox/adyen`. Needs APP_CONFIG and SandboxFaults from
+ * the surrounding (global) providers.
  */
 @Module({
-  controllers: [AdyenSandboxController, AdyenSandboxToolsController],
-  providers: [AdyenSandboxStore, AdyenSpecValidator, AdyenSandboxService],
-  exports: [AdyenSandboxStore, AdyenSpecValidator],
+  controllers: [AdyenSandboxController, AdyenSandboxToolsController, AdyenSandboxWebhooksController],
+  providers: [AdyenSandboxStore, AdyenSpecValidator, AdyenSandboxService, AdyenWebhookEmitter],
+  exports: [AdyenSandboxStore, AdyenSpecValidator, AdyenWebhookEmitter],
 })
 export class AdyenSandboxModule {}

@@ -78,6 +78,9 @@ export function unauthorisedResponse(): AdyenApiResponse {
   return serviceError(401, ERR.unauthorised.code, ERR.unauthorised.message, 'security');
 }
 
+export type FailModificationResult =
+  { ok: true; pspReference: string } | { ok: false; problem: 'unknown-payment' | 'nothing-to-fail' };
+
 export interface AdyenRequestContext {
   headers?: HeaderBag;
   /** The `{paymentPspReference}` path parameter of modification routes. */
@@ -534,7 +537,7 @@ export class AdyenSandboxService {
     payment.status = 'captured';
     payment.capturedValue = req.amount.value;
     const modification = this.recordModification(payment, 'capture', req.reference, req.amount);
-    this.emitModificationEvent('CAPTURE', payment, modification.pspReference, req.amount);
+    this.emitModificationEvent('CAPTURE', payment, modification.pspReference, req.amount, req.reference);
     return this.received({
       merchantAccount: req.merchantAccount,
       paymentPspReference: psp,
@@ -555,7 +558,13 @@ export class AdyenSandboxService {
     }
     payment.status = 'cancelled';
     const modification = this.recordModification(payment, 'cancel', req.reference);
-    this.emitModificationEvent('CANCELLATION', payment, modification.pspReference, payment.amount);
+    this.emitModificationEvent(
+      'CANCELLATION',
+      payment,
+      modification.pspReference,
+      payment.amount,
+      req.reference,
+    );
     return this.received({
       merchantAccount: req.merchantAccount,
       paymentPspReference: psp,
@@ -587,7 +596,7 @@ export class AdyenSandboxService {
       req.amount,
       req.merchantRefundReason,
     );
-    this.emitModificationEvent('REFUND', payment, modification.pspReference, req.amount);
+    this.emitModificationEvent('REFUND', payment, modification.pspReference, req.amount, req.reference);
     return this.received({
       merchantAccount: req.merchantAccount,
       paymentPspReference: psp,
@@ -614,7 +623,13 @@ export class AdyenSandboxService {
       return reject(ERR.notAllowed, `cannot reverse a payment that is ${payment.status}`);
     }
     const modification = this.recordModification(payment, 'reversal', req.reference);
-    this.emitModificationEvent('CANCEL_OR_REFUND', payment, modification.pspReference, payment.amount);
+    this.emitModificationEvent(
+      'CANCEL_OR_REFUND',
+      payment,
+      modification.pspReference,
+      payment.amount,
+      req.reference,
+    );
     return this.received({
       merchantAccount: req.merchantAccount,
       paymentPspReference: psp,
@@ -637,7 +652,8 @@ export class AdyenSandboxService {
     for (const payment of targets) {
       payment.status = 'cancelled';
       this.recordModification(payment, 'cancel', req.reference, undefined, undefined, pspReference);
-      this.emitModificationEvent('TECHNICAL_CANCEL', payment, pspReference, payment.amount);
+      // merchantReference stays the payment's: the caller knows nothing else about it (no pspReference)
+      this.emitModificationEvent('TECHNICAL_CANCEL', payment, pspReference, payment.amount, undefined);
     }
     if (targets.length === 0) {
       this.store.emit({
@@ -732,26 +748,109 @@ export class AdyenSandboxService {
     this.store.emit(event);
   }
 
+  /**
+   * A modification's webhook: its own pspReference, the payment's as originalReference, and as merchantReference
+   * the `reference` of the modification request (the payment's reference when the request had none).
+   */
   private emitModificationEvent(
-    eventCode: 'CAPTURE' | 'CANCELLATION' | 'REFUND' | 'CANCEL_OR_REFUND' | 'TECHNICAL_CANCEL',
+    eventCode:
+      | 'CAPTURE'
+      | 'CANCELLATION'
+      | 'REFUND'
+      | 'CANCEL_OR_REFUND'
+      | 'TECHNICAL_CANCEL'
+      | 'CAPTURE_FAILED'
+      | 'REFUND_FAILED',
     payment: SandboxPayment,
     pspReference: string,
     amount: AdyenAmount,
+    reference: string | undefined,
+    reason?: string,
   ): void {
     this.store.emit({
       eventCode,
       pspReference,
       originalReference: payment.pspReference,
       merchantAccountCode: payment.merchantAccount,
-      merchantReference: payment.merchantReference,
+      merchantReference: reference ?? payment.merchantReference,
       amount: { ...amount },
+      // Adyen sends success "true" for CAPTURE_FAILED / REFUND_FAILED too: the failure is the event itself
       success: true,
+      ...(reason ? { reason } : {}),
       paymentMethod: payment.card.brand,
       eventDate: this.store.now().toISOString(),
     });
   }
 
   // ---- test hooks -------------------------------------------------------------------------------------------
+
+  /**
+   * The acquirer rejects the last capture after Adyen had reported CAPTURE: the payment is authorised (and
+   * capturable) again and a CAPTURE_FAILED webhook with the capture's pspReference goes out.
+   */
+  failCapture(paymentPspReference: string): FailModificationResult {
+    const payment = this.store.payments.get(paymentPspReference);
+    if (!payment) {
+      return { ok: false, problem: 'unknown-payment' };
+    }
+    if (payment.status !== 'captured') {
+      // never captured, or refunded/cancelled since: there is no capture that could still fail
+      return { ok: false, problem: 'nothing-to-fail' };
+    }
+    let capture = payment.modifications.filter((m) => m.type === 'capture').at(-1);
+    if (capture?.failedAt) {
+      return { ok: false, problem: 'nothing-to-fail' };
+    }
+    if (!capture) {
+      // auto-capture (captureDelayHours 0): the capture has the payment's own pspReference
+      capture = {
+        type: 'capture',
+        pspReference: payment.pspReference,
+        amount: { ...payment.amount },
+        success: true,
+        createdAt: payment.createdAt,
+      };
+      payment.modifications.push(capture);
+    }
+    capture.success = false;
+    capture.failedAt = this.store.now().toISOString();
+    payment.status = 'authorised';
+    payment.capturedValue = 0;
+    this.emitModificationEvent(
+      'CAPTURE_FAILED',
+      payment,
+      capture.pspReference,
+      capture.amount ?? payment.amount,
+      capture.reference,
+      'Capture failed (sandbox test hook)',
+    );
+    return { ok: true, pspReference: capture.pspReference };
+  }
+
+  /** The last refund fails after Adyen had reported REFUND: the money is refundable again; REFUND_FAILED goes out. */
+  failRefund(paymentPspReference: string): FailModificationResult {
+    const payment = this.store.payments.get(paymentPspReference);
+    if (!payment) {
+      return { ok: false, problem: 'unknown-payment' };
+    }
+    const refund = payment.modifications.filter((m) => m.type === 'refund').at(-1);
+    if (!refund || refund.failedAt || !refund.amount) {
+      return { ok: false, problem: 'nothing-to-fail' };
+    }
+    refund.success = false;
+    refund.failedAt = this.store.now().toISOString();
+    payment.refundedValue = Math.max(0, payment.refundedValue - refund.amount.value);
+    payment.status = payment.refundedValue === 0 ? 'captured' : 'partially_refunded';
+    this.emitModificationEvent(
+      'REFUND_FAILED',
+      payment,
+      refund.pspReference,
+      refund.amount,
+      refund.reference,
+      'Refund failed (sandbox test hook)',
+    );
+    return { ok: true, pspReference: refund.pspReference };
+  }
 
   /**
    * Makes later payments with a stored token behave like another test card (e.g. `4000000000009995` to make a

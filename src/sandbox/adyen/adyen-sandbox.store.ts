@@ -36,6 +36,8 @@ export interface SandboxModification {
   merchantRefundReason?: string;
   /** The async outcome Adyen would report by webhook; API-level rejections (422) are not recorded. */
   success: boolean;
+  /** set when a test hook turned the modification into CAPTURE_FAILED / REFUND_FAILED */
+  failedAt?: string;
   createdAt: string;
 }
 
@@ -88,6 +90,8 @@ export interface SandboxIdempotencyRecord {
 export type AdyenEventCode =
   | 'AUTHORISATION'
   | 'CAPTURE'
+  | 'CAPTURE_FAILED'
+  | 'REFUND_FAILED'
   | 'CANCELLATION'
   | 'REFUND'
   | 'CANCEL_OR_REFUND'

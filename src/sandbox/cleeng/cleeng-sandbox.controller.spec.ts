@@ -10,6 +10,7 @@ import { loadConfig, SANDBOX_SECRETS } from '../../config/config.factory';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { CleengSandboxStore } from './cleeng-sandbox.store';
 import { CleengSandboxModule } from './cleeng-sandbox.module';
+import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 
 const config = loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
 
@@ -49,6 +50,8 @@ describe('CleengSandboxController (HTTP)', () => {
     app.useGlobalFilters(new HttpExceptionFilter());
     await app.init();
     faults = app.get(SandboxFaults);
+    // webhooks are covered by cleeng-webhook.emitter.spec.ts; here they must not leave the process
+    app.get(CleengWebhookEmitter).dispatcher.pause();
   });
 
   afterAll(async () => {

@@ -20,6 +20,7 @@ import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
 import { CleengSandboxApi } from './cleeng-sandbox.api';
 import { CleengSandboxState, CleengSandboxStore } from './cleeng-sandbox.store';
 import { RequestLogEntry } from './cleeng-sandbox.types';
+import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 import { CleengBody, CleengResponse, failure } from './cleeng-sandbox.wire';
 
 /** Key order must not change the fingerprint of an Idempotency-Key request. */
@@ -208,7 +209,10 @@ export class CleengSandboxController {
 @ApiExcludeController()
 @Controller('sandbox/cleeng')
 export class CleengSandboxInspectionController {
-  constructor(private readonly store: CleengSandboxStore) {}
+  constructor(
+    private readonly store: CleengSandboxStore,
+    private readonly webhooks: CleengWebhookEmitter,
+  ) {}
 
   @Get('state')
   state(): CleengSandboxState {
@@ -224,6 +228,7 @@ export class CleengSandboxInspectionController {
   @HttpCode(200)
   reset(): { success: true } {
     this.store.reset();
+    this.webhooks.reset();
     return { success: true };
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { InvalidMoneyError, Money } from '../../common/money/money';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
@@ -70,10 +70,45 @@ function processUniqueIds(): {
   return { order: base + 1, payment: base + 1, paymentDetails: base + 1, subscription: base + 1 };
 }
 
-/** Cleeng's dunning settings, reduced to what decides which webhook a renewal fires. */
+/** Cleeng's dunning settings, reduced to what decides which webhook a renewal fires and when. */
 export interface DunningSettings {
-  /** true: authorise before the due date, capture on it; false: capture-only. */
+  /**
+   * true: each attempt sends subscriptionReadyForPaymentAuthorisation, and once the connector reports the
+   * authorised payment, subscriptionReadyForPaymentCapture with its paymentId; false: capture-only.
+   */
   authoriseFirst: boolean;
+  /** Retries after the due date, in hours after it, strictly increasing (the first attempt is at the due date). */
+  paymentAttempts: number[];
+  /** Termination after the last failed attempt waits at least until due date + this many hours. */
+  gracePeriodHours: number;
+}
+
+export const DEFAULT_DUNNING: Readonly<DunningSettings> = Object.freeze({
+  authoriseFirst: false,
+  paymentAttempts: [24, 72, 168],
+  gracePeriodHours: 0,
+});
+
+export type DunningInput = Pick<DunningSettings, 'authoriseFirst'> & Partial<DunningSettings>;
+
+/** One renewal webhook the emulator fired for a period (attempt 0 at the due date, then the retries). */
+export interface RenewalAttempt {
+  index: number;
+  /** due date + the attempt's offset: Cleeng's `dunningAttemptDate` */
+  scheduledAt: Date;
+  /** sandbox time at which the webhook was queued */
+  firedAt: Date;
+  topic: 'subscriptionReadyForPaymentAuthorisation' | 'subscriptionReadyForPaymentCapture';
+  /** authorise-first: the authorised payment a subscriptionReadyForPaymentCapture was sent for */
+  captureFiredFor?: number;
+}
+
+/** The dunning progress of one subscription for the period that ends at `dueAt`. */
+export interface RenewalState {
+  subscriptionId: number;
+  dueAt: Date;
+  attempts: RenewalAttempt[];
+  terminationFiredAt?: Date;
 }
 
 export interface CleengSandboxState {
@@ -111,8 +146,11 @@ export class CleengSandboxStore {
     processUniqueIds();
   private idempotency = new Map<string, StoredResponse>();
   private requestLog: RequestLogEntry[] = [];
-  private dunning: DunningSettings = { authoriseFirst: false };
+  private dunning: DunningSettings = copyDunning(DEFAULT_DUNNING);
+  private renewals = new Map<number, RenewalState>();
   private readonly listeners = new Set<(event: CleengSandboxEvent) => void>();
+  private readonly paymentListeners = new Set<(payment: PaymentRecord) => void>();
+  private readonly logger = new Logger(CleengSandboxStore.name);
   private readonly gatewayByPaymentMethodId: ReadonlyMap<number, string>;
 
   constructor(
@@ -317,6 +355,7 @@ export class CleengSandboxStore {
     if (payment.status === 'captured') {
       this.onCaptured(payment, order);
     }
+    this.paymentChanged(payment);
     return succeed(payment);
   }
 
@@ -350,6 +389,7 @@ export class CleengSandboxStore {
         payment.externalPaymentId = input.externalPaymentId ?? payment.externalPaymentId;
         payment.updatedAt = now;
         this.onCaptured(payment, order);
+        this.paymentChanged(payment);
         return succeed(payment);
       }
       case 'rejected':
@@ -357,6 +397,7 @@ export class CleengSandboxStore {
         payment.rejectedReason = input.rejectedReason;
         payment.externalPaymentId = input.externalPaymentId ?? payment.externalPaymentId;
         payment.updatedAt = now;
+        this.paymentChanged(payment);
         return succeed(payment);
       case 'refunded': {
         const refundable = payment.amount.subtract(refundedTotal(payment));
@@ -388,6 +429,7 @@ export class CleengSandboxStore {
         payment.refundType = input.refundType;
         payment.externalPaymentId = input.externalPaymentId ?? payment.externalPaymentId;
         payment.updatedAt = now;
+        this.paymentChanged(payment);
         return succeed(payment);
       }
     }
@@ -404,6 +446,7 @@ export class CleengSandboxStore {
     }
     payment.status = 'cancelled';
     payment.updatedAt = this.now();
+    this.paymentChanged(payment);
     return succeed(payment);
   }
 
@@ -571,6 +614,28 @@ export class CleengSandboxStore {
     );
   }
 
+  /**
+   * Cleeng deactivating payment details on its own account (operator action, expired card): they stop being
+   * used for renewals and `paymentDetailsDeactivated` is announced. Subscriptions keep the reference.
+   */
+  deactivatePaymentDetails(paymentDetailsId: number): Outcome<PaymentDetailsRecord> {
+    const details = this.paymentDetails.get(paymentDetailsId);
+    if (!details) {
+      return fail(404, `Payment details with id ${paymentDetailsId} not found`);
+    }
+    if (!details.active) {
+      return fail(422, `Payment details with id ${paymentDetailsId} are already inactive`);
+    }
+    details.active = false;
+    this.emit({
+      type: 'paymentDetailsDeactivated',
+      paymentDetailsId: details.id,
+      customerId: details.customerId,
+      paymentMethodId: details.paymentMethodId,
+    });
+    return succeed(details);
+  }
+
   deletePaymentDetails(paymentDetailsId: number): Outcome<PaymentDetailsRecord> {
     const details = this.paymentDetails.get(paymentDetailsId);
     if (!details) {
@@ -663,11 +728,38 @@ export class CleengSandboxStore {
     );
   }
 
-  setDunning(settings: DunningSettings): void {
-    this.dunning = { ...settings };
+  /** Missing fields fall back to DEFAULT_DUNNING (not to the previous setting). */
+  setDunning(settings: DunningInput): DunningSettings {
+    this.dunning = copyDunning({ ...DEFAULT_DUNNING, ...settings });
     for (const subscription of this.subscriptions.values()) {
       subscription.nextPaymentAction = this.nextPaymentAction();
     }
+    return this.dunningSettings();
+  }
+
+  dunningSettings(): DunningSettings {
+    return copyDunning(this.dunning);
+  }
+
+  // ---- renewal (dunning) progress, kept here so reset() clears it with everything else ----
+
+  renewalState(subscriptionId: number): RenewalState | undefined {
+    return this.renewals.get(subscriptionId);
+  }
+
+  saveRenewalState(state: RenewalState): void {
+    this.renewals.set(state.subscriptionId, state);
+  }
+
+  renewalStates(): RenewalState[] {
+    return [...this.renewals.values()];
+  }
+
+  /** Recurring payments reported for a subscription, oldest first. */
+  recurringPaymentsOf(subscriptionId: number): PaymentRecord[] {
+    return [...this.payments.values()]
+      .filter((p) => p.subscriptionId === subscriptionId && p.paymentOperation === 'recurring-payment')
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id);
   }
 
   // ---- events (webhook seam) ----
@@ -677,9 +769,33 @@ export class CleengSandboxStore {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Every change the connector makes to a payment (create, capture, reject, refund, cancel), after the
+   * change is complete. The renewal scheduler listens here. Returns the unsubscribe function.
+   */
+  onPaymentChange(listener: (payment: PaymentRecord) => void): () => void {
+    this.paymentListeners.add(listener);
+    return () => this.paymentListeners.delete(listener);
+  }
+
   private emit(event: CleengSandboxEvent): void {
     for (const listener of this.listeners) {
-      listener(event);
+      try {
+        listener(event);
+      } catch (error: unknown) {
+        // the webhook sender failing must not undo (or fail) the API call that caused the event
+        this.logger.error(`event listener failed for ${event.type}: ${String(error)}`);
+      }
+    }
+  }
+
+  private paymentChanged(payment: PaymentRecord): void {
+    for (const listener of this.paymentListeners) {
+      try {
+        listener(payment);
+      } catch (error: unknown) {
+        this.logger.error(`payment listener failed for payment ${payment.id}: ${String(error)}`);
+      }
     }
   }
 
@@ -777,6 +893,11 @@ export class CleengSandboxStore {
     this.nextIds = processUniqueIds();
     this.idempotency = new Map();
     this.requestLog = [];
-    this.dunning = { authoriseFirst: false };
+    this.dunning = copyDunning(DEFAULT_DUNNING);
+    this.renewals = new Map();
   }
+}
+
+function copyDunning(settings: Readonly<DunningSettings>): DunningSettings {
+  return { ...settings, paymentAttempts: [...settings.paymentAttempts] };
 }

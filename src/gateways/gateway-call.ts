@@ -5,7 +5,7 @@ import {
   GatewayOutcomeUnknownError,
   GatewayRequestRejectedError,
   GatewayUnavailableError,
-} from '../gateways/gateway.errors';
+} from './gateway.errors';
 
 export type GatewayCallOutcome<T> =
   | { kind: 'ok'; value: T }

@@ -2,7 +2,7 @@ import {
   GatewayOutcomeUnknownError,
   GatewayRequestRejectedError,
   GatewayUnavailableError,
-} from '../gateways/gateway.errors';
+} from './gateway.errors';
 import { callGateway } from './gateway-call';
 
 describe('callGateway', () => {

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxService } from '../inbox/inbox.service';
 import { rawBodyOf } from '../inbox/raw-body';
-import { parseCleengWebhook } from './cleeng-webhook.parser';
+import { parseCleengWebhook } from '../cleeng/cleeng-webhook.parser';
 
 /**
  * `POST /webhooks/cleeng`: HMAC-SHA256 of the raw body verified first, then parsed, stored in the

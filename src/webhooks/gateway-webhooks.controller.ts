@@ -4,8 +4,8 @@ import type { Request } from 'express';
 import { DomainError } from '../common/errors/domain-error';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { GATEWAY_IDS, GatewayId } from '../gateways/gateway-ids';
-import { InboxService } from './inbox.service';
-import { rawBodyOf } from './raw-body';
+import { InboxService } from '../inbox/inbox.service';
+import { rawBodyOf } from '../inbox/raw-body';
 
 const GATEWAY_ENUM = Object.fromEntries(GATEWAY_IDS.map((g) => [g, g])) as Record<GatewayId, GatewayId>;
 
@@ -26,7 +26,10 @@ export class GatewayWebhooksController {
   @HttpCode(200)
   @Header('Content-Type', 'text/plain')
   @ApiOperation({ summary: 'Gateway notifications (Adyen answers "[accepted]")' })
-  async receive(@Param('gateway', new ParseEnumPipe(GATEWAY_ENUM)) gatewayId: GatewayId, @Req() req: Request): Promise<string> {
+  async receive(
+    @Param('gateway', new ParseEnumPipe(GATEWAY_ENUM)) gatewayId: GatewayId,
+    @Req() req: Request,
+  ): Promise<string> {
     const gateway = this.gateways.get(gatewayId);
     if (!gateway.parseWebhook) {
       throw new DomainError('NOT_FOUND', `gateway ${gatewayId} sends no webhooks`);

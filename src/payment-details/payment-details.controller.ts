@@ -1,0 +1,64 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { AuthGuard } from '../auth/auth.guard';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { Principal } from '../auth/principal';
+import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { CreatePaymentDetailsDto, ListPaymentDetailsQuery } from './dto/create-payment-details.dto';
+import { PaymentDetailsView, toPaymentDetailsView } from './payment-details.view';
+import { PaymentDetailsService } from './payment-details.service';
+
+@ApiTags('payment-details')
+@ApiSecurity('api-key')
+@ApiSecurity('customer-jwt')
+@UseGuards(AuthGuard)
+@UseInterceptors(IdempotencyInterceptor)
+@Controller('v1/payment-details')
+export class PaymentDetailsController {
+  constructor(private readonly details: PaymentDetailsService) {}
+
+  @Post()
+  @Idempotent('optional')
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiOperation({
+    summary: 'Update payment details: tokenise a new card (no charge) and create Cleeng payment details',
+    description: 'Cleeng deactivates the old details and sends paymentDetailsDeactivated to their connector.',
+  })
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: CreatePaymentDetailsDto,
+  ): Promise<PaymentDetailsView> {
+    return toPaymentDetailsView(await this.details.register(principal, dto));
+  }
+
+  @Get()
+  @ApiOperation({ summary: "A customer's payment details (never the token)" })
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListPaymentDetailsQuery,
+  ): Promise<PaymentDetailsView[]> {
+    return (await this.details.list(principal, query.customerId)).map(toPaymentDetailsView);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete payment details here and in Cleeng' })
+  async remove(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<void> {
+    await this.details.delete(principal, id);
+  }
+}

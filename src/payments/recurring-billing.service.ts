@@ -1,0 +1,248 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { CleengClient } from '../cleeng/cleeng.client';
+import { RenewalDueData } from '../cleeng/cleeng-webhook.types';
+import { isUniqueViolation } from '../common/database/column-transformers';
+import { RetryLaterError } from '../common/errors/retry-later.error';
+import { InvalidMoneyError, Money } from '../common/money/money';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { decline } from '../gateways/decline-codes';
+import { GatewayRegistry } from '../gateways/gateway.registry';
+import { GatewayId } from '../gateways/gateway-ids';
+import { OrderEntity } from '../orders/order.entity';
+import { PaymentDetailsEntity } from '../payment-details/payment-details.entity';
+import { PaymentDetailsService } from '../payment-details/payment-details.service';
+import { callGateway } from '../gateways/gateway-call';
+import { PaymentEntity, PaymentFlow } from './payment.entity';
+import { PaymentProcessor, RETRY_DELAYS_MS, shopperReference } from './payment-processor.service';
+import { UnknownOutcomeReconciler } from './unknown-outcome.reconciler';
+
+export type RenewalOutcome = 'done' | 'ignored';
+
+const FINAL: PaymentEntity['status'][] = [
+  'captured',
+  'partially_refunded',
+  'refunded',
+  'rejected',
+  'cancelled',
+];
+
+/**
+ * Cleeng-managed recurring billing (billing mode 1): Cleeng's dunning fires renewal webhooks, we
+ * create the recurring order, charge the stored token as a merchant-initiated payment and report.
+ * Every step is re-entrant: processing the same inbox event again continues where it stopped
+ * (same Cleeng order, same payment, same gateway idempotency keys), so nothing is charged twice.
+ */
+@Injectable()
+export class RecurringBillingService {
+  private readonly logger = new Logger(RecurringBillingService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly cleeng: CleengClient,
+    private readonly gateways: GatewayRegistry,
+    private readonly processor: PaymentProcessor,
+    private readonly details: PaymentDetailsService,
+    private readonly reconciler: UnknownOutcomeReconciler,
+  ) {}
+
+  /** The gateway this Cleeng paymentMethodId belongs to, if it is ours. */
+  gatewayFor(paymentMethodId: unknown): GatewayId | undefined {
+    for (const [gateway, id] of this.config.cleeng.paymentMethods) {
+      if (id === Number(paymentMethodId)) {
+        return this.gateways.enabled().includes(gateway) ? gateway : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * `subscriptionReadyForPaymentAuthorisation` (flow recurring-authorise) or capture-only
+   * `subscriptionReadyForPaymentCapture` (flow recurring-charge).
+   */
+  async renew(
+    eventId: string,
+    data: RenewalDueData,
+    flow: Exclude<PaymentFlow, 'initial'>,
+  ): Promise<RenewalOutcome> {
+    const gatewayId = this.gatewayFor(data.paymentMethodId);
+    if (!gatewayId) {
+      return 'ignored';
+    }
+    const gateway = this.gateways.get(gatewayId);
+    const order = await this.recurringOrder(eventId, data, gatewayId);
+    const cleengPaymentDetailsId =
+      data.paymentDetailsId === undefined ? undefined : String(data.paymentDetailsId);
+    const stored = await this.storedDetails(
+      cleengPaymentDetailsId,
+      String(data.customerId),
+      gatewayId,
+      data.token,
+    );
+
+    let payment = await this.db
+      .getRepository(PaymentEntity)
+      .findOne({ where: { orderId: order.id }, order: { createdAt: 'DESC' } });
+    if (
+      payment &&
+      (FINAL.includes(payment.status) || (payment.status === 'authorised' && flow === 'recurring-authorise'))
+    ) {
+      return 'done'; // already settled by an earlier attempt of this event
+    }
+    payment ??= await this.processor.insertPending(
+      order,
+      'recurring-payment',
+      {
+        flow,
+        cleengSubscriptionId: String(data.subscriptionId),
+        ...(cleengPaymentDetailsId ? { cleengPaymentDetailsId } : {}),
+      },
+      undefined,
+      stored?.entity.id ?? null,
+    );
+    if (!stored) {
+      await this.processor.reject(
+        payment,
+        decline('PAY_DEC', {
+          code: 'NO_PAYMENT_DETAILS',
+          reason: 'no stored payment details for this subscription',
+        }),
+      );
+      return 'done';
+    }
+    const pending = payment;
+    const mode = flow === 'recurring-authorise' ? 'authorise' : 'charge';
+    const outcome = await callGateway(() => {
+      const input = {
+        idempotencyKey: `${pending.id}:${mode}`,
+        reference: pending.id,
+        amount: Money.of(order.amountMinor, order.currency),
+        customer: { reference: stored.entity.shopperReference, country: order.country },
+        source: { kind: 'stored' as const, token: stored.token },
+        initiator: 'merchant' as const,
+        storeForRecurring: false,
+        returnUrl: `${this.config.publicUrl}/v1/payments/${pending.id}/return`,
+      };
+      return mode === 'authorise' ? gateway.authorise(input) : gateway.charge(input);
+    }, RETRY_DELAYS_MS);
+    const settled = await this.processor.settle(pending, gateway, mode, outcome);
+    if (settled.status === 'unknown') {
+      // the reconciler replays the call under the same key; the event itself is done
+      this.logger.warn(`renewal ${eventId}: payment ${settled.id} outcome unknown, left to the reconciler`);
+    }
+    return 'done';
+  }
+
+  /**
+   * `subscriptionReadyForPaymentCapture` with a paymentId, or `capturePayment`: capture the authorised
+   * payment Cleeng names and PATCH it captured (or rejected).
+   */
+  async captureReported(cleengPaymentId: string, paymentMethodId: unknown): Promise<RenewalOutcome> {
+    if (paymentMethodId !== undefined && !this.gatewayFor(paymentMethodId)) {
+      return 'ignored';
+    }
+    const payment = await this.db.getRepository(PaymentEntity).findOneBy({ cleengPaymentId });
+    if (!payment) {
+      // our report of that payment may not have been delivered yet (or it is another connector's)
+      throw new RetryLaterError(`no local payment for Cleeng payment ${cleengPaymentId} yet`);
+    }
+    // an unknown outcome is resolved before anything else touches the payment
+    const current = payment.status === 'unknown' ? await this.reconciler.reconcile(payment) : payment;
+    if (current.status === 'unknown' || current.status === 'pending') {
+      throw new RetryLaterError(`payment ${current.id} is ${current.status}; resolve it before capturing`);
+    }
+    if (current.status !== 'authorised') {
+      return FINAL.includes(current.status) ? 'done' : 'ignored';
+    }
+    await this.processor.capture(current, this.gateways.get(current.gateway));
+    return 'done';
+  }
+
+  private async recurringOrder(
+    eventId: string,
+    data: RenewalDueData,
+    gateway: GatewayId,
+  ): Promise<OrderEntity> {
+    const repo = this.db.getRepository(OrderEntity);
+    const existing = await repo.findOneBy({ sourceEventId: eventId });
+    if (existing) {
+      return existing;
+    }
+    const paymentMethodId = Number(data.paymentMethodId);
+    const order = await this.cleeng.createOrder(
+      {
+        customerId: Number(data.customerId),
+        offerId: data.offerId,
+        currency: data.currency,
+        country: data.paymentCountry,
+        paymentMethodId,
+        paymentOperation: 'recurring-payment',
+        subscriptionId: String(data.subscriptionId),
+      },
+      `order:event:${eventId}`,
+    );
+    let amount: Money;
+    try {
+      amount = Money.fromMajor(order.totalPrice, order.currency);
+    } catch (err) {
+      if (err instanceof InvalidMoneyError) {
+        throw new Error(`Cleeng order ${order.id} has an unusable price: ${err.message}`);
+      }
+      throw err;
+    }
+    try {
+      return await repo.save(
+        repo.create({
+          cleengOrderId: String(order.id),
+          customerId: String(order.customerId),
+          offerId: order.offerId,
+          gateway,
+          paymentMethodId,
+          amountMinor: amount.minor,
+          currency: amount.currency,
+          country: order.country,
+          paymentOperation: 'recurring-payment',
+          cleengSubscriptionId: String(data.subscriptionId),
+          status: 'open',
+          sourceEventId: eventId,
+          expiresAt: order.expirationDate ? new Date(order.expirationDate) : null,
+        }),
+      );
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        return repo.findOneByOrFail({ sourceEventId: eventId });
+      }
+      throw err;
+    }
+  }
+
+  /** Our stored token for Cleeng's payment details; else the token Cleeng sent (kept for next time). */
+  private async storedDetails(
+    cleengPaymentDetailsId: string | undefined,
+    customerId: string,
+    gateway: GatewayId,
+    tokenFromCleeng: string | undefined,
+  ): Promise<{ entity: PaymentDetailsEntity; token: string } | undefined> {
+    const repo = this.db.getRepository(PaymentDetailsEntity);
+    const local = cleengPaymentDetailsId ? await repo.findOneBy({ cleengPaymentDetailsId }) : null;
+    if (local && local.status !== 'deleted') {
+      return { entity: local, token: this.details.revealToken(local) };
+    }
+    if (!tokenFromCleeng) {
+      return undefined;
+    }
+    const entity = await this.db.transaction((manager) =>
+      this.details.create(manager, {
+        customerId,
+        gateway,
+        shopperReference: shopperReference(customerId),
+        token: tokenFromCleeng,
+        card: {},
+        ...(cleengPaymentDetailsId ? { cleengPaymentDetailsId } : {}),
+      }),
+    );
+    return { entity, token: tokenFromCleeng };
+  }
+}

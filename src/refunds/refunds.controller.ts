@@ -1,0 +1,49 @@
+import { Body, Controller, Headers, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { Audience, AuthGuard } from '../auth/auth.guard';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { Principal } from '../auth/principal';
+import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { Money } from '../common/money/money';
+import { PaymentsService } from '../payments/payments.service';
+import { CreateRefundDto } from './dto/create-refund.dto';
+import { RefundView, toRefundView } from './refund.view';
+import { RefundsService } from './refunds.service';
+
+@ApiTags('refunds')
+@ApiSecurity('api-key')
+@Audience('api')
+@UseGuards(AuthGuard)
+@UseInterceptors(IdempotencyInterceptor)
+@Controller('v1/refunds')
+export class RefundsController {
+  constructor(
+    private readonly refunds: RefundsService,
+    private readonly payments: PaymentsService,
+  ) {}
+
+  @Post()
+  @Idempotent('optional')
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiOperation({
+    summary: 'Refund a captured payment (full or partial) in the gateway, then in Cleeng',
+    description:
+      'status: succeeded, pending (gateway confirms by webhook), unknown (retried) or failed. Never more than captured.',
+  })
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: CreateRefundDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<RefundView> {
+    const payment = await this.payments.findForPrincipal(principal, dto.paymentId);
+    const refund = await this.refunds.refund({
+      payment,
+      ...(dto.amount ? { amount: Money.of(dto.amount.value, dto.amount.currency) } : {}),
+      ...(dto.reason ? { reason: dto.reason } : {}),
+      source: 'api',
+      sourceKey: `api:${idempotencyKey ?? randomUUID()}`,
+    });
+    return toRefundView(refund);
+  }
+}

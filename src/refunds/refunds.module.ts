@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { GatewaysModule } from '../gateways/gateways.module';
+import { OutboxModule } from '../outbox/outbox.module';
+import { PaymentsModule } from '../payments/payments.module';
+import { RefundsController } from './refunds.controller';
+import { RefundReconciler } from './refund.reconciler';
+import { RefundsService } from './refunds.service';
+
+@Module({
+  imports: [PaymentsModule, GatewaysModule, OutboxModule],
+  controllers: [RefundsController],
+  providers: [RefundsService, RefundReconciler],
+  exports: [RefundsService],
+})
+export class RefundsModule {}

@@ -1,0 +1,265 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { DomainError } from '../common/errors/domain-error';
+import { Money } from '../common/money/money';
+import { assertTransition } from '../common/state-machine';
+import { GatewayRegistry } from '../gateways/gateway.registry';
+import { OrderEntity } from '../orders/order.entity';
+import { OutboxService } from '../outbox/outbox.service';
+import { callGateway } from '../gateways/gateway-call';
+import { PaymentEntity } from '../payments/payment.entity';
+import { PaymentProcessor, RETRY_DELAYS_MS } from '../payments/payment-processor.service';
+import { REFUND_TRANSITIONS, RefundEntity, RefundStatus } from './refund.entity';
+
+export interface RefundRequest {
+  payment: PaymentEntity;
+  /** default: everything still refundable */
+  amount?: Money;
+  reason?: string;
+  source: RefundEntity['source'];
+  /** natural idempotency key: a repeat with the same key returns the same refund */
+  sourceKey: string;
+  /** Cleeng asked for the refund (refundPayment): report back to this Cleeng payment */
+  cleengPaymentId?: string;
+}
+
+/**
+ * Refunds in the gateway, then in Cleeng (PATCH status refunded). The amount is reserved under a
+ * row lock on the payment before the gateway call, and a CHECK constraint backs it, so concurrent
+ * or repeated requests can never refund more than was captured.
+ */
+@Injectable()
+export class RefundsService {
+  private readonly logger = new Logger(RefundsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly gateways: GatewayRegistry,
+    private readonly processor: PaymentProcessor,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  async refund(request: RefundRequest): Promise<RefundEntity> {
+    const existing = await this.db.getRepository(RefundEntity).findOneBy({ sourceKey: request.sourceKey });
+    const refund = existing ?? (await this.reserve(request));
+    if (refund.status !== 'requested' && refund.status !== 'unknown') {
+      return refund;
+    }
+    return this.execute(refund);
+  }
+
+  /** Sends (or re-sends, same key) the refund to the gateway and applies the answer. */
+  async execute(refund: RefundEntity): Promise<RefundEntity> {
+    const payment = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id: refund.paymentId });
+    const gateway = this.gateways.get(payment.gateway);
+    const externalPaymentId = payment.externalPaymentId;
+    if (!externalPaymentId) {
+      return this.fail(refund, 'payment has no gateway id');
+    }
+    const outcome = await callGateway(
+      () =>
+        gateway.refund({
+          idempotencyKey: `refund:${refund.id}`,
+          reference: refund.id,
+          externalPaymentId,
+          amount: Money.of(refund.amountMinor, refund.currency),
+          ...(refund.reason ? { reason: refund.reason } : {}),
+        }),
+      RETRY_DELAYS_MS,
+    );
+    switch (outcome.kind) {
+      case 'ok':
+        switch (outcome.value.status) {
+          case 'refunded':
+            return this.succeed(refund, outcome.value.externalId);
+          case 'received':
+            // asynchronous gateway: the REFUND / REFUND_FAILED notification settles it
+            return this.move(refund, 'pending', { externalRefundId: outcome.value.externalId ?? null });
+          case 'rejected':
+            return this.fail(refund, outcome.value.decline?.reason ?? 'refused by the gateway');
+          case 'captured':
+          case 'cancelled':
+            return this.fail(refund, `unexpected gateway answer ${outcome.value.status}`);
+        }
+        break;
+      case 'unknown':
+        return this.move(refund, 'unknown', { lastError: outcome.error });
+      case 'not_processed':
+        return this.fail(refund, outcome.decline.rawReason ?? outcome.decline.reason);
+      case 'invalid':
+        return this.fail(refund, outcome.error.message);
+    }
+  }
+
+  /** The gateway confirmed the refund: mark it and report it to Cleeng. */
+  async succeed(refund: RefundEntity, externalRefundId?: string): Promise<RefundEntity> {
+    const saved = await this.db.transaction(async (manager) => {
+      const current = await manager.findOneOrFail(RefundEntity, {
+        where: { id: refund.id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (current.status === 'succeeded') {
+        return current;
+      }
+      this.assert(current.status, 'succeeded');
+      await manager.update(
+        RefundEntity,
+        { id: current.id },
+        {
+          status: 'succeeded',
+          ...(externalRefundId ? { externalRefundId } : {}),
+          lastError: null,
+        },
+      );
+      const payment = await this.processor.lock(manager, current.paymentId);
+      const refunded = await this.succeededTotal(manager, payment.id);
+      await this.processor.transition(
+        manager,
+        payment.id,
+        refunded >= payment.capturedMinor ? 'refunded' : 'partially_refunded',
+        {},
+      );
+      await this.reportRefund(manager, payment, current);
+      return manager.findOneByOrFail(RefundEntity, { id: current.id });
+    });
+    this.outbox.notify();
+    return saved;
+  }
+
+  /** The refund did not happen: release the reserved amount. */
+  async fail(refund: RefundEntity, error: string): Promise<RefundEntity> {
+    return this.db.transaction(async (manager) => {
+      const current = await manager.findOneOrFail(RefundEntity, {
+        where: { id: refund.id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (current.status === 'failed') {
+        return current;
+      }
+      if (current.status === 'succeeded') {
+        // Cleeng was already told; this needs a person (Adyen REFUND_FAILED after REFUND)
+        this.logger.error(`refund ${current.id} failed after it succeeded: ${error}`);
+      }
+      this.assert(current.status, 'failed');
+      await this.processor.lock(manager, current.paymentId);
+      await manager.query(`UPDATE payments SET refunded_minor = refunded_minor - $2 WHERE id = $1`, [
+        current.paymentId,
+        current.amountMinor,
+      ]);
+      await manager.update(RefundEntity, { id: current.id }, { status: 'failed', lastError: error });
+      return manager.findOneByOrFail(RefundEntity, { id: current.id });
+    });
+  }
+
+  async findByReference(reference: string | undefined): Promise<RefundEntity | null> {
+    if (!reference || !/^[0-9a-f-]{36}$/i.test(reference)) {
+      return null;
+    }
+    return this.db.getRepository(RefundEntity).findOneBy({ id: reference });
+  }
+
+  listForPayment(paymentId: string): Promise<RefundEntity[]> {
+    return this.db.getRepository(RefundEntity).find({ where: { paymentId }, order: { createdAt: 'ASC' } });
+  }
+
+  private async reserve(request: RefundRequest): Promise<RefundEntity> {
+    return this.db.transaction(async (manager) => {
+      const payment = await this.processor.lock(manager, request.payment.id);
+      if (payment.status !== 'captured' && payment.status !== 'partially_refunded') {
+        throw new DomainError(
+          'PAYMENT_NOT_REFUNDABLE',
+          `payment ${payment.id} is ${payment.status}; only captured payments can be refunded`,
+        );
+      }
+      const remaining = payment.capturedMinor - payment.refundedMinor;
+      const amount = request.amount?.minor ?? remaining;
+      if (request.amount && request.amount.currency !== payment.currency) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `refund currency ${request.amount.currency} is not the payment's ${payment.currency}`,
+          [{ field: 'amount.currency', messages: [`must be ${payment.currency}`] }],
+        );
+      }
+      if (amount <= 0 || amount > remaining) {
+        throw new DomainError(
+          'REFUND_EXCEEDS_CAPTURED',
+          `refund of ${amount} exceeds what is left to refund (${remaining} ${payment.currency} minor units)`,
+          { captured: payment.capturedMinor, refunded: payment.refundedMinor, requested: amount },
+        );
+      }
+      await manager.query(`UPDATE payments SET refunded_minor = refunded_minor + $2 WHERE id = $1`, [
+        payment.id,
+        amount,
+      ]);
+      return manager.save(
+        manager.create(RefundEntity, {
+          paymentId: payment.id,
+          amountMinor: amount,
+          currency: payment.currency,
+          status: 'requested',
+          reason: request.reason ?? null,
+          source: request.source,
+          sourceKey: request.sourceKey,
+          externalRefundId: null,
+          lastError: null,
+        }),
+      );
+    });
+  }
+
+  private async reportRefund(
+    manager: EntityManager,
+    payment: PaymentEntity,
+    refund: RefundEntity,
+  ): Promise<void> {
+    const order = await manager.findOneByOrFail(OrderEntity, { id: payment.orderId });
+    await this.outbox.enqueue(manager, {
+      kind: 'cleeng.payment.refund',
+      aggregateId: payment.id,
+      dedupeKey: `cleeng:payment:refund:${refund.id}`,
+      payload: {
+        method: 'PATCH',
+        path: '/payments/{cleengPaymentId}',
+        body: {
+          status: 'refunded',
+          orderId: /^\d+$/.test(order.cleengOrderId) ? Number(order.cleengOrderId) : order.cleengOrderId,
+          paymentOperation: payment.operation,
+          refundedReason: refund.reason ?? 'refund',
+          refundedAmount: Money.of(refund.amountMinor, refund.currency).toMajorNumber(),
+          refundType: 'refund',
+        },
+      },
+    });
+  }
+
+  private async succeededTotal(manager: EntityManager, paymentId: string): Promise<number> {
+    const rows: { total: string | null }[] = await manager.query(
+      `SELECT sum(amount_minor)::text AS total FROM refunds WHERE payment_id = $1 AND status = 'succeeded'`,
+      [paymentId],
+    );
+    return Number(rows[0]?.total ?? 0);
+  }
+
+  private move(
+    refund: RefundEntity,
+    to: RefundStatus,
+    changes: Partial<RefundEntity>,
+  ): Promise<RefundEntity> {
+    return this.db.transaction(async (manager) => {
+      const current = await manager.findOneOrFail(RefundEntity, {
+        where: { id: refund.id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (current.status !== to) {
+        this.assert(current.status, to);
+      }
+      await manager.update(RefundEntity, { id: current.id }, { ...changes, status: to });
+      return manager.findOneByOrFail(RefundEntity, { id: current.id });
+    });
+  }
+
+  private assert(from: RefundStatus, to: RefundStatus): void {
+    assertTransition('refund', REFUND_TRANSITIONS, from, to);
+  }
+}

@@ -1,0 +1,201 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { RetryLaterError } from '../common/errors/retry-later.error';
+import { decline } from '../gateways/decline-codes';
+import { GatewayEvent } from '../gateways/gateway.provider';
+import { GatewayRegistry } from '../gateways/gateway.registry';
+import { GATEWAY_IDS } from '../gateways/gateway-ids';
+import { InboxEventEntity } from '../inbox/inbox-event.entity';
+import { InboxOutcome, InboxService } from '../inbox/inbox.service';
+import { PaymentEntity } from '../payments/payment.entity';
+import { PaymentProcessor } from '../payments/payment-processor.service';
+import { RefundsService } from '../refunds/refunds.service';
+
+const OPEN: PaymentEntity['status'][] = ['pending', 'unknown', 'action_required'];
+
+/**
+ * Applies normalised gateway notifications (Adyen AUTHORISATION, CAPTURE, CAPTURE_FAILED,
+ * CANCELLATION, REFUND, REFUND_FAILED, RECURRING_CONTRACT, ...) to local state and Cleeng.
+ * Notifications confirm or correct what the request path did; arriving late, twice or out of
+ * order is normal, so each case checks the current state first.
+ */
+@Injectable()
+export class GatewayEventsRouter implements OnModuleInit {
+  private readonly logger = new Logger(GatewayEventsRouter.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly inbox: InboxService,
+    private readonly processor: PaymentProcessor,
+    private readonly refunds: RefundsService,
+    private readonly gateways: GatewayRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    for (const gateway of GATEWAY_IDS) {
+      this.inbox.registerHandler(gateway, (event) => this.handle(event));
+    }
+  }
+
+  async handle(stored: InboxEventEntity): Promise<InboxOutcome> {
+    const event = stored.payload as unknown as GatewayEvent;
+    switch (event.type) {
+      case 'payment.authorised':
+      case 'payment.paid':
+        return this.authorised(stored, event);
+      case 'payment.refused':
+        return this.refused(stored, event);
+      case 'capture.succeeded':
+        return this.captureSucceeded(stored, event);
+      case 'capture.failed':
+        return this.captureFailed(stored, event);
+      case 'cancel.succeeded':
+        return this.cancelled(stored, event);
+      case 'refund.succeeded':
+      case 'refund.failed':
+        return this.refundSettled(event);
+      case 'token.created':
+        return this.tokenCreated(stored, event);
+      case 'cancel.failed':
+      case 'chargeback':
+      case 'ignored':
+        return 'ignored';
+    }
+  }
+
+  private async payment(source: string, event: GatewayEvent): Promise<PaymentEntity | null> {
+    const repo = this.db.getRepository(PaymentEntity);
+    if (event.reference && /^[0-9a-f-]{36}$/i.test(event.reference)) {
+      const byReference = await repo.findOneBy({
+        id: event.reference,
+        gateway: source as PaymentEntity['gateway'],
+      });
+      if (byReference) {
+        return byReference;
+      }
+    }
+    return event.externalPaymentId
+      ? repo.findOneBy({
+          gateway: source as PaymentEntity['gateway'],
+          externalPaymentId: event.externalPaymentId,
+        })
+      : null;
+  }
+
+  /** Resolves a payment whose answer we never got (timeout) or that was pending at the gateway. */
+  private async authorised(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const payment = await this.payment(stored.source, event);
+    if (!payment) {
+      return 'ignored'; // not ours (e.g. a zero-auth for payment-details registration)
+    }
+    if (!OPEN.includes(payment.status)) {
+      return 'ignored';
+    }
+    const gateway = this.gateways.get(payment.gateway);
+    await this.processor.applyResult(
+      payment,
+      gateway,
+      payment.gatewayState?.pendingOperation ?? 'authorise',
+      {
+        status: event.type === 'payment.paid' ? 'captured' : 'authorised',
+        ...(event.externalPaymentId ? { externalPaymentId: event.externalPaymentId } : {}),
+        ...(event.token ? { recurringToken: event.token } : {}),
+        ...(event.card ? { card: event.card } : {}),
+      },
+    );
+    return 'done';
+  }
+
+  private async refused(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const payment = await this.payment(stored.source, event);
+    if (!payment || !OPEN.includes(payment.status)) {
+      return 'ignored';
+    }
+    await this.processor.reject(
+      payment,
+      event.decline ?? decline('PAY_DEC', { reason: event.reason }),
+      event.externalPaymentId,
+    );
+    return 'done';
+  }
+
+  private async captureSucceeded(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const payment = await this.payment(stored.source, event);
+    if (!payment) {
+      return 'ignored';
+    }
+    if (payment.status === 'unknown' && payment.gatewayState?.pendingOperation === 'capture') {
+      await this.processor.finishCaptured(payment, { status: 'captured' }, event.externalModificationId);
+      return 'done';
+    }
+    return 'ignored'; // we reported the capture when the gateway accepted it
+  }
+
+  /** CAPTURE_FAILED after we reported `captured`: correct the payment to rejected, here and in Cleeng. */
+  private async captureFailed(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const payment = await this.payment(stored.source, event);
+    if (!payment) {
+      throw new RetryLaterError(
+        `no local payment for ${event.externalPaymentId ?? event.reference ?? '?'} yet`,
+      );
+    }
+    if (!['captured', 'authorised', 'unknown'].includes(payment.status)) {
+      return 'ignored';
+    }
+    this.logger.warn(`payment ${payment.id}: capture failed at the gateway (${event.reason ?? 'no reason'})`);
+    await this.processor.reject(
+      payment,
+      decline('GW_ERROR', { code: event.rawType, reason: event.reason ?? 'capture failed' }),
+    );
+    return 'done';
+  }
+
+  private async cancelled(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const payment = await this.payment(stored.source, event);
+    if (!payment || !['authorised', 'unknown'].includes(payment.status)) {
+      return 'ignored';
+    }
+    await this.processor.markCancelled(payment, false);
+    return 'done';
+  }
+
+  private async refundSettled(event: GatewayEvent): Promise<InboxOutcome> {
+    const refund = await this.refunds.findByReference(event.reference);
+    if (!refund) {
+      return 'ignored'; // refunded outside the connector
+    }
+    if (event.type === 'refund.succeeded') {
+      if (refund.status === 'succeeded') {
+        return 'ignored';
+      }
+      if (refund.status === 'requested') {
+        throw new RetryLaterError(`refund ${refund.id} is still being requested`);
+      }
+      await this.refunds.succeed(refund, event.externalModificationId);
+    } else {
+      if (refund.status === 'failed') {
+        return 'ignored';
+      }
+      await this.refunds.fail(refund, event.reason ?? 'refund failed at the gateway');
+    }
+    return 'done';
+  }
+
+  /** RECURRING_CONTRACT: the token of a payment whose authorisation answer did not carry it. */
+  private async tokenCreated(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const payment = await this.payment(stored.source, { ...event, reference: undefined });
+    if (!payment || payment.paymentDetailsId || !event.token) {
+      return 'ignored';
+    }
+    const token = event.token;
+    await this.db.transaction(async (manager) => {
+      const detailsId = await this.processor.storeToken(manager, payment, {
+        status: 'authorised',
+        recurringToken: token,
+      });
+      await manager.update(PaymentEntity, { id: payment.id }, { paymentDetailsId: detailsId });
+    });
+    return 'done';
+  }
+}
