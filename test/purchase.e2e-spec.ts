@@ -21,6 +21,7 @@ describe('initial purchase through the Adyen-style gateway (sandbox)', () => {
     await app.close();
   });
   afterEach(async () => {
+    await app.http.post('/sandbox/adyen/webhooks/resume');
     await app.http.delete('/sandbox/faults/adyen');
     await app.http.delete('/sandbox/faults/cleeng');
   });
@@ -263,6 +264,8 @@ describe('initial purchase through the Adyen-style gateway (sandbox)', () => {
   });
 
   it('a gateway that never answers leaves the payment unknown: nothing reported, no second charge', async () => {
+    // without the gateway's notification nothing can tell us the outcome
+    await app.http.post('/sandbox/adyen/webhooks/pause');
     await app.http.post('/sandbox/faults/adyen').send({ hangNext: 3, hangMs: 2000 });
     const order = await createOrder(app);
     const res = await pay(app, order.id);
@@ -276,6 +279,23 @@ describe('initial purchase through the Adyen-style gateway (sandbox)', () => {
     const second = await pay(app, order.id);
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('PAYMENT_IN_PROGRESS');
+
+    // the AUTHORISATION notification arrives: the payment is settled (captured once) and reported
+    await app.http.post('/sandbox/adyen/webhooks/resume');
+    const settled = await eventually(async () => {
+      const read = await app.http.get(`/v1/payments/${res.body.id}`).set('X-Api-Key', API_KEY);
+      return read.body.status === 'captured' ? read.body : undefined;
+    });
+    expect(settled.externalPaymentId).toBeTruthy();
+    const reported = await eventually(async () => {
+      const payments = await cleengPaymentsForOrder(app, order.cleengOrderId);
+      return payments.length > 0 ? payments : undefined;
+    });
+    expect(reported).toHaveLength(1);
+    expect(reported[0]?.status).toBe('captured');
+    const after = await adyenLedger(app, res.body.id);
+    expect(after.payments).toHaveLength(1);
+    expect(after.payments[0]?.capturedValue).toBe(999);
   });
 
   it('Cleeng down while reporting: the charge stands and the report arrives once Cleeng is back', async () => {

@@ -34,6 +34,9 @@ export function shopperReference(customerId: string): string {
   return `cleeng-customer-${customerId}`;
 }
 
+/** States in which a payment call's answer is still awaited. */
+export const OPEN_STATUSES: PaymentStatus[] = ['pending', 'unknown', 'action_required'];
+
 type PaymentChanges = Partial<Omit<PaymentEntity, 'gatewayState'>> & {
   gatewayState?: PaymentGatewayState | null;
 };
@@ -133,6 +136,10 @@ export class PaymentProcessor implements OnModuleInit {
     operation: PendingOperation,
     outcome: GatewayCallOutcome<PaymentResult>,
   ): Promise<PaymentEntity> {
+    const settled = await this.alreadySettled(payment.id);
+    if (settled) {
+      return settled;
+    }
     switch (outcome.kind) {
       case 'unknown':
         this.logger.warn(`payment ${payment.id}: ${operation} outcome unknown (${outcome.error})`);
@@ -171,6 +178,10 @@ export class PaymentProcessor implements OnModuleInit {
     operation: PendingOperation,
     result: PaymentResult,
   ): Promise<PaymentEntity> {
+    const settled = await this.alreadySettled(payment.id);
+    if (settled) {
+      return settled;
+    }
     const externalPaymentId = result.externalPaymentId ?? payment.externalPaymentId ?? undefined;
     const flow: PaymentFlow = payment.gatewayState?.flow ?? 'initial';
     switch (result.status) {
@@ -206,6 +217,16 @@ export class PaymentProcessor implements OnModuleInit {
         }
         return this.captureAuthorised(payment, gateway, { ...result, externalPaymentId });
     }
+  }
+
+  /**
+   * The request path and the gateway's notification race to settle the same answer (Adyen sends
+   * AUTHORISATION while our call may still be waiting for its response): whoever comes second
+   * finds the payment past pending and takes the state as it is.
+   */
+  private async alreadySettled(id: string): Promise<PaymentEntity | undefined> {
+    const current = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id });
+    return OPEN_STATUSES.includes(current.status) ? undefined : current;
   }
 
   /** Initial purchase: keep the authorisation (and token), then capture it right away. */

@@ -9,10 +9,8 @@ import { GATEWAY_IDS } from '../gateways/gateway-ids';
 import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { PaymentEntity } from '../payments/payment.entity';
-import { PaymentProcessor } from '../payments/payment-processor.service';
+import { OPEN_STATUSES, PaymentProcessor } from '../payments/payment-processor.service';
 import { RefundsService } from '../refunds/refunds.service';
-
-const OPEN: PaymentEntity['status'][] = ['pending', 'unknown', 'action_required'];
 
 /**
  * Applies normalised gateway notifications (Adyen AUTHORISATION, CAPTURE, CAPTURE_FAILED,
@@ -89,7 +87,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     if (!payment) {
       return 'ignored'; // not ours (e.g. a zero-auth for payment-details registration)
     }
-    if (!OPEN.includes(payment.status)) {
+    if (!OPEN_STATUSES.includes(payment.status)) {
       return 'ignored';
     }
     const gateway = this.gateways.get(payment.gateway);
@@ -109,7 +107,7 @@ export class GatewayEventsRouter implements OnModuleInit {
 
   private async refused(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
     const payment = await this.payment(stored.source, event);
-    if (!payment || !OPEN.includes(payment.status)) {
+    if (!payment || !OPEN_STATUSES.includes(payment.status)) {
       return 'ignored';
     }
     await this.processor.reject(

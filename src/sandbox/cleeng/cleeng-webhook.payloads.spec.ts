@@ -107,13 +107,11 @@ describe('Cleeng webhook payload mappers', () => {
     expect(captureData(ctx, 200000009)).toMatchObject({ paymentId: 200000009, dunningStatus: 'capture' });
   });
 
-  it('sends nulls when the subscription has no payment details any more', () => {
-    expect(authorisationData({ subscription, paymentDetails: undefined, attemptDate })).toMatchObject({
-      paymentDetailsId: null,
-      token: null,
-      active: false,
-      paymentMethodId: 101,
-    });
+  it('leaves out details and token when the subscription has no payment details any more', () => {
+    const data = authorisationData({ subscription, paymentDetails: undefined, attemptDate });
+    expect(data).toMatchObject({ active: false, paymentMethodId: 101 });
+    expect(data).not.toHaveProperty('paymentDetailsId');
+    expect(data).not.toHaveProperty('token');
   });
 
   it('renders termination and payment-details deactivation', () => {
@@ -148,7 +146,6 @@ describe('Cleeng webhook payload mappers', () => {
     const jpy = payment(Money.fromMajor('1000', 'JPY'), { status: 'authorized', externalPaymentId: null });
     expect(capturePaymentData(jpy)).toEqual({
       paymentId: 200000001,
-      externalPaymentId: null,
       orderId: 100000001,
       amount: 1000,
       currency: 'JPY',

@@ -8,6 +8,7 @@ import { PaymentDetailsRecord, PaymentRecord, SubscriptionRecord } from './cleen
  * `data` shapes are the ones DESIGN §10 assumes. This file is the one place to correct them.
  *
  * Ids are JSON numbers except `subscriptionId`, a string as in Cleeng's example; money is in major units.
+ * A value the emulator does not have (no payment details, no externalPaymentId) is left out, not sent as null.
  */
 
 /** The sandbox publisher's id, sent as `broadcasterId` (= publisherId) on every webhook. */
@@ -28,8 +29,9 @@ export interface RenewalData {
   offerId: string;
   customerId: number;
   customerEmail: string;
-  paymentDetailsId: number | null;
-  /** whether the payment details are still active (used for recurring) */
+  /** absent when the subscription has no payment details any more */
+  paymentDetailsId?: number;
+  /** whether the payment details are still active (used for recurring); false without details */
   active: boolean;
   dunningAttemptDate: string;
   dunningStatus: 'authorize' | 'capture';
@@ -37,7 +39,8 @@ export interface RenewalData {
   currency: string;
   paymentCountry: string;
   paymentMethodId: number;
-  token: string | null;
+  /** the recurring token of the payment details; absent without details */
+  token?: string;
 }
 
 /** capture with `paymentId`: capture that authorised payment (authorise-first); without: capture-only. */
@@ -58,7 +61,7 @@ export interface PaymentDetailsDeactivatedData {
 
 export interface RefundPaymentData {
   paymentId: number;
-  externalPaymentId: string | null;
+  externalPaymentId?: string;
   orderId: number;
   amount: number;
   currency: string;
@@ -69,7 +72,7 @@ export interface RefundPaymentData {
 
 export interface CapturePaymentData {
   paymentId: number;
-  externalPaymentId: string | null;
+  externalPaymentId?: string;
   orderId: number;
   amount: number;
   currency: string;
@@ -118,7 +121,7 @@ function renewalData(ctx: RenewalContext, dunningStatus: RenewalData['dunningSta
     offerId: subscription.offerId,
     customerId: subscription.customerId,
     customerEmail: sandboxCustomerEmail(subscription.customerId),
-    paymentDetailsId: paymentDetails?.id ?? null,
+    ...(paymentDetails ? { paymentDetailsId: paymentDetails.id } : {}),
     active: paymentDetails?.active ?? false,
     dunningAttemptDate: ctx.attemptDate.toISOString(),
     dunningStatus,
@@ -126,7 +129,7 @@ function renewalData(ctx: RenewalContext, dunningStatus: RenewalData['dunningSta
     currency: findOffer(subscription.offerId)?.currency ?? 'USD',
     paymentCountry: subscription.paymentCountry,
     paymentMethodId: paymentDetails?.paymentMethodId ?? subscription.paymentMethodId,
-    token: paymentDetails?.token ?? null,
+    ...(paymentDetails ? { token: paymentDetails.token } : {}),
   };
 }
 
@@ -165,7 +168,7 @@ export function paymentDetailsDeactivatedData(details: {
 export function refundPaymentData(payment: PaymentRecord, amount: Money, reason?: string): RefundPaymentData {
   return {
     paymentId: payment.id,
-    externalPaymentId: payment.externalPaymentId,
+    ...(payment.externalPaymentId !== null ? { externalPaymentId: payment.externalPaymentId } : {}),
     orderId: payment.orderId,
     amount: amount.toMajorNumber(),
     currency: amount.currency,
@@ -178,7 +181,7 @@ export function refundPaymentData(payment: PaymentRecord, amount: Money, reason?
 export function capturePaymentData(payment: PaymentRecord): CapturePaymentData {
   return {
     paymentId: payment.id,
-    externalPaymentId: payment.externalPaymentId,
+    ...(payment.externalPaymentId !== null ? { externalPaymentId: payment.externalPaymentId } : {}),
     orderId: payment.orderId,
     amount: payment.amount.toMajorNumber(),
     currency: payment.amount.currency,
