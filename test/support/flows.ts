@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { API_KEY, TestApp } from './test-app';
+import { API_KEY, eventually, TestApp } from './test-app';
 
 export const CARDS = {
   approve: '4111111111111111',
@@ -123,4 +123,85 @@ export async function adyenLedger(app: TestApp, merchantReference: string) {
     }[];
     requests: number;
   };
+}
+
+export const OPERATOR = { 'X-Operator-Key': 'sandbox-operator' };
+
+/** Purchases an offer with the approve card and waits until Cleeng knows the payment and the subscription. */
+export async function purchase(
+  app: TestApp,
+  opts: { offerId?: string; customerId?: string; number?: string } = {},
+) {
+  const order = await createOrder(app, {
+    ...(opts.offerId ? { offerId: opts.offerId } : {}),
+    ...(opts.customerId ? { customerId: opts.customerId } : {}),
+  });
+  const paid = await pay(app, order.id, opts.number ?? CARDS.approve);
+  if (paid.body.status !== 'captured') {
+    throw new Error(`purchase not captured: ${JSON.stringify(paid.body)}`);
+  }
+  const cleengPayment = await eventually(
+    async () => (await cleengPaymentsForOrder(app, order.cleengOrderId))[0],
+  );
+  const state = await cleengState(app);
+  const subscription = (
+    state.subscriptions as {
+      subscriptionId: number;
+      customerId: number;
+      offerId: string;
+      status: string;
+      paymentDetailsId: number;
+    }[]
+  ).find(
+    (s) => String(s.customerId) === order.customerId && s.offerId === (opts.offerId ?? OFFERS.monthlyUsd),
+  );
+  if (!subscription) {
+    throw new Error('no Cleeng subscription after purchase');
+  }
+  return {
+    order,
+    payment: paid.body as { id: string; externalPaymentId: string },
+    cleengPayment,
+    subscription,
+  };
+}
+
+export async function sendCleengWebhook(
+  app: TestApp,
+  topic: string,
+  data: Record<string, unknown>,
+  signature: 'valid' | 'invalid' | 'missing' = 'valid',
+) {
+  const res = await app.http.post('/sandbox/cleeng/webhooks/send').send({ topic, data, signature });
+  return res.body as { status: number; body: unknown };
+}
+
+/** Waits until every webhook the emulators sent was delivered and the connector processed and reported it. */
+export async function settle(app: TestApp): Promise<void> {
+  for (let round = 0; round < 3; round += 1) {
+    await app.http.get('/sandbox/cleeng/webhooks/idle').query({ timeoutMs: 5000 });
+    await app.http.get('/sandbox/adyen/webhooks/idle').query({ timeoutMs: 5000 });
+    await app.http.post('/ops/inbox/process').set(OPERATOR);
+    await app.http.post('/ops/outbox/dispatch').set(OPERATOR);
+  }
+}
+
+export async function advanceClock(app: TestApp, days: number): Promise<void> {
+  const res = await app.http.post('/sandbox/clock/advance').send({ days });
+  if (res.status !== 200 && res.status !== 201) {
+    throw new Error(`clock advance failed: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  await settle(app);
+}
+
+export async function inboxEvents(app: TestApp, source: string) {
+  const res = await app.http.get('/ops/inbox').query({ source }).set(OPERATOR);
+  return res.body as {
+    id: string;
+    eventType: string;
+    status: string;
+    attempts: number;
+    lastError: string | null;
+    payload: { data?: Record<string, unknown> };
+  }[];
 }
