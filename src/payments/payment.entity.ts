@@ -28,8 +28,9 @@ export const PAYMENT_TRANSITIONS: TransitionTable<PaymentStatus> = {
   authorised: ['unknown', 'captured', 'cancelled', 'rejected'],
   // a CAPTURE_FAILED notification after we reported `captured` corrects it to rejected
   captured: ['partially_refunded', 'refunded', 'rejected'],
-  partially_refunded: ['partially_refunded', 'refunded'],
-  refunded: [],
+  // back to captured / partially_refunded when a refund fails after it had succeeded
+  partially_refunded: ['partially_refunded', 'refunded', 'captured'],
+  refunded: ['partially_refunded', 'captured'],
   rejected: [],
   cancelled: [],
 };

@@ -8,7 +8,8 @@ export const REFUND_TRANSITIONS: TransitionTable<RefundStatus> = {
   requested: ['pending', 'unknown', 'succeeded', 'failed'],
   unknown: ['pending', 'succeeded', 'failed'],
   pending: ['succeeded', 'failed'],
-  succeeded: [],
+  // Adyen REFUND_FAILED after REFUND: the money went back to the merchant
+  succeeded: ['failed'],
   failed: [],
 };
 

@@ -137,17 +137,19 @@ export class RefundsService {
       if (current.status === 'failed') {
         return current;
       }
-      if (current.status === 'succeeded') {
-        // Cleeng was already told; this needs a person (Adyen REFUND_FAILED after REFUND)
-        this.logger.error(`refund ${current.id} failed after it succeeded: ${error}`);
-      }
       this.assert(current.status, 'failed');
-      await this.processor.lock(manager, current.paymentId);
+      const payment = await this.processor.lock(manager, current.paymentId);
       await manager.query(`UPDATE payments SET refunded_minor = refunded_minor - $2 WHERE id = $1`, [
         current.paymentId,
         current.amountMinor,
       ]);
       await manager.update(RefundEntity, { id: current.id }, { status: 'failed', lastError: error });
+      if (current.status === 'succeeded') {
+        // Cleeng was told `refunded` and has no way back: an operator must follow up with the customer
+        this.logger.error(`refund ${current.id} failed after it succeeded (Cleeng already reported refunded): ${error}`);
+        const refunded = await this.succeededTotal(manager, payment.id);
+        await this.processor.transition(manager, payment.id, refunded > 0 ? 'partially_refunded' : 'captured', {});
+      }
       return manager.findOneByOrFail(RefundEntity, { id: current.id });
     });
   }

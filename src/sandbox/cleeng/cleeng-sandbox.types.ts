@@ -30,7 +30,8 @@ export type NextPaymentAction = 'capture' | 'authorise';
 /** Legal payment moves; `refunded -> refunded` is a further partial refund. */
 export const PAYMENT_TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
   authorized: ['captured', 'rejected', 'cancelled'],
-  captured: ['refunded'],
+  // rejected: a capture that failed at the gateway after it was reported (connector checklist: payment id updates)
+  captured: ['refunded', 'rejected'],
   refunded: ['refunded'],
   rejected: [],
   cancelled: [],
