@@ -100,13 +100,12 @@ describe('refunds, captures on request, payment details and gateway notification
     expect(racing.filter((r) => r.status === 422)).toHaveLength(2);
 
     const db = app.app.get(DataSource);
-    const [row] = (await db.query(
-      `SELECT captured_minor::int AS c, refunded_minor::int AS r FROM payments WHERE id = $1`,
-      [payment.id],
-    )) as {
-      c: number;
-      r: number;
-    }[];
+    const [row] = await db.query<
+      {
+        c: number;
+        r: number;
+      }[]
+    >(`SELECT captured_minor::int AS c, refunded_minor::int AS r FROM payments WHERE id = $1`, [payment.id]);
     expect(row).toEqual({ c: 999, r: 700 });
     await settle(app);
     expect((await ledgerEntry(app, payment.externalPaymentId))?.refundedValue).toBe(700);
@@ -131,18 +130,19 @@ describe('refunds, captures on request, payment details and gateway notification
     expect(fail.status).toBeLessThan(300);
     await settle(app);
     const db = app.app.get(DataSource);
-    const [refundRow] = (await db.query(`SELECT status FROM refunds WHERE id = $1`, [r.body.id])) as {
-      status: string;
-    }[];
+    const [refundRow] = await db.query<
+      {
+        status: string;
+      }[]
+    >(`SELECT status FROM refunds WHERE id = $1`, [r.body.id]);
     // Cleeng was already told after REFUND: the failure is kept for an operator and the reservation released
     expect(refundRow?.status).toBe('failed');
-    const [paymentRow] = (await db.query(
-      `SELECT status, refunded_minor::int AS r FROM payments WHERE id = $1`,
-      [payment.id],
-    )) as {
-      status: string;
-      r: number;
-    }[];
+    const [paymentRow] = await db.query<
+      {
+        status: string;
+        r: number;
+      }[]
+    >(`SELECT status, refunded_minor::int AS r FROM payments WHERE id = $1`, [payment.id]);
     expect(paymentRow).toEqual({ status: 'captured', r: 0 });
   });
 
