@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
+import {
+  adyenLedger,
+  cleengPaymentsForOrder,
+  cleengState,
+  createOrder,
+  pay,
+  purchase,
+  sendCleengWebhook,
+  settle,
+} from './support/flows';
+
+/** Unknown outcomes are resolved by asking again under the same key, never by assuming a decline. */
+describe('unknown-outcome reconciler', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      RECONCILE_INTERVAL_MS: '200',
+      RECONCILE_UNKNOWN_AFTER_MS: '0',
+      RECONCILE_CANCEL_AFTER_MS: '2000',
+      INBOX_POLL_INTERVAL_MS: '100',
+      INBOX_BACKOFF_BASE_MS: '100',
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+  afterEach(async () => {
+    await app.http.post('/sandbox/adyen/webhooks/resume');
+    await app.http.delete('/sandbox/faults/adyen');
+  });
+
+  it('replays a merchant-initiated renewal under the same key: one charge, reported captured', async () => {
+    const { subscription, order } = await purchase(app);
+    await app.http.post('/sandbox/adyen/webhooks/pause');
+    // every try of the renewal charge times out after Adyen processed the first one
+    await app.http.post('/sandbox/faults/adyen').send({ hangNext: 3, hangMs: 2000 });
+    const sub = (
+      (await cleengState(app)).subscriptions as {
+        subscriptionId: number;
+        paymentDetailsId: number;
+        offerId: string;
+      }[]
+    ).find((s) => s.subscriptionId === subscription.subscriptionId);
+    await sendCleengWebhook(app, 'subscriptionReadyForPaymentCapture', {
+      subscriptionId: String(subscription.subscriptionId),
+      offerId: sub?.offerId,
+      customerId: Number(order.customerId),
+      paymentDetailsId: sub?.paymentDetailsId,
+      currency: 'USD',
+      paymentCountry: 'US',
+      paymentMethodId: 101,
+      dunningAttemptDate: `reconcile-${randomUUID()}`,
+    });
+    const renewal = await eventually(async () => {
+      await settle(app);
+      const p = (
+        (await cleengState(app)).payments as {
+          paymentOperation: string;
+          subscriptionId?: unknown;
+          status: string;
+          externalPaymentId?: string;
+        }[]
+      ).find(
+        (x) =>
+          x.paymentOperation === 'recurring-payment' &&
+          String(x.subscriptionId) === String(subscription.subscriptionId),
+      );
+      return p?.status === 'captured' ? p : undefined;
+    }, 20000);
+    const ledger = await app.http.get('/sandbox/adyen/ledger');
+    const charges = (ledger.body.payments as { pspReference: string; capturedValue: number }[]).filter(
+      (p) => p.pspReference === renewal.externalPaymentId,
+    );
+    expect(charges).toHaveLength(1);
+    expect(charges[0]?.capturedValue).toBe(999);
+  });
+
+  it('a customer payment never answered is cancelled by reference after the grace period and reported rejected', async () => {
+    await app.http.post('/sandbox/adyen/webhooks/pause');
+    await app.http.post('/sandbox/faults/adyen').send({ hangNext: 3, hangMs: 2000 });
+    const order = await createOrder(app);
+    const res = await pay(app, order.id);
+    expect(res.body.status).toBe('unknown');
+    const settled = await eventually(async () => {
+      const read = await app.http.get(`/v1/payments/${res.body.id}`).set('X-Api-Key', API_KEY);
+      return read.body.status === 'rejected' ? read.body : undefined;
+    }, 20000);
+    expect(settled.decline).toMatchObject({ code: 'GW_TIMEOUT', class: 'technical' });
+    const ledger = await adyenLedger(app, res.body.id);
+    expect(ledger.payments.every((p) => p.status === 'cancelled')).toBe(true);
+    expect(ledger.payments.every((p) => p.capturedValue === 0)).toBe(true);
+    const reported = await eventually(async () => {
+      const payments = await cleengPaymentsForOrder(app, order.cleengOrderId);
+      return payments.length > 0 ? payments : undefined;
+    });
+    expect(reported[0]?.status).toBe('rejected');
+  });
+});
