@@ -11,6 +11,7 @@ export const GATEWAY_CAPABILITIES: Record<GatewayId, GatewayCapabilities> = {
     threeDSecure: true,
     gatewayManagedSchedule: false,
     connectorManagedRebill: true,
+    refundsByCaptureId: false,
   },
   cleverbridge: {
     separateCapture: false,
@@ -20,6 +21,7 @@ export const GATEWAY_CAPABILITIES: Record<GatewayId, GatewayCapabilities> = {
     threeDSecure: false,
     gatewayManagedSchedule: true,
     connectorManagedRebill: true,
+    refundsByCaptureId: false,
   },
   'smart-glocal': {
     separateCapture: true,
@@ -29,6 +31,7 @@ export const GATEWAY_CAPABILITIES: Record<GatewayId, GatewayCapabilities> = {
     threeDSecure: true,
     gatewayManagedSchedule: false,
     connectorManagedRebill: true,
+    refundsByCaptureId: false,
   },
   smartpay: {
     separateCapture: false,
@@ -38,5 +41,6 @@ export const GATEWAY_CAPABILITIES: Record<GatewayId, GatewayCapabilities> = {
     threeDSecure: true,
     gatewayManagedSchedule: true,
     connectorManagedRebill: true,
+    refundsByCaptureId: false,
   },
 };

@@ -21,6 +21,11 @@ export interface GatewayCapabilities {
   gatewayManagedSchedule: boolean;
   /** the connector can rebill a stored token / subscription on its own schedule (billing mode 3) */
   connectorManagedRebill: boolean;
+  /**
+   * refunds must name the capture's own id rather than the authorisation's: after a capture the
+   * payment's external id changes, and Cleeng's `externalPaymentId` is updated to match
+   */
+  refundsByCaptureId: boolean;
 }
 
 export interface CardMetadata {

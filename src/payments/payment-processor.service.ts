@@ -290,7 +290,16 @@ export class PaymentProcessor implements OnModuleInit {
             outcome.value.decline ?? makeDecline('GW_ERROR'),
           );
         }
-        return this.finishCaptured(payment, { ...result, externalPaymentId }, outcome.value.externalId);
+        return this.finishCaptured(
+          payment,
+          // where refunds name the capture, Cleeng must know the payment by the capture's id
+          {
+            ...result,
+            externalPaymentId:
+              gateway.capabilities.refundsByCaptureId && outcome.value.externalId ? outcome.value.externalId : externalPaymentId,
+          },
+          outcome.value.externalId,
+        );
       case 'unknown':
         return this.update(payment.id, 'unknown', {
           gatewayState: { ...payment.gatewayState, pendingOperation: 'capture', lastError: outcome.error },
