@@ -8,6 +8,8 @@ import {
   purchase,
   sendCleengWebhook,
   settle,
+  FAST_INBOX,
+  renewalData,
 } from './support/flows';
 
 type CleengPayment = {
@@ -46,11 +48,7 @@ describe('Cleeng-managed recurring billing (webhooks from the Cleeng sandbox)', 
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({
-      INBOX_POLL_INTERVAL_MS: '100',
-      INBOX_BACKOFF_BASE_MS: '100',
-      INBOX_BACKOFF_MAX_MS: '1000',
-    });
+    app = await startTestApp(FAST_INBOX);
   });
   afterAll(async () => {
     await app.close();
@@ -140,25 +138,7 @@ describe('Cleeng-managed recurring billing (webhooks from the Cleeng sandbox)', 
 
   it('a webhook delivered three times at once has one effect', async () => {
     const { subscription, order } = await purchase(app);
-    const state = await cleengState(app);
-    const sub = (
-      state.subscriptions as {
-        subscriptionId: number;
-        paymentDetailsId: number;
-        customerId: number;
-        offerId: string;
-      }[]
-    ).find((s) => s.subscriptionId === subscription.subscriptionId);
-    const data = {
-      subscriptionId: String(subscription.subscriptionId),
-      offerId: sub?.offerId,
-      customerId: Number(order.customerId),
-      paymentDetailsId: sub?.paymentDetailsId,
-      currency: 'USD',
-      paymentCountry: 'US',
-      paymentMethodId: 101,
-      dunningAttemptDate: '2027-01-01T00:00:00Z',
-    };
+    const data = await renewalData(app, { subscription, order }, '2027-01-01T00:00:00Z');
     const answers = await Promise.all(
       [1, 2, 3].map(() => sendCleengWebhook(app, 'subscriptionReadyForPaymentCapture', data)),
     );

@@ -1,5 +1,5 @@
 import { eventually, startTestApp, TestApp } from './support/test-app';
-import { advanceClock, cleengState, purchase, settle } from './support/flows';
+import { advanceClock, cleengState, purchase, settle, FAST_INBOX } from './support/flows';
 
 type CleengPayment = {
   id: number;
@@ -15,11 +15,7 @@ describe('full sandbox life cycle', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({
-      INBOX_POLL_INTERVAL_MS: '100',
-      INBOX_BACKOFF_BASE_MS: '100',
-      INBOX_BACKOFF_MAX_MS: '1000',
-    });
+    app = await startTestApp(FAST_INBOX);
   });
   afterAll(async () => {
     await app.close();

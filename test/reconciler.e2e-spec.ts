@@ -7,6 +7,7 @@ import {
   createOrder,
   pay,
   purchase,
+  renewalData,
   sendCleengWebhook,
   settle,
 } from './support/flows';
@@ -37,23 +38,11 @@ describe('unknown-outcome reconciler', () => {
     await app.http.post('/sandbox/adyen/webhooks/pause');
     // every try of the renewal charge times out after Adyen processed the first one
     await app.http.post('/sandbox/faults/adyen').send({ hangNext: 3, hangMs: 2000 });
-    const sub = (
-      (await cleengState(app)).subscriptions as {
-        subscriptionId: number;
-        paymentDetailsId: number;
-        offerId: string;
-      }[]
-    ).find((s) => s.subscriptionId === subscription.subscriptionId);
-    await sendCleengWebhook(app, 'subscriptionReadyForPaymentCapture', {
-      subscriptionId: String(subscription.subscriptionId),
-      offerId: sub?.offerId,
-      customerId: Number(order.customerId),
-      paymentDetailsId: sub?.paymentDetailsId,
-      currency: 'USD',
-      paymentCountry: 'US',
-      paymentMethodId: 101,
-      dunningAttemptDate: `reconcile-${randomUUID()}`,
-    });
+    await sendCleengWebhook(
+      app,
+      'subscriptionReadyForPaymentCapture',
+      await renewalData(app, { subscription, order }, `reconcile-${randomUUID()}`),
+    );
     const renewal = await eventually(async () => {
       await settle(app);
       const p = (

@@ -10,6 +10,8 @@ import {
   purchase,
   sendCleengWebhook,
   settle,
+  FAST_INBOX,
+  renewalData,
 } from './support/flows';
 
 type CleengPayment = {
@@ -54,11 +56,7 @@ describe('refunds, captures on request, payment details and gateway notification
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({
-      INBOX_POLL_INTERVAL_MS: '100',
-      INBOX_BACKOFF_BASE_MS: '100',
-      INBOX_BACKOFF_MAX_MS: '1000',
-    });
+    app = await startTestApp(FAST_INBOX);
   });
   afterAll(async () => {
     await app.close();
@@ -148,23 +146,11 @@ describe('refunds, captures on request, payment details and gateway notification
 
   it('capturePayment captures an authorised renewal on request', async () => {
     const { subscription, order } = await purchase(app);
-    const sub = (
-      (await cleengState(app)).subscriptions as {
-        subscriptionId: number;
-        paymentDetailsId: number;
-        offerId: string;
-      }[]
-    ).find((s) => s.subscriptionId === subscription.subscriptionId);
-    const auth = await sendCleengWebhook(app, 'subscriptionReadyForPaymentAuthorisation', {
-      subscriptionId: String(subscription.subscriptionId),
-      offerId: sub?.offerId,
-      customerId: Number(order.customerId),
-      paymentDetailsId: sub?.paymentDetailsId,
-      currency: 'USD',
-      paymentCountry: 'US',
-      paymentMethodId: 101,
-      dunningAttemptDate: `manual-${randomUUID()}`,
-    });
+    const auth = await sendCleengWebhook(
+      app,
+      'subscriptionReadyForPaymentAuthorisation',
+      await renewalData(app, { subscription, order }, `manual-${randomUUID()}`),
+    );
     expect(auth.status).toBe(200);
     await settle(app);
     const authorised = await eventually(async () => {
@@ -188,20 +174,8 @@ describe('refunds, captures on request, payment details and gateway notification
 
   it('paymentDetailsDeactivated: authorised payments cancelled in the gateway and in Cleeng, old details deleted', async () => {
     const { subscription, order } = await purchase(app);
-    const state = await cleengState(app);
-    const sub = (
-      state.subscriptions as { subscriptionId: number; paymentDetailsId: number; offerId: string }[]
-    ).find((s) => s.subscriptionId === subscription.subscriptionId);
-    await sendCleengWebhook(app, 'subscriptionReadyForPaymentAuthorisation', {
-      subscriptionId: String(subscription.subscriptionId),
-      offerId: sub?.offerId,
-      customerId: Number(order.customerId),
-      paymentDetailsId: sub?.paymentDetailsId,
-      currency: 'USD',
-      paymentCountry: 'US',
-      paymentMethodId: 101,
-      dunningAttemptDate: `manual-${randomUUID()}`,
-    });
+    const data = await renewalData(app, { subscription, order });
+    await sendCleengWebhook(app, 'subscriptionReadyForPaymentAuthorisation', data);
     await settle(app);
     const authorised = await eventually(async () => {
       const p = ((await cleengState(app)).payments as CleengPayment[]).find(
@@ -213,7 +187,7 @@ describe('refunds, captures on request, payment details and gateway notification
     });
     await app.http
       .post('/sandbox/cleeng/operator/deactivate-payment-details')
-      .send({ paymentDetailsId: sub?.paymentDetailsId });
+      .send({ paymentDetailsId: data.paymentDetailsId });
     await settle(app);
     const cancelled = await eventually(async () => {
       const p = await cleengPayment(app, authorised.id);
@@ -221,7 +195,7 @@ describe('refunds, captures on request, payment details and gateway notification
     });
     expect((await ledgerEntry(app, cancelled.externalPaymentId ?? ''))?.status).toBe('cancelled');
     const gone = await eventually(async () => {
-      const details = (await cleengState(app)).paymentDetails.find((d) => d.id === sub?.paymentDetailsId);
+      const details = (await cleengState(app)).paymentDetails.find((d) => d.id === data.paymentDetailsId);
       return details === undefined ? true : undefined;
     });
     expect(gone).toBe(true);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { eventually, startTestApp, TestApp } from './support/test-app';
-import { cleengState, purchase, sendCleengWebhook, settle } from './support/flows';
+import { cleengState, purchase, sendCleengWebhook, settle, FAST_INBOX, renewalData } from './support/flows';
 
 type RequestLog = { method: string; path: string; status: number }[];
 
@@ -15,11 +15,7 @@ describe('Cleeng webhooks delivered three times concurrently', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({
-      INBOX_POLL_INTERVAL_MS: '100',
-      INBOX_BACKOFF_BASE_MS: '100',
-      INBOX_BACKOFF_MAX_MS: '1000',
-    });
+    app = await startTestApp(FAST_INBOX);
   });
   afterAll(async () => {
     await app.close();
@@ -73,23 +69,10 @@ describe('Cleeng webhooks delivered three times concurrently', () => {
 
   it('subscriptionReadyForPaymentAuthorisation then capturePayment: one authorisation, one capture', async () => {
     const { subscription, order } = await purchase(app);
-    const sub = (
-      (await cleengState(app)).subscriptions as {
-        subscriptionId: number;
-        paymentDetailsId: number;
-        offerId: string;
-      }[]
-    ).find((s) => s.subscriptionId === subscription.subscriptionId);
-    await thrice('subscriptionReadyForPaymentAuthorisation', {
-      subscriptionId: String(subscription.subscriptionId),
-      offerId: sub?.offerId,
-      customerId: Number(order.customerId),
-      paymentDetailsId: sub?.paymentDetailsId,
-      currency: 'USD',
-      paymentCountry: 'US',
-      paymentMethodId: 101,
-      dunningAttemptDate: `dup-${randomUUID()}`,
-    });
+    await thrice(
+      'subscriptionReadyForPaymentAuthorisation',
+      await renewalData(app, { subscription, order }, `dup-${randomUUID()}`),
+    );
     const authorised = await eventually(async () => {
       const found = (
         (await cleengState(app)).payments as {

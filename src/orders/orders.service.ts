@@ -11,7 +11,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { GatewayId } from '../gateways/gateway-ids';
 import { CreateOrderDto } from './dto/create-order.dto';
-import { ORDER_TRANSITIONS, OrderEntity } from './order.entity';
+import { ORDER_TRANSITIONS, OrderEntity, PaymentOperation } from './order.entity';
+import { CleengOrder } from '../cleeng/cleeng.types';
 
 @Injectable()
 export class OrdersService {
@@ -42,6 +43,23 @@ export class OrdersService {
       },
       idempotencyKey ? `order:${idempotencyKey}` : undefined,
     );
+    return this.mirror(order, { gateway, paymentMethodId, paymentOperation: 'initial-payment' });
+  }
+
+  /**
+   * Keeps a local copy of a Cleeng order: what must be charged, in minor units. A replayed create
+   * (same Cleeng id) returns the copy we have — for renewals, the one made for the same inbox event.
+   */
+  async mirror(
+    order: CleengOrder,
+    link: {
+      gateway: GatewayId;
+      paymentMethodId: number;
+      paymentOperation: PaymentOperation;
+      cleengSubscriptionId?: string;
+      sourceEventId?: string;
+    },
+  ): Promise<OrderEntity> {
     let amount: Money;
     try {
       amount = Money.fromMajor(order.totalPrice, order.currency);
@@ -54,37 +72,38 @@ export class OrdersService {
       }
       throw err;
     }
-    const entity = this.db.getRepository(OrderEntity).create({
+    const repo = this.db.getRepository(OrderEntity);
+    const entity = repo.create({
       cleengOrderId: String(order.id),
       customerId: String(order.customerId),
       offerId: order.offerId,
-      gateway,
-      paymentMethodId,
+      gateway: link.gateway,
+      paymentMethodId: link.paymentMethodId,
       amountMinor: amount.minor,
       currency: amount.currency,
       country: order.country,
-      paymentOperation: 'initial-payment',
-      cleengSubscriptionId: null,
+      paymentOperation: link.paymentOperation,
+      cleengSubscriptionId: link.cleengSubscriptionId ?? null,
+      sourceEventId: link.sourceEventId ?? null,
       status: 'open',
       expiresAt: order.expirationDate ? new Date(order.expirationDate) : null,
     });
     try {
-      return await this.db.getRepository(OrderEntity).save(entity);
+      return await repo.save(entity);
     } catch (err) {
-      if (isUniqueViolation(err)) {
-        // Cleeng replayed an order we already mirror (a retried create): it must be the same order
-        const existing = await this.db
-          .getRepository(OrderEntity)
-          .findOneByOrFail({ cleengOrderId: String(order.id) });
-        if (existing.customerId !== entity.customerId || existing.offerId !== entity.offerId) {
-          throw new DomainError(
-            'UPSTREAM_UNAVAILABLE',
-            `Cleeng reissued order id ${order.id} for another purchase`,
-          );
-        }
-        return existing;
+      if (!isUniqueViolation(err)) {
+        throw err;
       }
-      throw err;
+      const existing = link.sourceEventId
+        ? await repo.findOneBy({ sourceEventId: link.sourceEventId })
+        : await repo.findOneBy({ cleengOrderId: String(order.id) });
+      if (!existing || existing.customerId !== entity.customerId || existing.offerId !== entity.offerId) {
+        throw new DomainError(
+          'UPSTREAM_UNAVAILABLE',
+          `Cleeng reissued order id ${order.id} for another purchase`,
+        );
+      }
+      return existing;
     }
   }
 

@@ -296,7 +296,9 @@ export class PaymentProcessor implements OnModuleInit {
           {
             ...result,
             externalPaymentId:
-              gateway.capabilities.refundsByCaptureId && outcome.value.externalId ? outcome.value.externalId : externalPaymentId,
+              gateway.capabilities.refundsByCaptureId && outcome.value.externalId
+                ? outcome.value.externalId
+                : externalPaymentId,
           },
           outcome.value.externalId,
         );

@@ -3,14 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CleengClient } from '../cleeng/cleeng.client';
 import { RenewalDueData } from '../cleeng/cleeng-webhook.types';
-import { isUniqueViolation } from '../common/database/column-transformers';
 import { RetryLaterError } from '../common/errors/retry-later.error';
-import { InvalidMoneyError, Money } from '../common/money/money';
+import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { decline } from '../gateways/decline-codes';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { GatewayId } from '../gateways/gateway-ids';
 import { OrderEntity } from '../orders/order.entity';
+import { OrdersService } from '../orders/orders.service';
 import { PaymentDetailsEntity } from '../payment-details/payment-details.entity';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { callGateway } from '../gateways/gateway-call';
@@ -46,6 +46,7 @@ export class RecurringBillingService {
     private readonly processor: PaymentProcessor,
     private readonly details: PaymentDetailsService,
     private readonly reconciler: UnknownOutcomeReconciler,
+    private readonly orders: OrdersService,
   ) {}
 
   /** The gateway this Cleeng paymentMethodId belongs to, if it is ours. */
@@ -183,39 +184,13 @@ export class RecurringBillingService {
       },
       `order:event:${eventId}`,
     );
-    let amount: Money;
-    try {
-      amount = Money.fromMajor(order.totalPrice, order.currency);
-    } catch (err) {
-      if (err instanceof InvalidMoneyError) {
-        throw new Error(`Cleeng order ${order.id} has an unusable price: ${err.message}`);
-      }
-      throw err;
-    }
-    try {
-      return await repo.save(
-        repo.create({
-          cleengOrderId: String(order.id),
-          customerId: String(order.customerId),
-          offerId: order.offerId,
-          gateway,
-          paymentMethodId,
-          amountMinor: amount.minor,
-          currency: amount.currency,
-          country: order.country,
-          paymentOperation: 'recurring-payment',
-          cleengSubscriptionId: String(data.subscriptionId),
-          status: 'open',
-          sourceEventId: eventId,
-          expiresAt: order.expirationDate ? new Date(order.expirationDate) : null,
-        }),
-      );
-    } catch (err) {
-      if (isUniqueViolation(err)) {
-        return repo.findOneByOrFail({ sourceEventId: eventId });
-      }
-      throw err;
-    }
+    return this.orders.mirror(order, {
+      gateway,
+      paymentMethodId,
+      paymentOperation: 'recurring-payment',
+      cleengSubscriptionId: String(data.subscriptionId),
+      sourceEventId: eventId,
+    });
   }
 
   /** Our stored token for Cleeng's payment details; else the token Cleeng sent (kept for next time). */

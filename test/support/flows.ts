@@ -205,3 +205,35 @@ export async function inboxEvents(app: TestApp, source: string) {
     payload: { data?: Record<string, unknown> };
   }[];
 }
+
+/** Fast inbox polling and backoff so webhook tests settle quickly. */
+export const FAST_INBOX = {
+  INBOX_POLL_INTERVAL_MS: '100',
+  INBOX_BACKOFF_BASE_MS: '100',
+  INBOX_BACKOFF_MAX_MS: '1000',
+};
+
+/** The data of a renewal webhook for a purchased subscription, as the Cleeng sandbox would send it. */
+export async function renewalData(
+  app: TestApp,
+  bought: { subscription: { subscriptionId: number }; order: { customerId: string } },
+  dunningAttemptDate: string = `manual-${randomUUID()}`,
+): Promise<Record<string, unknown>> {
+  const sub = (
+    (await cleengState(app)).subscriptions as {
+      subscriptionId: number;
+      paymentDetailsId: number;
+      offerId: string;
+    }[]
+  ).find((s) => s.subscriptionId === bought.subscription.subscriptionId);
+  return {
+    subscriptionId: String(bought.subscription.subscriptionId),
+    offerId: sub?.offerId,
+    customerId: Number(bought.order.customerId),
+    paymentDetailsId: sub?.paymentDetailsId,
+    currency: 'USD',
+    paymentCountry: 'US',
+    paymentMethodId: 101,
+    dunningAttemptDate,
+  };
+}

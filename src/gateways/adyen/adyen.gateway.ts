@@ -1,12 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { HttpClient, HttpNetworkError, HttpResponse, HttpTimeoutError } from '../../common/http/http-client';
+import { HttpClient } from '../../common/http/http-client';
+import { sendToGateway } from '../gateway-http';
 import { GATEWAY_CAPABILITIES } from '../gateway-capabilities';
-import {
-  GatewayOutcomeUnknownError,
-  GatewayRequestRejectedError,
-  GatewayUnavailableError,
-} from '../gateway.errors';
+import { GatewayRequestRejectedError, GatewayUnavailableError } from '../gateway.errors';
 import {
   AuthoriseInput,
   BaseInput,
@@ -166,28 +163,14 @@ export class AdyenGateway implements GatewayProvider {
   }
 
   private async post<T>(path: string, body: unknown, idempotencyKey?: string): Promise<T> {
-    let res: HttpResponse;
-    try {
-      res = await this.http.request({
-        method: 'POST',
-        url: `${this.config.adyen.apiUrl}${path}`,
-        headers: { 'x-api-key': this.config.adyen.apiKey },
-        body,
-        timeoutMs: this.config.gatewayTimeoutMs,
-        idempotencyKey,
-      });
-    } catch (err) {
-      if (err instanceof HttpTimeoutError) {
-        throw new GatewayOutcomeUnknownError(this.id, err.message);
-      }
-      if (err instanceof HttpNetworkError) {
-        if (err.notSent) {
-          throw new GatewayUnavailableError(this.id, err.message, true);
-        }
-        throw new GatewayOutcomeUnknownError(this.id, err.message);
-      }
-      throw err;
-    }
+    const res = await sendToGateway(this.http, this.id, {
+      method: 'POST',
+      url: `${this.config.adyen.apiUrl}${path}`,
+      headers: { 'x-api-key': this.config.adyen.apiKey },
+      body,
+      timeoutMs: this.config.gatewayTimeoutMs,
+      idempotencyKey,
+    });
     if (res.status >= 200 && res.status < 300) {
       return res.body as T;
     }

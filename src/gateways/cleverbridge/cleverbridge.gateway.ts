@@ -1,13 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
-import { HttpClient, HttpNetworkError, HttpResponse, HttpTimeoutError } from '../../common/http/http-client';
+import { HttpClient } from '../../common/http/http-client';
+import { sendToGateway } from '../gateway-http';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { GATEWAY_CAPABILITIES } from '../gateway-capabilities';
-import {
-  GatewayOperationUnsupportedError,
-  GatewayOutcomeUnknownError,
-  GatewayUnavailableError,
-} from '../gateway.errors';
+import { GatewayOperationUnsupportedError } from '../gateway.errors';
 import {
   AuthoriseInput,
   CancelInput,
@@ -125,27 +122,13 @@ export class CleverbridgeGateway implements GatewayProvider {
 
   private async post(body: unknown): Promise<CleverbridgeProcessCartResponse> {
     const { apiUrl, username, password } = this.config.cleverbridge;
-    let res: HttpResponse;
-    try {
-      res = await this.http.request({
-        method: 'POST',
-        url: `${apiUrl.replace(/\/$/, '')}/cart/processcart`,
-        headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
-        body,
-        timeoutMs: this.config.gatewayTimeoutMs,
-      });
-    } catch (err) {
-      if (err instanceof HttpTimeoutError) {
-        throw new GatewayOutcomeUnknownError(this.id, err.message);
-      }
-      if (err instanceof HttpNetworkError) {
-        if (err.notSent) {
-          throw new GatewayUnavailableError(this.id, err.message, true);
-        }
-        throw new GatewayOutcomeUnknownError(this.id, err.message);
-      }
-      throw err;
-    }
+    const res = await sendToGateway(this.http, this.id, {
+      method: 'POST',
+      url: `${apiUrl.replace(/\/$/, '')}/cart/processcart`,
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+      body,
+      timeoutMs: this.config.gatewayTimeoutMs,
+    });
     if (res.status >= 200 && res.status < 300) {
       return res.body as CleverbridgeProcessCartResponse;
     }
