@@ -209,6 +209,17 @@ describe('API security and bad input', () => {
     expect(JSON.stringify(docs.body.paths)).not.toContain('/sandbox/');
   });
 
+  it('serves Prometheus metrics with payment and outbox gauges', async () => {
+    const order = await createOrder(app);
+    await pay(app, order.id);
+    const res = await app.http.get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.text).toMatch(/connector_payments\{status="captured"\} [1-9]\d*/);
+    expect(res.text).toContain('# TYPE connector_outbox_messages gauge');
+    expect(res.text).toMatch(/process_resident_memory_bytes \d+/);
+  });
+
   it('keeps operator routes behind the operator key', async () => {
     expect((await app.http.get('/ops/outbox')).status).toBe(401);
     expect((await app.http.get('/ops/outbox').set('X-Api-Key', API_KEY)).status).toBe(401);
