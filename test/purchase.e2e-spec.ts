@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { IdempotencyService } from '../src/common/idempotency/idempotency.service';
 import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
 import {
   adyenLedger,
+  card,
   CARDS,
   cleengPaymentsForOrder,
   cleengState,
@@ -226,6 +228,36 @@ describe('initial purchase through the Adyen-style gateway (sandbox)', () => {
     const paidAgain = await pay(app, order.id, CARDS.approve);
     expect(paidAgain.status).toBe(409);
     expect(paidAgain.body.code).toBe('ORDER_ALREADY_PAID');
+  });
+
+  it('a key whose request died with its process is taken over after two minutes', async () => {
+    const order = await createOrder(app);
+    const key = randomUUID();
+    const db = app.app.get(DataSource);
+    const scope = `api:${createHash('sha256').update(API_KEY).digest('hex').slice(0, 12)} POST /v1/payments`;
+    await db.query(
+      `INSERT INTO idempotency_records (scope, key, request_hash, state, created_at) VALUES ($1, $2, $3, 'in_progress', $4)`,
+      [
+        scope,
+        key,
+        IdempotencyService.hash({
+          params: {},
+          body: { orderId: order.id, paymentMethod: card(CARDS.approve) },
+        }),
+        new Date(Date.now() - 60_000),
+      ],
+    );
+    // still fresh: the request may be running elsewhere
+    const blocked = await pay(app, order.id, CARDS.approve, key);
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.code).toBe('IDEMPOTENCY_REQUEST_IN_PROGRESS');
+    await db.query(
+      `UPDATE idempotency_records SET created_at = now() - interval '3 minutes' WHERE key = $1`,
+      [key],
+    );
+    const taken = await pay(app, order.id, CARDS.approve, key);
+    expect(taken.status).toBe(201);
+    expect(taken.body.status).toBe('captured');
   });
 
   it('concurrent payments of one order with different keys charge once', async () => {

@@ -3,10 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../errors/domain-error';
+import { returnedRows } from '../database/query-result';
 
 export type IdempotencyBegin = { kind: 'new' } | { kind: 'replay'; status: number; body: unknown };
 
 const KEY_PATTERN = /^[A-Za-z0-9_\-:.]{1,255}$/;
+/** Longer than any request can take (gateway timeout x retries): older `in_progress` rows are abandoned. */
+const STALE_IN_PROGRESS_S = 120;
 
 /**
  * Incoming Idempotency-Key store. The first request with a key runs; a replay with the same body
@@ -64,6 +67,18 @@ export class IdempotencyService {
       );
     }
     if (row.state !== 'completed' || row.response_status === null) {
+      // a request that died with its process (crash, deploy) must not block its key forever
+      const taken = returnedRows(
+        await this.db.query(
+          `UPDATE idempotency_records SET created_at = now()
+           WHERE scope = $1 AND key = $2 AND state = 'in_progress' AND created_at < now() - make_interval(secs => $3)
+           RETURNING key`,
+          [scope, key, STALE_IN_PROGRESS_S],
+        ),
+      );
+      if (taken.length === 1) {
+        return { kind: 'new' };
+      }
       throw new DomainError(
         'IDEMPOTENCY_REQUEST_IN_PROGRESS',
         'a request with this Idempotency-Key is still in progress',
