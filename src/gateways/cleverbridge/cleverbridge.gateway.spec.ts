@@ -1,3 +1,4 @@
+import type { AppConfig } from '../../config/app-config';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Clock } from '../../common/clock/clock';
@@ -12,7 +13,7 @@ import {
 import { AuthoriseInput, ProcessCartInput } from '../gateway.provider';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
 import { CleverbridgeValidationError } from './cleverbridge.errors';
-import { CleverbridgeAppConfig, CleverbridgeGateway } from './cleverbridge.gateway';
+import { CleverbridgeGateway } from './cleverbridge.gateway';
 
 const NOW = new Date('2025-03-01T12:00:00.000Z');
 
@@ -69,8 +70,8 @@ describe('CleverbridgeGateway (HTTP)', () => {
     captured = [];
   });
 
-  function gateway(overrides: Partial<CleverbridgeAppConfig['cleverbridge']> = {}): CleverbridgeGateway {
-    const config: CleverbridgeAppConfig = {
+  function gateway(overrides: Partial<AppConfig['cleverbridge']> = {}): CleverbridgeGateway {
+    const config: AppConfig = {
       ...loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
       gatewayTimeoutMs: 300,
       cleverbridge: {

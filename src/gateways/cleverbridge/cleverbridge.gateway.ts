@@ -32,17 +32,6 @@ import {
 import { CleverbridgeProcessCartResponse } from './cleverbridge.types';
 
 /** `config.cleverbridge` (CLEVERBRIDGE_* variables). */
-export interface CleverbridgeSettings {
-  /** origin, e.g. `https://rest.cleverbridge.com`; sandbox: `${PUBLIC_URL}/sandbox/cleverbridge` */
-  apiUrl: string;
-  username: string;
-  password: string;
-  notifyUsername: string;
-  notifyPassword: string;
-}
-
-/** AppConfig with the Cleverbridge block (identical to AppConfig once `cleverbridge` is declared there). */
-export type CleverbridgeAppConfig = AppConfig & { cleverbridge: CleverbridgeSettings };
 
 /**
  * Cleverbridge, merchant of record: `POST /cart/processcart` charges a known customer with the payment
@@ -61,7 +50,7 @@ export class CleverbridgeGateway implements GatewayProvider {
   private readonly http = new HttpClient('cleverbridge');
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: CleverbridgeAppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 

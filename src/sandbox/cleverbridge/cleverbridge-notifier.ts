@@ -1,7 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
-import { APP_CONFIG } from '../../config/app-config';
-import type { CleverbridgeAppConfig } from '../../gateways/cleverbridge/cleverbridge.gateway';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { CleverbridgeNotification } from '../../gateways/cleverbridge/cleverbridge.types';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import {
@@ -46,7 +45,7 @@ export class CleverbridgeNotifier implements OnModuleDestroy {
   readonly dispatcher: WebhookDispatcher<CleverbridgeNotificationMeta>;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: CleverbridgeAppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly faults: SandboxFaults,
     clock: Clock,
   ) {

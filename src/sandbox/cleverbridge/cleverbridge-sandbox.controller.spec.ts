@@ -1,3 +1,4 @@
+import type { AppConfig } from '../../config/app-config';
 import { Controller, Global, HttpCode, INestApplication, Module, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -12,7 +13,7 @@ import { createValidationPipe } from '../../common/errors/validation';
 import { Money } from '../../common/money/money';
 import { APP_CONFIG } from '../../config/app-config';
 import { loadConfig } from '../../config/config.factory';
-import { CleverbridgeAppConfig, CleverbridgeGateway } from '../../gateways/cleverbridge/cleverbridge.gateway';
+import { CleverbridgeGateway } from '../../gateways/cleverbridge/cleverbridge.gateway';
 import { CleverbridgeEvent } from '../../gateways/cleverbridge/cleverbridge.mapper';
 import {
   GatewayOutcomeUnknownError,
@@ -25,7 +26,7 @@ import { CleverbridgeNotifier } from './cleverbridge-notifier';
 import { CleverbridgeSandboxModule } from './cleverbridge-sandbox.module';
 import { CleverbridgeSandboxStore } from './cleverbridge-sandbox.store';
 
-const config: CleverbridgeAppConfig = {
+const config: AppConfig = {
   ...loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
   gatewayTimeoutMs: 1_000,
   cleverbridge: {

@@ -17,8 +17,7 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { constantTimeEqual } from '../../common/crypto/constant-time';
-import { APP_CONFIG } from '../../config/app-config';
-import type { CleverbridgeAppConfig } from '../../gateways/cleverbridge/cleverbridge.gateway';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { X_ATTEMPT } from '../../gateways/cleverbridge/cleverbridge.mapper';
 import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
 import { IdleResult, WebhookAnswer } from '../webhooks/webhook-dispatcher';
@@ -77,7 +76,7 @@ export class CleverbridgeSandboxController {
     private readonly service: CleverbridgeSandboxService,
     private readonly store: CleverbridgeSandboxStore,
     private readonly faults: SandboxFaults,
-    @Inject(APP_CONFIG) private readonly config: CleverbridgeAppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Faults first (nothing processed), then Basic auth, processing, the request log, a possibly held answer. */

@@ -1,14 +1,14 @@
+import type { AppConfig } from '../../config/app-config';
 import { Clock } from '../../common/clock/clock';
 import { Money } from '../../common/money/money';
 import { loadConfig } from '../../config/config.factory';
-import { CleverbridgeAppConfig } from '../../gateways/cleverbridge/cleverbridge.gateway';
 import { toProcessCartRequest, toRebillCart } from '../../gateways/cleverbridge/cleverbridge.mapper';
 import { CleverbridgeProcessCartResponse } from '../../gateways/cleverbridge/cleverbridge.types';
 import { ProcessCartInput } from '../../gateways/gateway.provider';
 import { parseProcessCart } from './cleverbridge-sandbox.parse';
 import { CleverbridgeSandboxStore, ProcessCartOutcome } from './cleverbridge-sandbox.store';
 
-const config: CleverbridgeAppConfig = {
+const config: AppConfig = {
   ...loadConfig({
     NODE_ENV: 'test',
     PUBLIC_URL: 'http://localhost:3000',
