@@ -1,0 +1,79 @@
+import { INBOX_TRANSITIONS } from '../inbox/inbox-event.entity';
+import { ORDER_TRANSITIONS } from '../orders/order.entity';
+import { PAYMENT_DETAILS_TRANSITIONS } from '../payment-details/payment-details.entity';
+import { PAYMENT_TRANSITIONS, PaymentStatus } from '../payments/payment.entity';
+import { REFUND_TRANSITIONS } from '../refunds/refund.entity';
+import { InvalidTransitionError } from './errors/domain-error';
+import { assertTransition, canTransition, TransitionTable } from './state-machine';
+
+describe('transition tables', () => {
+  it('allows the purchase path and nothing that skips or reverses it', () => {
+    const ok: [PaymentStatus, PaymentStatus][] = [
+      ['pending', 'authorised'],
+      ['pending', 'action_required'],
+      ['action_required', 'authorised'],
+      ['authorised', 'captured'],
+      ['captured', 'partially_refunded'],
+      ['partially_refunded', 'refunded'],
+      ['pending', 'unknown'],
+      ['unknown', 'captured'],
+      ['captured', 'rejected'], // CAPTURE_FAILED correction
+    ];
+    for (const [from, to] of ok) {
+      expect({ from, to, ok: canTransition(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: true });
+    }
+    const refused: [PaymentStatus, PaymentStatus][] = [
+      ['captured', 'authorised'],
+      ['captured', 'pending'],
+      ['rejected', 'captured'],
+      ['cancelled', 'authorised'],
+      ['refunded', 'rejected'],
+      ['pending', 'refunded'],
+      ['authorised', 'refunded'],
+    ];
+    for (const [from, to] of refused) {
+      expect({ from, to, ok: canTransition(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: false });
+    }
+  });
+
+  it('makes rejected and cancelled terminal', () => {
+    expect(PAYMENT_TRANSITIONS.rejected).toEqual([]);
+    expect(PAYMENT_TRANSITIONS.cancelled).toEqual([]);
+    expect(REFUND_TRANSITIONS.failed).toEqual([]);
+    expect(PAYMENT_DETAILS_TRANSITIONS.deleted).toEqual([]);
+    expect(INBOX_TRANSITIONS.done).toEqual([]);
+  });
+
+  it('throws a typed 409 error for an illegal move', () => {
+    expect(() => assertTransition('payment', PAYMENT_TRANSITIONS, 'refunded', 'authorised')).toThrow(
+      InvalidTransitionError,
+    );
+    try {
+      assertTransition('order', ORDER_TRANSITIONS, 'open', 'open');
+    } catch (err) {
+      expect(err).toMatchObject({
+        code: 'INVALID_STATE_TRANSITION',
+        details: { entity: 'order', from: 'open', to: 'open' },
+      });
+    }
+    expect(() => assertTransition('refund', REFUND_TRANSITIONS, 'requested', 'pending')).not.toThrow();
+  });
+
+  it('every table names only its own states', () => {
+    const tables: TransitionTable<string>[] = [
+      PAYMENT_TRANSITIONS,
+      REFUND_TRANSITIONS,
+      ORDER_TRANSITIONS,
+      PAYMENT_DETAILS_TRANSITIONS,
+      INBOX_TRANSITIONS,
+    ];
+    for (const table of tables) {
+      const states = Object.keys(table);
+      for (const targets of Object.values(table)) {
+        for (const target of targets) {
+          expect(states).toContain(target);
+        }
+      }
+    }
+  });
+});
