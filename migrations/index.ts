@@ -1,5 +1,10 @@
 import { Initial1763900000000 } from './1763900000000-Initial';
 import { InboxRefundsRecurring1763990000000 } from './1763990000000-InboxRefundsRecurring';
+import { ConnectorSubscriptions1764200000000 } from './1764200000000-ConnectorSubscriptions';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
-export const MIGRATIONS = [Initial1763900000000, InboxRefundsRecurring1763990000000];
+export const MIGRATIONS = [
+  Initial1763900000000,
+  InboxRefundsRecurring1763990000000,
+  ConnectorSubscriptions1764200000000,
+];

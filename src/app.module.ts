@@ -17,6 +17,9 @@ import { PaymentDetailsModule } from './payment-details/payment-details.module';
 import { RefundsModule } from './refunds/refunds.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { SandboxModule } from './sandbox/sandbox.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
+import { PurchasesModule } from './purchases/purchases.module';
+import { RebillingModule } from './rebilling/rebilling.module';
 
 @Module({})
 export class AppModule {
@@ -48,6 +51,9 @@ export class AppModule {
         RefundsModule,
         InboxModule,
         WebhooksModule,
+        SubscriptionsModule,
+        PurchasesModule,
+        RebillingModule,
         ...(config.sandbox ? [SandboxModule] : []),
       ],
     };

@@ -38,6 +38,19 @@ export interface AppConfig {
   gatewayTimeoutMs: number;
   outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
   inbox: { pollIntervalMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
+  /** connector-managed rebilling (billing mode 3): REBILL_*, DUNNING_SCHEDULE */
+  rebill: {
+    /** cron expression of the rebilling tick (seconds field optional), or `off` */
+    cron: string;
+    batchSize: number;
+    concurrency: number;
+    /** retry offsets from a period's first failed try */
+    dunningScheduleMs: number[];
+    /** wait for the gateway's own scheduled retry this long before resuming our dunning */
+    retryGraceMs: number;
+    /** how long a claimed subscription stays reserved for one instance */
+    leaseMs: number;
+  };
   reconciler: {
     intervalMs: number;
     /** an `unknown` payment is re-asked once it has been unknown this long */

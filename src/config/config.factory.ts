@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { GATEWAY_IDS, GatewayId, isGatewayId } from '../gateways/gateway-ids';
+import { InvalidDurationError, parseDuration, parseDurationList } from '../rebilling/durations';
+import { checkCronExpression } from '../rebilling/cron-expression';
 import { AppConfig } from './app-config';
 import { EnvSchema } from './env.schema';
 
@@ -179,10 +181,38 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       backoffBaseMs: env.INBOX_BACKOFF_BASE_MS,
       backoffMaxMs: env.INBOX_BACKOFF_MAX_MS,
     },
+    rebill: rebillSettings(env),
     reconciler: {
       intervalMs: env.RECONCILE_INTERVAL_MS,
       unknownAfterMs: env.RECONCILE_UNKNOWN_AFTER_MS,
       cancelAfterMs: env.RECONCILE_CANCEL_AFTER_MS,
     },
   };
+}
+
+function rebillSettings(env: EnvSchema): AppConfig['rebill'] {
+  const cron = env.REBILL_CRON.trim();
+  const cronProblem = cron === 'off' ? undefined : checkCronExpression(cron);
+  if (cronProblem) {
+    throw new ConfigError(`REBILL_CRON: ${cronProblem} (or "off")`);
+  }
+  try {
+    const leaseMs = parseDuration(env.REBILL_LEASE, 'REBILL_LEASE');
+    if (leaseMs < 1_000) {
+      throw new InvalidDurationError('REBILL_LEASE: must be at least 1s');
+    }
+    return {
+      cron,
+      batchSize: env.REBILL_BATCH_SIZE,
+      concurrency: env.REBILL_CONCURRENCY,
+      dunningScheduleMs: parseDurationList(env.DUNNING_SCHEDULE, 'DUNNING_SCHEDULE'),
+      retryGraceMs: parseDuration(env.REBILL_RETRY_GRACE, 'REBILL_RETRY_GRACE'),
+      leaseMs,
+    };
+  } catch (err) {
+    if (err instanceof InvalidDurationError) {
+      throw new ConfigError(err.message);
+    }
+    throw err;
+  }
 }

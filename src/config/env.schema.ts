@@ -193,6 +193,32 @@ export class EnvSchema {
   @Min(1000)
   RECONCILE_CANCEL_AFTER_MS = 900000;
 
+  /** cron expression (5 or 6 fields) or `off`; checked in config.factory.ts */
+  @IsString()
+  REBILL_CRON = '* * * * *';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  REBILL_BATCH_SIZE = 100;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  REBILL_CONCURRENCY = 10;
+
+  /** comma-separated offsets like `1d,3d,7d`; checked in config.factory.ts */
+  @IsString()
+  DUNNING_SCHEDULE = '1d,3d,7d';
+
+  @IsString()
+  REBILL_RETRY_GRACE = '2h';
+
+  @IsString()
+  REBILL_LEASE = '5m';
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }

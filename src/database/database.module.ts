@@ -7,6 +7,9 @@ import { PaymentDetailsEntity } from '../payment-details/payment-details.entity'
 import { PaymentEntity } from '../payments/payment.entity';
 import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { RefundEntity } from '../refunds/refund.entity';
+import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
+import { RebillAttemptEntity } from '../rebilling/rebill-attempt.entity';
+import { PurchaseEntity } from '../purchases/purchase.entity';
 import { MIGRATIONS } from '../../migrations';
 
 export const ENTITIES = [
@@ -17,6 +20,9 @@ export const ENTITIES = [
   OutboxMessageEntity,
   InboxEventEntity,
   RefundEntity,
+  ConnectorSubscriptionEntity,
+  RebillAttemptEntity,
+  PurchaseEntity,
 ];
 
 /** One code path for both databases: the `pg` driver to a URL (the machine's PostgreSQL or embedded PGlite). */

@@ -9,6 +9,7 @@ import { GATEWAY_IDS } from '../gateways/gateway-ids';
 import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { PaymentEntity } from '../payments/payment.entity';
+import { ConnectorEventsHandler } from '../rebilling/connector-events.handler';
 import { OPEN_STATUSES, PaymentProcessor } from '../payments/payment-processor.service';
 import { RefundsService } from '../refunds/refunds.service';
 
@@ -28,6 +29,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     private readonly processor: PaymentProcessor,
     private readonly refunds: RefundsService,
     private readonly gateways: GatewayRegistry,
+    private readonly connectorManaged: ConnectorEventsHandler,
   ) {}
 
   onModuleInit(): void {
@@ -38,6 +40,13 @@ export class GatewayEventsRouter implements OnModuleInit {
 
   async handle(stored: InboxEventEntity): Promise<InboxOutcome> {
     const event = stored.payload as unknown as GatewayEvent;
+    if (stored.source === 'cleverbridge') {
+      // rebill attempts, one-off purchases and connector-managed subscriptions are handled there
+      const outcome = await this.connectorManaged.handle(event);
+      if (outcome) {
+        return outcome;
+      }
+    }
     switch (event.type) {
       case 'payment.authorised':
       case 'payment.paid':

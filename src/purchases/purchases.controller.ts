@@ -1,0 +1,47 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Audience, AuthGuard } from '../auth/auth.guard';
+import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { CreatePurchaseDto } from './dto/create-purchase.dto';
+import { PurchaseView, toPurchaseView } from './purchase.view';
+import { PurchasesService } from './purchases.service';
+
+/** One-off Cleverbridge ProcessCart purchases: in-app update, free-to-paid, support-hours upgrade. */
+@ApiTags('purchases')
+@ApiSecurity('api-key')
+@Audience('api')
+@UseGuards(AuthGuard)
+@Controller('v1/purchases')
+export class PurchasesController {
+  constructor(private readonly purchases: PurchasesService) {}
+
+  @Post()
+  @UseInterceptors(IdempotencyInterceptor)
+  @Idempotent('required')
+  @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'replays return the first response' })
+  @ApiOperation({
+    summary: 'Buy through Cleverbridge ProcessCart with the payment details Cleverbridge holds',
+    description:
+      '201 with status captured | pending (offline payment) | action_required (send checkoutUrl to the customer; ' +
+      'valid 72 h) | rejected (+ decline) | unknown (no answer; settled by the notification, never bought twice). ' +
+      '400 when Cleverbridge refuses the cart.',
+  })
+  async create(@Body() dto: CreatePurchaseDto): Promise<PurchaseView> {
+    return toPurchaseView(await this.purchases.create(dto));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Read a purchase (after a checkout, the notification settles it)' })
+  async get(@Param('id', ParseUUIDPipe) id: string): Promise<PurchaseView> {
+    return toPurchaseView(await this.purchases.get(id));
+  }
+}

@@ -1,0 +1,241 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock/clock';
+import { RetryLaterError } from '../common/errors/retry-later.error';
+import { X_ATTEMPT, X_REFERENCE } from '../gateways/cleverbridge/cleverbridge.mapper';
+import { GatewayEvent } from '../gateways/gateway.provider';
+import type { InboxOutcome } from '../inbox/inbox.service';
+import { OutboxService } from '../outbox/outbox.service';
+import { PurchasesService } from '../purchases/purchases.service';
+import { SubscriptionsService, X_SUBSCRIPTION } from '../subscriptions/subscriptions.service';
+import { CAPTURED_ATTEMPT_STATUSES, RebillAdjustment, RebillAttemptEntity } from './rebill-attempt.entity';
+import { RebillingService } from './rebilling.service';
+
+/** A stored gateway event; Cleverbridge's also carry the echoed x-parameters (CleverbridgeEvent). */
+export type ConnectorEvent = GatewayEvent & {
+  extraParameters?: Record<string, string>;
+  attempt?: string;
+  partial?: boolean;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Cleverbridge notifications about what the connector manages itself: rebill attempts, one-off purchases and
+ * connector-managed subscriptions. `handle` answers undefined for anything else, so the gateway events router
+ * keeps its behaviour for payments made through the order flow.
+ *
+ * - PaidOrderNotification settles an attempt (also one Cleverbridge retried by itself, or one the customer paid
+ *   through the checkout URL) or a purchase, and links a pending subscription to the Cleverbridge subscription id.
+ * - Refund / PartialRefund / Chargeback notifications are recorded on the attempt or purchase, once per id.
+ */
+@Injectable()
+export class ConnectorEventsHandler {
+  private readonly logger = new Logger(ConnectorEventsHandler.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly rebilling: RebillingService,
+    private readonly purchases: PurchasesService,
+    private readonly subscriptions: SubscriptionsService,
+    private readonly outbox: OutboxService,
+    private readonly clock: Clock,
+  ) {}
+
+  async handle(event: ConnectorEvent): Promise<InboxOutcome | undefined> {
+    switch (event.type) {
+      case 'payment.paid':
+        return this.paid(event);
+      case 'refund.succeeded':
+        return this.afterSale(event, 'refund');
+      case 'chargeback':
+        return this.afterSale(event, 'chargeback');
+      default:
+        return undefined;
+    }
+  }
+
+  /** Our reference (x-connector-reference) and the attempt id inside the key (`<attempt id>:<try>`). */
+  private ids(event: ConnectorEvent): { reference?: string; keyOwner?: string } {
+    const extra = event.extraParameters ?? {};
+    const reference = event.reference ?? extra[X_REFERENCE];
+    const key = event.attempt ?? extra[X_ATTEMPT];
+    const keyOwner = key?.includes(':') ? key.split(':')[0] : key;
+    return {
+      ...(reference && UUID.test(reference) ? { reference } : {}),
+      ...(keyOwner && UUID.test(keyOwner) ? { keyOwner } : {}),
+    };
+  }
+
+  private async findAttempt(event: ConnectorEvent): Promise<RebillAttemptEntity | null> {
+    const repo = this.db.getRepository(RebillAttemptEntity);
+    const { reference, keyOwner } = this.ids(event);
+    for (const id of [reference, keyOwner]) {
+      if (id) {
+        const found = await repo.findOneBy({ id });
+        if (found) {
+          return found;
+        }
+      }
+    }
+    return event.externalPaymentId
+      ? repo.findOneBy({ gateway: 'cleverbridge', externalPaymentId: event.externalPaymentId })
+      : null;
+  }
+
+  private async paid(event: ConnectorEvent): Promise<InboxOutcome | undefined> {
+    const attempt = await this.findAttempt(event);
+    if (
+      attempt &&
+      CAPTURED_ATTEMPT_STATUSES.includes(attempt.status) &&
+      attempt.externalPaymentId === event.externalPaymentId
+    ) {
+      return 'ignored'; // the usual case: the confirmation of what our call recorded (nothing to lock)
+    }
+    if (attempt) {
+      const outcome = await this.attemptPaid(attempt.id, event);
+      this.outbox.notify();
+      return outcome;
+    }
+    const extra = event.extraParameters ?? {};
+    const { reference } = this.ids(event);
+    return this.db.transaction(async (manager): Promise<InboxOutcome | undefined> => {
+      const purchase = await this.purchases.findForEvent(manager, reference, event.externalPaymentId);
+      if (purchase) {
+        return this.purchases.paid(manager, purchase, event, extra);
+      }
+      const external = event.externalSubscriptionId;
+      const ours = extra[X_SUBSCRIPTION];
+      if (external && ours) {
+        const linked = await this.subscriptions.linkExternalId(manager, ours, external);
+        if (linked !== 'not_found') {
+          return linked === 'linked' ? 'done' : 'ignored';
+        }
+      }
+      if (external && (await this.subscriptions.findByExternalId(manager, 'cleverbridge', external))) {
+        // a purchase on one of our subscriptions that the connector did not make (e.g. in Cleverbridge's UI)
+        this.logger.warn(
+          `Cleverbridge purchase ${event.externalPaymentId ?? '?'} on ${external} was not made by the connector`,
+        );
+        return 'ignored';
+      }
+      return undefined;
+    });
+  }
+
+  private async attemptPaid(attemptId: string, event: ConnectorEvent): Promise<InboxOutcome> {
+    return this.db.transaction(async (manager): Promise<InboxOutcome> => {
+      const found = await manager.findOneByOrFail(RebillAttemptEntity, { id: attemptId });
+      const sub = await this.subscriptions.lock(manager, found.subscriptionId);
+      const attempt = await this.rebilling.lockAttempt(manager, attemptId);
+      if (!sub || !attempt) {
+        throw new Error(`attempt ${attemptId} or its subscription vanished`);
+      }
+      const now = this.clock.now();
+      const purchaseId = event.externalPaymentId ?? null;
+      if (
+        event.amount &&
+        (event.amount.value !== attempt.amountMinor || event.amount.currency !== attempt.currency)
+      ) {
+        this.logger.warn(
+          `attempt ${attempt.id}: paid ${event.amount.value} ${event.amount.currency}, expected ${attempt.amountMinor} ${attempt.currency}`,
+        );
+      }
+      if (CAPTURED_ATTEMPT_STATUSES.includes(attempt.status)) {
+        if (!purchaseId || attempt.externalPaymentId === purchaseId) {
+          return 'ignored'; // the confirmation of what our call already recorded
+        }
+        if (attempt.adjustments.some((a) => a.type === 'duplicate_payment' && a.id === purchaseId)) {
+          return 'ignored';
+        }
+        // e.g. Cleverbridge's own retry paid after our grace period had started a new try: refund in Cleverbridge
+        this.logger.error(
+          `attempt ${attempt.id}: period ${attempt.periodIndex} of subscription ${sub.id} paid twice ` +
+            `(purchases ${attempt.externalPaymentId ?? '?'} and ${purchaseId}); refund one in Cleverbridge`,
+        );
+        const adjustment: RebillAdjustment = {
+          type: 'duplicate_payment',
+          id: purchaseId,
+          amountMinor: event.amount?.value ?? attempt.amountMinor,
+          at: now.toISOString(),
+        };
+        await manager.update(
+          RebillAttemptEntity,
+          { id: attempt.id },
+          { adjustments: [...attempt.adjustments, adjustment] },
+        );
+        return 'done';
+      }
+      await this.rebilling.writeCaptured(manager, sub, attempt, purchaseId, now, [
+        ...attempt.tries,
+        {
+          try: attempt.tryNumber,
+          key: event.attempt ?? attempt.idempotencyKey,
+          at: now.toISOString(),
+          outcome: `paid_notification (was ${attempt.status})`,
+          ...(purchaseId ? { externalPaymentId: purchaseId } : {}),
+        },
+      ]);
+      return 'done';
+    });
+  }
+
+  private async afterSale(
+    event: ConnectorEvent,
+    kind: 'refund' | 'chargeback',
+  ): Promise<InboxOutcome | undefined> {
+    const adjustmentId =
+      event.externalModificationId ?? `${kind}:${event.externalPaymentId ?? event.eventKey}`;
+    const amountMinor = event.amount?.value;
+    const attempt = await this.findAttempt(event);
+    if (attempt) {
+      return this.db.transaction(async (manager): Promise<InboxOutcome> => {
+        await this.subscriptions.lock(manager, attempt.subscriptionId);
+        const locked = await this.rebilling.lockAttempt(manager, attempt.id);
+        if (!locked) {
+          throw new Error(`attempt ${attempt.id} vanished`);
+        }
+        const seen = locked.adjustments.some((a) => a.type === kind && a.id === adjustmentId);
+        if (seen || locked.status === 'refunded' || locked.status === 'charged_back') {
+          return 'ignored'; // a redelivery, or nothing left to take back
+        }
+        if (!CAPTURED_ATTEMPT_STATUSES.includes(locked.status)) {
+          // the PaidOrderNotification has not been applied yet: the inbox tries again later
+          throw new RetryLaterError(`attempt ${locked.id} is ${locked.status}, not captured yet`);
+        }
+        const left = locked.amountMinor - locked.refundedMinor;
+        const amount = Math.min(amountMinor ?? left, left);
+        const adjustments = [
+          ...locked.adjustments,
+          { type: kind, id: adjustmentId, amountMinor: amount, at: this.clock.now().toISOString() },
+        ];
+        if (kind === 'chargeback') {
+          await this.rebilling.updateAttempt(manager, locked, 'charged_back', { adjustments });
+          this.logger.warn(`attempt ${locked.id}: charged back (${amount} ${locked.currency})`);
+        } else {
+          const refunded = locked.refundedMinor + amount;
+          await this.rebilling.updateAttempt(
+            manager,
+            locked,
+            refunded >= locked.amountMinor ? 'refunded' : 'partially_refunded',
+            { adjustments, refundedMinor: refunded },
+          );
+        }
+        return 'done';
+      });
+    }
+    const { reference } = this.ids(event);
+    return this.db.transaction(async (manager): Promise<InboxOutcome | undefined> => {
+      const purchase = await this.purchases.findForEvent(manager, reference, event.externalPaymentId);
+      if (!purchase) {
+        return undefined;
+      }
+      const result = await this.purchases.afterSale(manager, purchase, kind, adjustmentId, amountMinor);
+      if (result === 'not_yet') {
+        throw new RetryLaterError(`purchase ${purchase.id} is ${purchase.status}, not captured yet`);
+      }
+      return result;
+    });
+  }
+}

@@ -1,0 +1,23 @@
+import { Global, Module } from '@nestjs/common';
+import { GatewaysModule } from '../gateways/gateways.module';
+import { OutboxModule } from '../outbox/outbox.module';
+import { PurchasesModule } from '../purchases/purchases.module';
+import { SubscriptionsModule } from '../subscriptions/subscriptions.module';
+import { ConnectorEventsHandler } from './connector-events.handler';
+import { RebillingController } from './rebilling.controller';
+import { RebillingScheduler } from './rebilling.scheduler';
+import { RebillingService } from './rebilling.service';
+
+/**
+ * Connector-managed rebilling: the tick, the pass, and the handler for Cleverbridge notifications about
+ * connector-managed subscriptions and purchases. Global so the gateway events router (WebhooksModule) can
+ * hand those notifications over without the webhook module depending on the domain modules.
+ */
+@Global()
+@Module({
+  imports: [GatewaysModule, OutboxModule, SubscriptionsModule, PurchasesModule],
+  controllers: [RebillingController],
+  providers: [RebillingService, RebillingScheduler, ConnectorEventsHandler],
+  exports: [RebillingService, ConnectorEventsHandler],
+})
+export class RebillingModule {}

@@ -1,0 +1,104 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { GATEWAY_IDS, GatewayId } from '../../gateways/gateway-ids';
+import { IsBillingInterval, IsExtraParameters, MoneyDto } from './validators';
+
+const digitsToString = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+
+/** DESIGN §9: a connector-managed subscription (billing mode 3). */
+export class CreateSubscriptionDto {
+  @ApiProperty({
+    example: '927751142',
+    description: 'your customer id (numeric Cleeng id when cleengSubscriptionId is set)',
+  })
+  @IsString()
+  @Length(1, 128)
+  @Matches(/^[\w.@:+-]+$/, { message: 'customerId may contain letters, digits and . @ : + - _' })
+  customerId!: string;
+
+  @ApiProperty({ enum: GATEWAY_IDS, example: 'cleverbridge' })
+  @IsIn(GATEWAY_IDS, { message: `gateway must be one of ${GATEWAY_IDS.join(', ')}` })
+  gateway!: GatewayId;
+
+  @ApiPropertyOptional({
+    example: 'S9073119',
+    description:
+      'the gateway subscription to rebill (Cleverbridge: the "Handled by Client" subscription id). Without it the ' +
+      'subscription stays pending until the PaidOrderNotification of the first purchase names it (x-connector-subscription).',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  externalSubscriptionId?: string;
+
+  @ApiPropertyOptional({
+    example: '912345678',
+    description: 'Cleeng subscription: every charge is reported to Cleeng',
+  })
+  @IsOptional()
+  @Transform(digitsToString)
+  @Matches(/^\d{1,15}$/, { message: 'cleengSubscriptionId must be a numeric Cleeng subscription id' })
+  cleengSubscriptionId?: string;
+
+  @ApiPropertyOptional({
+    example: 'S100000001_US',
+    description: 'Cleeng offer; required with cleengSubscriptionId',
+  })
+  @ValidateIf((o: CreateSubscriptionDto) => o.offerId !== undefined || o.cleengSubscriptionId !== undefined)
+  @IsString({ message: 'offerId is required when cleengSubscriptionId is given' })
+  @Length(1, 64)
+  offerId?: string;
+
+  @ApiPropertyOptional({ example: '100001', description: 'gateway product (Cleverbridge: required)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  productId?: string;
+
+  @ApiPropertyOptional({ example: 1, default: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  quantity?: number;
+
+  @ApiProperty({ type: MoneyDto, description: 'charged every period: {value: minor units, currency}' })
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => MoneyDto)
+  amount!: MoneyDto;
+
+  @ApiProperty({
+    example: 'P1M',
+    description: 'ISO 8601 duration, date components only (P1M, P1Y, P7D, P2W)',
+  })
+  @IsBillingInterval()
+  interval!: string;
+
+  @ApiProperty({ example: '2026-02-01T00:00:00Z', description: 'start of the first period to charge' })
+  @IsISO8601({ strict: true }, { message: 'nextBillingAt must be an ISO 8601 date-time' })
+  nextBillingAt!: string;
+
+  @ApiPropertyOptional({
+    example: { 'x-customerid': '51254' },
+    description: 'x-parameters sent with every rebill; keys must start with "x-"',
+  })
+  @IsOptional()
+  @IsExtraParameters()
+  extraParameters?: Record<string, string>;
+}

@@ -1,0 +1,362 @@
+import { randomUUID } from 'node:crypto';
+import { FAST_INBOX, OPERATOR } from './support/flows';
+import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
+
+/**
+ * `POST /v1/purchases`: one-off Cleverbridge ProcessCart purchases (the seed's in-application use cases)
+ * against the Cleverbridge emulator, every ProcessCart outcome through the real server and database.
+ */
+const API = { 'X-Api-Key': API_KEY };
+
+interface PurchaseBody {
+  id: string;
+  status: string;
+  purchaseId?: string;
+  subscriptionId?: string;
+  checkoutUrl?: string;
+  checkoutExpiresAt?: string;
+  decline?: { code: string; class: string; rawCode?: string };
+  retryScheduled?: boolean;
+  total?: { value: number; currency: string };
+  refunded?: { value: number; currency: string };
+}
+
+interface Ledger {
+  purchases: {
+    purchaseId: string;
+    status: string;
+    attempt?: string;
+    total: { value: number };
+    refunded: { value: number };
+  }[];
+  calls: number;
+  replays: number;
+}
+
+let app: TestApp;
+let ref = 0;
+const customer = (): { customerReferenceId: string } => ({
+  customerReferenceId: `p-${Date.now()}-${(ref += 1)}`,
+});
+const behaviour = (value: string): Record<string, string> => ({ 'x-sandbox-behaviour': value });
+
+function buy(body: Record<string, unknown>, key: string = randomUUID()) {
+  return app.http.post('/v1/purchases').set(API).set('Idempotency-Key', key).send(body);
+}
+
+async function ledger(attempt: string): Promise<Ledger> {
+  return (await app.http.get('/sandbox/cleverbridge/ledger').query({ attempt })).body as Ledger;
+}
+
+/** Every Cleverbridge notification delivered, stored and processed. */
+async function settle(): Promise<void> {
+  for (let round = 0; round < 3; round += 1) {
+    await app.http.get('/sandbox/cleverbridge/webhooks/idle').query({ timeoutMs: 5000 });
+    await app.http.post('/ops/inbox/process').set(OPERATOR);
+  }
+}
+
+async function read(id: string): Promise<PurchaseBody> {
+  const res = await app.http.get(`/v1/purchases/${id}`).set(API);
+  expect(res.status).toBe(200);
+  return res.body as PurchaseBody;
+}
+
+beforeAll(async () => {
+  app = await startTestApp({ ...FAST_INBOX, REBILL_CRON: 'off' });
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('POST /v1/purchases (Cleverbridge ProcessCart)', () => {
+  it('in-app update: a known customer pays at once; a replay with the same key returns the first answer', async () => {
+    const key = randomUUID();
+    const body = { customer: customer(), items: [{ productId: '200002', quantity: 1 }] };
+    const res = await buy(body, key);
+    expect(res.status).toBe(201);
+    const first = res.body as PurchaseBody;
+    expect(first).toMatchObject({ status: 'captured', purchaseId: expect.any(String) });
+
+    const replay = await buy(body, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body).toEqual(first);
+    const reused = await buy({ ...body, items: [{ productId: '200002', quantity: 2 }] }, key);
+    expect(reused.status).toBe(409);
+    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+
+    expect((await ledger(first.id)).purchases).toEqual([
+      expect.objectContaining({ purchaseId: first.purchaseId, status: 'Paid', attempt: first.id }),
+    ]);
+    await settle();
+    // the PaidOrderNotification confirms it and brings the total
+    expect(await read(first.id)).toMatchObject({
+      status: 'captured',
+      total: { value: 499, currency: 'USD' },
+    });
+  });
+
+  it('support-hours upgrade: a one-off charge at a dynamic price for the customer of an earlier purchase', async () => {
+    const earlier = (await buy({ customer: customer(), items: [{ productId: '200001', quantity: 1 }] }))
+      .body as PurchaseBody;
+    const res = await buy({
+      customer: { logonPurchaseId: earlier.purchaseId },
+      items: [
+        {
+          productId: '200001',
+          quantity: 5,
+          dynamicPrice: { value: 2000, currency: 'USD' },
+          dynamicName: 'Support hours (upgrade)',
+          extraParameters: { 'x-ticket': 'T-1' },
+        },
+      ],
+      mode: 'non-interactive',
+      extraParameters: { 'x-source': 'support-portal' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'captured', total: { value: 10_000, currency: 'USD' } });
+    const [bought] = (await ledger((res.body as PurchaseBody).id)).purchases;
+    expect(bought).toMatchObject({ total: { value: 10_000 } });
+  });
+
+  it('free-to-paid: Cleverbridge cannot charge an unknown customer, the checkout URL completes it', async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [{ productId: '100001', quantity: 1 }],
+      mode: 'interactive',
+      extraParameters: behaviour('action-needed'),
+    });
+    expect(res.status).toBe(201);
+    const pending = res.body as PurchaseBody;
+    expect(pending.status).toBe('action_required');
+    expect(pending.checkoutUrl).toMatch(/\/sandbox\/cleverbridge\/checkout\/cs_/);
+    const ttl = new Date(pending.checkoutExpiresAt ?? 0).getTime() - Date.now();
+    expect(ttl).toBeGreaterThan(71 * 3_600_000);
+    expect(ttl).toBeLessThanOrEqual(72 * 3_600_000 + 60_000);
+    expect(pending.purchaseId).toBeUndefined(); // interactive: nothing saved at Cleverbridge yet
+
+    const page = await app.http.get(new URL(pending.checkoutUrl ?? '').pathname);
+    expect(page.status).toBe(200);
+    const paid = await app.http.post(`${new URL(pending.checkoutUrl ?? '').pathname}/pay`);
+    expect(paid.status).toBe(200);
+    await settle();
+    const after = await read(pending.id);
+    expect(after).toMatchObject({
+      status: 'captured',
+      purchaseId: expect.any(String),
+      subscriptionId: expect.stringMatching(/^S/),
+    });
+    expect(after.checkoutUrl).toBeUndefined();
+  });
+
+  it('offline payment: pending until the money arrives', async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [{ productId: '200002', quantity: 1 }],
+      extraParameters: behaviour('offline'),
+    });
+    const pending = res.body as PurchaseBody;
+    expect(pending).toMatchObject({ status: 'pending', purchaseId: expect.any(String) });
+    await settle();
+    expect((await read(pending.id)).status).toBe('pending'); // NewOfflinePaymentPurchaseNotification changes nothing
+    await app.http.post(`/sandbox/cleverbridge/purchases/${pending.purchaseId}/receive-payment`).expect(200);
+    await settle();
+    expect((await read(pending.id)).status).toBe('captured');
+  });
+
+  it.each([
+    ['PAY_CEX', 'hard'],
+    ['PAY_CLE', 'soft'],
+    ['PAY_DEC', 'soft'],
+    ['PAY_REJ', 'hard'],
+    ['FRA_REJ', 'hard'],
+    ['PAY_SCO', 'hard'],
+  ])(
+    'declined %s (non-interactive): rejected with the normalised code and the URL for the customer',
+    async (code, cls) => {
+      const res = await buy({
+        customer: customer(),
+        items: [{ productId: '200002', quantity: 1 }],
+        mode: 'non-interactive',
+        extraParameters: behaviour(`decline:${code}`),
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({
+        status: 'rejected',
+        purchaseId: expect.any(String),
+        decline: { code, class: cls, rawCode: code },
+        checkoutUrl: expect.stringContaining('/sandbox/cleverbridge/checkout/'),
+      });
+      expect((res.body as PurchaseBody).retryScheduled).toBeUndefined();
+    },
+  );
+
+  it('declined interactively: action_required with the page to change the payment details', async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [{ productId: '200002', quantity: 1 }],
+      extraParameters: behaviour('decline:PAY_CLE'),
+    });
+    expect(res.body).toMatchObject({
+      status: 'action_required',
+      decline: { code: 'PAY_CLE' },
+      checkoutUrl: expect.any(String),
+    });
+  });
+
+  it('CCA_EXP: Cleverbridge schedules its own retry; its PaidOrderNotification an hour later settles the purchase', async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [{ productId: '200002', quantity: 1 }],
+      mode: 'non-interactive',
+      extraParameters: behaviour('decline:CCA_EXP'),
+    });
+    const declined = res.body as PurchaseBody;
+    expect(declined).toMatchObject({
+      status: 'rejected',
+      retryScheduled: true,
+      decline: { code: 'CCA_EXP', class: 'hard' },
+    });
+    const inAnHour = new Date(Date.now() + 3_600_000 + 60_000).toISOString();
+    const ran = await app.http.post('/sandbox/cleverbridge/retries/run').send({ now: inAnHour });
+    expect(ran.body.ran).toEqual([
+      expect.objectContaining({ purchaseId: declined.purchaseId, outcome: 'Paid' }),
+    ]);
+    await settle();
+    expect(await read(declined.id)).toMatchObject({ status: 'captured', purchaseId: declined.purchaseId });
+  });
+
+  it('400 InvalidRequest from Cleverbridge is our validation error; nothing is bought', async () => {
+    const invalid = await buy({
+      customer: customer(),
+      items: [{ productId: '200002', quantity: 1 }],
+      extraParameters: behaviour('invalid'),
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ field: 'cart', messages: [expect.stringContaining('INVALID_REQUEST')] }],
+    });
+    const unknownProduct = await buy({ customer: customer(), items: [{ productId: '999999', quantity: 1 }] });
+    expect(unknownProduct.status).toBe(400);
+    expect(unknownProduct.body.message).toContain('PRODUCT_NOT_FOUND');
+  });
+
+  it('500 every time: the outcome is unknown (never a decline, never a second purchase)', async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [{ productId: '200002', quantity: 1 }],
+      extraParameters: behaviour('error'),
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'unknown' });
+    const l = await ledger((res.body as PurchaseBody).id);
+    expect(l.purchases).toHaveLength(0);
+  });
+
+  it('an answer lost to a timeout: the same key again gets the first answer, one purchase', async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [{ productId: '200002', quantity: 1 }],
+      extraParameters: behaviour('latency:2500'),
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'captured' });
+    const l = await ledger((res.body as PurchaseBody).id);
+    expect(l.purchases).toHaveLength(1);
+    // the held first answer is logged once its latency is over
+    const mine = await eventually(async () => {
+      const requests = (await app.http.get('/sandbox/cleverbridge/requests')).body as {
+        attempt?: string;
+        replayed?: boolean;
+      }[];
+      const list = requests.filter((r) => r.attempt === (res.body as PurchaseBody).id);
+      return list.length >= 2 ? list : undefined;
+    });
+    expect(mine.filter((r) => r.replayed)).toHaveLength(mine.length - 1);
+  });
+
+  it('refunds and a chargeback made in Cleverbridge are recorded once each', async () => {
+    const bought = (await buy({ customer: customer(), items: [{ productId: '200001', quantity: 2 }] }))
+      .body as PurchaseBody;
+    await settle();
+    await app.http
+      .post(`/sandbox/cleverbridge/purchases/${bought.purchaseId}/refund`)
+      .send({ amount: 1000 })
+      .expect(200);
+    await settle();
+    expect(await read(bought.id)).toMatchObject({ status: 'partially_refunded', refunded: { value: 1000 } });
+    await app.http.post(`/sandbox/cleverbridge/purchases/${bought.purchaseId}/chargeback`).expect(200);
+    await settle();
+    expect((await read(bought.id)).status).toBe('charged_back');
+  });
+});
+
+describe('POST /v1/purchases validation', () => {
+  const item = { productId: '200002', quantity: 1 };
+
+  it('x-parameter keys must start with x- (cart and items), with field-level details', async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [{ ...item, extraParameters: { campaign: 'spring' } }],
+      extraParameters: { 'x-ok': 'fine', customerid: '51254', 'x-number': 5 },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    const details = res.body.details as { field: string; messages: string[] }[];
+    expect(details).toEqual(
+      expect.arrayContaining([
+        { field: 'extraParameters', messages: [expect.stringContaining('keys must start with "x-"')] },
+        { field: 'items.0.extraParameters', messages: [expect.stringContaining('"campaign"')] },
+      ]),
+    );
+    const cart = details.find((d) => d.field === 'extraParameters');
+    expect(cart?.messages[0]).toContain('"customerid"');
+    expect(cart?.messages[0]).toContain('values must be strings (bad: "x-number")');
+  });
+
+  it("the connector's own x-parameters are refused", async () => {
+    const res = await buy({
+      customer: customer(),
+      items: [item],
+      extraParameters: { 'x-connector-attempt': 'mine' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.details[0].messages[0]).toContain('set by the connector');
+  });
+
+  it.each([
+    [{ customer: {}, items: [item] }, 'customer'],
+    [{ customer: { customerReferenceId: 'a', logonPurchaseId: 'b' }, items: [item] }, 'customer'],
+    [{ customer: { email: 'a@b' }, items: [item] }, 'customer'],
+    [{ customer: { customerReferenceId: 'a' }, items: [] }, 'items'],
+    [
+      { customer: { customerReferenceId: 'a' }, items: [{ productId: '1', quantity: 0 }] },
+      'items.0.quantity',
+    ],
+    [
+      {
+        customer: { customerReferenceId: 'a' },
+        items: [{ ...item, dynamicPrice: { value: 1.5, currency: 'USD' } }],
+      },
+      'items.0.dynamicPrice.value',
+    ],
+    [{ customer: { customerReferenceId: 'a' }, items: [item], mode: 'batch' }, 'mode'],
+    [{ customer: { customerReferenceId: 'a' }, items: [item], unknown: 1 }, 'unknown'],
+  ])('refuses %j (%s)', async (body, field) => {
+    const res = await buy(body);
+    expect(res.status).toBe(400);
+    expect((res.body.details as { field: string }[]).map((d) => d.field)).toContain(field);
+  });
+
+  it('needs an API key and an Idempotency-Key', async () => {
+    const body = { customer: customer(), items: [item] };
+    expect((await app.http.post('/v1/purchases').send(body)).status).toBe(401);
+    const noKey = await app.http.post('/v1/purchases').set(API).send(body);
+    expect(noKey.status).toBe(400);
+    expect(noKey.body.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
+    expect((await app.http.get(`/v1/purchases/${randomUUID()}`).set(API)).status).toBe(404);
+  });
+});
