@@ -42,7 +42,9 @@ export class InboxRefundsRecurring1763990000000 implements MigrationInterface {
 
     // the inbox event that created a recurring order: re-processing the event reuses the order
     await q.query(`ALTER TABLE orders ADD COLUMN source_event_id uuid UNIQUE REFERENCES inbox_events(id)`);
-    await q.query(`CREATE INDEX payments_cleeng_payment_idx ON payments (cleeng_payment_id) WHERE cleeng_payment_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX payments_cleeng_payment_idx ON payments (cleeng_payment_id) WHERE cleeng_payment_id IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

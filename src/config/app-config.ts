@@ -34,7 +34,13 @@ export interface AppConfig {
     /** zero-value auth for free trials; false -> tokenise with /storedPaymentMethods */
     zeroAuth: boolean;
   };
-  cleverbridge: { apiUrl: string; username: string; password: string; notifyUsername: string; notifyPassword: string };
+  cleverbridge: {
+    apiUrl: string;
+    username: string;
+    password: string;
+    notifyUsername: string;
+    notifyPassword: string;
+  };
   gatewayTimeoutMs: number;
   outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
   inbox: { pollIntervalMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };

@@ -153,9 +153,24 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       zeroAuth: env.ADYEN_ZERO_AUTH,
     },
     cleverbridge: {
-      apiUrl: required(env.CLEVERBRIDGE_API_URL, 'CLEVERBRIDGE_API_URL', sandbox, `${sandboxUrl}/cleverbridge`).replace(/\/$/, ''),
-      username: required(env.CLEVERBRIDGE_USERNAME, 'CLEVERBRIDGE_USERNAME', sandbox, SANDBOX_SECRETS.cleverbridgeUsername),
-      password: required(env.CLEVERBRIDGE_PASSWORD, 'CLEVERBRIDGE_PASSWORD', sandbox, SANDBOX_SECRETS.cleverbridgePassword),
+      apiUrl: required(
+        env.CLEVERBRIDGE_API_URL,
+        'CLEVERBRIDGE_API_URL',
+        sandbox,
+        `${sandboxUrl}/cleverbridge`,
+      ).replace(/\/$/, ''),
+      username: required(
+        env.CLEVERBRIDGE_USERNAME,
+        'CLEVERBRIDGE_USERNAME',
+        sandbox,
+        SANDBOX_SECRETS.cleverbridgeUsername,
+      ),
+      password: required(
+        env.CLEVERBRIDGE_PASSWORD,
+        'CLEVERBRIDGE_PASSWORD',
+        sandbox,
+        SANDBOX_SECRETS.cleverbridgePassword,
+      ),
       notifyUsername: required(
         env.CLEVERBRIDGE_NOTIFY_USERNAME,
         'CLEVERBRIDGE_NOTIFY_USERNAME',

@@ -1,4 +1,10 @@
-import { HttpClient, HttpNetworkError, HttpRequest, HttpResponse, HttpTimeoutError } from '../common/http/http-client';
+import {
+  HttpClient,
+  HttpNetworkError,
+  HttpRequest,
+  HttpResponse,
+  HttpTimeoutError,
+} from '../common/http/http-client';
 import { GatewayOutcomeUnknownError, GatewayUnavailableError } from './gateway.errors';
 
 /**
@@ -6,7 +12,11 @@ import { GatewayOutcomeUnknownError, GatewayUnavailableError } from './gateway.e
  * connection is an unknown outcome (the gateway may have acted); a connection never made is
  * "not processed". HTTP statuses are left to the gateway, which knows its error bodies.
  */
-export async function sendToGateway(http: HttpClient, gateway: string, request: HttpRequest): Promise<HttpResponse> {
+export async function sendToGateway(
+  http: HttpClient,
+  gateway: string,
+  request: HttpRequest,
+): Promise<HttpResponse> {
   try {
     return await http.request(request);
   } catch (err) {

@@ -70,7 +70,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
          WHERE id IN (
            SELECT id FROM inbox_events
            WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
-           ORDER BY received_at
+           ORDER BY next_attempt_at
            LIMIT ${BATCH}
            FOR UPDATE SKIP LOCKED)
          RETURNING id`,

@@ -146,9 +146,16 @@ export class RefundsService {
       await manager.update(RefundEntity, { id: current.id }, { status: 'failed', lastError: error });
       if (current.status === 'succeeded') {
         // Cleeng was told `refunded` and has no way back: an operator must follow up with the customer
-        this.logger.error(`refund ${current.id} failed after it succeeded (Cleeng already reported refunded): ${error}`);
+        this.logger.error(
+          `refund ${current.id} failed after it succeeded (Cleeng already reported refunded): ${error}`,
+        );
         const refunded = await this.succeededTotal(manager, payment.id);
-        await this.processor.transition(manager, payment.id, refunded > 0 ? 'partially_refunded' : 'captured', {});
+        await this.processor.transition(
+          manager,
+          payment.id,
+          refunded > 0 ? 'partially_refunded' : 'captured',
+          {},
+        );
       }
       return manager.findOneByOrFail(RefundEntity, { id: current.id });
     });

@@ -27,4 +27,3 @@ export async function lockById<T extends ObjectLiteral>(
   }
   return entity;
 }
-
