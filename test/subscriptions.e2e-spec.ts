@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FAST_INBOX, OPERATOR } from './support/flows';
-import { API_KEY, startTestApp, TestApp } from './support/test-app';
+import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
 
 /**
  * `/v1/subscriptions`: connector-managed subscriptions. Validation, the link to the Cleverbridge subscription
@@ -305,12 +305,20 @@ describe('reports to Cleeng', () => {
       rejectedReason: 'PAY_CLE: Card limit exceeded',
     });
     expect(ledger).toHaveLength(2);
-    // The Cleeng emulator only knows the order-based POST /payments; what it made of this report:
-    for (const report of reports) {
-      if (report.status !== 'delivered') {
-        console.warn(`Cleeng sandbox: EMS payment report ${report.status}: ${report.lastError ?? ''}`);
-      }
-    }
+    // both reports are delivered to Cleeng (EMS variant of POST /payments)
+    const delivered = await eventually(async () => {
+      await app.http.post('/ops/outbox/dispatch').set(OPERATOR);
+      const rows = (
+        (await app.http.get('/ops/outbox').set(OPERATOR)).body as { aggregateId: string; status: string }[]
+      ).filter((m) => m.aggregateId === id);
+      return rows.every((m) => m.status === 'delivered') ? rows : undefined;
+    });
+    expect(delivered).toHaveLength(2);
+    const cleeng = (await app.http.get('/sandbox/cleeng/state')).body as {
+      payments: { externalPaymentId: string | null; status: string; subscriptionId: number | null }[];
+    };
+    const mine = cleeng.payments.filter((p) => p.subscriptionId === 912_345_678);
+    expect(mine.map((p) => p.status).sort()).toEqual(['captured', 'rejected']);
   });
 });
 

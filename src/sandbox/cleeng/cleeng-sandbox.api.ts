@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   parseCreateOrder,
+  parseCreateExternalPayment,
   parseCreatePayment,
   parseCreatePaymentDetails,
   parsePathId,
@@ -40,7 +41,11 @@ export class CleengSandboxApi {
   }
 
   createPayment(body: unknown): CleengResponse {
-    const payment = andThen(parseCreatePayment(body), (input) => this.store.createPayment(input));
+    // no orderId but a netAmount: the externally managed variant (a charge the connector's schedule made)
+    const external = typeof body === 'object' && body !== null && !('orderId' in body) && 'netAmount' in body;
+    const payment = external
+      ? andThen(parseCreateExternalPayment(body), (input) => this.store.createExternalPayment(input))
+      : andThen(parseCreatePayment(body), (input) => this.store.createPayment(input));
     return envelope(
       map(payment, (p) => this.store.wirePayment(p)),
       'payment',

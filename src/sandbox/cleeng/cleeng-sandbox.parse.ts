@@ -16,6 +16,8 @@ import {
   UpdatePaymentInput,
   UpdateSubscriptionInput,
 } from './cleeng-sandbox.types';
+import { Money } from '../../common/money/money';
+import type { ExternalPaymentInput } from './cleeng-sandbox.store';
 
 /**
  * Hand-written validation of Cleeng request bodies. Unknown fields are refused (400) so a misspelt
@@ -52,6 +54,10 @@ class FieldReader {
 
   has(name: string): boolean {
     return this.fields[name] !== undefined && this.fields[name] !== null;
+  }
+
+  raw(name: string): unknown {
+    return this.required(name);
   }
 
   /** Cleeng ids are integers; its own examples send them both as numbers and as digit strings. */
@@ -411,4 +417,59 @@ function parseTimestamp(unixSeconds: number): Date {
 
 export function parseTerminateSubscription(body: unknown): Outcome<TerminationType> {
   return parsing(() => FieldReader.of(body, ['terminationType']).oneOf('terminationType', TERMINATION_TYPES));
+}
+
+/** The externally managed variant of POST /payments: no order, the amount and offer given directly. */
+export function parseCreateExternalPayment(body: unknown): Outcome<ExternalPaymentInput> {
+  return parsing(() => {
+    const f = FieldReader.of(body, [
+      'customerId',
+      'status',
+      'offerId',
+      'paymentMethodId',
+      'netAmount',
+      'taxAmount',
+      'currency',
+      'externalPaymentId',
+      'country',
+      'rejectedReason',
+      'subscriptionId',
+    ]);
+    const status = f.oneOf('status', ['captured', 'rejected'] as const);
+    const currency = f.text('currency');
+    const net = f.raw('netAmount');
+    const tax = f.raw('taxAmount');
+    if (typeof net !== 'number' || typeof tax !== 'number' || net < 0 || tax < 0) {
+      fieldProblem('netAmount, taxAmount: must be non-negative numbers');
+    }
+    let amount: Money;
+    try {
+      amount = Money.fromMajor(net, currency).add(Money.fromMajor(tax, currency));
+    } catch (err) {
+      fieldProblem(`netAmount: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const input: ExternalPaymentInput = {
+      customerId: f.id('customerId'),
+      status,
+      offerId: f.text('offerId'),
+      paymentMethodId: f.id('paymentMethodId'),
+      amount,
+      externalPaymentId: f.text('externalPaymentId'),
+    };
+    const country = f.optionalText('country');
+    if (country !== undefined) {
+      input.country = country;
+    }
+    const rejectedReason = f.optionalText('rejectedReason');
+    if (status === 'rejected' && rejectedReason === undefined) {
+      fieldProblem('rejectedReason: is required when status is rejected');
+    }
+    if (rejectedReason !== undefined) {
+      input.rejectedReason = rejectedReason;
+    }
+    if (f.has('subscriptionId')) {
+      input.subscriptionId = f.id('subscriptionId');
+    }
+    return input;
+  });
 }

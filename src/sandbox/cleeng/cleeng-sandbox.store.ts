@@ -128,6 +128,19 @@ export type IdempotentResult =
   | { kind: 'replayed'; response: CleengResponse }
   | { kind: 'conflict' };
 
+/** The externally managed variant of `POST /3.1/payments`, as parsed. */
+export interface ExternalPaymentInput {
+  customerId: number;
+  status: 'captured' | 'rejected';
+  offerId: string;
+  paymentMethodId: number;
+  amount: Money;
+  externalPaymentId: string;
+  country?: string;
+  rejectedReason?: string;
+  subscriptionId?: number;
+}
+
 /**
  * All state of the Cleeng emulator, in memory. Every method is synchronous, so a check-then-write
  * sequence can never interleave with another request.
@@ -356,6 +369,37 @@ export class CleengSandboxStore {
       this.onCaptured(payment, order);
     }
     this.paymentChanged(payment);
+    return succeed(payment);
+  }
+
+  /**
+   * Externally managed payment (`POST /3.1/payments` EMS variant): a charge the connector's own schedule
+   * made, reported without an order. Cleeng records it against the subscription.
+   */
+  createExternalPayment(input: ExternalPaymentInput): Outcome<PaymentRecord> {
+    // externally managed subscriptions may live outside this emulator's own subscription list
+    const now = this.now();
+    const payment: PaymentRecord = {
+      id: this.nextIds.payment++,
+      orderId: 0,
+      customerId: input.customerId,
+      offerId: input.offerId,
+      paymentMethodId: input.paymentMethodId,
+      country: input.country ?? '',
+      amount: input.amount,
+      status: input.status,
+      paymentOperation: 'recurring-payment',
+      externalPaymentId: input.externalPaymentId,
+      paymentDetailsId: null,
+      rejectedReason: input.rejectedReason ?? null,
+      refundedReason: null,
+      refundType: null,
+      refunds: [],
+      subscriptionId: input.subscriptionId ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.payments.set(payment.id, payment);
     return succeed(payment);
   }
 
