@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Logger } from '@nestjs/common';
 
 /** One HTTP request, fully prepared: the body is serialised (and signed) exactly once, by the caller. */
@@ -66,7 +67,7 @@ export class WebhookDispatcher<M extends object> {
   private paused = false;
   private resumeWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = abortControllerForManyListeners();
 
   constructor(
     private readonly name: string,
@@ -319,4 +320,11 @@ function describe(error: unknown): string {
     return cause.code;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Every delivery in flight listens on the one shutdown signal: lift the default cap of 10 listeners. */
+function abortControllerForManyListeners(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
