@@ -536,16 +536,7 @@ export class AdyenSandboxService {
     }
     payment.status = 'captured';
     payment.capturedValue = req.amount.value;
-    const modification = this.recordModification(payment, 'capture', req.reference, req.amount);
-    this.emitModificationEvent('CAPTURE', payment, modification.pspReference, req.amount, req.reference);
-    return this.received({
-      merchantAccount: req.merchantAccount,
-      paymentPspReference: psp,
-      pspReference: modification.pspReference,
-      ...(req.reference ? { reference: req.reference } : {}),
-      status: 'received',
-      amount: { ...req.amount },
-    });
+    return this.acknowledge(psp, payment, req, { type: 'capture', eventCode: 'CAPTURE', amount: req.amount });
   }
 
   private cancel(psp: string, req: AdyenCancelRequest): AdyenApiResponse {
@@ -557,21 +548,7 @@ export class AdyenSandboxService {
       return reject(ERR.notAllowed, `cannot cancel a payment that is ${payment.status}`);
     }
     payment.status = 'cancelled';
-    const modification = this.recordModification(payment, 'cancel', req.reference);
-    this.emitModificationEvent(
-      'CANCELLATION',
-      payment,
-      modification.pspReference,
-      payment.amount,
-      req.reference,
-    );
-    return this.received({
-      merchantAccount: req.merchantAccount,
-      paymentPspReference: psp,
-      pspReference: modification.pspReference,
-      ...(req.reference ? { reference: req.reference } : {}),
-      status: 'received',
-    });
+    return this.acknowledge(psp, payment, req, { type: 'cancel', eventCode: 'CANCELLATION' });
   }
 
   private refund(psp: string, req: AdyenRefundRequest): AdyenApiResponse {
@@ -589,21 +566,10 @@ export class AdyenSandboxService {
     }
     payment.refundedValue += req.amount.value;
     payment.status = payment.refundedValue >= payment.capturedValue ? 'refunded' : 'partially_refunded';
-    const modification = this.recordModification(
-      payment,
-      'refund',
-      req.reference,
-      req.amount,
-      req.merchantRefundReason,
-    );
-    this.emitModificationEvent('REFUND', payment, modification.pspReference, req.amount, req.reference);
-    return this.received({
-      merchantAccount: req.merchantAccount,
-      paymentPspReference: psp,
-      pspReference: modification.pspReference,
-      ...(req.reference ? { reference: req.reference } : {}),
-      status: 'received',
-      amount: { ...req.amount },
+    return this.acknowledge(psp, payment, req, {
+      type: 'refund',
+      eventCode: 'REFUND',
+      amount: req.amount,
       ...(req.merchantRefundReason ? { merchantRefundReason: req.merchantRefundReason } : {}),
     });
   }
@@ -622,21 +588,7 @@ export class AdyenSandboxService {
     } else {
       return reject(ERR.notAllowed, `cannot reverse a payment that is ${payment.status}`);
     }
-    const modification = this.recordModification(payment, 'reversal', req.reference);
-    this.emitModificationEvent(
-      'CANCEL_OR_REFUND',
-      payment,
-      modification.pspReference,
-      payment.amount,
-      req.reference,
-    );
-    return this.received({
-      merchantAccount: req.merchantAccount,
-      paymentPspReference: psp,
-      pspReference: modification.pspReference,
-      ...(req.reference ? { reference: req.reference } : {}),
-      status: 'received',
-    });
+    return this.acknowledge(psp, payment, req, { type: 'reversal', eventCode: 'CANCEL_OR_REFUND' });
   }
 
   /**
@@ -716,6 +668,46 @@ export class AdyenSandboxService {
       createdAt: this.store.now().toISOString(),
     });
     return { pspReference };
+  }
+
+  /**
+   * Records a modification of one payment, announces it as a notification event and answers 201
+   * `received`, as Adyen does for every modification (the request's amount echoed when it had one).
+   */
+  private acknowledge(
+    psp: string,
+    payment: SandboxPayment,
+    req: { merchantAccount: string; reference?: string },
+    change: {
+      type: SandboxModificationType;
+      eventCode: 'CAPTURE' | 'CANCELLATION' | 'REFUND' | 'CANCEL_OR_REFUND';
+      amount?: AdyenAmount;
+      merchantRefundReason?: string;
+    },
+  ): AdyenApiResponse {
+    const modification = this.recordModification(
+      payment,
+      change.type,
+      req.reference,
+      change.amount,
+      change.merchantRefundReason,
+    );
+    this.emitModificationEvent(
+      change.eventCode,
+      payment,
+      modification.pspReference,
+      change.amount ?? payment.amount,
+      req.reference,
+    );
+    return this.received({
+      merchantAccount: req.merchantAccount,
+      paymentPspReference: psp,
+      pspReference: modification.pspReference,
+      ...(req.reference ? { reference: req.reference } : {}),
+      status: 'received',
+      ...(change.amount ? { amount: { ...change.amount } } : {}),
+      ...(change.merchantRefundReason ? { merchantRefundReason: change.merchantRefundReason } : {}),
+    });
   }
 
   private received(body: AdyenModificationResponse): AdyenApiResponse {
