@@ -18,6 +18,9 @@ export type GatewayCallOutcome<T> =
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** In-request retries of a technical failure, under the same idempotency key. */
+export const GATEWAY_RETRY_DELAYS_MS = [250, 1000] as const;
+
 /**
  * Calls a gateway, retrying technical failures with backoff. The call closure must reuse the same
  * idempotency key on every try, so a retry after a lost response returns the first answer instead
@@ -25,7 +28,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function callGateway<T>(
   call: () => Promise<T>,
-  retryDelaysMs: readonly number[],
+  retryDelaysMs: readonly number[] = GATEWAY_RETRY_DELAYS_MS,
 ): Promise<GatewayCallOutcome<T>> {
   let sawUnknown = false;
   let lastError = '';

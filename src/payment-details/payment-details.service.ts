@@ -12,6 +12,7 @@ import { GatewayRegistry } from '../gateways/gateway.registry';
 import type { GatewayId } from '../gateways/gateway-ids';
 import { OutboxService } from '../outbox/outbox.service';
 import { callGateway } from '../gateways/gateway-call';
+import { shopperReference } from './shopper-reference';
 import {
   PAYMENT_DETAILS_TRANSITIONS,
   PaymentDetailsEntity,
@@ -28,7 +29,6 @@ export interface NewPaymentDetails {
 }
 
 const CLEENG_DETAILS_CREATE = 'cleeng.payment_details.create';
-const RETRY_DELAYS_MS = [250, 1000] as const;
 
 /** Recurring tokens: sealed at rest, revealed only to make a gateway call or a Cleeng report. */
 @Injectable()
@@ -104,18 +104,16 @@ export class PaymentDetailsService implements OnModuleInit {
       );
     }
     const attempt = randomUUID();
-    const shopperReference = `cleeng-customer-${input.customerId}`;
-    const outcome = await callGateway(
-      () =>
-        gateway.tokenise({
-          idempotencyKey: `details:${attempt}:tokenise`,
-          reference: `details-${attempt}`,
-          currency: input.currency ?? 'USD',
-          customer: { reference: shopperReference },
-          source: { kind: 'customer', paymentMethod: input.paymentMethod },
-          returnUrl: input.returnUrl ?? `${this.config.publicUrl}/health`,
-        }),
-      RETRY_DELAYS_MS,
+    const reference = shopperReference(input.customerId);
+    const outcome = await callGateway(() =>
+      gateway.tokenise({
+        idempotencyKey: `details:${attempt}:tokenise`,
+        reference: `details-${attempt}`,
+        currency: input.currency ?? 'USD',
+        customer: { reference },
+        source: { kind: 'customer', paymentMethod: input.paymentMethod },
+        returnUrl: input.returnUrl ?? `${this.config.publicUrl}/health`,
+      }),
     );
     if (outcome.kind === 'invalid') {
       throw new DomainError(
@@ -150,7 +148,7 @@ export class PaymentDetailsService implements OnModuleInit {
       const details = await this.create(manager, {
         customerId: input.customerId,
         gateway: input.gateway,
-        shopperReference,
+        shopperReference: reference,
         token,
         card: result.card ?? {},
       });

@@ -13,6 +13,7 @@ import { OrderEntity, PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
+import { shopperReference } from '../payment-details/shopper-reference';
 import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
 import {
   PAYMENT_TRANSITIONS,
@@ -23,16 +24,8 @@ import {
   PendingOperation,
 } from './payment.entity';
 
-/** In-request retries of a technical failure, under the same idempotency key. */
-export const RETRY_DELAYS_MS = [250, 1000] as const;
-
 export const CLEENG_PAYMENT_CREATE = 'cleeng.payment.create';
 export const CLEENG_PAYMENT_UPDATE = 'cleeng.payment.update';
-
-/** Adyen wants a shopperReference of 3+ characters without personal data. */
-export function shopperReference(customerId: string): string {
-  return `cleeng-customer-${customerId}`;
-}
 
 /** States in which a payment call's answer is still awaited. */
 export const OPEN_STATUSES: PaymentStatus[] = ['pending', 'unknown', 'action_required'];
@@ -271,15 +264,13 @@ export class PaymentProcessor implements OnModuleInit {
       throw new DomainError('PAYMENT_NOT_ACTIONABLE', `payment ${payment.id} has no gateway id to capture`);
     }
     const amount = Money.of(payment.amountMinor, payment.currency);
-    const outcome = await callGateway(
-      () =>
-        gateway.capture({
-          idempotencyKey: `${payment.id}:capture`,
-          reference: payment.id,
-          externalPaymentId,
-          amount,
-        }),
-      RETRY_DELAYS_MS,
+    const outcome = await callGateway(() =>
+      gateway.capture({
+        idempotencyKey: `${payment.id}:capture`,
+        reference: payment.id,
+        externalPaymentId,
+        amount,
+      }),
     );
     switch (outcome.kind) {
       case 'ok':
@@ -325,14 +316,12 @@ export class PaymentProcessor implements OnModuleInit {
   ): Promise<PaymentEntity> {
     if (payment.externalPaymentId) {
       const externalPaymentId = payment.externalPaymentId;
-      const cancelled = await callGateway(
-        () =>
-          gateway.cancel({
-            idempotencyKey: `${payment.id}:cancel`,
-            reference: payment.id,
-            externalPaymentId,
-          }),
-        RETRY_DELAYS_MS,
+      const cancelled = await callGateway(() =>
+        gateway.cancel({
+          idempotencyKey: `${payment.id}:cancel`,
+          reference: payment.id,
+          externalPaymentId,
+        }),
       );
       if (cancelled.kind !== 'ok') {
         this.logger.error(

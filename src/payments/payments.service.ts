@@ -12,7 +12,8 @@ import { PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
 import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity, PendingOperation } from './payment.entity';
-import { PaymentProcessor, RETRY_DELAYS_MS, shopperReference } from './payment-processor.service';
+import { PaymentProcessor } from './payment-processor.service';
+import { shopperReference } from '../payment-details/shopper-reference';
 
 export interface StartPaymentInput {
   orderId: string;
@@ -69,14 +70,12 @@ export class PaymentsService {
     const common = { reference: payment.id, customer, source, returnUrl, browserInfo: input.browserInfo };
 
     if (operation === 'initial-free-transaction') {
-      const outcome = await callGateway(
-        () =>
-          gateway.tokenise({
-            ...common,
-            idempotencyKey: `${payment.id}:tokenise`,
-            currency: amount.currency,
-          }),
-        RETRY_DELAYS_MS,
+      const outcome = await callGateway(() =>
+        gateway.tokenise({
+          ...common,
+          idempotencyKey: `${payment.id}:tokenise`,
+          currency: amount.currency,
+        }),
       );
       return this.processor.settle(payment, gateway, 'tokenise', outcome);
     }
@@ -90,7 +89,7 @@ export class PaymentsService {
         storeForRecurring: true,
       };
       return mode === 'authorise' ? gateway.authorise(call) : gateway.charge(call);
-    }, RETRY_DELAYS_MS);
+    });
     return this.processor.settle(payment, gateway, mode, outcome);
   }
 
@@ -119,15 +118,13 @@ export class PaymentsService {
       );
     }
     const gateway = this.gateways.get(payment.gateway);
-    const outcome = await callGateway(
-      () =>
-        gateway.completeAction({
-          idempotencyKey: `${payment.id}:complete`,
-          reference: payment.id,
-          details,
-          ...(payment.gatewayState?.actionState ? { state: payment.gatewayState.actionState } : {}),
-        }),
-      RETRY_DELAYS_MS,
+    const outcome = await callGateway(() =>
+      gateway.completeAction({
+        idempotencyKey: `${payment.id}:complete`,
+        reference: payment.id,
+        details,
+        ...(payment.gatewayState?.actionState ? { state: payment.gatewayState.actionState } : {}),
+      }),
     );
     return this.processor.settle(
       payment,

@@ -15,7 +15,8 @@ import { PaymentDetailsEntity } from '../payment-details/payment-details.entity'
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity, PaymentFlow } from './payment.entity';
-import { PaymentProcessor, RETRY_DELAYS_MS, shopperReference } from './payment-processor.service';
+import { PaymentProcessor } from './payment-processor.service';
+import { shopperReference } from '../payment-details/shopper-reference';
 import { UnknownOutcomeReconciler } from './unknown-outcome.reconciler';
 
 export type RenewalOutcome = 'done' | 'ignored';
@@ -127,7 +128,7 @@ export class RecurringBillingService {
         returnUrl: `${this.config.publicUrl}/v1/payments/${pending.id}/return`,
       };
       return mode === 'authorise' ? gateway.authorise(input) : gateway.charge(input);
-    }, RETRY_DELAYS_MS);
+    });
     const settled = await this.processor.settle(pending, gateway, mode, outcome);
     if (settled.status === 'unknown') {
       // the reconciler replays the call under the same key; the event itself is done

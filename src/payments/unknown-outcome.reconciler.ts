@@ -11,7 +11,7 @@ import { GatewayRegistry } from '../gateways/gateway.registry';
 import { PaymentDetailsEntity } from '../payment-details/payment-details.entity';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { PaymentEntity } from './payment.entity';
-import { PaymentProcessor, RETRY_DELAYS_MS } from './payment-processor.service';
+import { PaymentProcessor } from './payment-processor.service';
 
 export interface ReconcileSummary {
   checked: number;
@@ -95,7 +95,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
           returnUrl: `${this.config.publicUrl}/v1/payments/${payment.id}/return`,
         };
         return operation === 'authorise' ? gateway.authorise(input) : gateway.charge(input);
-      }, RETRY_DELAYS_MS);
+      });
       return this.processor.settle(payment, gateway, operation, outcome);
     }
     const age = this.clock.now().getTime() - payment.createdAt.getTime();
@@ -103,9 +103,8 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
       return payment; // the gateway's notification (AUTHORISATION) will settle it
     }
     const cancel = gateway.cancelByReference.bind(gateway);
-    const outcome = await callGateway(
-      () => cancel({ idempotencyKey: `${payment.id}:void`, reference: payment.id }),
-      RETRY_DELAYS_MS,
+    const outcome = await callGateway(() =>
+      cancel({ idempotencyKey: `${payment.id}:void`, reference: payment.id }),
     );
     if (outcome.kind !== 'ok') {
       return payment;

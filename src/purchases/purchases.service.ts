@@ -17,8 +17,6 @@ import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { PURCHASE_TRANSITIONS, PurchaseEntity, PurchaseItemRecord, PurchaseStatus } from './purchase.entity';
 import { lockById } from '../subscriptions/row-lock';
 
-/** In-request retries of a technical failure, under the same key (as for payments). */
-const RETRY_DELAYS_MS = [250, 1000] as const;
 const CAPTURED: readonly PurchaseStatus[] = ['captured', 'partially_refunded', 'refunded', 'charged_back'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -117,7 +115,7 @@ export class PurchasesService {
       adjustments: [],
       lastError: null,
     });
-    const outcome = await callGateway(() => processCart(input), RETRY_DELAYS_MS);
+    const outcome = await callGateway(() => processCart(input));
     const purchase = await this.applyOutcome(id, outcome);
     if (outcome.kind === 'invalid') {
       throw new DomainError('VALIDATION_FAILED', `Cleverbridge refused the cart: ${outcome.error.message}`, [

@@ -23,8 +23,6 @@ import { Checkout, decideDecline, decideRebill, DunningPolicy, RebillDecision } 
 import { attemptKey, RebillAttemptEntity, RebillAttemptStatus, RebillTry } from './rebill-attempt.entity';
 import { lockById } from '../subscriptions/row-lock';
 
-/** In-call retries of a technical failure under the same key (as for payments). */
-const RETRY_DELAYS_MS = [250, 1000] as const;
 /** unknown outcomes / technical failures: same key again after 1 min, 2, 4, ... at most 1 h */
 const TECHNICAL_BASE_MS = 60_000;
 const TECHNICAL_MAX_MS = 3_600_000;
@@ -478,20 +476,18 @@ export class RebillingService implements OnApplicationShutdown {
         throw new DomainError('GATEWAY_OPERATION_UNSUPPORTED', `gateway ${sub.gateway} cannot rebill`);
       }
       const rebill = gateway.rebill.bind(gateway);
-      answer = await callGateway(
-        () =>
-          rebill({
-            idempotencyKey: key,
-            reference: attempt.id,
-            amount: Money.of(attempt.amountMinor, attempt.currency),
-            customer: { reference: sub.customerId },
-            ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
-            ...(sub.productId ? { productId: sub.productId } : {}),
-            quantity: sub.quantity,
-            extraParameters: sub.xParameters,
-            periodStart: attempt.periodStart,
-          }),
-        RETRY_DELAYS_MS,
+      answer = await callGateway(() =>
+        rebill({
+          idempotencyKey: key,
+          reference: attempt.id,
+          amount: Money.of(attempt.amountMinor, attempt.currency),
+          customer: { reference: sub.customerId },
+          ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
+          ...(sub.productId ? { productId: sub.productId } : {}),
+          quantity: sub.quantity,
+          extraParameters: sub.xParameters,
+          periodStart: attempt.periodStart,
+        }),
       );
       decision = decideRebill(answer, this.dunningState(sub, attempt, clock.now()), this.policy);
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { cleengId } from '../cleeng/cleeng.types';
 import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { assertTransition } from '../common/state-machine';
@@ -9,7 +10,7 @@ import { OrderEntity } from '../orders/order.entity';
 import { OutboxService } from '../outbox/outbox.service';
 import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity } from '../payments/payment.entity';
-import { PaymentProcessor, RETRY_DELAYS_MS } from '../payments/payment-processor.service';
+import { PaymentProcessor } from '../payments/payment-processor.service';
 import { REFUND_TRANSITIONS, RefundEntity, RefundStatus } from './refund.entity';
 
 export interface RefundRequest {
@@ -57,16 +58,14 @@ export class RefundsService {
     if (!externalPaymentId) {
       return this.fail(refund, 'payment has no gateway id');
     }
-    const outcome = await callGateway(
-      () =>
-        gateway.refund({
-          idempotencyKey: `refund:${refund.id}`,
-          reference: refund.id,
-          externalPaymentId,
-          amount: Money.of(refund.amountMinor, refund.currency),
-          ...(refund.reason ? { reason: refund.reason } : {}),
-        }),
-      RETRY_DELAYS_MS,
+    const outcome = await callGateway(() =>
+      gateway.refund({
+        idempotencyKey: `refund:${refund.id}`,
+        reference: refund.id,
+        externalPaymentId,
+        amount: Money.of(refund.amountMinor, refund.currency),
+        ...(refund.reason ? { reason: refund.reason } : {}),
+      }),
     );
     switch (outcome.kind) {
       case 'ok':
@@ -232,7 +231,7 @@ export class RefundsService {
         path: '/payments/{cleengPaymentId}',
         body: {
           status: 'refunded',
-          orderId: /^\d+$/.test(order.cleengOrderId) ? Number(order.cleengOrderId) : order.cleengOrderId,
+          orderId: cleengId(order.cleengOrderId),
           paymentOperation: payment.operation,
           refundedReason: refund.reason ?? 'refund',
           refundedAmount: Money.of(refund.amountMinor, refund.currency).toMajorNumber(),

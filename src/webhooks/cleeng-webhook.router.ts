@@ -17,7 +17,7 @@ import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { PaymentEntity } from '../payments/payment.entity';
-import { PaymentProcessor, RETRY_DELAYS_MS } from '../payments/payment-processor.service';
+import { PaymentProcessor } from '../payments/payment-processor.service';
 import { RecurringBillingService } from '../payments/recurring-billing.service';
 import { UnknownOutcomeReconciler } from '../payments/unknown-outcome.reconciler';
 import { RefundsService } from '../refunds/refunds.service';
@@ -179,10 +179,8 @@ export class CleengWebhookRouter implements OnModuleInit {
     }
     const externalPaymentId = current.externalPaymentId;
     const gateway = this.gateways.get(payment.gateway);
-    const outcome = await callGateway(
-      () =>
-        gateway.cancel({ idempotencyKey: `${payment.id}:cancel`, reference: payment.id, externalPaymentId }),
-      RETRY_DELAYS_MS,
+    const outcome = await callGateway(() =>
+      gateway.cancel({ idempotencyKey: `${payment.id}:cancel`, reference: payment.id, externalPaymentId }),
     );
     if (outcome.kind !== 'ok' || outcome.value.status === 'rejected') {
       throw new RetryLaterError(`cancel of payment ${payment.id} not confirmed by the gateway`);
