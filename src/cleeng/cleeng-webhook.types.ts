@@ -7,7 +7,6 @@ export const CLEENG_TOPICS = [
   'refundPayment',
   'capturePayment',
 ] as const;
-export type CleengTopic = (typeof CLEENG_TOPICS)[number];
 
 /** `subscriptionReadyForPaymentAuthorisation` / `…Capture`: a renewal is due. */
 export interface RenewalDueData {

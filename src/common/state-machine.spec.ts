@@ -1,10 +1,21 @@
-import { INBOX_TRANSITIONS } from '../inbox/inbox-event.entity';
 import { ORDER_TRANSITIONS } from '../orders/order.entity';
 import { PAYMENT_DETAILS_TRANSITIONS } from '../payment-details/payment-details.entity';
 import { PAYMENT_TRANSITIONS, PaymentStatus } from '../payments/payment.entity';
 import { REFUND_TRANSITIONS } from '../refunds/refund.entity';
 import { InvalidTransitionError } from './errors/domain-error';
-import { assertTransition, canTransition, TransitionTable } from './state-machine';
+import { assertTransition, TransitionTable } from './state-machine';
+
+function allowed<S extends string>(table: TransitionTable<S>, from: S, to: S): boolean {
+  try {
+    assertTransition('payment', table, from, to);
+    return true;
+  } catch (err) {
+    if (err instanceof InvalidTransitionError) {
+      return false;
+    }
+    throw err;
+  }
+}
 
 describe('transition tables', () => {
   it('allows the purchase path and nothing that skips or reverses it', () => {
@@ -20,7 +31,7 @@ describe('transition tables', () => {
       ['captured', 'rejected'], // CAPTURE_FAILED correction
     ];
     for (const [from, to] of ok) {
-      expect({ from, to, ok: canTransition(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: true });
+      expect({ from, to, ok: allowed(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: true });
     }
     const refused: [PaymentStatus, PaymentStatus][] = [
       ['captured', 'authorised'],
@@ -32,7 +43,7 @@ describe('transition tables', () => {
       ['authorised', 'refunded'],
     ];
     for (const [from, to] of refused) {
-      expect({ from, to, ok: canTransition(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: false });
+      expect({ from, to, ok: allowed(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: false });
     }
   });
 
@@ -41,7 +52,6 @@ describe('transition tables', () => {
     expect(PAYMENT_TRANSITIONS.cancelled).toEqual([]);
     expect(REFUND_TRANSITIONS.failed).toEqual([]);
     expect(PAYMENT_DETAILS_TRANSITIONS.deleted).toEqual([]);
-    expect(INBOX_TRANSITIONS.done).toEqual([]);
   });
 
   it('throws a typed 409 error for an illegal move', () => {
@@ -67,7 +77,6 @@ describe('transition tables', () => {
       REFUND_TRANSITIONS,
       ORDER_TRANSITIONS,
       PAYMENT_DETAILS_TRANSITIONS,
-      INBOX_TRANSITIONS,
     ];
     for (const table of tables) {
       const states = Object.keys(table);

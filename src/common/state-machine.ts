@@ -13,7 +13,3 @@ export function assertTransition<S extends string>(
     throw new InvalidTransitionError(entity, from, to);
   }
 }
-
-export function canTransition<S extends string>(table: TransitionTable<S>, from: S, to: S): boolean {
-  return table[from].includes(to);
-}

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { GATEWAY_IDS, GatewayId, isGatewayId } from '../gateways/gateway-ids';
-import { InvalidDurationError, parseDuration, parseDurationList } from '../rebilling/durations';
-import { checkCronExpression } from '../rebilling/cron-expression';
+import { InvalidDurationError, parseDuration, parseDurationList } from '../common/time/durations';
+import { checkCronExpression } from '../common/time/cron-expression';
 import { AppConfig } from './app-config';
 import { EnvSchema } from './env.schema';
 

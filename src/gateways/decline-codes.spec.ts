@@ -1,4 +1,4 @@
-import { DECLINE_CODES, decline, isRetryable } from './decline-codes';
+import { DECLINE_CODES, decline } from './decline-codes';
 
 describe('decline codes', () => {
   it('classifies every code', () => {
@@ -22,10 +22,10 @@ describe('decline codes', () => {
     expect(decline('GW_TIMEOUT').class).toBe('technical');
   });
 
-  it('keeps the raw gateway code and decides retryability by class', () => {
+  it('keeps the raw gateway code and classifies it', () => {
     const d = decline('PAY_SCO', { code: '24', reason: 'CVC Declined' });
     expect(d).toMatchObject({ code: 'PAY_SCO', rawCode: '24', rawReason: 'CVC Declined' });
-    expect(isRetryable(d)).toBe(false);
-    expect(isRetryable(decline('GW_ERROR'))).toBe(true);
+    expect(d.class).toBe('hard');
+    expect(decline('GW_ERROR').class).toBe('technical');
   });
 });

@@ -40,7 +40,3 @@ export function decline(code: DeclineCode, raw?: { code?: string; reason?: strin
     ...(raw?.reason !== undefined ? { rawReason: raw.reason } : {}),
   };
 }
-
-export function isRetryable(d: Decline): boolean {
-  return d.class !== 'hard';
-}

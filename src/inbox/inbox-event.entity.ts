@@ -1,14 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { TransitionTable } from '../common/state-machine';
 
 /** pending -> done | ignored | failed (after the last attempt); an operator may requeue failed. */
 export type InboxStatus = 'pending' | 'done' | 'ignored' | 'failed';
-export const INBOX_TRANSITIONS: TransitionTable<InboxStatus> = {
-  pending: ['done', 'ignored', 'failed'],
-  failed: ['pending'],
-  done: [],
-  ignored: [],
-};
 
 export type InboxSource = 'cleeng' | 'adyen' | 'cleverbridge' | 'smart-glocal' | 'smartpay';
 

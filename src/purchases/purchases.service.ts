@@ -15,7 +15,7 @@ import { GatewayRegistry } from '../gateways/gateway.registry';
 import { X_SUBSCRIPTION, SubscriptionsService } from '../subscriptions/subscriptions.service';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { PURCHASE_TRANSITIONS, PurchaseEntity, PurchaseItemRecord, PurchaseStatus } from './purchase.entity';
-import { lockById } from '../subscriptions/row-lock';
+import { lockById } from '../common/database/row-lock';
 
 const CAPTURED: readonly PurchaseStatus[] = ['captured', 'partially_refunded', 'refunded', 'charged_back'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -54,16 +54,6 @@ export const REBILL_ATTEMPT_TRANSITIONS: TransitionTable<RebillAttemptStatus> = 
 
 /** States in which the current key may still be (re)sent: a replay must reuse it. */
 export const IN_FLIGHT_ATTEMPT_STATUSES: readonly RebillAttemptStatus[] = ['charging', 'unknown', 'pending'];
-/** States a payment notification settles. */
-export const OPEN_ATTEMPT_STATUSES: readonly RebillAttemptStatus[] = [
-  'charging',
-  'unknown',
-  'pending',
-  'retry_scheduled',
-  'declined',
-  'action_required',
-  'failed',
-];
 export const CAPTURED_ATTEMPT_STATUSES: readonly RebillAttemptStatus[] = [
   'captured',
   'partially_refunded',

@@ -21,7 +21,7 @@ import {
 import { emsPaymentReport } from './cleeng-report';
 import { Checkout, decideDecline, decideRebill, DunningPolicy, RebillDecision } from './dunning';
 import { attemptKey, RebillAttemptEntity, RebillAttemptStatus, RebillTry } from './rebill-attempt.entity';
-import { lockById } from '../subscriptions/row-lock';
+import { lockById } from '../common/database/row-lock';
 
 /** unknown outcomes / technical failures: same key again after 1 min, 2, 4, ... at most 1 h */
 const TECHNICAL_BASE_MS = 60_000;

@@ -20,7 +20,7 @@ import {
   SUBSCRIPTION_TRANSITIONS,
   SubscriptionStatus,
 } from './subscription.entity';
-import { lockById } from './row-lock';
+import { lockById } from '../common/database/row-lock';
 
 /**
  * x-parameter naming our subscription on the first purchase (checkout link or `POST /v1/purchases`):

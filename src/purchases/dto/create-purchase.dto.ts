@@ -16,7 +16,8 @@ import {
   ValidateNested,
   ValidationArguments,
 } from 'class-validator';
-import { IsExtraParameters, MoneyDto } from '../../subscriptions/dto/validators';
+import { MoneyDto } from '../../common/money/money.dto';
+import { IsExtraParameters } from '../../subscriptions/dto/validators';
 
 const CUSTOMER_KEYS = ['logonPurchaseId', 'customerReferenceId', 'subscriptionId'] as const;
 

@@ -1,26 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsInt,
-  IsOptional,
-  IsPositive,
-  IsString,
-  IsUUID,
-  Matches,
-  MaxLength,
-  ValidateNested,
-} from 'class-validator';
-
-export class MoneyDto {
-  @ApiProperty({ example: 500, description: 'minor units' })
-  @IsInt()
-  @IsPositive()
-  value!: number;
-
-  @ApiProperty({ example: 'USD' })
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code like USD' })
-  currency!: string;
-}
+import { IsOptional, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
+import { PositiveMoneyDto } from '../../common/money/money.dto';
 
 export class CreateRefundDto {
   @ApiProperty({ format: 'uuid', description: 'our payment id' })
@@ -28,13 +9,13 @@ export class CreateRefundDto {
   paymentId!: string;
 
   @ApiPropertyOptional({
-    type: MoneyDto,
+    type: PositiveMoneyDto,
     description: 'partial amount; default: everything not yet refunded',
   })
   @IsOptional()
   @ValidateNested()
-  @Type(() => MoneyDto)
-  amount?: MoneyDto;
+  @Type(() => PositiveMoneyDto)
+  amount?: PositiveMoneyDto;
 
   @ApiPropertyOptional()
   @IsOptional()

@@ -15,7 +15,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { GATEWAY_IDS, GatewayId } from '../../gateways/gateway-ids';
-import { IsBillingInterval, IsExtraParameters, MoneyDto } from './validators';
+import { MoneyDto } from '../../common/money/money.dto';
+import { IsBillingInterval, IsExtraParameters } from './validators';
 
 const digitsToString = ({ value }: { value: unknown }): unknown =>
   typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;

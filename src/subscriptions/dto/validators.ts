@@ -1,13 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
-import {
-  IsInt,
-  Matches,
-  Max,
-  Min,
-  registerDecorator,
-  ValidationArguments,
-  ValidationOptions,
-} from 'class-validator';
+import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
 import {
   validateExtraParameters,
   X_ATTEMPT,
@@ -75,17 +66,4 @@ export function IsBillingInterval(options?: ValidationOptions): PropertyDecorato
       },
     });
   };
-}
-
-/** `{value, currency}`: integer minor units and an ISO 4217 code. */
-export class MoneyDto {
-  @ApiProperty({ example: 999, description: 'minor units' })
-  @IsInt()
-  @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
-  value!: number;
-
-  @ApiProperty({ example: 'USD' })
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code like USD' })
-  currency!: string;
 }

@@ -1,0 +1,22 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, IsPositive, Matches, Max, Min } from 'class-validator';
+
+/** `{value, currency}` on the wire: integer minor units and an ISO 4217 code. */
+export class MoneyDto {
+  @ApiProperty({ example: 999, description: 'minor units' })
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  value!: number;
+
+  @ApiProperty({ example: 'USD' })
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code like USD' })
+  currency!: string;
+}
+
+/** A money amount that must be above zero (refunds). */
+export class PositiveMoneyDto extends MoneyDto {
+  @ApiProperty({ example: 500, description: 'minor units, above zero' })
+  @IsPositive()
+  declare value: number;
+}
