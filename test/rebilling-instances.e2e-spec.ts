@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SANDBOX_SECRETS } from '../src/config/config.factory';
+import { RebillFaultPoints } from '../src/rebilling/rebill-fault-points';
 import { RebillingService, RebillRunSummary } from '../src/rebilling/rebilling.service';
 import { FAST_INBOX, OPERATOR } from './support/flows';
 import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
@@ -212,10 +213,12 @@ multi('two app instances on one PostgreSQL', () => {
     let answered: () => void = () => undefined;
     const gatewayAnswered = new Promise<void>((resolve) => (answered = resolve));
     const victimService = victim.app.get(RebillingService);
-    victimService.hooks.afterGatewayCall = () => {
-      answered();
-      return new Promise<void>(() => undefined); // the process is gone: nothing after the call ever runs
-    };
+    victim.app.get(RebillFaultPoints).arm({
+      afterGatewayCall: () => {
+        answered();
+        return new Promise<void>(() => undefined); // the process is gone: nothing after the call ever runs
+      },
+    });
     void victimService.runDue(new Date());
     await gatewayAnswered;
     const answeredAt = Date.now();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { RebillFaultPoints } from '../src/rebilling/rebill-fault-points';
 import { RebillingService, RebillRunSummary } from '../src/rebilling/rebilling.service';
 import { FAST_INBOX, OPERATOR } from './support/flows';
 import { API_KEY, startTestApp, TestApp } from './support/test-app';
@@ -424,22 +425,24 @@ describe('a rebill through ProcessCart', () => {
 
 describe('killed between the gateway call and the database write', () => {
   it('the next run finds the attempt in flight and repeats the SAME key: charged once', async () => {
-    const service = app.app.get(RebillingService);
+    const faults = app.app.get(RebillFaultPoints);
     const s = await dueSubscription();
     // no notification may settle it behind our back: only the replay can
     await app.http.post('/sandbox/faults/cleverbridge').send({ lostWebhookRate: 1 }).expect(200);
     let killed = 0;
-    service.hooks.afterGatewayCall = (call) => {
-      if (call.subscriptionId !== s.id) {
-        return Promise.resolve();
-      }
-      killed += 1;
-      return Promise.reject(new Error('simulated crash after the gateway call'));
-    };
+    faults.arm({
+      afterGatewayCall: (call) => {
+        if (call.subscriptionId !== s.id) {
+          return Promise.resolve();
+        }
+        killed += 1;
+        return Promise.reject(new Error('simulated crash after the gateway call'));
+      },
+    });
     try {
       await app.http.post('/ops/rebilling/run').set(OPERATOR).expect(200);
     } finally {
-      service.hooks.afterGatewayCall = undefined;
+      faults.disarm();
     }
     expect(killed).toBe(1);
     const inFlight = await sub(s.id);

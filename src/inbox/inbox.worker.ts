@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { returnedRows } from '../common/database/query-result';
+import { claimLeased } from '../common/database/lease-claim';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxEventEntity } from './inbox-event.entity';
@@ -64,19 +64,16 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
 
   private async claim(): Promise<InboxEventEntity[]> {
     const now = this.clock.now();
-    const rows = returnedRows<{ id: string }>(
-      await this.db.query(
-        `UPDATE inbox_events SET locked_until = $2
-         WHERE id IN (
-           SELECT id FROM inbox_events
-           WHERE status = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
-           ORDER BY next_attempt_at
-           LIMIT ${BATCH}
-           FOR UPDATE SKIP LOCKED)
-         RETURNING id`,
-        [now, new Date(now.getTime() + LEASE_MS)],
-      ),
-    );
+    const rows = await claimLeased<{ id: string }>(this.db, {
+      table: 'inbox_events',
+      where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
+        AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)`,
+      params: [now],
+      orderBy: 'candidate.next_attempt_at',
+      limit: BATCH,
+      lease: { locked_until: new Date(now.getTime() + LEASE_MS) },
+      returning: 'id',
+    });
     if (rows.length === 0) {
       return [];
     }

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { CleengClient, CleengRejectedError, CleengUnavailableError } from '../cleeng/cleeng.client';
 import { Clock } from '../common/clock/clock';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
-import { returnedRows } from '../common/database/query-result';
+import { claimLeased } from '../common/database/lease-claim';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { OutboxMessageEntity } from './outbox-message.entity';
 import { OutboxService } from './outbox.service';
@@ -88,24 +88,22 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
     const now = this.clock.now();
     // The earliest undelivered message of each aggregate only gates the rest: a later message is
     // claimable once every earlier one of its aggregate is delivered or claimed in this same batch.
-    const result: unknown = await this.db.query(
-      `UPDATE outbox_messages m SET locked_until = $2
-       WHERE m.id IN (
-         SELECT o.id FROM outbox_messages o
-         WHERE o.status = 'pending' AND o.next_attempt_at <= $1
-           AND (o.locked_until IS NULL OR o.locked_until < $1)
-           AND NOT EXISTS (
-             SELECT 1 FROM outbox_messages p
-             WHERE p.aggregate_id = o.aggregate_id AND p.id < o.id AND p.status <> 'delivered'
-               AND (p.status = 'dead' OR p.next_attempt_at > $1 OR (p.locked_until IS NOT NULL AND p.locked_until >= $1))
-           )
-         ORDER BY o.id
-         LIMIT ${BATCH}
-         FOR UPDATE SKIP LOCKED)
-       RETURNING m.id, m.kind, m.aggregate_id, m.dedupe_key, m.payload, m.sealed_secret, m.attempts`,
-      [now, new Date(now.getTime() + LEASE_MS)],
-    );
-    return returnedRows<OutboxRow>(result).sort((a, b) => Number(a.id) - Number(b.id));
+    const rows = await claimLeased<OutboxRow>(this.db, {
+      table: 'outbox_messages',
+      where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
+        AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)
+        AND NOT EXISTS (
+          SELECT 1 FROM outbox_messages p
+          WHERE p.aggregate_id = candidate.aggregate_id AND p.id < candidate.id AND p.status <> 'delivered'
+            AND (p.status = 'dead' OR p.next_attempt_at > $1 OR (p.locked_until IS NOT NULL AND p.locked_until >= $1))
+        )`,
+      params: [now],
+      orderBy: 'candidate.id',
+      limit: BATCH,
+      lease: { locked_until: new Date(now.getTime() + LEASE_MS) },
+      returning: 'id, kind, aggregate_id, dedupe_key, payload, sealed_secret, attempts',
+    });
+    return rows.sort((a, b) => Number(a.id) - Number(b.id));
   }
 
   private async release(ids: string[]): Promise<void> {

@@ -10,7 +10,8 @@ import { OutboxService } from '../outbox/outbox.service';
 import { PurchasesService } from '../purchases/purchases.service';
 import { SubscriptionsService, X_SUBSCRIPTION } from '../subscriptions/subscriptions.service';
 import { CAPTURED_ATTEMPT_STATUSES, RebillAdjustment, RebillAttemptEntity } from './rebill-attempt.entity';
-import { RebillingService } from './rebilling.service';
+import { RebillAttempts } from './rebill-attempts';
+import { RebillOutcomeWriter } from './rebill-outcome.writer';
 
 /** A stored gateway event; Cleverbridge's also carry the echoed x-parameters (CleverbridgeEvent). */
 export type ConnectorEvent = GatewayEvent & {
@@ -36,7 +37,8 @@ export class ConnectorEventsHandler {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly rebilling: RebillingService,
+    private readonly attempts: RebillAttempts,
+    private readonly outcomes: RebillOutcomeWriter,
     private readonly purchases: PurchasesService,
     private readonly subscriptions: SubscriptionsService,
     private readonly outbox: OutboxService,
@@ -128,7 +130,7 @@ export class ConnectorEventsHandler {
     return this.db.transaction(async (manager): Promise<InboxOutcome> => {
       const found = await manager.findOneByOrFail(RebillAttemptEntity, { id: attemptId });
       const sub = await this.subscriptions.lock(manager, found.subscriptionId);
-      const attempt = await this.rebilling.lockAttempt(manager, attemptId);
+      const attempt = await this.attempts.lock(manager, attemptId);
       if (!sub || !attempt) {
         throw new Error(`attempt ${attemptId} or its subscription vanished`);
       }
@@ -167,7 +169,7 @@ export class ConnectorEventsHandler {
         );
         return 'done';
       }
-      await this.rebilling.writeCaptured(manager, sub, attempt, purchaseId, now, [
+      await this.outcomes.writeCaptured(manager, sub, attempt, purchaseId, now, [
         ...attempt.tries,
         {
           try: attempt.tryNumber,
@@ -192,7 +194,7 @@ export class ConnectorEventsHandler {
     if (attempt) {
       return this.db.transaction(async (manager): Promise<InboxOutcome> => {
         await this.subscriptions.lock(manager, attempt.subscriptionId);
-        const locked = await this.rebilling.lockAttempt(manager, attempt.id);
+        const locked = await this.attempts.lock(manager, attempt.id);
         if (!locked) {
           throw new Error(`attempt ${attempt.id} vanished`);
         }
@@ -211,11 +213,11 @@ export class ConnectorEventsHandler {
           { type: kind, id: adjustmentId, amountMinor: amount, at: this.clock.now().toISOString() },
         ];
         if (kind === 'chargeback') {
-          await this.rebilling.updateAttempt(manager, locked, 'charged_back', { adjustments });
+          await this.attempts.update(manager, locked, 'charged_back', { adjustments });
           this.logger.warn(`attempt ${locked.id}: charged back (${amount} ${locked.currency})`);
         } else {
           const refunded = locked.refundedMinor + amount;
-          await this.rebilling.updateAttempt(
+          await this.attempts.update(
             manager,
             locked,
             refunded >= locked.amountMinor ? 'refunded' : 'partially_refunded',

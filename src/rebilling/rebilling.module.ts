@@ -7,6 +7,10 @@ import { ConnectorEventsHandler } from './connector-events.handler';
 import { RebillingController } from './rebilling.controller';
 import { RebillingScheduler } from './rebilling.scheduler';
 import { RebillingService } from './rebilling.service';
+import { RebillAttempts } from './rebill-attempts';
+import { RebillClaims } from './rebill-claims';
+import { RebillFaultPoints } from './rebill-fault-points';
+import { RebillOutcomeWriter } from './rebill-outcome.writer';
 
 /**
  * Connector-managed rebilling: the tick, the pass, and the handler for Cleverbridge notifications about
@@ -17,7 +21,15 @@ import { RebillingService } from './rebilling.service';
 @Module({
   imports: [GatewaysModule, OutboxModule, SubscriptionsModule, PurchasesModule],
   controllers: [RebillingController],
-  providers: [RebillingService, RebillingScheduler, ConnectorEventsHandler],
+  providers: [
+    RebillingService,
+    RebillClaims,
+    RebillAttempts,
+    RebillOutcomeWriter,
+    RebillFaultPoints,
+    RebillingScheduler,
+    ConnectorEventsHandler,
+  ],
   exports: [RebillingService, ConnectorEventsHandler],
 })
 export class RebillingModule {}

@@ -1,4 +1,4 @@
-import { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import { EntityManager, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
 
 /**
  * `SELECT * ... WHERE id = $1 FOR UPDATE`, mapped to the entity through its metadata (column names and
@@ -16,9 +16,14 @@ export async function lockById<T extends ObjectLiteral>(
     [id],
   );
   const row = rows[0];
-  if (!row) {
-    return null;
-  }
+  return row ? rowToEntity<T>(metadata, row) : null;
+}
+
+/** A raw row (`SELECT *` / `RETURNING *`) as the entity: column names and transformers from its metadata. */
+export function rowToEntity<T extends ObjectLiteral>(
+  metadata: EntityMetadata,
+  row: Record<string, unknown>,
+): T {
   const entity = metadata.create() as T;
   for (const column of metadata.columns) {
     const raw = row[column.databaseName];

@@ -1,6 +1,6 @@
 import { Money } from '../common/money/money';
 import { decline } from '../gateways/decline-codes';
-import { emsPaymentReport } from './cleeng-report';
+import { emsPaymentReport } from './cleeng-reports';
 
 describe('emsPaymentReport', () => {
   const base = {

@@ -1,4 +1,4 @@
-import { cleengId } from '../cleeng/cleeng.types';
+import { cleengId } from './cleeng.types';
 import { Money } from '../common/money/money';
 import type { Decline } from '../gateways/decline-codes';
 import type { OutboxMessageInput } from '../outbox/outbox.service';

@@ -1,0 +1,46 @@
+import { returnedRows } from './query-result';
+
+/** Anything that runs SQL: a DataSource or an EntityManager. */
+export interface SqlRunner {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * One batch of rows leased to the caller (inbox events, outbox messages, due subscriptions):
+ * `FOR UPDATE SKIP LOCKED` keeps concurrent claimers from waiting on each other; the lease columns keep a
+ * row the caller's after the statement, until it releases it or the lease expires (a crashed instance's rows
+ * come back). The candidate filter and order are the caller's, so each table keeps its partial index.
+ */
+export interface LeaseClaim {
+  table: string;
+  /** predicate over the candidate rows (alias `candidate`): due and not leased; `$1..$n` are `params` */
+  where: string;
+  params: readonly unknown[];
+  /** over `candidate`; should match the partial index the predicate uses */
+  orderBy: string;
+  limit: number;
+  /** the lease: column -> value set on every claimed row (appended to the parameters) */
+  lease: Readonly<Record<string, unknown>>;
+  /** columns of the claimed rows to return */
+  returning: string;
+}
+
+export async function claimLeased<Row>(db: SqlRunner, claim: LeaseClaim): Promise<Row[]> {
+  if (!Number.isSafeInteger(claim.limit) || claim.limit < 1) {
+    throw new Error(`lease claim on ${claim.table}: limit ${claim.limit} is not a positive integer`);
+  }
+  const leaseColumns = Object.keys(claim.lease);
+  const assignments = leaseColumns.map((column, i) => `${column} = $${claim.params.length + i + 1}`);
+  const result = await db.query(
+    `UPDATE ${claim.table} SET ${assignments.join(', ')}
+     WHERE id IN (
+       SELECT candidate.id FROM ${claim.table} candidate
+       WHERE ${claim.where}
+       ORDER BY ${claim.orderBy}
+       LIMIT ${claim.limit}
+       FOR UPDATE SKIP LOCKED)
+     RETURNING ${claim.returning}`,
+    [...claim.params, ...leaseColumns.map((column) => claim.lease[column])],
+  );
+  return returnedRows<Row>(result);
+}

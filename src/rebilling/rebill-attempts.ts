@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager } from 'typeorm';
+import { returnedRows } from '../common/database/query-result';
+import { lockById, rowToEntity } from '../common/database/row-lock';
+import { parseInterval, periodStart } from '../subscriptions/billing-interval';
+import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
+import { attemptTransition } from '../subscriptions/subscriptions.service';
+import { attemptKey, RebillAttemptEntity, RebillAttemptStatus } from './rebill-attempt.entity';
+
+export type AttemptChanges = Partial<Omit<RebillAttemptEntity, 'id' | 'createdAt' | 'updatedAt'>>;
+
+/**
+ * Rebill attempt rows: one per (subscription, period), written BEFORE the gateway call with the key the call
+ * uses, so a crash after the call finds it `charging` and the replay repeats the same key.
+ */
+@Injectable()
+export class RebillAttempts {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The period's attempt: inserted on first sight, or the existing one (and its key) on conflict. */
+  async ensure(sub: ConnectorSubscriptionEntity, now: Date): Promise<RebillAttemptEntity> {
+    const id = randomUUID();
+    const inserted = returnedRows<Record<string, unknown>>(
+      await this.db.query(
+        `INSERT INTO rebill_attempts (id, subscription_id, period_index, period_start, period_end, gateway, amount_minor,
+           currency, status, try_number, idempotency_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'charging', 1, $9, $10, $10)
+         ON CONFLICT (subscription_id, period_start) DO NOTHING RETURNING *`,
+        [
+          id,
+          sub.id,
+          sub.periodIndex,
+          sub.nextBillingAt,
+          periodStart(sub.billingAnchor, parseInterval(sub.billingInterval), sub.periodIndex + 1),
+          sub.gateway,
+          sub.amountMinor,
+          sub.currency,
+          attemptKey(id, 1),
+          now,
+        ],
+      ),
+    );
+    const row = inserted[0];
+    if (row) {
+      return rowToEntity<RebillAttemptEntity>(this.db.getMetadata(RebillAttemptEntity), row);
+    }
+    return this.db
+      .getRepository(RebillAttemptEntity)
+      .findOneByOrFail({ subscriptionId: sub.id, periodStart: sub.nextBillingAt });
+  }
+
+  /** The attempt for the subscription's current period, if one was made. */
+  current(sub: ConnectorSubscriptionEntity): Promise<RebillAttemptEntity | null> {
+    return this.db
+      .getRepository(RebillAttemptEntity)
+      .findOneBy({ subscriptionId: sub.id, periodStart: sub.nextBillingAt });
+  }
+
+  /**
+   * Puts the attempt in `charging` under try `tryNumber` before the call (committed: a crash finds it so).
+   * Undefined when the row moved on since we read it.
+   */
+  async markCharging(
+    attempt: RebillAttemptEntity,
+    tryNumber: number,
+  ): Promise<RebillAttemptEntity | undefined> {
+    if (attempt.status === 'charging' && attempt.tryNumber === tryNumber) {
+      return attempt;
+    }
+    const newTry = tryNumber !== attempt.tryNumber;
+    const changes: AttemptChanges = {
+      status: attemptTransition(attempt.status, 'charging'),
+      tryNumber,
+      idempotencyKey: attemptKey(attempt.id, tryNumber),
+      ...(newTry ? { technicalFailures: 0, retryScheduled: false } : {}),
+    };
+    const rows = returnedRows(
+      await this.db.query(
+        `UPDATE rebill_attempts SET status = $3, try_number = $4, idempotency_key = $5,
+           technical_failures = CASE WHEN $6 THEN 0 ELSE technical_failures END,
+           retry_scheduled = CASE WHEN $6 THEN false ELSE retry_scheduled END, updated_at = now()
+         WHERE id = $1 AND status = $2 AND try_number = $7 RETURNING id`,
+        [
+          attempt.id,
+          attempt.status,
+          changes.status,
+          tryNumber,
+          changes.idempotencyKey,
+          newTry,
+          attempt.tryNumber,
+        ],
+      ),
+    );
+    if (rows.length === 0) {
+      return undefined;
+    }
+    return Object.assign(new RebillAttemptEntity(), attempt, changes);
+  }
+
+  lock(manager: EntityManager, id: string): Promise<RebillAttemptEntity | null> {
+    return lockById(manager, RebillAttemptEntity, id);
+  }
+
+  /** A state change through the attempt transition table; the caller holds the row lock. */
+  async update(
+    manager: EntityManager,
+    attempt: RebillAttemptEntity,
+    to: RebillAttemptStatus,
+    changes: AttemptChanges,
+  ): Promise<void> {
+    const status = attemptTransition(attempt.status, to);
+    await manager.update(RebillAttemptEntity, { id: attempt.id }, { ...changes, status });
+    Object.assign(attempt, changes, { status });
+  }
+}

@@ -1,0 +1,113 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { claimLeased } from '../common/database/lease-claim';
+import { returnedRows } from '../common/database/query-result';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
+
+export interface PassClock {
+  /** the time the pass was asked to run for: what is due */
+  due: Date;
+  /** that time moved on by the real time elapsed since: leases and new schedules */
+  now(): Date;
+}
+
+export interface Claimed {
+  subscription: ConnectorSubscriptionEntity;
+  claimedAtMs: number;
+}
+
+export const later = (at: Date, ms: number): Date => new Date(at.getTime() + ms);
+
+/**
+ * The lease on due subscriptions: claim (SKIP LOCKED + a lease owned by this instance, so instances sharing a
+ * database never take the same row), renew, release. Every write is conditional on still owning the lease.
+ */
+@Injectable()
+export class RebillClaims {
+  /** lease owner id of this process */
+  readonly instanceId = randomUUID();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * One batch of due rows, leased to this instance until we release it or REBILL_LEASE runs out (a crashed
+   * instance's rows come back then).
+   */
+  async claim(clock: PassClock, limit = this.config.rebill.batchSize): Promise<Claimed[]> {
+    const now = clock.now();
+    const rows = await claimLeased<{ id: string }>(this.db, {
+      table: 'connector_subscriptions',
+      where:
+        'candidate.next_attempt_at <= $1 AND (candidate.lease_until IS NULL OR candidate.lease_until < $2)',
+      params: [clock.due, now],
+      orderBy: 'candidate.next_attempt_at',
+      limit,
+      lease: { lease_owner: this.instanceId, lease_until: later(now, this.config.rebill.leaseMs) },
+      returning: 'id',
+    });
+    if (rows.length === 0) {
+      return [];
+    }
+    const claimedAtMs = performance.now();
+    const subscriptions = await this.db
+      .getRepository(ConnectorSubscriptionEntity)
+      .findBy({ id: In(rows.map((r) => r.id)) });
+    return subscriptions
+      .sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0))
+      .map((subscription) => ({ subscription, claimedAtMs }));
+  }
+
+  /** Half the lease gone before we got to the row: extend it, unless it already ran out (then it may be another's). */
+  async keep(claimed: Claimed, clock: PassClock): Promise<boolean> {
+    if (performance.now() - claimed.claimedAtMs <= this.config.rebill.leaseMs / 2) {
+      return true;
+    }
+    const now = clock.now();
+    const rows = returnedRows(
+      await this.db.query(
+        `UPDATE connector_subscriptions SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND lease_until >= $4 RETURNING id`,
+        [claimed.subscription.id, this.instanceId, later(now, this.config.rebill.leaseMs), now],
+      ),
+    );
+    return rows.length > 0;
+  }
+
+  /** Clears our lease and sets the next look (`onlyLater`: never earlier than it is) without touching anything else. */
+  async release(id: string, changes: { nextAttemptAt: Date | null; onlyLater?: boolean }): Promise<void> {
+    await this.db.query(
+      `UPDATE connector_subscriptions
+       SET next_attempt_at = CASE WHEN NOT $4 THEN $2
+                                  WHEN next_attempt_at IS NULL THEN NULL
+                                  ELSE GREATEST(next_attempt_at, $2) END,
+           lease_owner = NULL, lease_until = NULL
+       WHERE id = $1 AND lease_owner = $3`,
+      [id, changes.nextAttemptAt, this.instanceId, changes.onlyLater === true],
+    );
+  }
+
+  /** After an unexpected error: look again at `retryAt`, keeping the error for operators. */
+  async releaseAfterError(id: string, retryAt: Date, message: string): Promise<void> {
+    await this.db.query(
+      `UPDATE connector_subscriptions SET next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL
+       WHERE id = $1 AND lease_owner = $4`,
+      [id, retryAt, message.slice(0, 500), this.instanceId],
+    );
+  }
+
+  /** Inside a transaction that holds the subscription's lock: drop our lease, change nothing else. */
+  async releaseLocked(manager: EntityManager, sub: ConnectorSubscriptionEntity): Promise<void> {
+    if (sub.leaseOwner === this.instanceId) {
+      await manager.update(
+        ConnectorSubscriptionEntity,
+        { id: sub.id },
+        { leaseOwner: null, leaseUntil: null },
+      );
+    }
+  }
+}

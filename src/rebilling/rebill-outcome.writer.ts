@@ -1,0 +1,355 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { emsPaymentReport } from '../cleeng/cleeng-reports';
+import { Money } from '../common/money/money';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { decline as makeDecline, Decline } from '../gateways/decline-codes';
+import { GatewayCallOutcome } from '../gateways/gateway-call';
+import { PaymentResult } from '../gateways/gateway.provider';
+import { OutboxService } from '../outbox/outbox.service';
+import { parseInterval, periodStart } from '../subscriptions/billing-interval';
+import { ConnectorSubscriptionEntity, SubscriptionStatus } from '../subscriptions/subscription.entity';
+import { subscriptionTransition, SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { Checkout, RebillDecision } from './dunning';
+import { RebillAttemptEntity, RebillAttemptStatus, RebillTry } from './rebill-attempt.entity';
+import { RebillAttempts } from './rebill-attempts';
+import { RebillClaims } from './rebill-claims';
+
+const MAX_TRIES_KEPT = 50;
+
+/** How one subscription's turn in a pass ended (the counters of the pass summary). */
+export type RebillOutcome =
+  | 'captured'
+  | 'declined'
+  | 'retryScheduled'
+  | 'actionRequired'
+  | 'cancelled'
+  | 'pending'
+  | 'retryLater'
+  | 'suspended'
+  | 'skipped'
+  | 'errors';
+
+type SubscriptionChanges = Partial<Omit<ConnectorSubscriptionEntity, 'id' | 'createdAt' | 'updatedAt'>>;
+
+/** What the decision is about: the attempt as it was when we decided (its key and state then). */
+export interface DecidedAttempt {
+  subscriptionId: string;
+  attemptId: string;
+  expectedKey: string;
+  expectedStatuses: readonly RebillAttemptStatus[];
+}
+
+/**
+ * Writes a rebill decision: the attempt, the subscription's schedule and dunning, and the Cleeng report, in one
+ * transaction. Every writer locks the subscription then the attempt, in that order.
+ */
+@Injectable()
+export class RebillOutcomeWriter {
+  private readonly logger = new Logger(RebillOutcomeWriter.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outbox: OutboxService,
+    private readonly subscriptions: SubscriptionsService,
+    private readonly attempts: RebillAttempts,
+    private readonly claims: RebillClaims,
+  ) {}
+
+  /**
+   * If the attempt moved on meanwhile (a notification settled it, or another instance whose lease ours replaced
+   * wrote the same answer first), nothing is written twice.
+   */
+  async apply(
+    decided: DecidedAttempt,
+    decision: RebillDecision,
+    now: Date,
+    answer?: GatewayCallOutcome<PaymentResult>,
+  ): Promise<RebillOutcome> {
+    return this.db.transaction(async (manager): Promise<RebillOutcome> => {
+      const sub = await this.subscriptions.lock(manager, decided.subscriptionId);
+      const attempt = await this.attempts.lock(manager, decided.attemptId);
+      if (!sub || !attempt) {
+        throw new Error(`subscription ${decided.subscriptionId} or attempt ${decided.attemptId} vanished`);
+      }
+      if (
+        attempt.idempotencyKey !== decided.expectedKey ||
+        !decided.expectedStatuses.includes(attempt.status)
+      ) {
+        await this.claims.releaseLocked(manager, sub);
+        return 'skipped';
+      }
+      const tried = answer ? tryRecord(attempt, decision, answer, now) : undefined;
+      return this.write(manager, sub, attempt, decision, now, tried);
+    });
+  }
+
+  /** The period is paid but the schedule did not move (it always moves in the same transaction): repair it. */
+  async repairPaidSchedule(subscriptionId: string, attempt: RebillAttemptEntity, now: Date): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const locked = await this.subscriptions.lock(manager, subscriptionId);
+      if (locked && locked.periodIndex === attempt.periodIndex) {
+        await this.advance(manager, locked, attempt, now);
+      } else if (locked) {
+        await this.claims.releaseLocked(manager, locked);
+      }
+    });
+  }
+
+  private async write(
+    manager: EntityManager,
+    sub: ConnectorSubscriptionEntity,
+    attempt: RebillAttemptEntity,
+    decision: RebillDecision,
+    now: Date,
+    tried: RebillTry | undefined,
+  ): Promise<RebillOutcome> {
+    const tries = tried ? [...attempt.tries, tried].slice(-MAX_TRIES_KEPT) : attempt.tries;
+    const cancelled = sub.status === 'cancelled';
+    const release = { leaseOwner: null, leaseUntil: null };
+    const subStatus = (to: SubscriptionStatus): SubscriptionStatus =>
+      cancelled ? 'cancelled' : subscriptionTransition(sub.status, to);
+    switch (decision.kind) {
+      case 'captured':
+        await this.writeCaptured(manager, sub, attempt, decision.externalPaymentId ?? null, now, tries);
+        return 'captured';
+      case 'pending':
+        await this.attempts.update(manager, attempt, 'pending', {
+          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+          tries,
+        });
+        await this.updateSub(manager, sub, { ...release, nextAttemptAt: decision.recheckAt });
+        return 'pending';
+      case 'retry_same_key':
+        await this.attempts.update(manager, attempt, decision.unknown ? 'unknown' : 'charging', {
+          technicalFailures: attempt.technicalFailures + 1,
+          lastError: decision.error.slice(0, 500),
+          tries,
+        });
+        await this.updateSub(manager, sub, {
+          ...release,
+          nextAttemptAt: decision.retryAt,
+          lastError: decision.error.slice(0, 500),
+        });
+        return 'retryLater';
+      case 'retry_scheduled':
+        await this.attempts.update(manager, attempt, 'retry_scheduled', {
+          decline: decision.decline,
+          retryScheduled: true,
+          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+          tries,
+        });
+        await this.updateSub(manager, sub, {
+          ...release,
+          status: subStatus('past_due'),
+          nextAttemptAt: decision.graceUntil,
+          lastDecline: decision.decline,
+          ...checkoutColumns(decision.checkout),
+        });
+        return 'retryScheduled';
+      case 'soft_decline':
+        await this.attempts.update(manager, attempt, cancelled ? 'failed' : 'declined', {
+          decline: decision.decline,
+          retryScheduled: false,
+          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+          tries,
+        });
+        await this.updateSub(manager, sub, {
+          ...release,
+          status: subStatus('past_due'),
+          nextAttemptAt: cancelled ? null : decision.nextTryAt,
+          dunningStep: decision.dunningStep,
+          dunningStartedAt: decision.dunningStartedAt,
+          lastDecline: decision.decline,
+          ...checkoutColumns(decision.checkout),
+        });
+        await this.report(manager, sub, attempt, 'rejected', decision.externalPaymentId, decision.decline);
+        return 'declined';
+      case 'dunning_exhausted':
+        await this.attempts.update(manager, attempt, 'failed', {
+          decline: decision.decline,
+          retryScheduled: false,
+          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+          tries,
+        });
+        await this.updateSub(manager, sub, {
+          ...release,
+          status: subStatus('cancelled'),
+          nextAttemptAt: null,
+          lastDecline: decision.decline,
+          checkoutUrl: null,
+          checkoutExpiresAt: null,
+          ...(cancelled ? {} : { cancelledAt: now, cancelReason: 'dunning_exhausted' }),
+        });
+        await this.report(manager, sub, attempt, 'rejected', decision.externalPaymentId, decision.decline);
+        this.logger.warn(
+          `subscription ${sub.id}: cancelled after the last dunning retry (${decision.decline.code})`,
+        );
+        return 'cancelled';
+      case 'hard_decline':
+        await this.attempts.update(manager, attempt, decision.checkout ? 'action_required' : 'failed', {
+          decline: decision.decline,
+          retryScheduled: false,
+          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+          tries,
+        });
+        await this.updateSub(manager, sub, {
+          ...release,
+          status: subStatus('action_required'),
+          nextAttemptAt: null,
+          lastDecline: decision.decline,
+          ...checkoutColumns(decision.checkout),
+        });
+        await this.report(manager, sub, attempt, 'rejected', decision.externalPaymentId, decision.decline);
+        return 'actionRequired';
+      case 'invalid': {
+        const decline = makeDecline('GW_ERROR', {
+          ...(decision.gatewayCode ? { code: decision.gatewayCode } : {}),
+          reason: decision.error,
+        });
+        await this.attempts.update(manager, attempt, 'failed', {
+          decline,
+          lastError: decision.error.slice(0, 500),
+          tries,
+        });
+        await this.updateSub(manager, sub, {
+          ...release,
+          status: subStatus('suspended'),
+          nextAttemptAt: null,
+          lastError: decision.error.slice(0, 500),
+        });
+        this.logger.error(
+          `subscription ${sub.id}: suspended, the gateway refused the rebill: ${decision.error}`,
+        );
+        return 'suspended';
+      }
+    }
+  }
+
+  /**
+   * The period is paid (by our call, or by a notification: a checkout payment, the gateway's own retry, a late
+   * answer). Advances the schedule from the anchor, ends dunning, reports to Cleeng. Shared with the
+   * notification path; the caller holds the locks.
+   */
+  async writeCaptured(
+    manager: EntityManager,
+    sub: ConnectorSubscriptionEntity,
+    attempt: RebillAttemptEntity,
+    externalPaymentId: string | null,
+    now: Date,
+    tries: RebillTry[] = attempt.tries,
+  ): Promise<void> {
+    await this.attempts.update(manager, attempt, 'captured', {
+      externalPaymentId: externalPaymentId ?? attempt.externalPaymentId,
+      capturedAt: now,
+      decline: null,
+      retryScheduled: false,
+      lastError: null,
+      tries,
+    });
+    await this.advance(manager, sub, attempt, now);
+    const paidId = externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey;
+    await this.report(manager, sub, attempt, 'captured', paidId);
+  }
+
+  /** Moves the schedule past the attempt's period (if it is the current one) and ends dunning. */
+  private async advance(
+    manager: EntityManager,
+    sub: ConnectorSubscriptionEntity,
+    attempt: RebillAttemptEntity,
+    now: Date,
+  ): Promise<void> {
+    const cancelled = sub.status === 'cancelled';
+    const advance = sub.periodIndex === attempt.periodIndex;
+    const nextIndex = advance ? sub.periodIndex + 1 : sub.periodIndex;
+    const nextBillingAt = advance
+      ? periodStart(sub.billingAnchor, parseInterval(sub.billingInterval), nextIndex)
+      : sub.nextBillingAt;
+    await this.updateSub(manager, sub, {
+      leaseOwner: null,
+      leaseUntil: null,
+      status: cancelled ? 'cancelled' : subscriptionTransition(sub.status, 'active'),
+      periodIndex: nextIndex,
+      nextBillingAt,
+      // one period per subscription per pass: a subscription far behind catches up tick by tick
+      nextAttemptAt: cancelled ? null : new Date(Math.max(nextBillingAt.getTime(), now.getTime() + 1)),
+      dunningStep: 0,
+      dunningStartedAt: null,
+      lastDecline: null,
+      lastError: null,
+      checkoutUrl: null,
+      checkoutExpiresAt: null,
+    });
+  }
+
+  /** Externally managed payment report to Cleeng, only for subscriptions linked to a Cleeng subscription. */
+  private async report(
+    manager: EntityManager,
+    sub: ConnectorSubscriptionEntity,
+    attempt: RebillAttemptEntity,
+    status: 'captured' | 'rejected',
+    externalPaymentId: string | undefined,
+    decline?: Decline,
+  ): Promise<void> {
+    const paymentMethodId = this.config.cleeng.paymentMethods.get(sub.gateway);
+    if (!sub.cleengSubscriptionId || !sub.offerId || paymentMethodId === undefined) {
+      return;
+    }
+    await this.outbox.enqueue(
+      manager,
+      emsPaymentReport({
+        subscriptionId: sub.id,
+        customerId: sub.customerId,
+        offerId: sub.offerId,
+        cleengSubscriptionId: sub.cleengSubscriptionId,
+        paymentMethodId,
+        amount: Money.of(attempt.amountMinor, attempt.currency),
+        attemptId: attempt.id,
+        tryNumber: attempt.tryNumber,
+        status,
+        externalPaymentId: externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey,
+        ...(decline ? { decline } : {}),
+      }),
+    );
+  }
+
+  private async updateSub(
+    manager: EntityManager,
+    sub: ConnectorSubscriptionEntity,
+    changes: SubscriptionChanges,
+  ): Promise<void> {
+    await manager.update(ConnectorSubscriptionEntity, { id: sub.id }, changes);
+    Object.assign(sub, changes);
+  }
+}
+
+/** One gateway call (try) of the attempt, as kept in its history. */
+function tryRecord(
+  attempt: RebillAttemptEntity,
+  decision: RebillDecision,
+  answer: GatewayCallOutcome<PaymentResult>,
+  now: Date,
+): RebillTry {
+  const result = answer.kind === 'ok' ? answer.value : undefined;
+  const decline = result?.decline ?? (answer.kind === 'not_processed' ? answer.decline : undefined);
+  return {
+    try: attempt.tryNumber,
+    key: attempt.idempotencyKey,
+    at: now.toISOString(),
+    outcome: decision.kind,
+    ...(result?.externalPaymentId ? { externalPaymentId: result.externalPaymentId } : {}),
+    ...(decline
+      ? { decline: { code: decline.code, ...(decline.rawCode ? { rawCode: decline.rawCode } : {}) } }
+      : {}),
+    ...(answer.kind === 'unknown' ? { error: answer.error } : {}),
+    ...(answer.kind === 'invalid' ? { error: answer.error.message } : {}),
+  };
+}
+
+function checkoutColumns(checkout: Checkout | undefined): SubscriptionChanges {
+  return checkout
+    ? { checkoutUrl: checkout.url, checkoutExpiresAt: checkout.expiresAt }
+    : { checkoutUrl: null, checkoutExpiresAt: null };
+}
