@@ -11,7 +11,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { GatewayId } from '../gateways/gateway-ids';
 import { CreateOrderDto } from './dto/create-order.dto';
-import { ORDER_TRANSITIONS, OrderEntity, PaymentOperation } from './order.entity';
+import { ORDER_TRANSITIONS, OrderEntity, OrderStatus, PaymentOperation } from './order.entity';
 import { CleengOrder } from '../cleeng/cleeng.types';
 
 @Injectable()
@@ -119,13 +119,34 @@ export class OrdersService {
     return order;
   }
 
+  /** The order, in the caller's transaction. */
+  get(manager: EntityManager, orderId: string): Promise<OrderEntity> {
+    return manager.findOneByOrFail(OrderEntity, { id: orderId });
+  }
+
   async markPaid(manager: EntityManager, orderId: string): Promise<void> {
-    const order = await manager.findOneOrFail(OrderEntity, {
+    await this.move(manager, await this.lock(manager, orderId), 'paid');
+  }
+
+  /** A capture that failed after it was reported (e.g. Adyen CAPTURE_FAILED): the order can be paid again. */
+  async reopenIfPaid(manager: EntityManager, orderId: string): Promise<void> {
+    const order = await this.lock(manager, orderId);
+    if (order.status === 'paid') {
+      await this.move(manager, order, 'open');
+    }
+  }
+
+  private lock(manager: EntityManager, orderId: string): Promise<OrderEntity> {
+    return manager.findOneOrFail(OrderEntity, {
       where: { id: orderId },
       lock: { mode: 'pessimistic_write' },
     });
-    assertTransition('order', ORDER_TRANSITIONS, order.status, 'paid');
-    await manager.update(OrderEntity, { id: orderId }, { status: 'paid' });
+  }
+
+  /** Through ORDER_TRANSITIONS; the caller holds the row lock. */
+  private async move(manager: EntityManager, order: OrderEntity, to: OrderStatus): Promise<void> {
+    assertTransition('order', ORDER_TRANSITIONS, order.status, to);
+    await manager.update(OrderEntity, { id: order.id }, { status: to });
   }
 
   private resolveGateway(dto: CreateOrderDto): { gateway: GatewayId; paymentMethodId: number } {

@@ -10,6 +10,12 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { CardMetadata, PaymentMethodData } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import type { GatewayId } from '../gateways/gateway-ids';
+import {
+  CLEENG_DETAILS_CREATE,
+  paymentDetailsCreateReport,
+  paymentDetailsDeleteReport,
+  remotePaymentDetailsDeleteReport,
+} from '../cleeng/cleeng-reports';
 import { OutboxService } from '../outbox/outbox.service';
 import { callGateway } from '../gateways/gateway-call';
 import { shopperReference } from './shopper-reference';
@@ -27,8 +33,6 @@ export interface NewPaymentDetails {
   card: CardMetadata;
   cleengPaymentDetailsId?: string;
 }
-
-const CLEENG_DETAILS_CREATE = 'cleeng.payment_details.create';
 
 /** Recurring tokens: sealed at rest, revealed only to make a gateway call or a Cleeng report. */
 @Injectable()
@@ -152,24 +156,16 @@ export class PaymentDetailsService implements OnModuleInit {
         token,
         card: result.card ?? {},
       });
-      await this.outbox.enqueue(manager, {
-        kind: CLEENG_DETAILS_CREATE,
-        aggregateId: details.id,
-        dedupeKey: `cleeng:payment_details:create:${details.id}`,
-        payload: {
-          method: 'POST',
-          path: '/payment_details',
-          body: {
-            customerId: Number(input.customerId),
-            token: '',
-            paymentMethodId,
-            paymentMethodSpecificParams: { ...result.card },
-            active: true,
-          },
-          secretPath: 'token',
-        },
-        secret: token,
-      });
+      await this.outbox.enqueue(
+        manager,
+        paymentDetailsCreateReport({
+          detailsId: details.id,
+          customerId: input.customerId,
+          paymentMethodId,
+          card: { ...result.card },
+          token,
+        }),
+      );
       return details;
     });
     this.outbox.notify();
@@ -215,23 +211,16 @@ export class PaymentDetailsService implements OnModuleInit {
       if (details && details.status !== 'deleted') {
         await this.move(manager, details.id, 'deleted');
       }
-      await this.outbox.enqueue(manager, {
-        kind: 'cleeng.payment_details.delete',
-        aggregateId: details?.id ?? `cleeng-payment-details:${cleengPaymentDetailsId}`,
-        dedupeKey: `cleeng:payment_details:delete:${cleengPaymentDetailsId}`,
-        payload: { method: 'DELETE', path: `/payment_details/${encodeURIComponent(cleengPaymentDetailsId)}` },
-      });
+      await this.outbox.enqueue(
+        manager,
+        remotePaymentDetailsDeleteReport(cleengPaymentDetailsId, details?.id),
+      );
     });
     this.outbox.notify();
   }
 
   private async enqueueCleengDelete(manager: EntityManager, detailsId: string): Promise<void> {
-    await this.outbox.enqueue(manager, {
-      kind: 'cleeng.payment_details.delete',
-      aggregateId: detailsId,
-      dedupeKey: `cleeng:payment_details:delete:local:${detailsId}`,
-      payload: { method: 'DELETE', path: '/payment_details/{cleengPaymentDetailsId}' },
-    });
+    await this.outbox.enqueue(manager, paymentDetailsDeleteReport(detailsId));
   }
 
   private async move(manager: EntityManager, id: string, to: PaymentDetailsStatus): Promise<void> {

@@ -3,7 +3,10 @@ import { GatewaysModule } from '../gateways/gateways.module';
 import { OrdersModule } from '../orders/orders.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { PaymentDetailsModule } from '../payment-details/payment-details.module';
+import { CapturePaymentService } from './capture-payment.service';
+import { CleengPaymentSync } from './cleeng-payment-sync';
 import { PaymentProcessor } from './payment-processor.service';
+import { PaymentStateService } from './payment-state.service';
 import { RecurringBillingService } from './recurring-billing.service';
 import { UnknownOutcomeReconciler } from './unknown-outcome.reconciler';
 import { CleengModule } from '../cleeng/cleeng.module';
@@ -13,7 +16,21 @@ import { PaymentsService } from './payments.service';
 @Module({
   imports: [OrdersModule, GatewaysModule, OutboxModule, PaymentDetailsModule, CleengModule],
   controllers: [PaymentsController],
-  providers: [PaymentsService, PaymentProcessor, RecurringBillingService, UnknownOutcomeReconciler],
-  exports: [PaymentsService, PaymentProcessor, RecurringBillingService, UnknownOutcomeReconciler],
+  providers: [
+    PaymentsService,
+    PaymentStateService,
+    PaymentProcessor,
+    CapturePaymentService,
+    CleengPaymentSync,
+    RecurringBillingService,
+    UnknownOutcomeReconciler,
+  ],
+  exports: [
+    PaymentsService,
+    PaymentStateService,
+    PaymentProcessor,
+    RecurringBillingService,
+    UnknownOutcomeReconciler,
+  ],
 })
 export class PaymentsModule {}

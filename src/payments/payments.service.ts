@@ -13,6 +13,7 @@ import { OrdersService } from '../orders/orders.service';
 import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity, PendingOperation } from './payment.entity';
 import { PaymentProcessor } from './payment-processor.service';
+import { PaymentStateService } from './payment-state.service';
 import { shopperReference } from '../payment-details/shopper-reference';
 
 export interface StartPaymentInput {
@@ -35,6 +36,7 @@ export class PaymentsService {
     private readonly orders: OrdersService,
     private readonly gateways: GatewayRegistry,
     private readonly processor: PaymentProcessor,
+    private readonly paymentState: PaymentStateService,
   ) {}
 
   async findForPrincipal(principal: Principal, id: string): Promise<PaymentEntity> {
@@ -61,7 +63,12 @@ export class PaymentsService {
     const operation: PaymentOperation = amount.isZero() ? 'initial-free-transaction' : 'initial-payment';
     const id = randomUUID();
     const returnUrl = input.returnUrl ?? `${this.config.publicUrl}/v1/payments/${id}/return`;
-    const payment = await this.processor.insertPending(order, operation, { flow: 'initial', returnUrl }, id);
+    const payment = await this.paymentState.insertPending(
+      order,
+      operation,
+      { flow: 'initial', returnUrl },
+      id,
+    );
     const customer: GatewayCustomer = {
       reference: shopperReference(order.customerId),
       country: order.country,

@@ -16,6 +16,8 @@ import { PaymentDetailsService } from '../payment-details/payment-details.servic
 import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity, PaymentFlow } from './payment.entity';
 import { PaymentProcessor } from './payment-processor.service';
+import { PaymentStateService } from './payment-state.service';
+import { CapturePaymentService } from './capture-payment.service';
 import { shopperReference } from '../payment-details/shopper-reference';
 import { UnknownOutcomeReconciler } from './unknown-outcome.reconciler';
 
@@ -45,6 +47,8 @@ export class RecurringBillingService {
     private readonly cleeng: CleengClient,
     private readonly gateways: GatewayRegistry,
     private readonly processor: PaymentProcessor,
+    private readonly paymentState: PaymentStateService,
+    private readonly captures: CapturePaymentService,
     private readonly details: PaymentDetailsService,
     private readonly reconciler: UnknownOutcomeReconciler,
     private readonly orders: OrdersService,
@@ -93,7 +97,7 @@ export class RecurringBillingService {
     ) {
       return 'done'; // already settled by an earlier attempt of this event
     }
-    payment ??= await this.processor.insertPending(
+    payment ??= await this.paymentState.insertPending(
       order,
       'recurring-payment',
       {
@@ -105,7 +109,7 @@ export class RecurringBillingService {
       stored?.entity.id ?? null,
     );
     if (!stored) {
-      await this.processor.reject(
+      await this.paymentState.reject(
         payment,
         decline('PAY_DEC', {
           code: 'NO_PAYMENT_DETAILS',
@@ -158,7 +162,7 @@ export class RecurringBillingService {
     if (current.status !== 'authorised') {
       return FINAL.includes(current.status) ? 'done' : 'ignored';
     }
-    await this.processor.capture(current, this.gateways.get(current.gateway));
+    await this.captures.capture(current, this.gateways.get(current.gateway));
     return 'done';
   }
 

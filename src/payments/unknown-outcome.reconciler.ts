@@ -12,6 +12,8 @@ import { PaymentDetailsEntity } from '../payment-details/payment-details.entity'
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { PaymentEntity } from './payment.entity';
 import { PaymentProcessor } from './payment-processor.service';
+import { PaymentStateService } from './payment-state.service';
+import { CapturePaymentService } from './capture-payment.service';
 
 export interface ReconcileSummary {
   checked: number;
@@ -34,6 +36,8 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly gateways: GatewayRegistry,
     private readonly processor: PaymentProcessor,
+    private readonly paymentState: PaymentStateService,
+    private readonly captures: CapturePaymentService,
     private readonly details: PaymentDetailsService,
     private readonly clock: Clock,
   ) {
@@ -72,7 +76,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
     const operation = payment.gatewayState?.pendingOperation;
     const flow = payment.gatewayState?.flow ?? 'initial';
     if (operation === 'capture') {
-      return this.processor.capture(payment, gateway);
+      return this.captures.capture(payment, gateway);
     }
     if (
       flow !== 'initial' &&
@@ -112,7 +116,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
     this.logger.warn(
       `payment ${payment.id}: no outcome after ${Math.round(age / 1000)} s, cancelled by reference`,
     );
-    return this.processor.reject(
+    return this.paymentState.reject(
       payment,
       decline('GW_TIMEOUT', { reason: 'no answer from the gateway; cancelled' }),
     );

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { GatewaysModule } from '../gateways/gateways.module';
+import { OrdersModule } from '../orders/orders.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { PaymentsModule } from '../payments/payments.module';
 import { RefundsController } from './refunds.controller';
@@ -7,7 +8,7 @@ import { RefundReconciler } from './refund.reconciler';
 import { RefundsService } from './refunds.service';
 
 @Module({
-  imports: [PaymentsModule, GatewaysModule, OutboxModule],
+  imports: [PaymentsModule, OrdersModule, GatewaysModule, OutboxModule],
   controllers: [RefundsController],
   providers: [RefundsService, RefundReconciler],
   exports: [RefundsService],

@@ -1,16 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { cleengId } from '../cleeng/cleeng.types';
+import { paymentRefundReport } from '../cleeng/cleeng-reports';
 import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { assertTransition } from '../common/state-machine';
 import { GatewayRegistry } from '../gateways/gateway.registry';
-import { OrderEntity } from '../orders/order.entity';
+import { OrdersService } from '../orders/orders.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity } from '../payments/payment.entity';
-import { PaymentProcessor } from '../payments/payment-processor.service';
+import { PaymentStateService } from '../payments/payment-state.service';
 import { REFUND_TRANSITIONS, RefundEntity, RefundStatus } from './refund.entity';
 
 export interface RefundRequest {
@@ -37,8 +37,9 @@ export class RefundsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly gateways: GatewayRegistry,
-    private readonly processor: PaymentProcessor,
+    private readonly paymentState: PaymentStateService,
     private readonly outbox: OutboxService,
+    private readonly orders: OrdersService,
   ) {}
 
   async refund(request: RefundRequest): Promise<RefundEntity> {
@@ -111,9 +112,9 @@ export class RefundsService {
           lastError: null,
         },
       );
-      const payment = await this.processor.lock(manager, current.paymentId);
+      const payment = await this.paymentState.lock(manager, current.paymentId);
       const refunded = await this.succeededTotal(manager, payment.id);
-      await this.processor.transition(
+      await this.paymentState.transition(
         manager,
         payment.id,
         refunded >= payment.capturedMinor ? 'refunded' : 'partially_refunded',
@@ -137,7 +138,7 @@ export class RefundsService {
         return current;
       }
       this.assert(current.status, 'failed');
-      const payment = await this.processor.lock(manager, current.paymentId);
+      const payment = await this.paymentState.lock(manager, current.paymentId);
       await manager.query(`UPDATE payments SET refunded_minor = refunded_minor - $2 WHERE id = $1`, [
         current.paymentId,
         current.amountMinor,
@@ -149,7 +150,7 @@ export class RefundsService {
           `refund ${current.id} failed after it succeeded (Cleeng already reported refunded): ${error}`,
         );
         const refunded = await this.succeededTotal(manager, payment.id);
-        await this.processor.transition(
+        await this.paymentState.transition(
           manager,
           payment.id,
           refunded > 0 ? 'partially_refunded' : 'captured',
@@ -173,7 +174,7 @@ export class RefundsService {
 
   private async reserve(request: RefundRequest): Promise<RefundEntity> {
     return this.db.transaction(async (manager) => {
-      const payment = await this.processor.lock(manager, request.payment.id);
+      const payment = await this.paymentState.lock(manager, request.payment.id);
       if (payment.status !== 'captured' && payment.status !== 'partially_refunded') {
         throw new DomainError(
           'PAYMENT_NOT_REFUNDABLE',
@@ -221,24 +222,18 @@ export class RefundsService {
     payment: PaymentEntity,
     refund: RefundEntity,
   ): Promise<void> {
-    const order = await manager.findOneByOrFail(OrderEntity, { id: payment.orderId });
-    await this.outbox.enqueue(manager, {
-      kind: 'cleeng.payment.refund',
-      aggregateId: payment.id,
-      dedupeKey: `cleeng:payment:refund:${refund.id}`,
-      payload: {
-        method: 'PATCH',
-        path: '/payments/{cleengPaymentId}',
-        body: {
-          status: 'refunded',
-          orderId: cleengId(order.cleengOrderId),
-          paymentOperation: payment.operation,
-          refundedReason: refund.reason ?? 'refund',
-          refundedAmount: Money.of(refund.amountMinor, refund.currency).toMajorNumber(),
-          refundType: 'refund',
-        },
-      },
-    });
+    const order = await this.orders.get(manager, payment.orderId);
+    await this.outbox.enqueue(
+      manager,
+      paymentRefundReport({
+        paymentId: payment.id,
+        refundId: refund.id,
+        cleengOrderId: order.cleengOrderId,
+        paymentOperation: payment.operation,
+        reason: refund.reason,
+        amount: Money.of(refund.amountMinor, refund.currency),
+      }),
+    );
   }
 
   private async succeededTotal(manager: EntityManager, paymentId: string): Promise<number> {

@@ -7,6 +7,7 @@ import {
   RenewalDueData,
   TerminationData,
 } from '../cleeng/cleeng-webhook.types';
+import { remotePaymentCancelReport, subscriptionTerminateReport } from '../cleeng/cleeng-reports';
 import { CleengPayment } from '../cleeng/cleeng.types';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { Money } from '../common/money/money';
@@ -17,7 +18,7 @@ import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { PaymentEntity } from '../payments/payment.entity';
-import { PaymentProcessor } from '../payments/payment-processor.service';
+import { PaymentStateService } from '../payments/payment-state.service';
 import { RecurringBillingService } from '../payments/recurring-billing.service';
 import { UnknownOutcomeReconciler } from '../payments/unknown-outcome.reconciler';
 import { RefundsService } from '../refunds/refunds.service';
@@ -39,7 +40,7 @@ export class CleengWebhookRouter implements OnModuleInit {
     private readonly recurring: RecurringBillingService,
     private readonly refunds: RefundsService,
     private readonly details: PaymentDetailsService,
-    private readonly processor: PaymentProcessor,
+    private readonly paymentState: PaymentStateService,
     private readonly gateways: GatewayRegistry,
     private readonly cleeng: CleengClient,
     private readonly outbox: OutboxService,
@@ -83,16 +84,7 @@ export class CleengWebhookRouter implements OnModuleInit {
       return 'ignored';
     }
     await this.db.transaction((manager) =>
-      this.outbox.enqueue(manager, {
-        kind: 'cleeng.subscription.terminate',
-        aggregateId: `cleeng-subscription:${data.subscriptionId}`,
-        dedupeKey: `cleeng:subscription:terminate:${data.subscriptionId}:${event.id}`,
-        payload: {
-          method: 'PATCH',
-          path: `/subscriptions/${encodeURIComponent(String(data.subscriptionId))}`,
-          body: { status: 'terminated' },
-        },
-      }),
+      this.outbox.enqueue(manager, subscriptionTerminateReport(String(data.subscriptionId), event.id)),
     );
     this.outbox.notify();
     return 'done';
@@ -161,12 +153,7 @@ export class CleengWebhookRouter implements OnModuleInit {
     if (!payment) {
       // authorised elsewhere (or before this connector): Cleeng is still told to cancel it
       await this.db.transaction((manager) =>
-        this.outbox.enqueue(manager, {
-          kind: 'cleeng.payment.cancel',
-          aggregateId: `cleeng-payment:${cleengPaymentId}`,
-          dedupeKey: `cleeng:payment:cancel:remote:${cleengPaymentId}`,
-          payload: { method: 'PATCH', path: `/payments/${encodeURIComponent(cleengPaymentId)}/cancel` },
-        }),
+        this.outbox.enqueue(manager, remotePaymentCancelReport(cleengPaymentId)),
       );
       return;
     }
@@ -185,7 +172,7 @@ export class CleengWebhookRouter implements OnModuleInit {
     if (outcome.kind !== 'ok' || outcome.value.status === 'rejected') {
       throw new RetryLaterError(`cancel of payment ${payment.id} not confirmed by the gateway`);
     }
-    await this.processor.markCancelled(payment, true);
+    await this.paymentState.markCancelled(payment, true);
     this.logger.log(`payment ${payment.id} cancelled after its payment details were deactivated`);
   }
 }

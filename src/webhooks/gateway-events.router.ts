@@ -10,7 +10,8 @@ import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { PaymentEntity } from '../payments/payment.entity';
 import { ConnectorEventsHandler } from '../rebilling/connector-events.handler';
-import { OPEN_STATUSES, PaymentProcessor } from '../payments/payment-processor.service';
+import { PaymentProcessor } from '../payments/payment-processor.service';
+import { OPEN_STATUSES, PaymentStateService } from '../payments/payment-state.service';
 import { RefundsService } from '../refunds/refunds.service';
 
 /**
@@ -27,6 +28,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     @InjectDataSource() private readonly db: DataSource,
     private readonly inbox: InboxService,
     private readonly processor: PaymentProcessor,
+    private readonly paymentState: PaymentStateService,
     private readonly refunds: RefundsService,
     private readonly gateways: GatewayRegistry,
     private readonly connectorManaged: ConnectorEventsHandler,
@@ -119,7 +121,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     if (!payment || !OPEN_STATUSES.includes(payment.status)) {
       return 'ignored';
     }
-    await this.processor.reject(
+    await this.paymentState.reject(
       payment,
       event.decline ?? decline('PAY_DEC', { reason: event.reason }),
       event.externalPaymentId,
@@ -133,7 +135,7 @@ export class GatewayEventsRouter implements OnModuleInit {
       return 'ignored';
     }
     if (payment.status === 'unknown' && payment.gatewayState?.pendingOperation === 'capture') {
-      await this.processor.finishCaptured(payment, { status: 'captured' }, event.externalModificationId);
+      await this.paymentState.finishCaptured(payment, { status: 'captured' }, event.externalModificationId);
       return 'done';
     }
     return 'ignored'; // we reported the capture when the gateway accepted it
@@ -151,7 +153,7 @@ export class GatewayEventsRouter implements OnModuleInit {
       return 'ignored';
     }
     this.logger.warn(`payment ${payment.id}: capture failed at the gateway (${event.reason ?? 'no reason'})`);
-    await this.processor.reject(
+    await this.paymentState.reject(
       payment,
       decline('GW_ERROR', { code: event.rawType, reason: event.reason ?? 'capture failed' }),
     );
@@ -163,7 +165,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     if (!payment || !['authorised', 'unknown'].includes(payment.status)) {
       return 'ignored';
     }
-    await this.processor.markCancelled(payment, false);
+    await this.paymentState.markCancelled(payment, false);
     return 'done';
   }
 
@@ -197,7 +199,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     }
     const token = event.token;
     await this.db.transaction(async (manager) => {
-      const detailsId = await this.processor.storeToken(manager, payment, {
+      const detailsId = await this.paymentState.storeToken(manager, payment, {
         status: 'authorised',
         recurringToken: token,
       });
