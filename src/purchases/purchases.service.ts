@@ -14,6 +14,7 @@ import { CartCustomer, GatewayEvent, PaymentResult, ProcessCartInput } from '../
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { X_SUBSCRIPTION, SubscriptionsService } from '../subscriptions/subscriptions.service';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
+import { applyAfterSale } from '../refunds/after-sale';
 import { PURCHASE_TRANSITIONS, PurchaseEntity, PurchaseItemRecord, PurchaseStatus } from './purchase.entity';
 import { lockById } from '../common/database/row-lock';
 
@@ -288,29 +289,22 @@ export class PurchasesService {
     adjustmentId: string,
     amountMinor: number | undefined,
   ): Promise<'done' | 'ignored' | 'not_yet'> {
-    const seen = purchase.adjustments.some((a) => a.type === kind && a.id === adjustmentId);
-    if (seen || purchase.status === 'refunded' || purchase.status === 'charged_back') {
-      return 'ignored'; // a redelivery, or nothing left to take back
-    }
-    if (!CAPTURED.includes(purchase.status)) {
-      return 'not_yet';
-    }
     const total = purchase.totalMinor ?? amountMinor ?? 0;
-    const left = Math.max(total - purchase.refundedMinor, 0);
-    const amount = Math.min(amountMinor ?? left, left);
-    const adjustments = [
-      ...purchase.adjustments,
-      { type: kind, id: adjustmentId, amountMinor: amount, at: this.clock.now().toISOString() },
-    ];
-    if (kind === 'chargeback') {
-      await this.change(manager, purchase, 'charged_back', { adjustments });
-      return 'done';
+    const result = applyAfterSale(
+      { ...purchase, chargedMinor: total },
+      { kind, id: adjustmentId, amountMinor, at: this.clock.now() },
+    );
+    if (result.kind !== 'apply') {
+      return result.kind;
     }
-    const refunded = purchase.refundedMinor + amount;
-    await this.change(manager, purchase, refunded >= total ? 'refunded' : 'partially_refunded', {
-      adjustments,
-      refundedMinor: refunded,
-      ...(purchase.totalMinor === null ? { totalMinor: total } : {}),
+    await this.change(manager, purchase, result.to, {
+      adjustments: [...purchase.adjustments, result.adjustment],
+      ...(kind === 'refund'
+        ? {
+            refundedMinor: result.refundedMinor,
+            ...(purchase.totalMinor === null ? { totalMinor: total } : {}),
+          }
+        : {}),
     });
     return 'done';
   }

@@ -10,6 +10,7 @@ import { OutboxService } from '../outbox/outbox.service';
 import { PurchasesService } from '../purchases/purchases.service';
 import { SubscriptionsService, X_SUBSCRIPTION } from '../subscriptions/subscriptions.service';
 import { CAPTURED_ATTEMPT_STATUSES, RebillAdjustment, RebillAttemptEntity } from './rebill-attempt.entity';
+import { applyAfterSale } from '../refunds/after-sale';
 import { RebillAttempts } from './rebill-attempts';
 import { RebillOutcomeWriter } from './rebill-outcome.writer';
 
@@ -198,30 +199,25 @@ export class ConnectorEventsHandler {
         if (!locked) {
           throw new Error(`attempt ${attempt.id} vanished`);
         }
-        const seen = locked.adjustments.some((a) => a.type === kind && a.id === adjustmentId);
-        if (seen || locked.status === 'refunded' || locked.status === 'charged_back') {
+        const result = applyAfterSale(
+          { ...locked, chargedMinor: locked.amountMinor },
+          { kind, id: adjustmentId, amountMinor, at: this.clock.now() },
+        );
+        if (result.kind === 'ignored') {
           return 'ignored'; // a redelivery, or nothing left to take back
         }
-        if (!CAPTURED_ATTEMPT_STATUSES.includes(locked.status)) {
+        if (result.kind === 'not_yet') {
           // the PaidOrderNotification has not been applied yet: the inbox tries again later
           throw new RetryLaterError(`attempt ${locked.id} is ${locked.status}, not captured yet`);
         }
-        const left = locked.amountMinor - locked.refundedMinor;
-        const amount = Math.min(amountMinor ?? left, left);
-        const adjustments = [
-          ...locked.adjustments,
-          { type: kind, id: adjustmentId, amountMinor: amount, at: this.clock.now().toISOString() },
-        ];
+        const adjustments = [...locked.adjustments, result.adjustment];
+        await this.attempts.update(manager, locked, result.to, {
+          adjustments,
+          ...(kind === 'refund' ? { refundedMinor: result.refundedMinor } : {}),
+        });
         if (kind === 'chargeback') {
-          await this.attempts.update(manager, locked, 'charged_back', { adjustments });
-          this.logger.warn(`attempt ${locked.id}: charged back (${amount} ${locked.currency})`);
-        } else {
-          const refunded = locked.refundedMinor + amount;
-          await this.attempts.update(
-            manager,
-            locked,
-            refunded >= locked.amountMinor ? 'refunded' : 'partially_refunded',
-            { adjustments, refundedMinor: refunded },
+          this.logger.warn(
+            `attempt ${locked.id}: charged back (${result.adjustment.amountMinor} ${locked.currency})`,
           );
         }
         return 'done';
