@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/config.factory';
 import { MIGRATIONS } from '../../migrations';
-import { ENTITIES } from './database.module';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
 /** `npm run migration:run [-- revert|show]`: the same migrations the app runs at start. */
@@ -13,7 +12,8 @@ async function main(): Promise<void> {
   const db = new DataSource({
     type: 'postgres',
     url: config.databaseUrl ?? embedded?.url,
-    entities: ENTITIES,
+    // raw-SQL migrations: no entity metadata needed
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTransactionMode: 'each',
     installExtensions: false,

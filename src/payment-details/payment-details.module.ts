@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PaymentDetailsEntity } from './payment-details.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { PaymentDetailsController } from './payment-details.controller';
 import { PaymentDetailsService } from './payment-details.service';
 
 @Module({
-  imports: [GatewaysModule, OutboxModule],
+  imports: [TypeOrmModule.forFeature([PaymentDetailsEntity]), GatewaysModule, OutboxModule],
   controllers: [PaymentDetailsController],
   providers: [PaymentDetailsService],
   exports: [PaymentDetailsService],

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PaymentEntity } from './payment.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { OrdersModule } from '../orders/orders.module';
 import { OutboxModule } from '../outbox/outbox.module';
@@ -14,7 +16,14 @@ import { PaymentsController } from './payments.controller';
 import { PaymentsService } from './payments.service';
 
 @Module({
-  imports: [OrdersModule, GatewaysModule, OutboxModule, PaymentDetailsModule, CleengModule],
+  imports: [
+    TypeOrmModule.forFeature([PaymentEntity]),
+    OrdersModule,
+    GatewaysModule,
+    OutboxModule,
+    PaymentDetailsModule,
+    CleengModule,
+  ],
   controllers: [PaymentsController],
   providers: [
     PaymentsService,

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { PurchaseEntity } from './purchase.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module';
 import { PurchasesController } from './purchases.controller';
 import { PurchasesService } from './purchases.service';
 
 @Module({
-  imports: [GatewaysModule, SubscriptionsModule],
+  imports: [TypeOrmModule.forFeature([PurchaseEntity]), GatewaysModule, SubscriptionsModule],
   controllers: [PurchasesController],
   providers: [PurchasesService],
   exports: [PurchasesService],

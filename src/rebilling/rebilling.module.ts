@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { RebillAttemptEntity } from './rebill-attempt.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { PurchasesModule } from '../purchases/purchases.module';
@@ -19,7 +21,13 @@ import { RebillOutcomeWriter } from './rebill-outcome.writer';
  */
 @Global()
 @Module({
-  imports: [GatewaysModule, OutboxModule, SubscriptionsModule, PurchasesModule],
+  imports: [
+    TypeOrmModule.forFeature([RebillAttemptEntity]),
+    GatewaysModule,
+    OutboxModule,
+    SubscriptionsModule,
+    PurchasesModule,
+  ],
   controllers: [RebillingController],
   providers: [
     RebillingService,

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { RefundEntity } from './refund.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { OrdersModule } from '../orders/orders.module';
 import { OutboxModule } from '../outbox/outbox.module';
@@ -8,7 +10,13 @@ import { RefundReconciler } from './refund.reconciler';
 import { RefundsService } from './refunds.service';
 
 @Module({
-  imports: [PaymentsModule, OrdersModule, GatewaysModule, OutboxModule],
+  imports: [
+    TypeOrmModule.forFeature([RefundEntity]),
+    PaymentsModule,
+    OrdersModule,
+    GatewaysModule,
+    OutboxModule,
+  ],
   controllers: [RefundsController],
   providers: [RefundsService, RefundReconciler],
   exports: [RefundsService],

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConnectorSubscriptionEntity } from './subscription.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { SubscriptionsController } from './subscriptions.controller';
 import { SubscriptionsService } from './subscriptions.service';
 
 @Module({
-  imports: [GatewaysModule],
+  imports: [TypeOrmModule.forFeature([ConnectorSubscriptionEntity]), GatewaysModule],
   controllers: [SubscriptionsController],
   providers: [SubscriptionsService],
   exports: [SubscriptionsService],
