@@ -127,7 +127,9 @@ export class PaymentProcessor {
     }
     const externalPaymentId = result.externalPaymentId;
     const authorised = await this.db.transaction(async (manager) => {
-      const detailsId = await this.state.storeToken(manager, payment, result);
+      // locked first: the gateway's AUTHORISATION notification races this path, and only one may keep the token
+      const current = await this.state.lock(manager, payment.id);
+      const detailsId = await this.state.storeToken(manager, current, result);
       return this.state.transition(manager, payment.id, 'authorised', {
         externalPaymentId,
         paymentDetailsId: detailsId,

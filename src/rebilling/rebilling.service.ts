@@ -194,10 +194,7 @@ export class RebillingService implements OnApplicationShutdown {
   /** What the claimed subscription needs now: a first try, a replay, the next dunning try, or nothing. */
   private async process(sub: ConnectorSubscriptionEntity, clock: PassClock): Promise<RebillOutcome> {
     const billable = sub.status === 'active' || sub.status === 'past_due';
-    const attempt =
-      billable || sub.status === 'cancelled'
-        ? await (billable ? this.attempts.ensure(sub, clock.now()) : this.attempts.current(sub))
-        : null;
+    const attempt = await this.periodAttempt(sub, billable, clock);
     switch (attempt?.status) {
       case 'charging':
       case 'unknown':
@@ -209,21 +206,7 @@ export class RebillingService implements OnApplicationShutdown {
         return billable ? this.chargeMarked(sub, attempt, attempt.tryNumber + 1, clock) : this.idle(sub);
       case 'retry_scheduled':
         // the gateway's own retry did not report back within the grace period: our dunning takes over
-        return this.outcomes.apply(
-          decided(attempt),
-          decideDecline(
-            attempt.decline ?? makeDecline('PAY_DEC'),
-            this.dunningState(sub, attempt, clock.now()),
-            this.policy,
-            {
-              ...(attempt.externalPaymentId ? { externalPaymentId: attempt.externalPaymentId } : {}),
-              ...(sub.checkoutUrl
-                ? { checkout: { url: sub.checkoutUrl, expiresAt: sub.checkoutExpiresAt } }
-                : {}),
-            },
-          ),
-          clock.now(),
-        );
+        return this.takeOverGatewayRetry(sub, attempt, clock);
       case 'captured':
       case 'partially_refunded':
       case 'refunded':
@@ -239,6 +222,36 @@ export class RebillingService implements OnApplicationShutdown {
         // not billable, or waiting for the customer or an operator: nothing to do on our schedule
         return this.idle(sub);
     }
+  }
+
+  /** Billable: the period's attempt (made on first sight). Cancelled: only one already made is finished. */
+  private periodAttempt(
+    sub: ConnectorSubscriptionEntity,
+    billable: boolean,
+    clock: PassClock,
+  ): Promise<RebillAttemptEntity | null> {
+    if (billable) {
+      return this.attempts.ensure(sub, clock.now());
+    }
+    return sub.status === 'cancelled' ? this.attempts.current(sub) : Promise.resolve(null);
+  }
+
+  /** The gateway said it retries by itself (Cleverbridge) but did not report back in time: dunning as declined. */
+  private takeOverGatewayRetry(
+    sub: ConnectorSubscriptionEntity,
+    attempt: RebillAttemptEntity,
+    clock: PassClock,
+  ): Promise<RebillOutcome> {
+    const decision = decideDecline(
+      attempt.decline ?? makeDecline('PAY_DEC'),
+      this.dunningState(sub, attempt, clock.now()),
+      this.policy,
+      {
+        ...(attempt.externalPaymentId ? { externalPaymentId: attempt.externalPaymentId } : {}),
+        ...(sub.checkoutUrl ? { checkout: { url: sub.checkoutUrl, expiresAt: sub.checkoutExpiresAt } } : {}),
+      },
+    );
+    return this.outcomes.apply(decided(attempt), decision, clock.now());
   }
 
   private async idle(sub: ConnectorSubscriptionEntity): Promise<RebillOutcome> {
