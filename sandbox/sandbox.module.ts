@@ -1,20 +1,29 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { AdyenSandboxModule } from './adyen/adyen-sandbox.module';
 import { SandboxAuthController } from './auth/sandbox-auth.controller';
 import { SandboxAuthService } from './auth/sandbox-auth.service';
 import { CleengSandboxModule } from './cleeng/cleeng-sandbox.module';
 import { CleverbridgeSandboxModule } from './cleverbridge/cleverbridge-sandbox.module';
-import { SandboxClockModule } from './clock/sandbox-clock.module';
-import { SandboxFaults } from './faults/sandbox-faults';
+import { SandboxClockController } from './clock/sandbox-clock.controller';
+import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxFaultsController } from './faults/sandbox-faults.controller';
+import { SandboxCoreModule } from './sandbox-core.module';
+import { SandboxSettings } from './sandbox-settings';
 
-/** Emulators of every outside system, mounted under /sandbox when SANDBOX=true. */
-@Global()
-@Module({
-  imports: [SandboxClockModule, AdyenSandboxModule, CleengSandboxModule, CleverbridgeSandboxModule],
-  controllers: [SandboxAuthController, SandboxFaultsController],
-  providers: [SandboxFaults, SandboxAuthService],
-  // SandboxClockService (via its module): every emulator and scheduler may register onAdvance listeners
-  exports: [SandboxFaults, SandboxClockModule],
-})
-export class SandboxModule {}
+/** Emulators of every outside system, mounted under /sandbox when SANDBOX=true (see sandbox/index.ts). */
+@Module({})
+export class SandboxModule {
+  static forRoot(settings: SandboxSettings, clock: SandboxClockService): DynamicModule {
+    return {
+      module: SandboxModule,
+      imports: [
+        SandboxCoreModule.forRoot(settings, clock),
+        AdyenSandboxModule,
+        CleengSandboxModule,
+        CleverbridgeSandboxModule,
+      ],
+      controllers: [SandboxAuthController, SandboxFaultsController, SandboxClockController],
+      providers: [SandboxAuthService],
+    };
+  }
+}

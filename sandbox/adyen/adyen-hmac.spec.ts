@@ -1,6 +1,6 @@
 import { hmacValidator } from '@adyen/api-library';
 import { NotificationRequestItem } from '@adyen/api-library/lib/src/typings/notification/models';
-import { SANDBOX_SECRETS } from '../../config/config.factory';
+import { SANDBOX_SECRETS } from '../sandbox-settings';
 import { adyenHmacPayload, adyenHmacSignature, signAdyenItem } from './adyen-hmac';
 import { AdyenSandboxEvent } from './adyen-sandbox.store';
 import { toNotificationItem } from './adyen-webhook.emitter';

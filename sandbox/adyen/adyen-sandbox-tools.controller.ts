@@ -9,6 +9,7 @@ import {
   Post,
   Query,
   Res,
+  UseFilters,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -20,6 +21,7 @@ import {
   SandboxIdempotencyRecord,
 } from './adyen-sandbox.store';
 import { AdyenWebhookEmitter } from './adyen-webhook.emitter';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -43,6 +45,7 @@ export interface StoredPaymentMethodView {
  * routes (ledger, reset, idempotency keys, events, stored tokens). No API key: sandbox only.
  */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/adyen')
 export class AdyenSandboxToolsController {
   constructor(

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsIn, IsObject, IsOptional } from 'class-validator';
-import { DomainError, NotFoundError } from '../../common/errors/domain-error';
+import { SandboxError, SandboxNotFoundError } from '../shared/sandbox-error';
 import { IdleResult, WebhookAnswer } from '../webhooks/webhook-dispatcher';
 import { AdyenSandboxService, FailModificationResult } from './adyen-sandbox.service';
 import { AdyenWebhookDelivery, AdyenWebhookEmitter, SignatureMode } from './adyen-webhook.emitter';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 const MAX_IDLE_WAIT_MS = 10_000;
 
@@ -20,7 +21,7 @@ function idleTimeout(raw: unknown): number {
   }
   const ms = Number(raw);
   if (!Number.isFinite(ms) || ms < 0) {
-    throw new DomainError('VALIDATION_FAILED', 'timeoutMs: must be a non-negative number', [
+    throw new SandboxError('VALIDATION_FAILED', 'timeoutMs: must be a non-negative number', [
       { field: 'timeoutMs', messages: ['must be a non-negative number'] },
     ]);
   }
@@ -32,9 +33,9 @@ function failed(psp: string, result: FailModificationResult, what: string): { ps
     return { pspReference: result.pspReference };
   }
   if (result.problem === 'unknown-payment') {
-    throw new NotFoundError('PAYMENT_NOT_FOUND', psp);
+    throw new SandboxNotFoundError('PAYMENT_NOT_FOUND', psp);
   }
-  throw new DomainError('PAYMENT_NOT_ACTIONABLE', `payment ${psp} has no ${what} that could still fail`);
+  throw new SandboxError('PAYMENT_NOT_ACTIONABLE', `payment ${psp} has no ${what} that could still fail`);
 }
 
 /**
@@ -43,6 +44,7 @@ function failed(psp: string, result: FailModificationResult, what: string): { ps
  * refund after the fact.
  */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/adyen')
 export class AdyenSandboxWebhooksController {
   constructor(

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type { App } from 'supertest/types';
 import { APP_CONFIG } from '../../config/app-config';
-import { SANDBOX_SECRETS } from '../../config/config.factory';
+import { SANDBOX_SECRETS } from '../sandbox-settings';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { AdyenSandboxModule } from './adyen-sandbox.module';
 import { AdyenWebhookEmitter } from './adyen-webhook.emitter';

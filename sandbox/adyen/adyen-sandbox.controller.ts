@@ -1,12 +1,13 @@
-import { Body, Controller, Headers, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, Param, Post, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
-import { constantTimeEqual } from '../../common/crypto/constant-time';
-import { SANDBOX_SECRETS } from '../../config/config.factory';
+import { constantTimeEqual } from '../shared/constant-time';
+import { SANDBOX_SECRETS } from '../sandbox-settings';
 import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
 import { AdyenApiResponse, AdyenOperationPath, AdyenResponseBody, serviceError } from './adyen-api.types';
 import { AdyenSandboxService, unauthorisedResponse } from './adyen-sandbox.service';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   429: 'Too Many Requests',
@@ -26,6 +27,7 @@ function injectedFaultResponse(status: number): AdyenApiResponse {
  * exception filter would turn them into our own error format.
  */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/adyen/v71')
 export class AdyenSandboxController {
   constructor(

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AppConfig } from '../../config/app-config';
-import { SANDBOX_SECRETS } from '../../config/config.factory';
+import { SANDBOX_SECRETS } from '../sandbox-settings';
 import {
   AdyenModificationResponse,
   AdyenOperationPath,

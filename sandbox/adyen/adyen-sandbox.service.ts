@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { SANDBOX_SECRETS } from '../../config/config.factory';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { SANDBOX_SECRETS } from '../sandbox-settings';
 import {
   AdyenAmount,
   AdyenApiResponse,
@@ -123,7 +123,7 @@ export class AdyenSandboxService {
   constructor(
     private readonly store: AdyenSandboxStore,
     private readonly validator: AdyenSpecValidator,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
   ) {}
 
   /**

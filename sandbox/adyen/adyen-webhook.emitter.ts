@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import {
   DeliveryRecord,
@@ -96,7 +96,7 @@ export class AdyenWebhookEmitter implements OnModuleInit, OnModuleDestroy {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
     private readonly faults: SandboxFaults,
     private readonly store: AdyenSandboxStore,
   ) {

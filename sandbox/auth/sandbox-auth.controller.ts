@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Body, Controller, Get, Post, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { SandboxAuthService } from './sandbox-auth.service';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 export class MintTokenDto {
   @Matches(/^\d{1,18}$/, { message: 'customerId must be a numeric Cleeng customer id' })
@@ -16,6 +17,7 @@ export class MintTokenDto {
 
 /** Stand-in for Cleeng's MediaStore auth: a JWKS and a way to mint customer tokens for tests and demos. */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/auth')
 export class SandboxAuthController {
   constructor(private readonly auth: SandboxAuthService) {}

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { Clock } from '../../common/clock/clock';
+import { Clock } from '../clock/clock';
 import { SandboxClockService } from '../clock/sandbox-clock.service';
 import { CleengSandboxStore, DunningSettings, RenewalAttempt, RenewalState } from './cleeng-sandbox.store';
 import { PaymentRecord, PaymentStatus, SubscriptionRecord } from './cleeng-sandbox.types';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, NotFoundError } from '../../common/errors/domain-error';
-import { InvalidMoneyError, Money } from '../../common/money/money';
+import { SandboxError, SandboxNotFoundError } from '../shared/sandbox-error';
+import { InvalidMoneyError, Money } from '../shared/money';
 import { CleengSandboxStore } from './cleeng-sandbox.store';
 import { refundedTotal } from './cleeng-sandbox.wire';
 import { CleengWebhookDelivery, CleengWebhookEmitter } from './cleeng-webhook.emitter';
@@ -22,10 +22,10 @@ export class CleengSandboxOperator {
   refund(paymentId: number, amount?: number, reason?: string): CleengWebhookDelivery[] {
     const payment = this.store.findPayment(paymentId);
     if (!payment) {
-      throw new NotFoundError('PAYMENT_NOT_FOUND', String(paymentId));
+      throw new SandboxNotFoundError('PAYMENT_NOT_FOUND', String(paymentId));
     }
     if (payment.status !== 'captured' && payment.status !== 'refunded') {
-      throw new DomainError(
+      throw new SandboxError(
         'PAYMENT_NOT_ACTIONABLE',
         `payment ${paymentId} is ${payment.status}; only captured payments can be refunded`,
       );
@@ -36,14 +36,14 @@ export class CleengSandboxOperator {
       requested = amount === undefined ? refundable : Money.fromMajor(amount, payment.amount.currency);
     } catch (error: unknown) {
       if (error instanceof InvalidMoneyError) {
-        throw new DomainError('VALIDATION_FAILED', `amount: ${error.message}`, [
+        throw new SandboxError('VALIDATION_FAILED', `amount: ${error.message}`, [
           { field: 'amount', messages: [error.message] },
         ]);
       }
       throw error;
     }
     if (requested.isZero() || requested.greaterThan(refundable)) {
-      throw new DomainError(
+      throw new SandboxError(
         'PAYMENT_NOT_ACTIONABLE',
         `payment ${paymentId}: refund of ${requested.toMajorString()} ${requested.currency} is not possible ` +
           `(refundable: ${refundable.toMajorString()})`,
@@ -56,10 +56,10 @@ export class CleengSandboxOperator {
   capture(paymentId: number): CleengWebhookDelivery[] {
     const payment = this.store.findPayment(paymentId);
     if (!payment) {
-      throw new NotFoundError('PAYMENT_NOT_FOUND', String(paymentId));
+      throw new SandboxNotFoundError('PAYMENT_NOT_FOUND', String(paymentId));
     }
     if (payment.status !== 'authorized') {
-      throw new DomainError(
+      throw new SandboxError(
         'PAYMENT_NOT_ACTIONABLE',
         `payment ${paymentId} is ${payment.status}; only authorized payments can be captured`,
       );
@@ -71,10 +71,10 @@ export class CleengSandboxOperator {
   terminate(subscriptionId: number): CleengWebhookDelivery[] {
     const subscription = this.store.findSubscription(subscriptionId);
     if (!subscription) {
-      throw new NotFoundError('NOT_FOUND', `subscription ${subscriptionId}`);
+      throw new SandboxNotFoundError('NOT_FOUND', `subscription ${subscriptionId}`);
     }
     if (subscription.status === 'terminated') {
-      throw new DomainError(
+      throw new SandboxError(
         'INVALID_STATE_TRANSITION',
         `subscription ${subscriptionId} is already terminated`,
       );
@@ -87,9 +87,9 @@ export class CleengSandboxOperator {
     const outcome = this.store.deactivatePaymentDetails(paymentDetailsId);
     if (!outcome.ok) {
       if (outcome.status === 404) {
-        throw new NotFoundError('NOT_FOUND', `payment details ${paymentDetailsId}`);
+        throw new SandboxNotFoundError('NOT_FOUND', `payment details ${paymentDetailsId}`);
       }
-      throw new DomainError('INVALID_STATE_TRANSITION', outcome.message);
+      throw new SandboxError('INVALID_STATE_TRANSITION', outcome.message);
     }
     return { paymentDetailsId, active: false };
   }

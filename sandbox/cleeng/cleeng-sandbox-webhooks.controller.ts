@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -17,12 +17,13 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { DomainError } from '../../common/errors/domain-error';
+import { SandboxError } from '../shared/sandbox-error';
 import { IdleResult, WebhookAnswer } from '../webhooks/webhook-dispatcher';
 import { CleengSandboxOperator } from './cleeng-sandbox-operator';
 import { CleengSandboxStore, DunningSettings, RenewalState } from './cleeng-sandbox.store';
 import { CleengRenewalScheduler, RenewalFired } from './cleeng-renewals';
 import { CleengWebhookDelivery, CleengWebhookEmitter, SignatureMode } from './cleeng-webhook.emitter';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 const MAX_IDLE_WAIT_MS = 10_000;
 const MAX_HOURS = 24 * 400;
@@ -88,7 +89,7 @@ function idleTimeout(raw: unknown): number {
   }
   const ms = Number(raw);
   if (!Number.isFinite(ms) || ms < 0) {
-    throw new DomainError('VALIDATION_FAILED', 'timeoutMs: must be a non-negative number', [
+    throw new SandboxError('VALIDATION_FAILED', 'timeoutMs: must be a non-negative number', [
       { field: 'timeoutMs', messages: ['must be a non-negative number'] },
     ]);
   }
@@ -116,6 +117,7 @@ function view(state: RenewalState): RenewalStateView {
  * payment-details webhooks.
  */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/cleeng')
 export class CleengSandboxWebhooksController {
   constructor(
@@ -154,7 +156,7 @@ export class CleengSandboxWebhooksController {
   setDunning(@Body() body: DunningDto): DunningSettings {
     const attempts = body.paymentAttempts;
     if (attempts?.some((hours, i) => i > 0 && hours <= (attempts[i - 1] ?? 0))) {
-      throw new DomainError('VALIDATION_FAILED', 'paymentAttempts: must be strictly increasing', [
+      throw new SandboxError('VALIDATION_FAILED', 'paymentAttempts: must be strictly increasing', [
         { field: 'paymentAttempts', messages: ['must be strictly increasing'] },
       ]);
     }

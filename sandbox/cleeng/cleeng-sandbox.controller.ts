@@ -10,18 +10,20 @@ import {
   Post,
   Req,
   Res,
+  UseFilters,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { constantTimeEqual } from '../../common/crypto/constant-time';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { SANDBOX_SECRETS } from '../../config/config.factory';
+import { constantTimeEqual } from '../shared/constant-time';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { SANDBOX_SECRETS } from '../sandbox-settings';
 import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
 import { CleengSandboxApi } from './cleeng-sandbox.api';
 import { CleengSandboxState, CleengSandboxStore } from './cleeng-sandbox.store';
 import { RequestLogEntry } from './cleeng-sandbox.types';
 import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 import { CleengBody, CleengResponse, failure } from './cleeng-sandbox.wire';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 /** Key order must not change the fingerprint of an Idempotency-Key request. */
 function canonicalJson(value: unknown): string {
@@ -39,6 +41,7 @@ function canonicalJson(value: unknown): string {
 
 /** Cleeng Core API 3.1 as the connector calls it, under /sandbox/cleeng/3.1. */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/cleeng/3.1')
 export class CleengSandboxController {
   private readonly acceptedTokens: string[];
@@ -47,7 +50,7 @@ export class CleengSandboxController {
     private readonly api: CleengSandboxApi,
     private readonly store: CleengSandboxStore,
     private readonly faults: SandboxFaults,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) config: SandboxSettings,
   ) {
     // The fixed sandbox token, plus a CLEENG_PUBLISHER_TOKEN someone set while still pointing at the sandbox.
     this.acceptedTokens = [...new Set([SANDBOX_SECRETS.cleengPublisherToken, config.cleeng.publisherToken])];
@@ -207,6 +210,7 @@ export class CleengSandboxController {
 
 /** Test inspection, no auth: what the emulator holds and which calls reached it. */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/cleeng')
 export class CleengSandboxInspectionController {
   constructor(

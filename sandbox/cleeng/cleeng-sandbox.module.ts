@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { SandboxClockModule } from '../clock/sandbox-clock.module';
 import { CleengSandboxOperator } from './cleeng-sandbox-operator';
 import { CleengSandboxWebhooksController } from './cleeng-sandbox-webhooks.controller';
 import { CleengSandboxApi } from './cleeng-sandbox.api';
@@ -13,7 +12,6 @@ import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
  * sandbox test clock. Needs APP_CONFIG and Clock (global) and SandboxFaults (from the app's SandboxModule).
  */
 @Module({
-  imports: [SandboxClockModule],
   controllers: [CleengSandboxController, CleengSandboxInspectionController, CleengSandboxWebhooksController],
   providers: [
     CleengSandboxStore,

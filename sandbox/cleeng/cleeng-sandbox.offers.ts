@@ -1,4 +1,4 @@
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 
 export type BillingPeriodUnit = 'day' | 'week' | 'month' | 'year';
 

@@ -16,7 +16,7 @@ import {
   UpdatePaymentInput,
   UpdateSubscriptionInput,
 } from './cleeng-sandbox.types';
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 import type { ExternalPaymentInput } from './cleeng-sandbox.store';
 
 /**

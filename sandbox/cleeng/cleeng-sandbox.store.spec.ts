@@ -1,4 +1,4 @@
-import { Clock } from '../../common/clock/clock';
+import { Clock } from '../clock/clock';
 import { loadConfig } from '../../config/config.factory';
 import { CleengSandboxApi } from './cleeng-sandbox.api';
 import { CleengSandboxStore } from './cleeng-sandbox.store';

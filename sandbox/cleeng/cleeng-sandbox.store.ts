@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Clock } from '../../common/clock/clock';
-import { InvalidMoneyError, Money } from '../../common/money/money';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../clock/clock';
+import { InvalidMoneyError, Money } from '../shared/money';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import {
   addDays,
   addPeriod,
@@ -167,7 +167,7 @@ export class CleengSandboxStore {
   private readonly gatewayByPaymentMethodId: ReadonlyMap<number, string>;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) config: SandboxSettings,
     private readonly clock: Clock,
   ) {
     this.gatewayByPaymentMethodId = new Map(

@@ -1,4 +1,4 @@
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 
 export const PAYMENT_OPERATIONS = [
   'initial-payment',

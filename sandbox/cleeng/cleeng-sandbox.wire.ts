@@ -1,4 +1,4 @@
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 import { BillingPeriod } from './cleeng-sandbox.offers';
 import {
   NextPaymentAction,

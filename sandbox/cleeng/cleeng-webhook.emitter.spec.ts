@@ -6,7 +6,7 @@ import type { App } from 'supertest/types';
 import { Clock, SystemClock } from '../../common/clock/clock';
 import { HttpExceptionFilter } from '../../common/errors/http-exception.filter';
 import { createValidationPipe } from '../../common/errors/validation';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import { loadConfig, SANDBOX_SECRETS } from '../../config/config.factory';
 import { SandboxClockModule } from '../clock/sandbox-clock.module';
 import { SandboxFaults } from '../faults/sandbox-faults';
@@ -21,7 +21,7 @@ const HEADER = 'x-cleeng-signature';
 const TOKEN = { 'X-Publisher-Token': SANDBOX_SECRETS.cleengPublisherToken };
 const CUSTOMER = 927751142;
 
-function configFor(receiver: WebhookReceiver): AppConfig {
+function configFor(receiver: WebhookReceiver): SandboxSettings {
   return loadConfig({
     NODE_ENV: 'test',
     ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
@@ -178,7 +178,7 @@ describe('CleengWebhookEmitter (HTTP delivery to a local receiver)', () => {
 });
 
 /** What the app provides around the emulator: config and clock (global), faults (SandboxModule). */
-async function sandboxApp(config: AppConfig): Promise<INestApplication<App>> {
+async function sandboxApp(config: SandboxSettings): Promise<INestApplication<App>> {
   @Global()
   @Module({
     providers: [

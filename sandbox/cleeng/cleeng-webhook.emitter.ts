@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
-import { Clock } from '../../common/clock/clock';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../clock/clock';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import {
   DeliveryRecord,
@@ -46,7 +46,7 @@ export class CleengWebhookEmitter implements OnModuleInit, OnModuleDestroy {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
     private readonly faults: SandboxFaults,
     private readonly store: CleengSandboxStore,
     clock: Clock,

@@ -1,4 +1,4 @@
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 import { PaymentDetailsRecord, PaymentRecord, SubscriptionRecord } from './cleeng-sandbox.types';
 import {
   authorisationData,

@@ -1,4 +1,4 @@
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 import { findOffer } from './cleeng-sandbox.offers';
 import { PaymentDetailsRecord, PaymentRecord, SubscriptionRecord } from './cleeng-sandbox.types';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Clock } from '../../common/clock/clock';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { CleverbridgeNotification } from '../../gateways/cleverbridge/cleverbridge.types';
+import { Clock } from '../clock/clock';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { CleverbridgeNotification } from './cleverbridge-wire';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import {
   DeliveryRecord,
@@ -45,7 +45,7 @@ export class CleverbridgeNotifier implements OnModuleDestroy {
   readonly dispatcher: WebhookDispatcher<CleverbridgeNotificationMeta>;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
     private readonly faults: SandboxFaults,
     clock: Clock,
   ) {

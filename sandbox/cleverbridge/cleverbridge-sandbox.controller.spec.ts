@@ -10,7 +10,7 @@ import type { App } from 'supertest/types';
 import { Clock, SystemClock } from '../../common/clock/clock';
 import { HttpExceptionFilter } from '../../common/errors/http-exception.filter';
 import { createValidationPipe } from '../../common/errors/validation';
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 import { APP_CONFIG } from '../../config/app-config';
 import { loadConfig } from '../../config/config.factory';
 import { CleverbridgeGateway } from '../../gateways/cleverbridge/cleverbridge.gateway';

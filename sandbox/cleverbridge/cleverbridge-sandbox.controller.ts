@@ -13,12 +13,13 @@ import {
   Req,
   Res,
   UnprocessableEntityException,
+  UseFilters,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { constantTimeEqual } from '../../common/crypto/constant-time';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { X_ATTEMPT } from '../../gateways/cleverbridge/cleverbridge.mapper';
+import { constantTimeEqual } from '../shared/constant-time';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { X_ATTEMPT } from './cleverbridge-wire';
 import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
 import { IdleResult, WebhookAnswer } from '../webhooks/webhook-dispatcher';
 import {
@@ -38,6 +39,7 @@ import {
   RetryRun,
   SubscriptionView,
 } from './cleverbridge-sandbox.store';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 function isObj(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -70,13 +72,14 @@ function optionalString(value: unknown): string | undefined {
 
 /** Cleverbridge REST as the connector calls it: `POST /sandbox/cleverbridge/cart/processcart`. */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/cleverbridge')
 export class CleverbridgeSandboxController {
   constructor(
     private readonly service: CleverbridgeSandboxService,
     private readonly store: CleverbridgeSandboxStore,
     private readonly faults: SandboxFaults,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
   ) {}
 
   /** Faults first (nothing processed), then Basic auth, processing, the request log, a possibly held answer. */
@@ -176,6 +179,7 @@ function checkoutPage(v: CheckoutView): string {
 
 /** Tests' and demos' surface: hosted checkout stand-in, behaviours, retries, after-sale events, inspection. */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/cleverbridge')
 export class CleverbridgeSandboxToolsController {
   constructor(

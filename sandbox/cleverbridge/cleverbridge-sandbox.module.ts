@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { SandboxClockModule } from '../clock/sandbox-clock.module';
 import { CleverbridgeNotifier } from './cleverbridge-notifier';
 import {
   CleverbridgeSandboxController,
@@ -12,10 +11,9 @@ import { CleverbridgeSandboxStore } from './cleverbridge-sandbox.store';
  * Cleverbridge REST emulator under `/sandbox/cleverbridge` (ProcessCart, hosted checkout stand-in, test
  * routes) with a notifier that calls back `/webhooks/cleverbridge`. Needs APP_CONFIG (with `cleverbridge`)
  * and Clock (global) and SandboxFaults (the app's SandboxModule). Registers with the sandbox test clock
- * (SandboxClockModule): every advance runs Cleverbridge's scheduled payment retries that became due.
+ * (SandboxCoreModule): every advance runs Cleverbridge's scheduled payment retries that became due.
  */
 @Module({
-  imports: [SandboxClockModule],
   controllers: [CleverbridgeSandboxController, CleverbridgeSandboxToolsController],
   providers: [CleverbridgeSandboxStore, CleverbridgeNotifier, CleverbridgeSandboxService],
   exports: [CleverbridgeSandboxService, CleverbridgeSandboxStore, CleverbridgeNotifier],

@@ -1,4 +1,4 @@
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 import { parseProcessCart } from './cleverbridge-sandbox.parse';
 
 describe('parseProcessCart', () => {

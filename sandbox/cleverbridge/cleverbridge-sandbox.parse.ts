@@ -1,4 +1,4 @@
-import { InvalidMoneyError, Money } from '../../common/money/money';
+import { InvalidMoneyError, Money } from '../shared/money';
 
 /**
  * Hand validation of a ProcessCart body into what the emulator works with. Element names are matched

@@ -1,5 +1,5 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { Clock } from '../../common/clock/clock';
+import { Clock } from '../clock/clock';
 import { SandboxClockService } from '../clock/sandbox-clock.service';
 import { CleverbridgeNotifier } from './cleverbridge-notifier';
 import { parseProcessCart } from './cleverbridge-sandbox.parse';

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../../config/app-config';
-import { Clock } from '../../common/clock/clock';
-import { Money } from '../../common/money/money';
+import { Clock } from '../clock/clock';
+import { Money } from '../shared/money';
 import { loadConfig } from '../../config/config.factory';
 import { toProcessCartRequest, toRebillCart } from '../../gateways/cleverbridge/cleverbridge.mapper';
 import { CleverbridgeProcessCartResponse } from '../../gateways/cleverbridge/cleverbridge.types';

@@ -1,16 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { Clock } from '../../common/clock/clock';
-import { Money } from '../../common/money/money';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../clock/clock';
+import { Money } from '../shared/money';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import {
   CleverbridgeErrorResponse,
   CleverbridgeExtraParameters,
   CleverbridgeNotification,
   CleverbridgeNotificationType,
   CleverbridgeProcessCartResponse,
-} from '../../gateways/cleverbridge/cleverbridge.types';
-import { X_ATTEMPT, X_PERIOD } from '../../gateways/cleverbridge/cleverbridge.mapper';
+} from './cleverbridge-wire';
+import { X_ATTEMPT, X_PERIOD } from './cleverbridge-wire';
 import { ExtraParameterMode, ParsedProcessCart, ProcessCartMode } from './cleverbridge-sandbox.parse';
 import {
   catalogPrice,
@@ -259,7 +259,7 @@ export class CleverbridgeSandboxStore {
   private deterministic = false;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
     private readonly clock: Clock,
   ) {}
 

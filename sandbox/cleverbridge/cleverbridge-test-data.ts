@@ -55,7 +55,7 @@
  * A ProcessCart whose cart-level `x-connector-attempt` was already answered with 200 gets that first answer
  * again; nothing is charged twice and no notification is repeated.
  */
-import { Money } from '../../common/money/money';
+import { Money } from '../shared/money';
 
 export interface SandboxProduct {
   id: string;

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsNumber, IsOptional, Max, Min } from 'class-validator';
 import { AdvanceBy, AdvanceResult, MAX_ADVANCE_DAYS, SandboxClockService } from './sandbox-clock.service';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 export class AdvanceClockDto implements AdvanceBy {
   @IsOptional()
@@ -23,6 +24,7 @@ export class AdvanceClockDto implements AdvanceBy {
 
 /** The sandbox test clock (no auth; mounted only with SANDBOX=true). */
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/clock')
 export class SandboxClockController {
   constructor(private readonly clock: SandboxClockService) {}

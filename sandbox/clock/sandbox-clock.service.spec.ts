@@ -1,5 +1,5 @@
 import { Clock, SystemClock } from '../../common/clock/clock';
-import { DomainError } from '../../common/errors/domain-error';
+import { SandboxError } from '../shared/sandbox-error';
 import { advanceMs, SandboxClockService } from './sandbox-clock.service';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,6 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { Clock, SystemClock } from '../../common/clock/clock';
-import { DomainError } from '../../common/errors/domain-error';
+import { Logger } from '@nestjs/common';
+import { SandboxError } from '../shared/sandbox-error';
+import { Clock } from './clock';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -37,22 +37,21 @@ interface Registration {
 }
 
 /**
- * The sandbox test clock: moves the app-wide Clock forward, then lets every emulator (and later the
- * connector's own schedulers) act on the new "now", one after the other. When `advance` resolves, every
- * listener has finished, so every webhook that became due has at least been queued.
+ * The sandbox test clock, and the app's clock when SANDBOX=true (createSandbox hands it to the app, which
+ * sees it through its own Clock contract: `now()` and `onAdvance`). `advance` moves "now" forward, then lets
+ * every emulator and the connector's schedulers act on the new time, one after the other. When `advance`
+ * resolves, every listener has finished, so every webhook that became due has at least been queued.
  *
  * Advances are serialised: a second call waits until the first one's listeners are done.
  */
-@Injectable()
-export class SandboxClockService {
+export class SandboxClockService extends Clock {
   private readonly logger = new Logger(SandboxClockService.name);
   private readonly registrations: Registration[] = [];
   private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly clock: Clock) {}
+  private offsetMs = 0;
 
   now(): Date {
-    return this.clock.now();
+    return new Date(Date.now() + this.offsetMs);
   }
 
   /** Runs after every advance, in registration order. Returns the unsubscribe function. */
@@ -70,17 +69,10 @@ export class SandboxClockService {
   /** Validates `by`, moves the clock, runs the listeners. Throws VALIDATION_FAILED for a bad `by`. */
   async advance(by: AdvanceBy): Promise<AdvanceResult> {
     const ms = advanceMs(by);
-    const clock = this.clock;
-    if (!(clock instanceof SystemClock)) {
-      throw new DomainError(
-        'INTERNAL',
-        `the app clock is a ${clock.constructor.name}, not a SystemClock: the sandbox test clock cannot move it`,
-      );
-    }
     return this.serialised(async () => {
-      const previous = clock.now();
-      clock.advance(ms);
-      const now = clock.now();
+      const previous = this.now();
+      this.offsetMs += ms;
+      const now = this.now();
       this.logger.log(`sandbox clock advanced by ${ms} ms to ${now.toISOString()}`);
       const listeners = await this.runListeners(now);
       return { previous: previous.toISOString(), now: now.toISOString(), advancedMs: ms, listeners };
@@ -89,7 +81,7 @@ export class SandboxClockService {
 
   /** Runs the listeners for the current time without moving the clock (e.g. "fire what is due now"). */
   tick(): Promise<ListenerRun[]> {
-    return this.serialised(() => this.runListeners(this.clock.now()));
+    return this.serialised(() => this.runListeners(this.now()));
   }
 
   private async runListeners(now: Date): Promise<ListenerRun[]> {
@@ -121,21 +113,21 @@ export class SandboxClockService {
 export function advanceMs(by: AdvanceBy): number {
   const fields = (['days', 'hours', 'minutes'] as const).filter((f) => by[f] !== undefined);
   if (fields.length === 0) {
-    throw new DomainError('VALIDATION_FAILED', 'give at least one of days, hours, minutes', [
+    throw new SandboxError('VALIDATION_FAILED', 'give at least one of days, hours, minutes', [
       { field: 'days', messages: ['at least one of days, hours, minutes is required'] },
     ]);
   }
   for (const field of fields) {
     const value = by[field];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new DomainError('VALIDATION_FAILED', `${field}: must be a non-negative number`, [
+      throw new SandboxError('VALIDATION_FAILED', `${field}: must be a non-negative number`, [
         { field, messages: ['must be a non-negative number'] },
       ]);
     }
   }
   const ms = Math.round((by.days ?? 0) * DAY_MS + (by.hours ?? 0) * HOUR_MS + (by.minutes ?? 0) * MINUTE_MS);
   if (ms > MAX_ADVANCE_DAYS * DAY_MS) {
-    throw new DomainError('VALIDATION_FAILED', `one advance may move at most ${MAX_ADVANCE_DAYS} days`, [
+    throw new SandboxError('VALIDATION_FAILED', `one advance may move at most ${MAX_ADVANCE_DAYS} days`, [
       { field: 'days', messages: [`the total must not exceed ${MAX_ADVANCE_DAYS} days`] },
     ]);
   }

@@ -1,8 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseEnumPipe, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseEnumPipe,
+  Post,
+  UseFilters,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
 import { FaultSettings, SandboxFaults, SandboxSystem } from './sandbox-faults';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 const SYSTEMS = ['cleeng', 'adyen', 'cleverbridge', 'smart-glocal', 'smartpay'] as const;
 const SYSTEM_ENUM = Object.fromEntries(SYSTEMS.map((s) => [s, s])) as Record<SandboxSystem, SandboxSystem>;
@@ -19,6 +30,7 @@ export class FaultSettingsDto implements FaultSettings {
 }
 
 @ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
 @Controller('sandbox/faults')
 export class SandboxFaultsController {
   constructor(private readonly faults: SandboxFaults) {}
