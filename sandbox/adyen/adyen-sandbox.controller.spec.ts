@@ -3,8 +3,7 @@ import { Global, INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { APP_CONFIG } from '../../config/app-config';
-import { SANDBOX_SECRETS } from '../sandbox-settings';
+import { SANDBOX_SECRETS, SANDBOX_SETTINGS } from '../sandbox-settings';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { AdyenSandboxModule } from './adyen-sandbox.module';
 import { AdyenWebhookEmitter } from './adyen-webhook.emitter';
@@ -29,17 +28,17 @@ describe('Adyen sandbox over HTTP', () => {
 
   beforeAll(async () => {
     faults = new SandboxFaults();
-    // In the app these come from the global config module and the SandboxModule.
+    // In the app these come from the SandboxModule (SandboxCoreModule).
     @Global()
     @Module({
       providers: [
         {
-          provide: APP_CONFIG,
+          provide: SANDBOX_SETTINGS,
           useValue: { publicUrl: 'http://sandbox.test', adyen: { hmacKey: SANDBOX_SECRETS.adyenHmacKey } },
         },
         { provide: SandboxFaults, useValue: faults },
       ],
-      exports: [APP_CONFIG, SandboxFaults],
+      exports: [SANDBOX_SETTINGS, SandboxFaults],
     })
     class SandboxGlobalsModule {}
 

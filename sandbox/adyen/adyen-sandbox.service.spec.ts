@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { AppConfig } from '../../config/app-config';
-import { SANDBOX_SECRETS } from '../sandbox-settings';
+import { SANDBOX_SECRETS, SandboxSettings } from '../sandbox-settings';
 import {
   AdyenModificationResponse,
   AdyenOperationPath,
@@ -28,7 +27,7 @@ const tokenOf = (res: Answer): string =>
 
 function setup() {
   const store = new AdyenSandboxStore();
-  const config = { publicUrl: 'http://sandbox.test' } as AppConfig;
+  const config = { publicUrl: 'http://sandbox.test' } as SandboxSettings;
   const service = new AdyenSandboxService(store, validator, config);
   /** Every emulator answer must itself conform to the spec. */
   const call = (

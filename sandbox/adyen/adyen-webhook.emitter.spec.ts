@@ -4,10 +4,11 @@ import { Global, INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { HttpExceptionFilter } from '../../common/errors/http-exception.filter';
-import { createValidationPipe } from '../../common/errors/validation';
-import { APP_CONFIG } from '../../config/app-config';
-import { loadConfig, SANDBOX_SECRETS } from '../../config/config.factory';
+import { HttpExceptionFilter } from '../../src/common/errors/http-exception.filter';
+import { createValidationPipe } from '../../src/common/errors/validation';
+import { SandboxClockService } from '../clock/sandbox-clock.service';
+import { SandboxCoreModule } from '../sandbox-core.module';
+import { SANDBOX_SECRETS, sandboxSettings } from '../sandbox-settings';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { ReceivedWebhook, startWebhookReceiver, WebhookReceiver } from '../webhooks/test-webhook-receiver';
 import { AdyenSandboxModule } from './adyen-sandbox.module';
@@ -54,26 +55,15 @@ describe('AdyenWebhookEmitter (HTTP delivery to a local receiver)', () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-      PUBLIC_URL: receiver.url,
-    });
-    faults = new SandboxFaults();
-    @Global()
-    @Module({
-      providers: [
-        { provide: APP_CONFIG, useValue: config },
-        { provide: SandboxFaults, useValue: faults },
-      ],
-      exports: [APP_CONFIG, SandboxFaults],
-    })
-    class HostModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [HostModule, AdyenSandboxModule] }).compile();
+    const settings = sandboxSettings({}, receiver.url);
+    const moduleRef = await Test.createTestingModule({
+      imports: [SandboxCoreModule.forRoot(settings, new SandboxClockService()), AdyenSandboxModule],
+    }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     app.useGlobalPipes(createValidationPipe());
     app.useGlobalFilters(new HttpExceptionFilter());
     await app.init();
+    faults = app.get(SandboxFaults);
     emitter = app.get(AdyenWebhookEmitter);
     emitter.dispatcher.retryDelaysMs = [10, 20, 30];
     emitter.dispatcher.initialDelayMs = 5;

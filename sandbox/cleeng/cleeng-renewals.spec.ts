@@ -1,5 +1,4 @@
-import { SystemClock } from '../../common/clock/clock';
-import { loadConfig } from '../../config/config.factory';
+import { sandboxSettings } from '../sandbox-settings';
 import { SandboxClockService } from '../clock/sandbox-clock.service';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { CleengSandboxApi } from './cleeng-sandbox.api';
@@ -8,7 +7,7 @@ import { CleengRenewalScheduler, decideRenewal, RenewalFacts } from './cleeng-re
 import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 import { WireOrder, WirePayment } from './cleeng-sandbox.wire';
 
-const config = loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+const config = sandboxSettings({}, 'http://localhost:3000');
 const HOUR_MS = 60 * 60 * 1000;
 const CUSTOMER = 927751142;
 const SUBSCRIPTION = 400000001;
@@ -177,7 +176,7 @@ describe('decideRenewal (pure dunning rules)', () => {
 
 /** The store, the scheduler and the emitter with delivery paused: the log shows exactly what Cleeng would send. */
 function world(): {
-  clock: SystemClock;
+  clock: SandboxClockService;
   store: CleengSandboxStore;
   api: CleengSandboxApi;
   sandboxClock: SandboxClockService;
@@ -185,13 +184,13 @@ function world(): {
   sent: () => { topic: string; data: Record<string, unknown> }[];
   close: () => void;
 } {
-  const clock = new SystemClock();
+  const clock = new SandboxClockService();
   const store = new CleengSandboxStore(config, clock);
   store.useDeterministicIds();
   const emitter = new CleengWebhookEmitter(config, new SandboxFaults(), store, clock);
   emitter.dispatcher.pause();
   emitter.onModuleInit();
-  const sandboxClock = new SandboxClockService(clock);
+  const sandboxClock = clock;
   const scheduler = new CleengRenewalScheduler(store, emitter, sandboxClock, clock);
   scheduler.onModuleInit();
   return {

@@ -2,29 +2,21 @@ import { Global, INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { Clock, SystemClock } from '../../common/clock/clock';
-import { HttpExceptionFilter } from '../../common/errors/http-exception.filter';
-import { createValidationPipe } from '../../common/errors/validation';
-import { APP_CONFIG } from '../../config/app-config';
-import { loadConfig, SANDBOX_SECRETS } from '../../config/config.factory';
+import { HttpExceptionFilter } from '../../src/common/errors/http-exception.filter';
+import { createValidationPipe } from '../../src/common/errors/validation';
+import { SandboxClockService } from '../clock/sandbox-clock.service';
+import { SandboxCoreModule } from '../sandbox-core.module';
+import { SANDBOX_SECRETS, sandboxSettings } from '../sandbox-settings';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { CleengSandboxStore } from './cleeng-sandbox.store';
 import { CleengSandboxModule } from './cleeng-sandbox.module';
 import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 
-const config = loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
-
-/** What the app provides around the emulator: config and clock (global), faults (SandboxModule). */
-@Global()
-@Module({
-  providers: [
-    { provide: APP_CONFIG, useValue: config },
-    { provide: Clock, useClass: SystemClock },
-    SandboxFaults,
-  ],
-  exports: [APP_CONFIG, Clock, SandboxFaults],
-})
-class HostModule {}
+/** What the SandboxModule provides around the emulator: settings, clock and faults. */
+const HostModule = SandboxCoreModule.forRoot(
+  sandboxSettings({}, 'http://localhost:3000'),
+  new SandboxClockService(),
+);
 
 const BASE = '/sandbox/cleeng/3.1';
 const TOKEN = { 'X-Publisher-Token': SANDBOX_SECRETS.cleengPublisherToken };

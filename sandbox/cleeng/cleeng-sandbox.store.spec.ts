@@ -1,5 +1,5 @@
 import { Clock } from '../clock/clock';
-import { loadConfig } from '../../config/config.factory';
+import { sandboxSettings } from '../sandbox-settings';
 import { CleengSandboxApi } from './cleeng-sandbox.api';
 import { CleengSandboxStore } from './cleeng-sandbox.store';
 import { CleengSandboxEvent } from './cleeng-sandbox.types';
@@ -11,7 +11,7 @@ import {
   WireSubscription,
 } from './cleeng-sandbox.wire';
 
-const config = loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+const config = sandboxSettings({}, 'http://localhost:3000');
 const ADYEN_METHOD = 101;
 const CUSTOMER = 927751142;
 const HOUR_MS = 60 * 60 * 1000;

@@ -3,12 +3,11 @@ import { Test } from '@nestjs/testing';
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { Clock, SystemClock } from '../../common/clock/clock';
-import { HttpExceptionFilter } from '../../common/errors/http-exception.filter';
-import { createValidationPipe } from '../../common/errors/validation';
-import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
-import { loadConfig, SANDBOX_SECRETS } from '../../config/config.factory';
-import { SandboxClockModule } from '../clock/sandbox-clock.module';
+import { HttpExceptionFilter } from '../../src/common/errors/http-exception.filter';
+import { createValidationPipe } from '../../src/common/errors/validation';
+import { SANDBOX_SECRETS, SandboxSettings, sandboxSettings } from '../sandbox-settings';
+import { SandboxClockService } from '../clock/sandbox-clock.service';
+import { SandboxCoreModule } from '../sandbox-core.module';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { startWebhookReceiver, WebhookReceiver } from '../webhooks/test-webhook-receiver';
 import { CleengSandboxModule } from './cleeng-sandbox.module';
@@ -22,11 +21,7 @@ const TOKEN = { 'X-Publisher-Token': SANDBOX_SECRETS.cleengPublisherToken };
 const CUSTOMER = 927751142;
 
 function configFor(receiver: WebhookReceiver): SandboxSettings {
-  return loadConfig({
-    NODE_ENV: 'test',
-    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-    PUBLIC_URL: receiver.url,
-  });
+  return sandboxSettings({}, receiver.url);
 }
 
 const expectedSignature = (raw: string): string => createHmac('sha256', SECRET).update(raw).digest('hex');
@@ -47,7 +42,7 @@ describe('CleengWebhookEmitter (HTTP delivery to a local receiver)', () => {
   beforeEach(async () => {
     receiver = await startWebhookReceiver();
     const config = configFor(receiver);
-    const clock = new SystemClock();
+    const clock = new SandboxClockService();
     faults = new SandboxFaults();
     emitter = new CleengWebhookEmitter(config, faults, new CleengSandboxStore(config, clock), clock);
     emitter.dispatcher.retryDelaysMs = [10, 20, 30];
@@ -177,20 +172,10 @@ describe('CleengWebhookEmitter (HTTP delivery to a local receiver)', () => {
   });
 });
 
-/** What the app provides around the emulator: config and clock (global), faults (SandboxModule). */
+/** What the SandboxModule provides around the emulator: settings, clock and faults. */
 async function sandboxApp(config: SandboxSettings): Promise<INestApplication<App>> {
-  @Global()
-  @Module({
-    providers: [
-      { provide: APP_CONFIG, useValue: config },
-      { provide: Clock, useClass: SystemClock },
-      SandboxFaults,
-    ],
-    exports: [APP_CONFIG, Clock, SandboxFaults],
-  })
-  class HostModule {}
   const moduleRef = await Test.createTestingModule({
-    imports: [HostModule, SandboxClockModule, CleengSandboxModule],
+    imports: [SandboxCoreModule.forRoot(config, new SandboxClockService()), CleengSandboxModule],
   }).compile();
   const app = moduleRef.createNestApplication<INestApplication<App>>({ logger: false });
   app.useGlobalPipes(createValidationPipe());

@@ -49,6 +49,8 @@ export interface RuntimeMode {
   port: number;
   publicUrl: string;
   dataDir: string;
+  /** unset: the embedded database in dataDir */
+  databaseUrl?: string;
 }
 
 /**
@@ -74,6 +76,7 @@ function runtimeMode(env: EnvSchema): RuntimeMode {
     port: env.PORT,
     publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
     dataDir: env.DATA_DIR,
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
   };
 }
 

@@ -1,27 +1,24 @@
-import type { AppConfig } from '../../config/app-config';
-import { Clock } from '../clock/clock';
-import { Money } from '../shared/money';
-import { loadConfig } from '../../config/config.factory';
-import { toProcessCartRequest, toRebillCart } from '../../gateways/cleverbridge/cleverbridge.mapper';
-import { CleverbridgeProcessCartResponse } from '../../gateways/cleverbridge/cleverbridge.types';
-import { ProcessCartInput } from '../../gateways/gateway.provider';
-import { parseProcessCart } from './cleverbridge-sandbox.parse';
-import { CleverbridgeSandboxStore, ProcessCartOutcome } from './cleverbridge-sandbox.store';
+import { Clock } from '../../sandbox/clock/clock';
+import { Money } from '../../src/common/money/money';
+import { sandboxSettings } from '../../sandbox/sandbox-settings';
+import { toProcessCartRequest, toRebillCart } from '../../src/gateways/cleverbridge/cleverbridge.mapper';
+import { CleverbridgeProcessCartResponse } from '../../src/gateways/cleverbridge/cleverbridge.types';
+import { ProcessCartInput } from '../../src/gateways/gateway.provider';
+import { parseProcessCart } from '../../sandbox/cleverbridge/cleverbridge-sandbox.parse';
+import {
+  CleverbridgeSandboxStore,
+  ProcessCartOutcome,
+} from '../../sandbox/cleverbridge/cleverbridge-sandbox.store';
 
-const config: AppConfig = {
-  ...loadConfig({
-    NODE_ENV: 'test',
-    PUBLIC_URL: 'http://localhost:3000',
-    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-  }),
-  cleverbridge: {
-    apiUrl: 'http://localhost:3000/sandbox/cleverbridge',
-    username: 'u',
-    password: 'p',
-    notifyUsername: 'nu',
-    notifyPassword: 'np',
+const config = sandboxSettings(
+  {
+    CLEVERBRIDGE_USERNAME: 'u',
+    CLEVERBRIDGE_PASSWORD: 'p',
+    CLEVERBRIDGE_NOTIFY_USERNAME: 'nu',
+    CLEVERBRIDGE_NOTIFY_PASSWORD: 'np',
   },
-};
+  'http://localhost:3000',
+);
 const HOUR_MS = 60 * 60 * 1000;
 
 class TestClock extends Clock {

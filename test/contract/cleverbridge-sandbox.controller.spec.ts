@@ -1,4 +1,4 @@
-import type { AppConfig } from '../../config/app-config';
+import type { AppConfig } from '../../src/config/app-config';
 import { Controller, Global, HttpCode, INestApplication, Module, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -7,27 +7,31 @@ import type { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { Clock, SystemClock } from '../../common/clock/clock';
-import { HttpExceptionFilter } from '../../common/errors/http-exception.filter';
-import { createValidationPipe } from '../../common/errors/validation';
-import { Money } from '../shared/money';
-import { APP_CONFIG } from '../../config/app-config';
-import { loadConfig } from '../../config/config.factory';
-import { CleverbridgeGateway } from '../../gateways/cleverbridge/cleverbridge.gateway';
-import { CleverbridgeEvent } from '../../gateways/cleverbridge/cleverbridge.mapper';
+import { Clock, SystemClock } from '../../src/common/clock/clock';
+import { HttpExceptionFilter } from '../../src/common/errors/http-exception.filter';
+import { createValidationPipe } from '../../src/common/errors/validation';
+import { Money } from '../../src/common/money/money';
+import { APP_CONFIG } from '../../src/config/app-config';
+import { loadConfig } from '../../src/config/config.factory';
+import { CleverbridgeGateway } from '../../src/gateways/cleverbridge/cleverbridge.gateway';
+import { CleverbridgeEvent } from '../../src/gateways/cleverbridge/cleverbridge.mapper';
 import {
   GatewayOutcomeUnknownError,
   GatewayRequestRejectedError,
   GatewayUnavailableError,
-} from '../../gateways/gateway.errors';
-import { ProcessCartInput, RebillInput } from '../../gateways/gateway.provider';
-import { SandboxFaults } from '../faults/sandbox-faults';
-import { CleverbridgeNotifier } from './cleverbridge-notifier';
-import { CleverbridgeSandboxModule } from './cleverbridge-sandbox.module';
-import { CleverbridgeSandboxStore } from './cleverbridge-sandbox.store';
+} from '../../src/gateways/gateway.errors';
+import { ProcessCartInput, RebillInput } from '../../src/gateways/gateway.provider';
+import { SandboxClockService } from '../../sandbox/clock/sandbox-clock.service';
+import { SandboxFaults } from '../../sandbox/faults/sandbox-faults';
+import { SandboxCoreModule } from '../../sandbox/sandbox-core.module';
+import { sandboxEnv, sandboxSettings } from '../../sandbox/sandbox-settings';
+import { CleverbridgeNotifier } from '../../sandbox/cleverbridge/cleverbridge-notifier';
+import { CleverbridgeSandboxModule } from '../../sandbox/cleverbridge/cleverbridge-sandbox.module';
+import { CleverbridgeSandboxStore } from '../../sandbox/cleverbridge/cleverbridge-sandbox.store';
 
+const SANDBOX_ENV = sandboxEnv({ publicUrl: 'set-after-listen', dataDir: 'unused' });
 const config: AppConfig = {
-  ...loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
+  ...loadConfig({ ...SANDBOX_ENV, NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
   gatewayTimeoutMs: 1_000,
   cleverbridge: {
     apiUrl: 'set-after-listen',
@@ -37,6 +41,9 @@ const config: AppConfig = {
     notifyPassword: 'sandbox-cleverbridge-notify-password',
   },
 };
+
+/** The emulator's view: the same Cleverbridge users as the gateway's config. */
+const settings = sandboxSettings(SANDBOX_ENV, 'set-after-listen');
 
 /** Stand-in for the app's `/webhooks/cleverbridge`: verifies with the real gateway and keeps the events. */
 @Controller('webhooks')
@@ -64,10 +71,9 @@ class WebhookSink {
   providers: [
     { provide: APP_CONFIG, useValue: config },
     { provide: Clock, useClass: SystemClock },
-    SandboxFaults,
     CleverbridgeGateway,
   ],
-  exports: [APP_CONFIG, Clock, SandboxFaults, CleverbridgeGateway],
+  exports: [APP_CONFIG, Clock, CleverbridgeGateway],
 })
 class HostModule {}
 
@@ -85,7 +91,11 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [HostModule, CleverbridgeSandboxModule],
+      imports: [
+        HostModule,
+        SandboxCoreModule.forRoot(settings, new SandboxClockService()),
+        CleverbridgeSandboxModule,
+      ],
       controllers: [WebhookSink],
     }).compile();
     app = moduleRef.createNestApplication({ rawBody: true, logger: false });
@@ -95,6 +105,7 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
     const port = ((app.getHttpServer() as unknown as Server).address() as AddressInfo).port;
     config.publicUrl = `http://127.0.0.1:${port}`;
     config.cleverbridge.apiUrl = `${config.publicUrl}/sandbox/cleverbridge`;
+    settings.publicUrl = config.publicUrl;
     gateway = app.get(CleverbridgeGateway);
     faults = app.get(SandboxFaults);
     notifier = app.get(CleverbridgeNotifier);
