@@ -6,6 +6,7 @@ import type { App } from 'supertest/types';
 import { HttpExceptionFilter } from '../../src/common/errors/http-exception.filter';
 import { createValidationPipe } from '../../src/common/errors/validation';
 import { SANDBOX_SECRETS, SandboxSettings, sandboxSettings } from '../sandbox-settings';
+import { SandboxClockController } from '../clock/sandbox-clock.controller';
 import { SandboxClockService } from '../clock/sandbox-clock.service';
 import { SandboxCoreModule } from '../sandbox-core.module';
 import { SandboxFaults } from '../faults/sandbox-faults';
@@ -176,6 +177,7 @@ describe('CleengWebhookEmitter (HTTP delivery to a local receiver)', () => {
 async function sandboxApp(config: SandboxSettings): Promise<INestApplication<App>> {
   const moduleRef = await Test.createTestingModule({
     imports: [SandboxCoreModule.forRoot(config, new SandboxClockService()), CleengSandboxModule],
+    controllers: [SandboxClockController],
   }).compile();
   const app = moduleRef.createNestApplication<INestApplication<App>>({ logger: false });
   app.useGlobalPipes(createValidationPipe());

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { Clock, SystemClock } from '../../src/common/clock/clock';
+import { Clock } from '../../src/common/clock/clock';
 import { HttpExceptionFilter } from '../../src/common/errors/http-exception.filter';
 import { createValidationPipe } from '../../src/common/errors/validation';
 import { Money } from '../../src/common/money/money';
@@ -21,6 +21,7 @@ import {
   GatewayUnavailableError,
 } from '../../src/gateways/gateway.errors';
 import { ProcessCartInput, RebillInput } from '../../src/gateways/gateway.provider';
+import { SandboxClockController } from '../../sandbox/clock/sandbox-clock.controller';
 import { SandboxClockService } from '../../sandbox/clock/sandbox-clock.service';
 import { SandboxFaults } from '../../sandbox/faults/sandbox-faults';
 import { SandboxCoreModule } from '../../sandbox/sandbox-core.module';
@@ -29,12 +30,12 @@ import { CleverbridgeNotifier } from '../../sandbox/cleverbridge/cleverbridge-no
 import { CleverbridgeSandboxModule } from '../../sandbox/cleverbridge/cleverbridge-sandbox.module';
 import { CleverbridgeSandboxStore } from '../../sandbox/cleverbridge/cleverbridge-sandbox.store';
 
-const SANDBOX_ENV = sandboxEnv({ publicUrl: 'set-after-listen', dataDir: 'unused' });
+const SANDBOX_ENV = sandboxEnv({ publicUrl: 'http://127.0.0.1:1' /* set after listen */, dataDir: 'unused' });
 const config: AppConfig = {
   ...loadConfig({ ...SANDBOX_ENV, NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
   gatewayTimeoutMs: 1_000,
   cleverbridge: {
-    apiUrl: 'set-after-listen',
+    apiUrl: 'http://127.0.0.1:1' /* set after listen */,
     username: 'sandbox-cleverbridge-user',
     password: 'sandbox-cleverbridge-password',
     notifyUsername: 'sandbox-cleverbridge-notify',
@@ -43,6 +44,7 @@ const config: AppConfig = {
 };
 
 /** The emulator's view: the same Cleverbridge users as the gateway's config. */
+const sandboxClock = new SandboxClockService();
 const settings = sandboxSettings(SANDBOX_ENV, 'set-after-listen');
 
 /** Stand-in for the app's `/webhooks/cleverbridge`: verifies with the real gateway and keeps the events. */
@@ -70,7 +72,8 @@ class WebhookSink {
 @Module({
   providers: [
     { provide: APP_CONFIG, useValue: config },
-    { provide: Clock, useClass: SystemClock },
+    // one time source for both sides, as in the app with SANDBOX=true
+    { provide: Clock, useValue: sandboxClock },
     CleverbridgeGateway,
   ],
   exports: [APP_CONFIG, Clock, CleverbridgeGateway],
@@ -91,12 +94,8 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        HostModule,
-        SandboxCoreModule.forRoot(settings, new SandboxClockService()),
-        CleverbridgeSandboxModule,
-      ],
-      controllers: [WebhookSink],
+      imports: [HostModule, SandboxCoreModule.forRoot(settings, sandboxClock), CleverbridgeSandboxModule],
+      controllers: [WebhookSink, SandboxClockController],
     }).compile();
     app = moduleRef.createNestApplication({ rawBody: true, logger: false });
     app.useGlobalPipes(createValidationPipe());
