@@ -1,6 +1,6 @@
 import { hmacValidator } from '@adyen/api-library';
 import { NotificationRequestItem } from '@adyen/api-library/lib/src/typings/notification/models';
-import { Global, INestApplication, Module } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type { App } from 'supertest/types';
