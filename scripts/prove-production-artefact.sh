@@ -29,9 +29,14 @@ tar -C "$ROOT" --exclude=./node_modules --exclude=./dist --exclude=./.git --excl
   --exclude=./bench/results -cf - . | tar -C "$WORK" -xf -
 cd "$WORK"
 
-echo "== npm ci, production build, npm prune --omit=dev (as the Dockerfile)"
-# --prefer-offline: the packages are in the npm cache from the main install; same lockfile, same result
-npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+echo "== install, production build, npm prune --omit=dev (as the Dockerfile)"
+if [ -d "$ROOT/node_modules" ] && [ "${ARTEFACT_NPM_CI:-0}" != "1" ]; then
+  # .ci/run has just run `npm ci` from the same lockfile: a (hard-linked) copy is that install, minus
+  # the download; `npm prune` below only unlinks files. ARTEFACT_NPM_CI=1 installs afresh instead.
+  cp -al "$ROOT/node_modules" node_modules 2>/dev/null || cp -a "$ROOT/node_modules" node_modules
+else
+  npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+fi
 npm run build --silent
 npm prune --omit=dev --no-audit --no-fund --loglevel=error
 if [ -e dist/sandbox ]; then
