@@ -1,10 +1,12 @@
-# Production image: build once, run the compiled app against DATABASE_URL.
+# Production image: build once, run the compiled app against DATABASE_URL. `npm run build` is the
+# production build (src + migrations): the sandbox is not in it, so SANDBOX must be false (the default
+# with NODE_ENV=production; SANDBOX=true is refused). .ci/run repeats these steps and boots the result.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && test ! -e dist/sandbox && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -19,6 +19,41 @@ export default tseslint.config(
       curly: ['error', 'all'],
     },
   },
+  // The sandbox boundary (DESIGN §2): production never imports the sandbox (it is loaded by path, only
+  // with SANDBOX=true, see src/sandbox-loader.ts) nor the sandbox's ajv; the sandbox imports no production
+  // code. Specs may cross (test/contract/). test/contract/sandbox-boundary.spec.ts scans the files as well.
+  {
+    files: ['src/**/*.ts', 'migrations/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/sandbox', '**/sandbox/**'], message: 'production code must not import the sandbox' },
+            { group: ['ajv', 'ajv/**', 'ajv-formats'], message: 'ajv is a sandbox (dev) dependency' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['sandbox/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src', '**/src/**'],
+              message: 'the sandbox imports no production code: emulators copy the vendor, not our code',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],
     rules: {

@@ -1,5 +1,6 @@
 /**
- * Two tiers: `unit` (pure logic, colocated *.spec.ts) and `e2e` (the real HTTP server, the real
+ * Two tiers: `unit` (pure logic and single emulators, colocated *.spec.ts; test/contract/ for production
+ * code against an emulator) and `e2e` (the real HTTP server, the real
  * database and the sandbox emulators). Without DATABASE_URL the e2e tier starts one embedded
  * PostgreSQL for the whole run (test/global-setup.ts).
  */
@@ -10,7 +11,13 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       rootDir: '.',
-      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/src/**/*.spec.ts',
+        '<rootDir>/sandbox/**/*.spec.ts',
+        // production code against an emulator: the one place that imports both
+        '<rootDir>/test/contract/**/*.spec.ts',
+        '<rootDir>/bench/**/*.spec.ts',
+      ],
       transform: { '^.+\\.ts$': tsJest },
       setupFiles: ['reflect-metadata'],
     },

@@ -1,8 +1,9 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
+import { Clock } from './common/clock/clock';
 import { CommonModule } from './common/common.module';
 import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
@@ -16,17 +17,25 @@ import { InboxModule } from './inbox/inbox.module';
 import { PaymentDetailsModule } from './payment-details/payment-details.module';
 import { RefundsModule } from './refunds/refunds.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
-import { SandboxModule } from './sandbox/sandbox.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { RebillingModule } from './rebilling/rebilling.module';
+
+export interface AppModuleOptions {
+  /** where logs go (default stdout) */
+  logDestination?: DestinationStream;
+  /** the app's time source (default: the system clock); the sandbox passes its test clock */
+  clock?: Clock;
+  /** extra modules mounted beside the app's own (the sandbox's emulators) */
+  modules?: NonNullable<ModuleMetadata['imports']>;
+}
 
 @Module({})
 export class AppModule {
   /** The config is validated before the module is built: the database URL may come from the embedded child. */
   static forRoot(
     config: AppConfig & { databaseUrl: string; databasePoolSize: number },
-    logDestination?: DestinationStream,
+    options: AppModuleOptions = {},
   ): DynamicModule {
     return {
       module: AppModule,
@@ -37,10 +46,10 @@ export class AppModule {
           providers: [{ provide: APP_CONFIG, useValue: config }],
           exports: [APP_CONFIG],
         },
-        LoggerModule.forRoot(loggerOptions(config, logDestination)),
+        LoggerModule.forRoot(loggerOptions(config, options.logDestination)),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize),
-        CommonModule,
+        CommonModule.forRoot(options.clock),
         AuthModule,
         IdempotencyModule,
         HealthModule,
@@ -54,7 +63,7 @@ export class AppModule {
         SubscriptionsModule,
         PurchasesModule,
         RebillingModule,
-        ...(config.sandbox ? [SandboxModule] : []),
+        ...(options.modules ?? []),
       ],
     };
   }

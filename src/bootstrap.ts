@@ -9,8 +9,9 @@ import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { AppConfig } from './config/app-config';
-import { loadConfig } from './config/config.factory';
+import { loadConfig, resolveRuntimeMode } from './config/config.factory';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
+import { loadSandbox, Sandbox } from './sandbox-loader';
 
 export interface RunningApp {
   app: INestApplication;
@@ -29,7 +30,13 @@ export async function startApp(
   env: Record<string, string | undefined> = process.env,
   options: StartOptions = {},
 ): Promise<RunningApp> {
-  const config = loadConfig(env);
+  // SANDBOX first: the sandbox supplies a default for every variable it emulates, explicit values win
+  const mode = resolveRuntimeMode(env);
+  let sandbox: Sandbox | undefined;
+  if (mode.sandbox) {
+    sandbox = await loadSandbox({ publicUrl: mode.publicUrl, dataDir: mode.dataDir, port: mode.port, env });
+  }
+  const config = loadConfig(sandbox ? { ...sandbox.env, ...definedOnly(env) } : env);
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
   let databasePoolSize = config.databasePoolSize ?? 10;
@@ -43,15 +50,16 @@ export async function startApp(
     // messages; one connection keeps statements whole (docs/embedded-database.md)
     databasePoolSize = config.databasePoolSize ?? 1;
   }
-  if (config.encryptionKeyGenerated) {
-    new Logger('Config').warn(
-      `ENCRYPTION_KEY not set: using a generated sandbox key kept in ${config.dataDir}`,
-    );
-  }
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ ...config, databaseUrl, databasePoolSize }, options.logDestination),
+      AppModule.forRoot(
+        { ...config, databaseUrl, databasePoolSize },
+        {
+          logDestination: options.logDestination,
+          ...(sandbox ? { clock: sandbox.clock, modules: [sandbox.module] } : {}),
+        },
+      ),
       {
         rawBody: true,
         bufferLogs: true,
@@ -96,4 +104,11 @@ export async function startApp(
       await embedded?.stop();
     },
   };
+}
+
+/** `{A: undefined}` must not hide a sandbox default when merged over it. */
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

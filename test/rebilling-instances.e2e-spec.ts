@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { SANDBOX_SECRETS } from '../src/config/config.factory';
+import { SANDBOX_SECRETS } from '../sandbox/sandbox-settings';
 import { RebillFaultPoints } from '../src/rebilling/rebill-fault-points';
 import { RebillingService, RebillRunSummary } from '../src/rebilling/rebilling.service';
 import { FAST_INBOX, OPERATOR } from './support/flows';

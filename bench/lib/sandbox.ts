@@ -1,4 +1,4 @@
-import type { SandboxSystem } from '../../src/sandbox/faults/sandbox-faults';
+import type { SandboxSystem } from '../../sandbox/faults/sandbox-faults';
 import type { BenchHttp } from './http';
 
 /** Sets added latency on one emulator (`/sandbox/faults/:system`); 0 clears that system's faults. */

@@ -1,6 +1,6 @@
 import { RebillingService, RebillRunSummary } from '../../src/rebilling/rebilling.service';
-import { parseProcessCart } from '../../src/sandbox/cleverbridge/cleverbridge-sandbox.parse';
-import { CleverbridgeSandboxStore } from '../../src/sandbox/cleverbridge/cleverbridge-sandbox.store';
+import { parseProcessCart } from '../../sandbox/cleverbridge/cleverbridge-sandbox.parse';
+import { CleverbridgeSandboxStore } from '../../sandbox/cleverbridge/cleverbridge-sandbox.store';
 import { EventLoopMonitor, RssSampler } from '../lib/memory';
 import { clearFaults, setEmulatorLatency } from '../lib/sandbox';
 import { round } from '../lib/stats';

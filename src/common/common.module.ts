@@ -1,19 +1,25 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock, SystemClock } from './clock/clock';
 import { TokenCipher } from './crypto/token-cipher';
 
 /** Cross-cutting services every module may inject: the clock and the token cipher. */
-@Global()
-@Module({
-  providers: [
-    { provide: Clock, useClass: SystemClock },
-    {
-      provide: TokenCipher,
-      useFactory: (config: AppConfig) => new TokenCipher(config.encryptionKey),
-      inject: [APP_CONFIG],
-    },
-  ],
-  exports: [Clock, TokenCipher],
-})
-export class CommonModule {}
+@Module({})
+export class CommonModule {
+  /** `clock`: the app's time source; the system clock unless one is given (the sandbox's test clock). */
+  static forRoot(clock: Clock = new SystemClock()): DynamicModule {
+    return {
+      module: CommonModule,
+      global: true,
+      providers: [
+        { provide: Clock, useValue: clock },
+        {
+          provide: TokenCipher,
+          useFactory: (config: AppConfig) => new TokenCipher(config.encryptionKey),
+          inject: [APP_CONFIG],
+        },
+      ],
+      exports: [Clock, TokenCipher],
+    };
+  }
+}

@@ -14,8 +14,6 @@ export interface AppConfig {
   operatorKey: string;
   customerJwksUrl: string;
   encryptionKey: Buffer;
-  /** True when ENCRYPTION_KEY was not given and a sandbox key was generated/persisted. */
-  encryptionKeyGenerated: boolean;
   logLevel: string;
   cleeng: {
     apiUrl: string;

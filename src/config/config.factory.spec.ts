@@ -1,29 +1,63 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config.factory';
+import { COMPLETE_ENV } from '../../test/support/complete-env';
+import { ConfigError, loadConfig, resolveRuntimeMode } from './config.factory';
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'cfg-'));
+const KEY = Buffer.alloc(32, 1).toString('base64');
+
+describe('resolveRuntimeMode', () => {
+  it('runs the sandbox by default outside production, on port 3000', () => {
+    expect(resolveRuntimeMode({ DATA_DIR: '/tmp/x' })).toEqual({
+      production: false,
+      sandbox: true,
+      port: 3000,
+      publicUrl: 'http://localhost:3000',
+      dataDir: '/tmp/x',
+    });
+  });
+
+  it('has no sandbox in production unless asked, and refuses it when asked, naming SANDBOX', () => {
+    expect(resolveRuntimeMode({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x' }).sandbox).toBe(
+      false,
+    );
+    expect(() =>
+      resolveRuntimeMode({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', SANDBOX: 'true' }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      resolveRuntimeMode({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', SANDBOX: 'true' }),
+    ).toThrow(/SANDBOX=true is refused with NODE_ENV=production/);
+  });
+
+  it('derives PUBLIC_URL from PORT and drops a trailing slash', () => {
+    expect(resolveRuntimeMode({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+    expect(resolveRuntimeMode({ PUBLIC_URL: 'https://pay.example.test/' }).publicUrl).toBe(
+      'https://pay.example.test',
+    );
+  });
+});
 
 describe('loadConfig', () => {
-  it('runs on sandbox defaults with nothing set', () => {
-    const config = loadConfig({ DATA_DIR: dataDir() });
-    expect(config.sandbox).toBe(true);
+  it('reads a complete environment', () => {
+    const config = loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), SANDBOX: 'false' });
+    expect(config.sandbox).toBe(false);
     expect(config.port).toBe(3000);
-    expect(config.publicUrl).toBe('http://localhost:3000');
-    expect(config.cleeng.apiUrl).toBe('http://localhost:3000/sandbox/cleeng/3.1');
-    expect(config.adyen.apiUrl).toBe('http://localhost:3000/sandbox/adyen/v71');
+    expect(config.cleeng.apiUrl).toBe('https://api.cleeng.example.test/3.1');
+    expect(config.adyen.apiUrl).toBe('https://checkout.adyen.example.test/v71');
     expect(config.cleeng.paymentMethods.get('adyen')).toBe(101);
     expect(config.encryptionKey).toHaveLength(32);
-    expect(config.encryptionKeyGenerated).toBe(true);
+    expect(config.apiKeys).toEqual(['key-1']);
     expect(config.databaseUrl).toBeUndefined();
   });
 
-  it('keeps the generated sandbox key across restarts', () => {
-    const dir = dataDir();
-    expect(
-      loadConfig({ DATA_DIR: dir }).encryptionKey.equals(loadConfig({ DATA_DIR: dir }).encryptionKey),
-    ).toBe(true);
+  it('has no sandbox fallback: with SANDBOX=true a missing variable is still an error naming it', () => {
+    for (const name of Object.keys(COMPLETE_ENV)) {
+      const env: Record<string, string> = { ...COMPLETE_ENV, SANDBOX: 'true', DATA_DIR: dataDir() };
+      delete env[name];
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(name);
+    }
   });
 
   it.each([
@@ -35,8 +69,8 @@ describe('loadConfig', () => {
     [{ ADYEN_HMAC_KEY: 'xyz' }, 'ADYEN_HMAC_KEY'],
     [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
   ])('fails fast naming the bad variable for %j', (env, name) => {
-    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
-    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(name);
+    expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(name);
   });
 
   it('requires real settings in production', () => {
@@ -45,11 +79,18 @@ describe('loadConfig', () => {
       'ENCRYPTION_KEY',
     );
     expect(() =>
+      loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', ENCRYPTION_KEY: KEY }),
+    ).toThrow('API_KEYS');
+  });
+
+  it('refuses the sandbox in production', () => {
+    expect(() =>
       loadConfig({
+        ...COMPLETE_ENV,
         NODE_ENV: 'production',
         DATABASE_URL: 'postgres://db/x',
-        ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+        SANDBOX: 'true',
       }),
-    ).toThrow('API_KEYS');
+    ).toThrow('SANDBOX');
   });
 });

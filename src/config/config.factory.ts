@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { GATEWAY_IDS, GatewayId, isGatewayId } from '../gateways/gateway-ids';
@@ -10,22 +7,6 @@ import { AppConfig } from './app-config';
 import { EnvSchema } from './env.schema';
 
 export class ConfigError extends Error {}
-
-const SANDBOX_PAYMENT_METHODS = 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104';
-/** Fixed sandbox secrets: the emulators sign and verify with the same values. */
-export const SANDBOX_SECRETS = {
-  apiKey: 'sandbox-key',
-  operatorKey: 'sandbox-operator',
-  cleengPublisherToken: 'sandbox-publisher-token',
-  cleengWebhookSecret: 'sandbox-cleeng-webhook-secret',
-  adyenApiKey: 'sandbox-adyen-api-key',
-  adyenMerchantAccount: 'SandboxMerchantECOM',
-  adyenHmacKey: '44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056',
-  cleverbridgeUsername: 'sandbox-cleverbridge-user',
-  cleverbridgePassword: 'sandbox-cleverbridge-password',
-  cleverbridgeNotifyUsername: 'sandbox-cleverbridge-notify',
-  cleverbridgeNotifyPassword: 'sandbox-cleverbridge-notify-password',
-} as const;
 
 function flatten(errors: ValidationError[]): string[] {
   return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
@@ -45,52 +26,67 @@ function parsePaymentMethods(raw: string): Map<GatewayId, number> {
   return map;
 }
 
-/** Sandbox only: a key generated once and kept in DATA_DIR so tokens stay readable across restarts. */
-function sandboxEncryptionKey(dataDir: string): Buffer {
-  const file = join(dataDir, 'sandbox-encryption.key');
-  if (existsSync(file)) {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const key = randomBytes(32);
-  writeFileSync(file, key.toString('base64'), { mode: 0o600 });
-  return key;
-}
-
-function required<T>(value: T | undefined, name: string, sandbox: boolean, fallback: T): T {
+function required(value: string | undefined, name: string): string {
   if (value !== undefined && value !== '') {
     return value;
   }
-  if (sandbox) {
-    return fallback;
-  }
-  throw new ConfigError(`${name} is required when SANDBOX is false`);
+  throw new ConfigError(`${name} is required`);
 }
 
-/** Validates process.env (or the given record) and resolves defaults. Throws ConfigError naming the bad variable. */
-export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+function validatedEnv(source: Record<string, string | undefined>): EnvSchema {
   const env = plainToInstance(EnvSchema, source, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
   if (errors.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${flatten(errors).join('\n  ')}`);
   }
+  return env;
+}
+
+/** What must be known before the rest of the configuration: whether the sandbox is loaded, and where the app is. */
+export interface RuntimeMode {
+  production: boolean;
+  sandbox: boolean;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  /** unset: the embedded database in dataDir */
+  databaseUrl?: string;
+}
+
+/**
+ * Resolves SANDBOX (default: on unless NODE_ENV=production), PORT, PUBLIC_URL and DATA_DIR. Refuses the
+ * sandbox in production: its keys and secrets are public.
+ */
+export function resolveRuntimeMode(source: Record<string, string | undefined> = process.env): RuntimeMode {
+  return runtimeMode(validatedEnv(source));
+}
+
+function runtimeMode(env: EnvSchema): RuntimeMode {
   const production = env.NODE_ENV === 'production';
   const sandbox = env.SANDBOX ?? !production;
-  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
-  const sandboxUrl = `${publicUrl}/sandbox`;
-
-  let encryptionKey: Buffer;
-  let encryptionKeyGenerated = false;
-  if (env.ENCRYPTION_KEY) {
-    encryptionKey = Buffer.from(env.ENCRYPTION_KEY, 'base64');
-  } else if (sandbox && !production) {
-    encryptionKey = sandboxEncryptionKey(env.DATA_DIR);
-    encryptionKeyGenerated = true;
-  } else {
-    throw new ConfigError('ENCRYPTION_KEY is required outside the sandbox (32 bytes, base64)');
+  if (production && sandbox) {
+    throw new ConfigError(
+      'SANDBOX=true is refused with NODE_ENV=production: the sandbox emulators and their public keys must never ' +
+        'serve real traffic. Set SANDBOX=false and every vendor variable, or run the sandbox outside production.',
+    );
   }
+  return {
+    production,
+    sandbox,
+    port: env.PORT,
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    dataDir: env.DATA_DIR,
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+  };
+}
 
-  const apiKeys = required(env.API_KEYS, 'API_KEYS', sandbox, SANDBOX_SECRETS.apiKey)
+/** Validates process.env (or the given record) and resolves defaults. Throws ConfigError naming the bad variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  // every variable is explicit here: with SANDBOX=true, bootstrap has overlaid the sandbox's own defaults
+  const env = validatedEnv(source);
+  const { sandbox, publicUrl } = runtimeMode(env);
+  const encryptionKey = Buffer.from(required(env.ENCRYPTION_KEY, 'ENCRYPTION_KEY'), 'base64');
+  const apiKeys = required(env.API_KEYS, 'API_KEYS')
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k.length > 0);
@@ -104,85 +100,31 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dataDir: env.DATA_DIR,
     sandbox,
     apiKeys,
-    operatorKey: required(env.OPERATOR_KEY, 'OPERATOR_KEY', sandbox, SANDBOX_SECRETS.operatorKey),
-    customerJwksUrl: required(
-      env.CUSTOMER_JWKS_URL,
-      'CUSTOMER_JWKS_URL',
-      sandbox,
-      `${sandboxUrl}/auth/.well-known/jwks.json`,
-    ),
+    operatorKey: required(env.OPERATOR_KEY, 'OPERATOR_KEY'),
+    customerJwksUrl: required(env.CUSTOMER_JWKS_URL, 'CUSTOMER_JWKS_URL'),
     encryptionKey,
-    encryptionKeyGenerated,
     logLevel: env.LOG_LEVEL,
     cleeng: {
-      apiUrl: required(env.CLEENG_API_URL, 'CLEENG_API_URL', sandbox, `${sandboxUrl}/cleeng/3.1`).replace(
-        /\/$/,
-        '',
-      ),
-      publisherToken: required(
-        env.CLEENG_PUBLISHER_TOKEN,
-        'CLEENG_PUBLISHER_TOKEN',
-        sandbox,
-        SANDBOX_SECRETS.cleengPublisherToken,
-      ),
-      webhookSecret: required(
-        env.CLEENG_WEBHOOK_SECRET,
-        'CLEENG_WEBHOOK_SECRET',
-        sandbox,
-        SANDBOX_SECRETS.cleengWebhookSecret,
-      ),
+      apiUrl: required(env.CLEENG_API_URL, 'CLEENG_API_URL').replace(/\/$/, ''),
+      publisherToken: required(env.CLEENG_PUBLISHER_TOKEN, 'CLEENG_PUBLISHER_TOKEN'),
+      webhookSecret: required(env.CLEENG_WEBHOOK_SECRET, 'CLEENG_WEBHOOK_SECRET'),
       webhookSignatureHeader: env.CLEENG_WEBHOOK_SIGNATURE_HEADER.toLowerCase(),
       timeoutMs: env.CLEENG_TIMEOUT_MS,
-      paymentMethods: parsePaymentMethods(
-        required(env.CLEENG_PAYMENT_METHODS, 'CLEENG_PAYMENT_METHODS', sandbox, SANDBOX_PAYMENT_METHODS),
-      ),
+      paymentMethods: parsePaymentMethods(required(env.CLEENG_PAYMENT_METHODS, 'CLEENG_PAYMENT_METHODS')),
     },
     adyen: {
-      apiUrl: required(env.ADYEN_API_URL, 'ADYEN_API_URL', sandbox, `${sandboxUrl}/adyen/v71`).replace(
-        /\/$/,
-        '',
-      ),
-      apiKey: required(env.ADYEN_API_KEY, 'ADYEN_API_KEY', sandbox, SANDBOX_SECRETS.adyenApiKey),
-      merchantAccount: required(
-        env.ADYEN_MERCHANT_ACCOUNT,
-        'ADYEN_MERCHANT_ACCOUNT',
-        sandbox,
-        SANDBOX_SECRETS.adyenMerchantAccount,
-      ),
-      hmacKey: required(env.ADYEN_HMAC_KEY, 'ADYEN_HMAC_KEY', sandbox, SANDBOX_SECRETS.adyenHmacKey),
+      apiUrl: required(env.ADYEN_API_URL, 'ADYEN_API_URL').replace(/\/$/, ''),
+      apiKey: required(env.ADYEN_API_KEY, 'ADYEN_API_KEY'),
+      merchantAccount: required(env.ADYEN_MERCHANT_ACCOUNT, 'ADYEN_MERCHANT_ACCOUNT'),
+      hmacKey: required(env.ADYEN_HMAC_KEY, 'ADYEN_HMAC_KEY'),
       zeroAuth: env.ADYEN_ZERO_AUTH,
     },
     cleverbridge: {
-      apiUrl: required(
-        env.CLEVERBRIDGE_API_URL,
-        'CLEVERBRIDGE_API_URL',
-        sandbox,
-        `${sandboxUrl}/cleverbridge`,
-      ).replace(/\/$/, ''),
-      username: required(
-        env.CLEVERBRIDGE_USERNAME,
-        'CLEVERBRIDGE_USERNAME',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgeUsername,
-      ),
-      password: required(
-        env.CLEVERBRIDGE_PASSWORD,
-        'CLEVERBRIDGE_PASSWORD',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgePassword,
-      ),
-      notifyUsername: required(
-        env.CLEVERBRIDGE_NOTIFY_USERNAME,
-        'CLEVERBRIDGE_NOTIFY_USERNAME',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgeNotifyUsername,
-      ),
-      notifyPassword: required(
-        env.CLEVERBRIDGE_NOTIFY_PASSWORD,
-        'CLEVERBRIDGE_NOTIFY_PASSWORD',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgeNotifyPassword,
-      ),
+      apiUrl: required(env.CLEVERBRIDGE_API_URL, 'CLEVERBRIDGE_API_URL').replace(/\/$/, ''),
+      username: required(env.CLEVERBRIDGE_USERNAME, 'CLEVERBRIDGE_USERNAME'),
+      password: required(env.CLEVERBRIDGE_PASSWORD, 'CLEVERBRIDGE_PASSWORD'),
+      notifyUsername: required(env.CLEVERBRIDGE_NOTIFY_USERNAME, 'CLEVERBRIDGE_NOTIFY_USERNAME'),
+      notifyPassword: required(env.CLEVERBRIDGE_NOTIFY_PASSWORD, 'CLEVERBRIDGE_NOTIFY_PASSWORD'),
     },
     gatewayTimeoutMs: env.GATEWAY_TIMEOUT_MS,
     outbox: {

@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../config/config.factory';
+import { resolveRuntimeMode } from '../config/config.factory';
 import { MIGRATIONS } from '../../migrations';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
 /** `npm run migration:run [-- revert|show]`: the same migrations the app runs at start. */
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'run';
-  const config = loadConfig();
+  // only the database is needed here: no gateway or sandbox settings
+  const config = resolveRuntimeMode();
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   const db = new DataSource({
     type: 'postgres',

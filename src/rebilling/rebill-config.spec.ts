@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { COMPLETE_ENV } from '../../test/support/complete-env';
 import { ConfigError, loadConfig } from '../config/config.factory';
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'rebill-cfg-'));
@@ -9,7 +10,7 @@ const D = 24 * H;
 
 describe('REBILL_* settings', () => {
   it('has defaults: every minute, 100 per batch, 10 at once, 1d/3d/7d, 2 h grace, 5 min lease', () => {
-    expect(loadConfig({ DATA_DIR: dataDir() }).rebill).toEqual({
+    expect(loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir() }).rebill).toEqual({
       cron: '* * * * *',
       batchSize: 100,
       concurrency: 10,
@@ -21,6 +22,7 @@ describe('REBILL_* settings', () => {
 
   it('reads every variable', () => {
     const rebill = loadConfig({
+      ...COMPLETE_ENV,
       DATA_DIR: dataDir(),
       REBILL_CRON: '*/10 * * * * *',
       REBILL_BATCH_SIZE: '500',
@@ -38,7 +40,8 @@ describe('REBILL_* settings', () => {
       leaseMs: 30_000,
     });
     expect(
-      loadConfig({ DATA_DIR: dataDir(), REBILL_CRON: 'off', DUNNING_SCHEDULE: 'none' }).rebill,
+      loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), REBILL_CRON: 'off', DUNNING_SCHEDULE: 'none' })
+        .rebill,
     ).toMatchObject({
       cron: 'off',
       dunningScheduleMs: [],
@@ -55,7 +58,7 @@ describe('REBILL_* settings', () => {
     [{ REBILL_RETRY_GRACE: '2 hours' }, 'REBILL_RETRY_GRACE'],
     [{ REBILL_LEASE: '500ms' }, 'REBILL_LEASE'],
   ])('fails fast on %j, naming %s', (env, name) => {
-    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
-    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(name);
+    expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(name);
   });
 });

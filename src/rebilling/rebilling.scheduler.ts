@@ -1,24 +1,16 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { Clock } from '../common/clock/clock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { SandboxClockService } from '../sandbox/clock/sandbox-clock.service';
 import { RebillingService } from './rebilling.service';
 
 const JOB = 'connector-rebilling';
 
 /**
  * The rebilling tick: a cron job (REBILL_CRON, registered at boot because the expression is configuration)
- * whose only work is `runDue(now)`. Every instance ticks; the claim keeps them apart. In the sandbox, every
- * test-clock advance ticks too, so `POST /sandbox/clock/advance` fires what became due.
+ * whose only work is `runDue(now)`. Every instance ticks; the claim keeps them apart. A clock that can jump
+ * (the sandbox's test clock) ticks it too on every jump, so `POST /sandbox/clock/advance` fires what became due.
  */
 @Injectable()
 export class RebillingScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -30,7 +22,6 @@ export class RebillingScheduler implements OnApplicationBootstrap, OnApplication
     private readonly registry: SchedulerRegistry,
     private readonly rebilling: RebillingService,
     private readonly clock: Clock,
-    @Optional() private readonly sandboxClock?: SandboxClockService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -44,7 +35,7 @@ export class RebillingScheduler implements OnApplicationBootstrap, OnApplication
       job.start();
       this.logger.log(`rebilling tick: "${this.config.rebill.cron}"`);
     }
-    this.unsubscribe = this.sandboxClock?.onAdvance(async (now) => {
+    this.unsubscribe = this.clock.onAdvance?.(async (now) => {
       await this.rebilling.runDue(now);
     }, 'connector-rebilling');
   }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Money } from '../../common/money/money';
-import { AdyenSpecValidator } from '../../sandbox/adyen/adyen-spec.validator';
+import { AdyenSpecValidator } from '../../../sandbox/adyen/adyen-spec.validator';
 import { AuthoriseInput } from '../gateway.provider';
 import {
   ADYEN_REFUSAL_CODES,

@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { Clock } from '../../common/clock/clock';
 import { Money } from '../../common/money/money';
+import { COMPLETE_ENV } from '../../../test/support/complete-env';
 import { loadConfig } from '../../config/config.factory';
 import {
   GatewayOperationUnsupportedError,
@@ -72,7 +73,7 @@ describe('CleverbridgeGateway (HTTP)', () => {
 
   function gateway(overrides: Partial<AppConfig['cleverbridge']> = {}): CleverbridgeGateway {
     const config: AppConfig = {
-      ...loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
+      ...loadConfig({ ...COMPLETE_ENV, NODE_ENV: 'test' }),
       gatewayTimeoutMs: 300,
       cleverbridge: {
         apiUrl: baseUrl,

@@ -4,7 +4,7 @@
  * Sources: the Process Cart seed (shared/reference/seeds/002_*) for the request envelope, the customer ids,
  * ProcessCartMode, ExtraParameterMode, x-parameters, the status table and the payment error codes;
  * DESIGN.md §10 for everything the vendor documents leave open (response body, notification body). The
- * sandbox emulator (src/sandbox/cleverbridge) speaks exactly these shapes. Every assumption is marked
+ * sandbox emulator (sandbox/cleverbridge, its own copy) speaks exactly these shapes. Every assumption is marked
  * ASSUMED so it can be corrected here and in cleverbridge.mapper.ts only.
  */
 

@@ -1,0 +1,238 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { constantTimeEqual } from '../shared/constant-time';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { SANDBOX_SECRETS } from '../sandbox-settings';
+import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
+import { CleengSandboxApi } from './cleeng-sandbox.api';
+import { CleengSandboxState, CleengSandboxStore } from './cleeng-sandbox.store';
+import { RequestLogEntry } from './cleeng-sandbox.types';
+import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
+import { CleengBody, CleengResponse, failure } from './cleeng-sandbox.wire';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
+
+/** Key order must not change the fingerprint of an Idempotency-Key request. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalJson).join(',')}]`;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Cleeng Core API 3.1 as the connector calls it, under /sandbox/cleeng/3.1. */
+@ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
+@Controller('sandbox/cleeng/3.1')
+export class CleengSandboxController {
+  private readonly acceptedTokens: string[];
+
+  constructor(
+    private readonly api: CleengSandboxApi,
+    private readonly store: CleengSandboxStore,
+    private readonly faults: SandboxFaults,
+    @Inject(SANDBOX_SETTINGS) config: SandboxSettings,
+  ) {
+    // The fixed sandbox token, plus a CLEENG_PUBLISHER_TOKEN someone set while still pointing at the sandbox.
+    this.acceptedTokens = [...new Set([SANDBOX_SECRETS.cleengPublisherToken, config.cleeng.publisherToken])];
+  }
+
+  @Post('orders')
+  createOrder(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.createOrder(body));
+  }
+
+  @Post('payments')
+  createPayment(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.createPayment(body));
+  }
+
+  @Patch('payments/:id')
+  updatePayment(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.updatePayment(id, body));
+  }
+
+  @Patch('payments/:id/cancel')
+  cancelPayment(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.cancelPayment(id));
+  }
+
+  @Post('payment_details')
+  createPaymentDetails(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.createPaymentDetails(body));
+  }
+
+  @Get('payment_details/:id/authorised_payments')
+  authorisedPayments(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.authorisedPayments(id));
+  }
+
+  @Delete('payment_details/:id')
+  deletePaymentDetails(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.deletePaymentDetails(id));
+  }
+
+  @Patch('subscriptions/:id')
+  updateSubscription(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.updateSubscription(id, body));
+  }
+
+  @Post('subscriptions/:id/terminate')
+  terminateSubscription(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.terminateSubscription(id, body));
+  }
+
+  /**
+   * Everything around one operation: injected faults, the publisher token, Idempotency-Key replay,
+   * the request log. The operation itself is synchronous, so nothing interleaves between the
+   * idempotency lookup and storing its result.
+   */
+  private async exchange(req: Request, res: Response, operation: () => CleengResponse): Promise<CleengBody> {
+    const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    const idempotencyKey =
+      req.method === 'GET' ? undefined : req.header('idempotency-key')?.trim() || undefined;
+    const entry: Omit<RequestLogEntry, 'at' | 'status'> = {
+      method: req.method,
+      path,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+    };
+
+    try {
+      await this.faults.beforeRequest('cleeng');
+    } catch (error) {
+      if (error instanceof InjectedFault) {
+        this.store.logRequest({ ...entry, status: error.status });
+        res.status(error.status);
+        return { success: false, message: error.message };
+      }
+      throw error;
+    }
+
+    let response: CleengResponse;
+    let replayed = false;
+    if (!this.authorised(req)) {
+      response = failure(401, 'Invalid or missing X-Publisher-Token');
+    } else if (idempotencyKey === undefined) {
+      response = operation();
+    } else {
+      const result = this.store.idempotent(
+        `${req.method} ${path}`,
+        idempotencyKey,
+        canonicalJson(req.body),
+        operation,
+      );
+      switch (result.kind) {
+        case 'fresh':
+          response = result.response;
+          break;
+        case 'replayed':
+          response = result.response;
+          replayed = true;
+          break;
+        case 'conflict':
+          response = failure(
+            409,
+            `Idempotency-Key ${idempotencyKey} was already used with a different request`,
+          );
+          break;
+      }
+    }
+    this.store.logRequest({ ...entry, status: response.status, ...(replayed ? { replayed } : {}) });
+
+    await this.faults.afterRequest('cleeng');
+    res.status(response.status);
+    return response.body;
+  }
+
+  private authorised(req: Request): boolean {
+    const token = req.header('x-publisher-token');
+    return token !== undefined && this.acceptedTokens.some((accepted) => constantTimeEqual(token, accepted));
+  }
+}
+
+/** Test inspection, no auth: what the emulator holds and which calls reached it. */
+@ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
+@Controller('sandbox/cleeng')
+export class CleengSandboxInspectionController {
+  constructor(
+    private readonly store: CleengSandboxStore,
+    private readonly webhooks: CleengWebhookEmitter,
+  ) {}
+
+  @Get('state')
+  state(): CleengSandboxState {
+    return this.store.snapshot();
+  }
+
+  @Get('requests')
+  requests(): RequestLogEntry[] {
+    return this.store.requests();
+  }
+
+  @Post('reset')
+  @HttpCode(200)
+  reset(): { success: true } {
+    this.store.reset();
+    this.webhooks.reset();
+    return { success: true };
+  }
+}

@@ -1,0 +1,383 @@
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UnprocessableEntityException,
+  UseFilters,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { constantTimeEqual } from '../shared/constant-time';
+import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { X_ATTEMPT } from './cleverbridge-wire';
+import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
+import { IdleResult, WebhookAnswer } from '../webhooks/webhook-dispatcher';
+import {
+  CleverbridgeNotificationDelivery,
+  CleverbridgeNotifier,
+  NotifyAuthMode,
+} from './cleverbridge-notifier';
+import { CleverbridgeSandboxService } from './cleverbridge-sandbox.service';
+import {
+  CheckoutView,
+  CleverbridgeLedger,
+  CleverbridgeSandboxStore,
+  LedgerPurchase,
+  OperationResult,
+  ProcessCartBody,
+  RequestLogEntry,
+  RetryRun,
+  SubscriptionView,
+} from './cleverbridge-sandbox.store';
+import { SandboxErrorFilter } from '../shared/sandbox-error';
+
+function isObj(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The cart-level `x-connector-attempt` of a raw body, for the request log only. */
+function attemptOf(body: unknown): string | undefined {
+  const request = isObj(body) ? body.processCartRequest : undefined;
+  const extra = isObj(request) ? request.extraParameters : undefined;
+  const list = isObj(extra) ? extra.extraParameter : undefined;
+  const found = Array.isArray(list)
+    ? (list as unknown[]).find((e) => isObj(e) && e.key === X_ATTEMPT && typeof e.value === 'string')
+    : undefined;
+  return isObj(found) && typeof found.value === 'string' ? found.value : undefined;
+}
+
+function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
+  const match = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
+  if (!match?.[1]) {
+    return undefined;
+  }
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Cleverbridge REST as the connector calls it: `POST /sandbox/cleverbridge/cart/processcart`. */
+@ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
+@Controller('sandbox/cleverbridge')
+export class CleverbridgeSandboxController {
+  constructor(
+    private readonly service: CleverbridgeSandboxService,
+    private readonly store: CleverbridgeSandboxStore,
+    private readonly faults: SandboxFaults,
+    @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
+  ) {}
+
+  /** Faults first (nothing processed), then Basic auth, processing, the request log, a possibly held answer. */
+  @Post('cart/processcart')
+  async processCart(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Body() body: unknown,
+  ): Promise<ProcessCartBody> {
+    const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    const attempt = attemptOf(body);
+    const entry = { method: req.method, path, ...(attempt !== undefined ? { attempt } : {}) };
+    try {
+      await this.faults.beforeRequest('cleverbridge');
+    } catch (error) {
+      if (error instanceof InjectedFault) {
+        this.store.logRequest({ ...entry, status: error.status });
+        res.status(error.status);
+        return error.status >= 500
+          ? { status: 'InternalServerError' }
+          : { status: 'InvalidRequest', error: { code: 'SANDBOX_FAULT', message: error.message } };
+      }
+      throw error;
+    }
+    if (!this.authorised(req.header('authorization'))) {
+      this.store.logRequest({ ...entry, status: 401 });
+      res.status(401);
+      return {
+        status: 'Unauthorized',
+        error: { code: 'UNAUTHORIZED', message: 'invalid API user credentials' },
+      };
+    }
+    const outcome = await this.service.processCart(body);
+    this.store.logRequest({
+      ...entry,
+      status: outcome.status,
+      ...(outcome.replayed ? { replayed: true } : {}),
+    });
+    await this.faults.afterRequest('cleverbridge');
+    res.status(outcome.status);
+    return outcome.body;
+  }
+
+  private authorised(header: string | undefined): boolean {
+    const given = basicCredentials(header);
+    const { username, password } = this.config.cleverbridge;
+    if (!given) {
+      return false;
+    }
+    const userOk = constantTimeEqual(given.username, username);
+    const passwordOk = constantTimeEqual(given.password, password);
+    return userOk && passwordOk;
+  }
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function money(m: { value: number; currency: string }): string {
+  return `${m.value} ${escapeHtml(m.currency)} (minor units)`;
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} – Cleverbridge sandbox</title>
+<style>body{font-family:sans-serif;max-width:32rem;margin:3rem auto}button{padding:.6rem 1.2rem;border:0;border-radius:4px;background:#1a7f37;color:#fff;font-size:1rem}</style>
+</head><body>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</body></html>`;
+}
+
+function checkoutPage(v: CheckoutView): string {
+  const lines = v.items
+    .map((i) => `<li>${escapeHtml(i.productName)} × ${i.quantity}: ${money(i.total)}</li>`)
+    .join('');
+  const summary = `<ul>${lines}</ul><p>Total: <strong>${money(v.total)}</strong></p>`;
+  const declined = v.paymentResult
+    ? `<p>Your last payment was declined: ${escapeHtml(v.paymentResult.code)} ${escapeHtml(v.paymentResult.message)}.</p>`
+    : '';
+  switch (v.state) {
+    case 'paid':
+      return page('Already paid', `${summary}<p>Purchase ${escapeHtml(v.purchaseId ?? '')} is paid.</p>`);
+    case 'expired':
+      return page(
+        'Session expired',
+        `${summary}<p>This checkout link expired at ${escapeHtml(v.expiresAt ?? '')}.</p>`,
+      );
+    case 'open':
+      // relative to /sandbox/cleverbridge/checkout/:id, so it also works behind a path-rewriting proxy
+      return page(
+        'Complete your order',
+        `${summary}${declined}<p>Sandbox payment details are always accepted.</p>
+<form method="post" action="${encodeURIComponent(v.sessionId)}/pay"><button id="pay" type="submit">Pay</button></form>`,
+      );
+  }
+}
+
+/** Tests' and demos' surface: hosted checkout stand-in, behaviours, retries, after-sale events, inspection. */
+@ApiExcludeController()
+@UseFilters(SandboxErrorFilter)
+@Controller('sandbox/cleverbridge')
+export class CleverbridgeSandboxToolsController {
+  constructor(
+    private readonly service: CleverbridgeSandboxService,
+    private readonly store: CleverbridgeSandboxStore,
+    private readonly notifier: CleverbridgeNotifier,
+  ) {}
+
+  @Get('checkout/:sessionId')
+  checkout(@Param('sessionId') sessionId: string, @Res() res: Response): void {
+    const v = this.store.checkoutView(sessionId);
+    if (!v) {
+      res.status(404).type('html').send(page('Unknown checkout session', '<p>This link is not valid.</p>'));
+      return;
+    }
+    res
+      .status(v.state === 'expired' ? 410 : 200)
+      .type('html')
+      .send(checkoutPage(v));
+  }
+
+  /** The "Pay" button: marks the purchase paid and sends the PaidOrderNotification. */
+  @Post('checkout/:sessionId/pay')
+  pay(@Param('sessionId') sessionId: string, @Res() res: Response): void {
+    const result = this.service.completeCheckout(sessionId);
+    if (!result.ok) {
+      const status = result.status === 422 ? 410 : result.status;
+      res
+        .status(status)
+        .type('html')
+        .send(page('Payment not possible', `<p>${escapeHtml(result.message)}</p>`));
+      return;
+    }
+    res
+      .status(200)
+      .type('html')
+      .send(
+        page(
+          'Thank you',
+          `<p>Purchase <strong id="purchase-id">${escapeHtml(result.purchase.purchaseId)}</strong> is paid: ${money(result.purchase.total)}.</p>`,
+        ),
+      );
+  }
+
+  /** `{"behaveAs": "decline:PAY_CLE", "times"?: 1}`; `{}` or `{"behaveAs": null}` restores paid. */
+  @Post('subscriptions/:id/behaviour')
+  @HttpCode(200)
+  setBehaviour(@Param('id') id: string, @Body() body: unknown): SubscriptionView {
+    const behaveAs = isObj(body) ? body.behaveAs : undefined;
+    const times = isObj(body) ? body.times : undefined;
+    if (behaveAs !== undefined && behaveAs !== null && typeof behaveAs !== 'string') {
+      throw new BadRequestException(
+        'behaveAs must be a behaviour string (see cleverbridge-test-data.ts) or null',
+      );
+    }
+    if (times !== undefined && (typeof times !== 'number' || !Number.isSafeInteger(times) || times < 1)) {
+      throw new BadRequestException('times must be a positive integer');
+    }
+    const result = this.store.setSubscriptionBehaviour(id, behaveAs ?? undefined, times);
+    if (result === 'not-found') {
+      throw new NotFoundException(`unknown subscription ${id}`);
+    }
+    if (result === 'invalid-behaviour') {
+      throw new BadRequestException(
+        `unknown behaviour "${String(behaveAs)}" (see cleverbridge-test-data.ts)`,
+      );
+    }
+    return this.subscription(id);
+  }
+
+  @Get('subscriptions')
+  subscriptions(): SubscriptionView[] {
+    return this.store.listSubscriptions();
+  }
+
+  @Get('subscriptions/:id')
+  subscription(@Param('id') id: string): SubscriptionView {
+    const found = this.store.subscription(id);
+    if (!found) {
+      throw new NotFoundException(`unknown subscription ${id}`);
+    }
+    return found;
+  }
+
+  @Get('ledger')
+  ledger(
+    @Query('subscriptionId') subscriptionId: unknown,
+    @Query('attempt') attempt: unknown,
+  ): CleverbridgeLedger {
+    const sub = optionalString(subscriptionId);
+    const att = optionalString(attempt);
+    return this.store.ledger({ ...(sub ? { subscriptionId: sub } : {}), ...(att ? { attempt: att } : {}) });
+  }
+
+  @Get('purchases/:id')
+  purchase(@Param('id') id: string): LedgerPurchase {
+    const found = this.store.purchase(id);
+    if (!found) {
+      throw new NotFoundException(`unknown purchase ${id}`);
+    }
+    return found;
+  }
+
+  @Post('purchases/:id/receive-payment')
+  @HttpCode(200)
+  receivePayment(@Param('id') id: string): LedgerPurchase {
+    return this.unwrap(this.service.receiveOfflinePayment(id));
+  }
+
+  /** `{"amount"?: <minor units>}`; without an amount the whole remainder is refunded. */
+  @Post('purchases/:id/refund')
+  @HttpCode(200)
+  refund(@Param('id') id: string, @Body() body: unknown): LedgerPurchase {
+    const amount = isObj(body) ? body.amount : undefined;
+    if (amount !== undefined && (typeof amount !== 'number' || !Number.isSafeInteger(amount))) {
+      throw new BadRequestException('amount must be an integer of minor units');
+    }
+    return this.unwrap(this.service.refund(id, amount));
+  }
+
+  @Post('purchases/:id/chargeback')
+  @HttpCode(200)
+  chargeback(@Param('id') id: string): LedgerPurchase {
+    return this.unwrap(this.service.chargeback(id));
+  }
+
+  /** Runs Cleverbridge's scheduled payment retries due at `now` (body `{"now"?: ISO time}`; default: the clock). */
+  @Post('retries/run')
+  @HttpCode(200)
+  runRetries(@Body() body: unknown): { ran: RetryRun[] } {
+    const raw = isObj(body) ? body.now : undefined;
+    if (raw === undefined || raw === null) {
+      return { ran: this.service.runDueRetries() };
+    }
+    const now = typeof raw === 'string' ? new Date(raw) : undefined;
+    if (!now || Number.isNaN(now.getTime())) {
+      throw new BadRequestException('now must be an ISO 8601 time');
+    }
+    return { ran: this.service.runDueRetries(now) };
+  }
+
+  @Get('requests')
+  requests(): RequestLogEntry[] {
+    return this.store.requests();
+  }
+
+  /** Delivery log of the notifications sent to `/webhooks/cleverbridge`. */
+  @Get('webhooks')
+  webhooks(): CleverbridgeNotificationDelivery[] {
+    return this.notifier.deliveries();
+  }
+
+  /** Waits (up to `timeoutMs`, default 5000) until no notification delivery is in flight. */
+  @Get('webhooks/idle')
+  idle(@Query('timeoutMs') timeoutMs: unknown): Promise<IdleResult> {
+    const ms = timeoutMs === undefined ? 5_000 : Number(timeoutMs);
+    if (!Number.isSafeInteger(ms) || ms < 0 || ms > 60_000) {
+      throw new BadRequestException('timeoutMs must be an integer 0..60000');
+    }
+    return this.notifier.idle(ms);
+  }
+
+  /**
+   * Sends one notification now, no retries: `{"body": {...notification}, "auth"?: "valid"|"invalid"|"missing"}`;
+   * answers with the app's response (to test 401 / 400 handling).
+   */
+  @Post('webhooks/send')
+  @HttpCode(200)
+  sendWebhook(@Body() body: unknown): Promise<WebhookAnswer> {
+    const notification = isObj(body) ? body.body : undefined;
+    const auth = isObj(body) ? (body.auth ?? 'valid') : 'valid';
+    if (notification === undefined) {
+      throw new BadRequestException('body is required');
+    }
+    if (auth !== 'valid' && auth !== 'invalid' && auth !== 'missing') {
+      throw new BadRequestException('auth must be valid, invalid or missing');
+    }
+    return this.notifier.sendNow(notification, auth satisfies NotifyAuthMode);
+  }
+
+  @Post('reset')
+  @HttpCode(200)
+  reset(): { success: true } {
+    this.service.reset();
+    return { success: true };
+  }
+
+  private unwrap(result: OperationResult): LedgerPurchase {
+    if (result.ok) {
+      return result.purchase;
+    }
+    switch (result.status) {
+      case 404:
+        throw new NotFoundException(result.message);
+      case 409:
+        throw new ConflictException(result.message);
+      case 422:
+        throw new UnprocessableEntityException(result.message);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AdyenSandboxModule } from './adyen/adyen-sandbox.module';
+import { SandboxAuthController } from './auth/sandbox-auth.controller';
+import { SandboxAuthService } from './auth/sandbox-auth.service';
+import { CleengSandboxModule } from './cleeng/cleeng-sandbox.module';
+import { CleverbridgeSandboxModule } from './cleverbridge/cleverbridge-sandbox.module';
+import { SandboxClockController } from './clock/sandbox-clock.controller';
+import { SandboxClockService } from './clock/sandbox-clock.service';
+import { SandboxFaultsController } from './faults/sandbox-faults.controller';
+import { SandboxCoreModule } from './sandbox-core.module';
+import { SandboxSettings } from './sandbox-settings';
+
+/** Emulators of every outside system, mounted under /sandbox when SANDBOX=true (see sandbox/index.ts). */
+@Module({})
+export class SandboxModule {
+  static forRoot(settings: SandboxSettings, clock: SandboxClockService): DynamicModule {
+    return {
+      module: SandboxModule,
+      imports: [
+        SandboxCoreModule.forRoot(settings, clock),
+        AdyenSandboxModule,
+        CleengSandboxModule,
+        CleverbridgeSandboxModule,
+      ],
+      controllers: [SandboxAuthController, SandboxFaultsController, SandboxClockController],
+      providers: [SandboxAuthService],
+    };
+  }
+}
