@@ -8,6 +8,7 @@ import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { GATEWAY_DEFINITIONS } from './gateways/gateways';
 import { loggerOptions } from './logger';
 import { OrdersModule } from './orders/orders.module';
 import { OutboxModule } from './outbox/outbox.module';
@@ -37,7 +38,13 @@ export class AppModule {
           providers: [{ provide: APP_CONFIG, useValue: config }],
           exports: [APP_CONFIG],
         },
-        LoggerModule.forRoot(loggerOptions(config, logDestination)),
+        LoggerModule.forRoot(
+          loggerOptions(
+            config,
+            logDestination,
+            GATEWAY_DEFINITIONS.flatMap((d) => d.redactPaths),
+          ),
+        ),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize),
         CommonModule,

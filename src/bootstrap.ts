@@ -11,6 +11,7 @@ import { createValidationPipe } from './common/errors/validation';
 import { AppConfig } from './config/app-config';
 import { loadConfig } from './config/config.factory';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
+import { gatewayConfigSections } from './gateways/gateway-config';
 
 export interface RunningApp {
   app: INestApplication;
@@ -29,7 +30,7 @@ export async function startApp(
   env: Record<string, string | undefined> = process.env,
   options: StartOptions = {},
 ): Promise<RunningApp> {
-  const config = loadConfig(env);
+  const config = loadConfig(env, gatewayConfigSections());
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
   let databasePoolSize = config.databasePoolSize ?? 10;

@@ -12,7 +12,6 @@ describe('loadConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.cleeng.apiUrl).toBe('http://localhost:3000/sandbox/cleeng/3.1');
-    expect(config.adyen.apiUrl).toBe('http://localhost:3000/sandbox/adyen/v71');
     expect(config.cleeng.paymentMethods.get('adyen')).toBe(101);
     expect(config.encryptionKey).toHaveLength(32);
     expect(config.encryptionKeyGenerated).toBe(true);
@@ -31,8 +30,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ ENCRYPTION_KEY: 'short' }, 'ENCRYPTION_KEY'],
     [{ CLEENG_PAYMENT_METHODS: 'adyen=1' }, 'CLEENG_PAYMENT_METHODS'],
-    [{ CLEENG_PAYMENT_METHODS: 'paypal:1' }, 'CLEENG_PAYMENT_METHODS'],
-    [{ ADYEN_HMAC_KEY: 'xyz' }, 'ADYEN_HMAC_KEY'],
+    [{ CLEENG_PAYMENT_METHODS: 'adyen:1,adyen:2' }, 'CLEENG_PAYMENT_METHODS'],
     [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
   ])('fails fast naming the bad variable for %j', (env, name) => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plainToInstance } from 'class-transformer';
+import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { GATEWAY_IDS, GatewayId, isGatewayId } from '../gateways/gateway-ids';
 import { InvalidDurationError, parseDuration, parseDurationList } from '../common/time/durations';
 import { checkCronExpression } from '../common/time/cron-expression';
 import { AppConfig } from './app-config';
@@ -11,7 +10,8 @@ import { EnvSchema } from './env.schema';
 
 export class ConfigError extends Error {}
 
-const SANDBOX_PAYMENT_METHODS = 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104';
+// only the gateways this build implements: the registry refuses ids it does not know
+const SANDBOX_PAYMENT_METHODS = 'adyen:101,cleverbridge:104';
 /** Fixed sandbox secrets: the emulators sign and verify with the same values. */
 export const SANDBOX_SECRETS = {
   apiKey: 'sandbox-key',
@@ -31,18 +31,45 @@ function flatten(errors: ValidationError[]): string[] {
   return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
 }
 
-function parsePaymentMethods(raw: string): Map<GatewayId, number> {
-  const map = new Map<GatewayId, number>();
+/** `id:number,...` as a plain map; which ids exist is the gateway registry's business (checked at boot). */
+function parsePaymentMethods(raw: string): Map<string, number> {
+  const map = new Map<string, number>();
   for (const pair of raw.split(',')) {
-    const [gateway, id] = pair.split(':');
-    if (!gateway || !isGatewayId(gateway)) {
-      throw new ConfigError(
-        `CLEENG_PAYMENT_METHODS: unknown gateway "${gateway ?? ''}" (known: ${GATEWAY_IDS.join(', ')})`,
-      );
+    const [gateway = '', id = ''] = pair.split(':');
+    if (map.has(gateway)) {
+      throw new ConfigError(`CLEENG_PAYMENT_METHODS: "${gateway}" is listed twice`);
     }
     map.set(gateway, Number(id));
   }
   return map;
+}
+
+/**
+ * An env block owned by another module (e.g. one gateway's options): its class-validator schema, whose
+ * property names are the variable names, so a failure names the variable.
+ */
+export interface ConfigSection {
+  name: string;
+  schema: ClassConstructor<object>;
+  /**
+   * SANDBOX-FALLBACK (removed when the sandbox env overlay lands): values for unset variables, used only
+   * when SANDBOX is true.
+   */
+  sandboxFallback?: (urls: { publicUrl: string; sandboxUrl: string }) => Record<string, string>;
+}
+
+/** Validates one env block against its schema; throws ConfigError naming every bad variable. */
+export function validateSection<T extends object>(
+  name: string,
+  schema: ClassConstructor<T>,
+  source: Record<string, string | undefined>,
+): T {
+  const values = plainToInstance(schema, source, { exposeDefaultValues: true });
+  const errors = validateSync(values, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    throw new ConfigError(`Invalid configuration (${name}):\n  ${flatten(errors).join('\n  ')}`);
+  }
+  return values;
 }
 
 /** Sandbox only: a key generated once and kept in DATA_DIR so tokens stay readable across restarts. */
@@ -67,8 +94,15 @@ function required<T>(value: T | undefined, name: string, sandbox: boolean, fallb
   throw new ConfigError(`${name} is required when SANDBOX is false`);
 }
 
-/** Validates process.env (or the given record) and resolves defaults. Throws ConfigError naming the bad variable. */
-export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+/**
+ * Validates process.env (or the given record) and resolves defaults; `sections` are the env blocks of
+ * other modules (bootstrap passes every gateway's), validated here the same way. Throws ConfigError naming
+ * the bad variable.
+ */
+export function loadConfig(
+  source: Record<string, string | undefined> = process.env,
+  sections: readonly ConfigSection[] = [],
+): AppConfig {
   const env = plainToInstance(EnvSchema, source, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
   if (errors.length > 0) {
@@ -137,53 +171,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         required(env.CLEENG_PAYMENT_METHODS, 'CLEENG_PAYMENT_METHODS', sandbox, SANDBOX_PAYMENT_METHODS),
       ),
     },
-    adyen: {
-      apiUrl: required(env.ADYEN_API_URL, 'ADYEN_API_URL', sandbox, `${sandboxUrl}/adyen/v71`).replace(
-        /\/$/,
-        '',
-      ),
-      apiKey: required(env.ADYEN_API_KEY, 'ADYEN_API_KEY', sandbox, SANDBOX_SECRETS.adyenApiKey),
-      merchantAccount: required(
-        env.ADYEN_MERCHANT_ACCOUNT,
-        'ADYEN_MERCHANT_ACCOUNT',
-        sandbox,
-        SANDBOX_SECRETS.adyenMerchantAccount,
-      ),
-      hmacKey: required(env.ADYEN_HMAC_KEY, 'ADYEN_HMAC_KEY', sandbox, SANDBOX_SECRETS.adyenHmacKey),
-      zeroAuth: env.ADYEN_ZERO_AUTH,
-    },
-    cleverbridge: {
-      apiUrl: required(
-        env.CLEVERBRIDGE_API_URL,
-        'CLEVERBRIDGE_API_URL',
-        sandbox,
-        `${sandboxUrl}/cleverbridge`,
-      ).replace(/\/$/, ''),
-      username: required(
-        env.CLEVERBRIDGE_USERNAME,
-        'CLEVERBRIDGE_USERNAME',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgeUsername,
-      ),
-      password: required(
-        env.CLEVERBRIDGE_PASSWORD,
-        'CLEVERBRIDGE_PASSWORD',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgePassword,
-      ),
-      notifyUsername: required(
-        env.CLEVERBRIDGE_NOTIFY_USERNAME,
-        'CLEVERBRIDGE_NOTIFY_USERNAME',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgeNotifyUsername,
-      ),
-      notifyPassword: required(
-        env.CLEVERBRIDGE_NOTIFY_PASSWORD,
-        'CLEVERBRIDGE_NOTIFY_PASSWORD',
-        sandbox,
-        SANDBOX_SECRETS.cleverbridgeNotifyPassword,
-      ),
-    },
+    sections: validateSections(sections, source, sandbox, { publicUrl, sandboxUrl }),
     gatewayTimeoutMs: env.GATEWAY_TIMEOUT_MS,
     outbox: {
       pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
@@ -203,6 +191,26 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       cancelAfterMs: env.RECONCILE_CANCEL_AFTER_MS,
     },
   };
+}
+
+function validateSections(
+  sections: readonly ConfigSection[],
+  source: Record<string, string | undefined>,
+  sandbox: boolean,
+  urls: { publicUrl: string; sandboxUrl: string },
+): Map<string, object> {
+  const validated = new Map<string, object>();
+  for (const section of sections) {
+    if (validated.has(section.name)) {
+      throw new ConfigError(`config section "${section.name}" is declared twice`);
+    }
+    const fallback = sandbox && section.sandboxFallback ? section.sandboxFallback(urls) : {};
+    const present = Object.fromEntries(
+      Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
+    );
+    validated.set(section.name, validateSection(section.name, section.schema, { ...fallback, ...present }));
+  }
+  return validated;
 }
 
 function rebillSettings(env: EnvSchema): AppConfig['rebill'] {

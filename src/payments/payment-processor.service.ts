@@ -8,6 +8,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { assertTransition } from '../common/state-machine';
 import { decline as makeDecline, Decline } from '../gateways/decline-codes';
+import { requireOperation } from '../gateways/gateway-operations';
 import { GatewayProvider, PaymentResult } from '../gateways/gateway.provider';
 import { OrderEntity, PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
@@ -265,7 +266,10 @@ export class PaymentProcessor implements OnModuleInit {
     }
     const amount = Money.of(payment.amountMinor, payment.currency);
     const outcome = await callGateway(() =>
-      gateway.capture({
+      requireOperation(
+        gateway,
+        'capture',
+      )({
         idempotencyKey: `${payment.id}:capture`,
         reference: payment.id,
         externalPaymentId,
@@ -317,7 +321,10 @@ export class PaymentProcessor implements OnModuleInit {
     if (payment.externalPaymentId) {
       const externalPaymentId = payment.externalPaymentId;
       const cancelled = await callGateway(() =>
-        gateway.cancel({
+        requireOperation(
+          gateway,
+          'cancel',
+        )({
           idempotencyKey: `${payment.id}:cancel`,
           reference: payment.id,
           externalPaymentId,

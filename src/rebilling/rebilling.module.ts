@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { OutboxModule } from '../outbox/outbox.module';
+import { PaymentDetailsModule } from '../payment-details/payment-details.module';
 import { PurchasesModule } from '../purchases/purchases.module';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module';
 import { ConnectorEventsHandler } from './connector-events.handler';
@@ -15,7 +16,7 @@ import { RebillingService } from './rebilling.service';
  */
 @Global()
 @Module({
-  imports: [GatewaysModule, OutboxModule, SubscriptionsModule, PurchasesModule],
+  imports: [GatewaysModule, OutboxModule, PaymentDetailsModule, SubscriptionsModule, PurchasesModule],
   controllers: [RebillingController],
   providers: [RebillingService, RebillingScheduler, ConnectorEventsHandler],
   exports: [RebillingService, ConnectorEventsHandler],

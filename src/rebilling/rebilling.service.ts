@@ -11,6 +11,7 @@ import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
 import { PaymentResult } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { OutboxService } from '../outbox/outbox.service';
+import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { parseInterval, periodStart } from '../subscriptions/billing-interval';
 import { ConnectorSubscriptionEntity, SubscriptionStatus } from '../subscriptions/subscription.entity';
 import {
@@ -120,6 +121,7 @@ export class RebillingService implements OnApplicationShutdown {
     private readonly gateways: GatewayRegistry,
     private readonly outbox: OutboxService,
     private readonly subscriptions: SubscriptionsService,
+    private readonly paymentDetails: PaymentDetailsService,
   ) {
     this.policy = {
       scheduleMs: config.rebill.dunningScheduleMs,
@@ -476,6 +478,16 @@ export class RebillingService implements OnApplicationShutdown {
         throw new DomainError('GATEWAY_OPERATION_UNSUPPORTED', `gateway ${sub.gateway} cannot rebill`);
       }
       const rebill = gateway.rebill.bind(gateway);
+      // unsealed only for this call; a subscription whose details were removed has nothing to charge
+      const token = sub.paymentDetailsId
+        ? await this.paymentDetails.activeToken(sub.paymentDetailsId)
+        : undefined;
+      if (sub.paymentDetailsId && !token) {
+        throw new DomainError(
+          'PAYMENT_DETAILS_NOT_FOUND',
+          `payment details ${sub.paymentDetailsId} are no longer active`,
+        );
+      }
       answer = await callGateway(() =>
         rebill({
           idempotencyKey: key,
@@ -483,6 +495,7 @@ export class RebillingService implements OnApplicationShutdown {
           amount: Money.of(attempt.amountMinor, attempt.currency),
           customer: { reference: sub.customerId },
           ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
+          ...(token ? { token } : {}),
           ...(sub.productId ? { productId: sub.productId } : {}),
           quantity: sub.quantity,
           extraParameters: sub.xParameters,

@@ -11,6 +11,7 @@ import {
 import { AdyenAmount } from './adyen-api.types';
 import { signAdyenItem } from './adyen-hmac';
 import { AdyenSandboxEvent, AdyenSandboxStore } from './adyen-sandbox.store';
+import { SANDBOX_SECRETS } from '../../config/config.factory';
 
 export type SignatureMode = 'valid' | 'invalid' | 'missing';
 
@@ -120,7 +121,7 @@ export class AdyenWebhookEmitter implements OnModuleInit, OnModuleDestroy {
 
   /** Queues one notification for the event; returns its log entries. */
   notify(event: AdyenSandboxEvent): AdyenWebhookDelivery[] {
-    const item = toNotificationItem(event, this.config.adyen.hmacKey);
+    const item = toNotificationItem(event, SANDBOX_SECRETS.adyenHmacKey);
     const notification: AdyenNotificationRequest = {
       live: 'false',
       notificationItems: [{ NotificationRequestItem: item }],
@@ -141,7 +142,7 @@ export class AdyenWebhookEmitter implements OnModuleInit, OnModuleDestroy {
     signature: SignatureMode,
     live: 'true' | 'false' = 'false',
   ): Promise<WebhookAnswer> {
-    const key = this.config.adyen.hmacKey;
+    const key = SANDBOX_SECRETS.adyenHmacKey;
     const signed = items.map((item) => {
       const additionalData =
         typeof item.additionalData === 'object' && item.additionalData !== null

@@ -1,3 +1,4 @@
+import { SANDBOX_SECRETS } from '../../config/config.factory';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
@@ -89,7 +90,8 @@ export class CleverbridgeNotifier implements OnModuleDestroy {
   }
 
   private request(body: unknown, auth: NotifyAuthMode): OutgoingWebhook {
-    const { notifyUsername, notifyPassword } = this.config.cleverbridge;
+    const notifyUsername = SANDBOX_SECRETS.cleverbridgeNotifyUsername;
+    const notifyPassword = SANDBOX_SECRETS.cleverbridgeNotifyPassword;
     const headers: Record<string, string> = {};
     if (auth !== 'missing') {
       const password = auth === 'valid' ? notifyPassword : `not-${notifyPassword}`;

@@ -1,3 +1,4 @@
+import { CLEVERBRIDGE_OPTIONS, CleverbridgeOptions } from '../../gateways/cleverbridge/cleverbridge.options';
 import type { AppConfig } from '../../config/app-config';
 import { Controller, Global, HttpCode, INestApplication, Module, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
@@ -29,13 +30,13 @@ import { CleverbridgeSandboxStore } from './cleverbridge-sandbox.store';
 const config: AppConfig = {
   ...loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
   gatewayTimeoutMs: 1_000,
-  cleverbridge: {
-    apiUrl: 'set-after-listen',
-    username: 'sandbox-cleverbridge-user',
-    password: 'sandbox-cleverbridge-password',
-    notifyUsername: 'sandbox-cleverbridge-notify',
-    notifyPassword: 'sandbox-cleverbridge-notify-password',
-  },
+};
+const options: CleverbridgeOptions = {
+  apiUrl: 'set-after-listen',
+  username: 'sandbox-cleverbridge-user',
+  password: 'sandbox-cleverbridge-password',
+  notifyUsername: 'sandbox-cleverbridge-notify',
+  notifyPassword: 'sandbox-cleverbridge-notify-password',
 };
 
 /** Stand-in for the app's `/webhooks/cleverbridge`: verifies with the real gateway and keeps the events. */
@@ -63,6 +64,7 @@ class WebhookSink {
 @Module({
   providers: [
     { provide: APP_CONFIG, useValue: config },
+    { provide: CLEVERBRIDGE_OPTIONS, useValue: options },
     { provide: Clock, useClass: SystemClock },
     SandboxFaults,
     CleverbridgeGateway,
@@ -73,7 +75,7 @@ class HostModule {}
 
 const auth = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const API_AUTH = auth(config.cleverbridge.username, config.cleverbridge.password);
+const API_AUTH = auth(options.username, options.password);
 
 describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)', () => {
   let app: INestApplication<App>;
@@ -94,7 +96,7 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
     await app.listen(0, '127.0.0.1');
     const port = ((app.getHttpServer() as unknown as Server).address() as AddressInfo).port;
     config.publicUrl = `http://127.0.0.1:${port}`;
-    config.cleverbridge.apiUrl = `${config.publicUrl}/sandbox/cleverbridge`;
+    options.apiUrl = `${config.publicUrl}/sandbox/cleverbridge`;
     gateway = app.get(CleverbridgeGateway);
     faults = app.get(SandboxFaults);
     notifier = app.get(CleverbridgeNotifier);
@@ -159,7 +161,7 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
       });
     await request(app.getHttpServer())
       .post('/sandbox/cleverbridge/cart/processcart')
-      .set('Authorization', auth(config.cleverbridge.username, 'wrong'))
+      .set('Authorization', auth(options.username, 'wrong'))
       .send(body)
       .expect(401);
     await request(app.getHttpServer())

@@ -1,3 +1,4 @@
+import { SANDBOX_SECRETS } from '../../config/config.factory';
 import {
   BadRequestException,
   Body,
@@ -122,7 +123,8 @@ export class CleverbridgeSandboxController {
 
   private authorised(header: string | undefined): boolean {
     const given = basicCredentials(header);
-    const { username, password } = this.config.cleverbridge;
+    const username = SANDBOX_SECRETS.cleverbridgeUsername;
+    const password = SANDBOX_SECRETS.cleverbridgePassword;
     if (!given) {
       return false;
     }

@@ -14,13 +14,6 @@ const config: AppConfig = {
     PUBLIC_URL: 'http://localhost:3000',
     ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   }),
-  cleverbridge: {
-    apiUrl: 'http://localhost:3000/sandbox/cleverbridge',
-    username: 'u',
-    password: 'p',
-    notifyUsername: 'nu',
-    notifyPassword: 'np',
-  },
 };
 const HOUR_MS = 60 * 60 * 1000;
 
