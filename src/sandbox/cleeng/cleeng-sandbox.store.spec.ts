@@ -11,7 +11,12 @@ import {
   WireSubscription,
 } from './cleeng-sandbox.wire';
 
-const config = loadConfig({ NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+// the Cleeng emulator serves every paymentMethodId the config names, also for gateways this build lacks
+const config = loadConfig({
+  NODE_ENV: 'test',
+  ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  CLEENG_PAYMENT_METHODS: 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104',
+});
 const ADYEN_METHOD = 101;
 const CUSTOMER = 927751142;
 const HOUR_MS = 60 * 60 * 1000;
