@@ -17,7 +17,7 @@ const NONE: GatewayCapabilities = {
 const paid = (): Promise<PaymentResult> => Promise.resolve({ status: 'captured' });
 
 function fake(capabilities: Partial<GatewayCapabilities>, operations: Partial<GatewayProvider> = {}) {
-  return { id: 'fake', capabilities: { ...NONE, ...capabilities }, ...operations } as GatewayProvider;
+  return { id: 'fake', capabilities: { ...NONE, ...capabilities }, ...operations };
 }
 
 const config = (ids: string[]) => ({

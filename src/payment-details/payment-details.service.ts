@@ -198,10 +198,15 @@ export class PaymentDetailsService implements OnModuleInit {
       .findOneBy({ id, customerId, gateway: gateway, status: 'active' });
   }
 
-  /** The token in the clear, only to make a gateway call now; undefined when the details are no longer active. */
-  async activeToken(id: string): Promise<string | undefined> {
+  /**
+   * The token in the clear with the shopper it belongs to, only to make a gateway call now; undefined when
+   * the details are no longer active.
+   */
+  async activeToken(id: string): Promise<{ token: string; shopperReference: string } | undefined> {
     const details = await this.db.getRepository(PaymentDetailsEntity).findOneBy({ id, status: 'active' });
-    return details ? this.cipher.decrypt(details.tokenSealed) : undefined;
+    return details
+      ? { token: this.cipher.decrypt(details.tokenSealed), shopperReference: details.shopperReference }
+      : undefined;
   }
 
   async findForPrincipal(principal: Principal, id: string): Promise<PaymentDetailsEntity> {

@@ -479,10 +479,10 @@ export class RebillingService implements OnApplicationShutdown {
       }
       const rebill = gateway.rebill.bind(gateway);
       // unsealed only for this call; a subscription whose details were removed has nothing to charge
-      const token = sub.paymentDetailsId
+      const stored = sub.paymentDetailsId
         ? await this.paymentDetails.activeToken(sub.paymentDetailsId)
         : undefined;
-      if (sub.paymentDetailsId && !token) {
+      if (sub.paymentDetailsId && !stored) {
         throw new DomainError(
           'PAYMENT_DETAILS_NOT_FOUND',
           `payment details ${sub.paymentDetailsId} are no longer active`,
@@ -493,9 +493,10 @@ export class RebillingService implements OnApplicationShutdown {
           idempotencyKey: key,
           reference: attempt.id,
           amount: Money.of(attempt.amountMinor, attempt.currency),
-          customer: { reference: sub.customerId },
+          // a token belongs to the shopper it was stored for
+          customer: { reference: stored?.shopperReference ?? sub.customerId },
           ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
-          ...(token ? { token } : {}),
+          ...(stored ? { token: stored.token } : {}),
           ...(sub.productId ? { productId: sub.productId } : {}),
           quantity: sub.quantity,
           extraParameters: sub.xParameters,
