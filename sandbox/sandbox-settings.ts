@@ -21,6 +21,8 @@ export const SANDBOX_SECRETS = {
 } as const;
 
 export const SANDBOX_PAYMENT_METHODS = 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104';
+/** The app is given only the gateways it implements: its registry refuses ids it does not know. */
+const APP_PAYMENT_METHODS = 'adyen:101,cleverbridge:104';
 const DEFAULT_CLEENG_SIGNATURE_HEADER = 'X-Cleeng-Signature';
 
 /** What the emulators need to know: where the app is and the secrets it was given (env wins over defaults). */
@@ -58,7 +60,7 @@ export function sandboxEnv(options: SandboxEnvOptions): Record<string, string> {
     CLEENG_API_URL: `${sandboxUrl}/cleeng/3.1`,
     CLEENG_PUBLISHER_TOKEN: SANDBOX_SECRETS.cleengPublisherToken,
     CLEENG_WEBHOOK_SECRET: SANDBOX_SECRETS.cleengWebhookSecret,
-    CLEENG_PAYMENT_METHODS: SANDBOX_PAYMENT_METHODS,
+    CLEENG_PAYMENT_METHODS: APP_PAYMENT_METHODS,
     ADYEN_API_URL: `${sandboxUrl}/adyen/v71`,
     ADYEN_API_KEY: SANDBOX_SECRETS.adyenApiKey,
     ADYEN_MERCHANT_ACCOUNT: SANDBOX_SECRETS.adyenMerchantAccount,

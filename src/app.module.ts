@@ -9,6 +9,7 @@ import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { GATEWAY_DEFINITIONS } from './gateways/gateways';
 import { loggerOptions } from './logger';
 import { OrdersModule } from './orders/orders.module';
 import { OutboxModule } from './outbox/outbox.module';
@@ -46,7 +47,13 @@ export class AppModule {
           providers: [{ provide: APP_CONFIG, useValue: config }],
           exports: [APP_CONFIG],
         },
-        LoggerModule.forRoot(loggerOptions(config, options.logDestination)),
+        LoggerModule.forRoot(
+          loggerOptions(
+            config,
+            options.logDestination,
+            GATEWAY_DEFINITIONS.flatMap((d) => d.redactPaths),
+          ),
+        ),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize),
         CommonModule.forRoot(options.clock),

@@ -11,6 +11,7 @@ import { createValidationPipe } from './common/errors/validation';
 import { AppConfig } from './config/app-config';
 import { loadConfig, resolveRuntimeMode } from './config/config.factory';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
+import { gatewayConfigSections } from './gateways/gateway-config';
 import { loadSandbox, Sandbox } from './sandbox-loader';
 
 export interface RunningApp {
@@ -36,7 +37,7 @@ export async function startApp(
   if (mode.sandbox) {
     sandbox = await loadSandbox({ publicUrl: mode.publicUrl, dataDir: mode.dataDir, port: mode.port, env });
   }
-  const config = loadConfig(sandbox ? { ...sandbox.env, ...definedOnly(env) } : env);
+  const config = loadConfig(sandbox ? { ...sandbox.env, ...definedOnly(env) } : env, gatewayConfigSections());
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
   let databasePoolSize = config.databasePoolSize ?? 10;

@@ -9,6 +9,8 @@ import type { AppConfig } from './config/app-config';
 export function loggerOptions(
   config: Pick<AppConfig, 'logLevel' | 'env'>,
   destination?: DestinationStream,
+  /** each gateway's own secrets on the wire (its definition's redactPaths) */
+  extraRedactPaths: readonly string[] = [],
 ): Params {
   const options: NonNullable<Params['pinoHttp']> = {
     level: config.logLevel,
@@ -20,13 +22,13 @@ export function loggerOptions(
         'req.headers["x-publisher-token"]',
         'req.headers.cookie',
         'req.headers["x-cleeng-signature"]',
-        'req.query.redirectResult',
         '*.token',
         '*.number',
         '*.cvc',
         '*.encryptedCardNumber',
         '*.encryptedSecurityCode',
         '*.recurringToken',
+        ...extraRedactPaths,
       ],
       censor: '[redacted]',
     },

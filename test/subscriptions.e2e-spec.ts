@@ -164,10 +164,12 @@ describe('POST /v1/subscriptions validation', () => {
     expect((res.body.details as { field: string }[]).map((d) => d.field)).toContain(field);
   });
 
-  it('refuses a gateway that cannot rebill, a second subscription on one Cleverbridge subscription, and callers without an API key', async () => {
+  it('refuses a card gateway without stored payment details, a second subscription on one Cleverbridge subscription, and callers without an API key', async () => {
+    // Adyen rebills connector-managed subscriptions now, but only with a stored card to charge
     const adyen = await create({ ...valid(), gateway: 'adyen' });
-    expect(adyen.status).toBe(422);
-    expect(adyen.body.code).toBe('GATEWAY_OPERATION_UNSUPPORTED');
+    expect(adyen.status).toBe(400);
+    expect(adyen.body.code).toBe('VALIDATION_FAILED');
+    expect((adyen.body.details as { field: string }[]).map((d) => d.field)).toEqual(['paymentDetailsId']);
 
     const body = valid();
     expect((await create(body)).status).toBe(201);

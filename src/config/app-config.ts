@@ -1,5 +1,3 @@
-import { GatewayId } from '../gateways/gateway-ids';
-
 /** Resolved configuration: the only shape the rest of the code sees. */
 export interface AppConfig {
   env: 'development' | 'test' | 'production';
@@ -21,24 +19,14 @@ export interface AppConfig {
     webhookSecret: string;
     webhookSignatureHeader: string;
     timeoutMs: number;
-    /** gateway id -> Cleeng paymentMethodId */
-    paymentMethods: Map<GatewayId, number>;
+    /** gateway id -> Cleeng paymentMethodId (ids are checked against the gateway registry at boot) */
+    paymentMethods: Map<string, number>;
   };
-  adyen: {
-    apiUrl: string;
-    apiKey: string;
-    merchantAccount: string;
-    hmacKey: string;
-    /** zero-value auth for free trials; false -> tokenise with /storedPaymentMethods */
-    zeroAuth: boolean;
-  };
-  cleverbridge: {
-    apiUrl: string;
-    username: string;
-    password: string;
-    notifyUsername: string;
-    notifyPassword: string;
-  };
+  /**
+   * Validated env blocks contributed by other modules (each gateway's options schema), by section name.
+   * Config knows only their schemas, never their meaning; the owner resolves its typed options.
+   */
+  sections: ReadonlyMap<string, object>;
   gatewayTimeoutMs: number;
   outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
   inbox: { pollIntervalMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };

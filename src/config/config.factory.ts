@@ -1,6 +1,5 @@
-import { plainToInstance } from 'class-transformer';
+import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { GATEWAY_IDS, GatewayId, isGatewayId } from '../gateways/gateway-ids';
 import { InvalidDurationError, parseDuration, parseDurationList } from '../common/time/durations';
 import { checkCronExpression } from '../common/time/cron-expression';
 import { AppConfig } from './app-config';
@@ -12,18 +11,57 @@ function flatten(errors: ValidationError[]): string[] {
   return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${e.property}: ${m}`));
 }
 
-function parsePaymentMethods(raw: string): Map<GatewayId, number> {
-  const map = new Map<GatewayId, number>();
+/** `id:number,...` as a plain map; which ids exist is the gateway registry's business (checked at boot). */
+function parsePaymentMethods(raw: string): Map<string, number> {
+  const map = new Map<string, number>();
   for (const pair of raw.split(',')) {
-    const [gateway, id] = pair.split(':');
-    if (!gateway || !isGatewayId(gateway)) {
-      throw new ConfigError(
-        `CLEENG_PAYMENT_METHODS: unknown gateway "${gateway ?? ''}" (known: ${GATEWAY_IDS.join(', ')})`,
-      );
+    const [gateway = '', id = ''] = pair.split(':');
+    if (map.has(gateway)) {
+      throw new ConfigError(`CLEENG_PAYMENT_METHODS: "${gateway}" is listed twice`);
     }
     map.set(gateway, Number(id));
   }
   return map;
+}
+
+/**
+ * An env block owned by another module (e.g. one gateway's options): its class-validator schema, whose
+ * property names are the variable names, so a failure names the variable.
+ */
+export interface ConfigSection {
+  name: string;
+  schema: ClassConstructor<object>;
+}
+
+/** Validates one env block against its schema; throws ConfigError naming every bad variable. */
+export function validateSection<T extends object>(
+  name: string,
+  schema: ClassConstructor<T>,
+  source: Record<string, string | undefined>,
+): T {
+  const values = plainToInstance(schema, source, { exposeDefaultValues: true });
+  const errors = validateSync(values, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    throw new ConfigError(`Invalid configuration (${name}):\n  ${flatten(errors).join('\n  ')}`);
+  }
+  return values;
+}
+
+function validateSections(
+  sections: readonly ConfigSection[],
+  source: Record<string, string | undefined>,
+): Map<string, object> {
+  const present = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const validated = new Map<string, object>();
+  for (const section of sections) {
+    if (validated.has(section.name)) {
+      throw new ConfigError(`config section "${section.name}" is declared twice`);
+    }
+    validated.set(section.name, validateSection(section.name, section.schema, present));
+  }
+  return validated;
 }
 
 function required(value: string | undefined, name: string): string {
@@ -80,8 +118,15 @@ function runtimeMode(env: EnvSchema): RuntimeMode {
   };
 }
 
-/** Validates process.env (or the given record) and resolves defaults. Throws ConfigError naming the bad variable. */
-export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+/**
+ * Validates process.env (or the given record) and resolves defaults; `sections` are the env blocks of
+ * other modules (bootstrap passes every gateway's), validated here the same way. Throws ConfigError naming
+ * the bad variable.
+ */
+export function loadConfig(
+  source: Record<string, string | undefined> = process.env,
+  sections: readonly ConfigSection[] = [],
+): AppConfig {
   // every variable is explicit here: with SANDBOX=true, bootstrap has overlaid the sandbox's own defaults
   const env = validatedEnv(source);
   const { sandbox, publicUrl } = runtimeMode(env);
@@ -112,20 +157,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: env.CLEENG_TIMEOUT_MS,
       paymentMethods: parsePaymentMethods(required(env.CLEENG_PAYMENT_METHODS, 'CLEENG_PAYMENT_METHODS')),
     },
-    adyen: {
-      apiUrl: required(env.ADYEN_API_URL, 'ADYEN_API_URL').replace(/\/$/, ''),
-      apiKey: required(env.ADYEN_API_KEY, 'ADYEN_API_KEY'),
-      merchantAccount: required(env.ADYEN_MERCHANT_ACCOUNT, 'ADYEN_MERCHANT_ACCOUNT'),
-      hmacKey: required(env.ADYEN_HMAC_KEY, 'ADYEN_HMAC_KEY'),
-      zeroAuth: env.ADYEN_ZERO_AUTH,
-    },
-    cleverbridge: {
-      apiUrl: required(env.CLEVERBRIDGE_API_URL, 'CLEVERBRIDGE_API_URL').replace(/\/$/, ''),
-      username: required(env.CLEVERBRIDGE_USERNAME, 'CLEVERBRIDGE_USERNAME'),
-      password: required(env.CLEVERBRIDGE_PASSWORD, 'CLEVERBRIDGE_PASSWORD'),
-      notifyUsername: required(env.CLEVERBRIDGE_NOTIFY_USERNAME, 'CLEVERBRIDGE_NOTIFY_USERNAME'),
-      notifyPassword: required(env.CLEVERBRIDGE_NOTIFY_PASSWORD, 'CLEVERBRIDGE_NOTIFY_PASSWORD'),
-    },
+    sections: validateSections(sections, source),
     gatewayTimeoutMs: env.GATEWAY_TIMEOUT_MS,
     outbox: {
       pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,

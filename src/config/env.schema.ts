@@ -12,14 +12,17 @@ import {
   ValidateIf,
 } from 'class-validator';
 
-const toBool = ({ value }: { value: unknown }): unknown =>
+/** `1|true|yes` (any case) -> true; for boolean variables, also in gateway option schemas. */
+export const toBool = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? ['1', 'true', 'yes'].includes(value.toLowerCase()) : value;
 
-const urlOpts = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+/** http(s) URL with a protocol; hosts without a TLD allowed (localhost, service names). */
+export const urlOpts = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
 /**
- * Raw environment as validated at boot. Every variable the service reads is declared here;
- * defaults that depend on other variables are resolved in config.factory.ts.
+ * Raw environment as validated at boot. Every variable the core reads is declared here; each gateway
+ * declares its own block (its options schema) and hands it to `loadConfig` as a ConfigSection.
+ * Defaults that depend on other variables are resolved in config.factory.ts.
  */
 export class EnvSchema {
   @IsIn(['development', 'test', 'production'])
@@ -88,50 +91,10 @@ export class EnvSchema {
   CLEENG_WEBHOOK_SIGNATURE_HEADER = 'X-Cleeng-Signature';
 
   @IsOptional()
-  @Matches(/^[a-z-]+:\d+(,[a-z-]+:\d+)*$/, {
+  @Matches(/^[a-z][a-z0-9-]*:\d+(,[a-z][a-z0-9-]*:\d+)*$/, {
     message: 'CLEENG_PAYMENT_METHODS must look like adyen:101,smart-glocal:102',
   })
   CLEENG_PAYMENT_METHODS?: string;
-
-  @IsOptional()
-  @IsUrl(urlOpts)
-  ADYEN_API_URL?: string;
-
-  @IsOptional()
-  @IsString()
-  ADYEN_API_KEY?: string;
-
-  @IsOptional()
-  @IsString()
-  ADYEN_MERCHANT_ACCOUNT?: string;
-
-  @IsOptional()
-  @Matches(/^([0-9a-fA-F]{2})+$/, { message: 'ADYEN_HMAC_KEY must be hex' })
-  ADYEN_HMAC_KEY?: string;
-
-  @Transform(toBool)
-  @IsBoolean()
-  ADYEN_ZERO_AUTH = true;
-
-  @IsOptional()
-  @IsUrl(urlOpts)
-  CLEVERBRIDGE_API_URL?: string;
-
-  @IsOptional()
-  @IsString()
-  CLEVERBRIDGE_USERNAME?: string;
-
-  @IsOptional()
-  @IsString()
-  CLEVERBRIDGE_PASSWORD?: string;
-
-  @IsOptional()
-  @IsString()
-  CLEVERBRIDGE_NOTIFY_USERNAME?: string;
-
-  @IsOptional()
-  @IsString()
-  CLEVERBRIDGE_NOTIFY_PASSWORD?: string;
 
   @Type(() => Number)
   @IsInt()

@@ -1,7 +1,7 @@
-/** Every gateway the product knows, implemented or not. */
-export const GATEWAY_IDS = ['adyen', 'cleverbridge', 'smart-glocal', 'smartpay'] as const;
-export type GatewayId = (typeof GATEWAY_IDS)[number];
+import { GATEWAY_DEFINITIONS } from './gateways';
 
-export function isGatewayId(value: string): value is GatewayId {
-  return (GATEWAY_IDS as readonly string[]).includes(value);
-}
+/** A gateway's id as stored in rows; which ids exist is the registry's business (gateways.ts). */
+export type GatewayId = string;
+
+/** Every gateway this build implements (the list in gateways.ts). */
+export const GATEWAY_IDS: readonly GatewayId[] = GATEWAY_DEFINITIONS.map((d) => d.id);

@@ -1,6 +1,6 @@
+import type { FieldError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { Decline } from './decline-codes';
-import { GatewayId } from './gateway-ids';
 
 /**
  * The one contract every payment gateway implements. Business outcomes (declined, needs 3DS) are
@@ -9,17 +9,17 @@ import { GatewayId } from './gateway-ids';
  * never produce a second effect at the gateway.
  */
 export interface GatewayCapabilities {
-  /** authorise and capture are separate steps */
+  /** authorise and capture are separate steps (needs `authorise`, `capture` and `cancel`) */
   separateCapture: boolean;
-  /** a zero-amount authorisation creates a recurring token (free trial, Scenario 1) */
+  /** a zero-amount authorisation creates a recurring token (free trial, Scenario 1; needs `tokenise`) */
   zeroAmountAuth: boolean;
-  /** a tokenisation path without any payment (free trial, Scenario 2) */
+  /** a tokenisation path without any payment (free trial, Scenario 2; needs `tokenise`) */
   tokenisation: boolean;
+  /** a refund may be less than what was captured (needs `refund`) */
   partialRefund: boolean;
+  /** payments may answer `action_required` with a 3DS / redirect to finish (needs `completeAction`) */
   threeDSecure: boolean;
-  /** the gateway runs the billing schedule itself (billing mode 2) */
-  gatewayManagedSchedule: boolean;
-  /** the connector can rebill a stored token / subscription on its own schedule (billing mode 3) */
+  /** the connector can rebill a stored token / subscription on its own schedule (billing mode 3; needs `rebill`) */
   connectorManagedRebill: boolean;
   /**
    * refunds must name the capture's own id rather than the authorisation's: after a capture the
@@ -117,6 +117,8 @@ export interface PaymentResult {
   /** the gateway's id for the payment (Cleeng `externalPaymentId`) */
   externalPaymentId?: string;
   recurringToken?: string;
+  /** our connector-managed subscription that this payment's parameters named (first purchase of a subscription) */
+  subscriptionReference?: string;
   card?: CardMetadata;
   action?: GatewayAction;
   decline?: Decline;
@@ -210,28 +212,64 @@ export interface GatewayEvent {
   decline?: Decline;
   reason?: string;
   occurredAt?: string;
+  /** our id of the payment (attempt, purchase) the event is about, also on refunds where `reference` is unset */
+  paymentReference?: string;
+  /** our idempotency key of the call that caused it (`<attempt id>:<try>` or an attempt id), when echoed */
+  attemptKey?: string;
+  /** our connector-managed subscription id, when the gateway echoed it (first purchase of a subscription) */
+  subscriptionReference?: string;
+  /** the caller's own parameters the gateway echoed (stored with a purchase), without the connector's */
+  extraParameters?: Record<string, string>;
+  /** refunds: less than the whole payment */
+  partial?: boolean;
 }
+
+/** What a connector-managed subscription asks of its gateway, as given to `POST /v1/subscriptions`. */
+export interface SubscriptionTerms {
+  externalSubscriptionId?: string;
+  productId?: string;
+  /** a stored recurring token is available (card gateways rebill with it) */
+  hasStoredToken: boolean;
+  extraParameters?: Record<string, string>;
+}
+
+export type ReturnDetails = { details: Record<string, unknown> } | { errors: FieldError[] };
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;
 
+/**
+ * Every operation but the id and capabilities is optional: a gateway implements what it supports, and
+ * the registry refuses at boot a gateway whose capabilities claim an operation it lacks (or the reverse).
+ * Callers reach optional operations through `requireOperation` (gateway-operations.ts).
+ */
 export interface GatewayProvider {
-  readonly id: GatewayId;
+  /** its definition's id (gateways.ts) */
+  readonly id: string;
   readonly capabilities: GatewayCapabilities;
-  authorise(input: AuthoriseInput): Promise<PaymentResult>;
+  authorise?(input: AuthoriseInput): Promise<PaymentResult>;
   /** authorise + capture in one step */
-  charge(input: AuthoriseInput): Promise<PaymentResult>;
-  capture(input: CaptureInput): Promise<ModificationResult>;
-  cancel(input: CancelInput): Promise<ModificationResult>;
-  refund(input: RefundInput): Promise<ModificationResult>;
+  charge?(input: AuthoriseInput): Promise<PaymentResult>;
+  capture?(input: CaptureInput): Promise<ModificationResult>;
+  cancel?(input: CancelInput): Promise<ModificationResult>;
+  refund?(input: RefundInput): Promise<ModificationResult>;
   /** obtain a recurring token without charging (zero-amount auth or the gateway's tokenisation) */
-  tokenise(input: TokeniseInput): Promise<PaymentResult>;
-  completeAction(input: CompleteActionInput): Promise<PaymentResult>;
+  tokenise?(input: TokeniseInput): Promise<PaymentResult>;
+  completeAction?(input: CompleteActionInput): Promise<PaymentResult>;
+  /**
+   * The return payload from what the shopper's browser brought back to `GET /v1/payments/:id/return`
+   * (query string and form body), or field errors when it lacks what the gateway needs.
+   */
+  returnDetails?(request: { query: Record<string, unknown>; body: unknown }): ReturnDetails;
   /** cancel whatever the gateway did under our reference, when its payment id is unknown (timeouts) */
   cancelByReference?(input: BaseInput): Promise<ModificationResult>;
   /** charge one period of a connector-managed subscription (capability connectorManagedRebill) */
   rebill?(input: RebillInput): Promise<PaymentResult>;
   /** merchant-of-record one-off or in-app purchase (Cleverbridge ProcessCart) */
   processCart?(input: ProcessCartInput): Promise<PaymentResult>;
+  /** the gateway's own rules for a purchase (e.g. x-parameter keys), checked before anything is stored */
+  validatePurchase?(input: ProcessCartInput): FieldError[];
+  /** the gateway's own rules for a connector-managed subscription, checked before it is stored */
+  validateSubscription?(input: SubscriptionTerms): FieldError[];
   /** verifies the signature on the raw body first, then returns normalised events */
   parseWebhook?(headers: WebhookHeaders, rawBody: Buffer): GatewayEvent[];
 }

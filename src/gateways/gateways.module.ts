@@ -1,18 +1,33 @@
-import { Module } from '@nestjs/common';
-import { AdyenGateway } from './adyen/adyen.gateway';
-import { CleverbridgeGateway } from './cleverbridge/cleverbridge.gateway';
+import { Module, Provider } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { GATEWAY_PROVIDERS, GatewayRegistry } from './gateway.registry';
+import { GatewayDefinition } from './gateway-definition';
 import { GatewayProvider } from './gateway.provider';
+import { GATEWAY_DEFINITIONS } from './gateways';
 
-/** Builds the registry from every implemented gateway; add a new one to `inject` and the factory. */
+function optionsProvider(definition: GatewayDefinition): Provider {
+  return {
+    provide: definition.optionsToken,
+    useFactory: (config: AppConfig): unknown => {
+      const env = config.sections.get(definition.id);
+      if (!env) {
+        throw new Error(`gateway ${definition.id}: its env block was not validated (loadConfig sections)`);
+      }
+      return definition.options(env);
+    },
+    inject: [APP_CONFIG],
+  };
+}
+
+/** Builds the registry from the definitions in gateways.ts: each one's options, adapter, and the list. */
 @Module({
   providers: [
-    AdyenGateway,
-    CleverbridgeGateway,
+    ...GATEWAY_DEFINITIONS.map(optionsProvider),
+    ...GATEWAY_DEFINITIONS.map((d) => d.provider),
     {
       provide: GATEWAY_PROVIDERS,
       useFactory: (...providers: GatewayProvider[]): GatewayProvider[] => providers,
-      inject: [AdyenGateway, CleverbridgeGateway],
+      inject: GATEWAY_DEFINITIONS.map((d) => d.provider),
     },
     GatewayRegistry,
   ],

@@ -3,7 +3,8 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 /** pending -> done | ignored | failed (after the last attempt); an operator may requeue failed. */
 export type InboxStatus = 'pending' | 'done' | 'ignored' | 'failed';
 
-export type InboxSource = 'cleeng' | 'adyen' | 'cleverbridge' | 'smart-glocal' | 'smartpay';
+/** `cleeng` or a gateway id */
+export type InboxSource = string;
 
 @Entity('inbox_events')
 export class InboxEventEntity {

@@ -2,12 +2,13 @@ import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { DomainError } from '../common/errors/domain-error';
+import { GATEWAY_IDS } from '../gateways/gateway-ids';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
 import { InboxService } from './inbox.service';
 import { InboxPassSummary, InboxWorker } from './inbox.worker';
 
 const STATUSES: InboxStatus[] = ['pending', 'done', 'ignored', 'failed'];
-const SOURCES: InboxSource[] = ['cleeng', 'adyen', 'cleverbridge', 'smart-glocal', 'smartpay'];
+const SOURCES: InboxSource[] = ['cleeng', ...GATEWAY_IDS];
 
 /** Operator view of received webhooks: state, attempts, last error; requeue a failed one. */
 @ApiTags('operations')
@@ -29,14 +30,14 @@ export class InboxController {
         { field: 'status', messages: [`must be one of ${STATUSES.join(', ')}`] },
       ]);
     }
-    if (source !== undefined && !SOURCES.includes(source as InboxSource)) {
+    if (source !== undefined && !SOURCES.includes(source)) {
       throw new DomainError('VALIDATION_FAILED', `source must be one of ${SOURCES.join(', ')}`, [
         { field: 'source', messages: [`must be one of ${SOURCES.join(', ')}`] },
       ]);
     }
     return this.inbox.list({
       ...(status ? { status: status as InboxStatus } : {}),
-      ...(source ? { source: source as InboxSource } : {}),
+      ...(source ? { source: source } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { assertTransition } from '../common/state-machine';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { CardMetadata, PaymentMethodData } from '../gateways/gateway.provider';
+import { requireOperation } from '../gateways/gateway-operations';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import type { GatewayId } from '../gateways/gateway-ids';
 import {
@@ -110,7 +111,10 @@ export class PaymentDetailsService implements OnModuleInit {
     const attempt = randomUUID();
     const reference = shopperReference(input.customerId);
     const outcome = await callGateway(() =>
-      gateway.tokenise({
+      requireOperation(
+        gateway,
+        'tokenise',
+      )({
         idempotencyKey: `details:${attempt}:tokenise`,
         reference: `details-${attempt}`,
         currency: input.currency ?? 'USD',
@@ -181,6 +185,24 @@ export class PaymentDetailsService implements OnModuleInit {
       where: { customerId, status: Not('deleted') },
       order: { createdAt: 'DESC' },
     });
+  }
+
+  /** Active details of this customer at this gateway, e.g. to rebill a subscription with their token. */
+  async findActive(id: string, customerId: string, gateway: string): Promise<PaymentDetailsEntity | null> {
+    return this.db
+      .getRepository(PaymentDetailsEntity)
+      .findOneBy({ id, customerId, gateway: gateway, status: 'active' });
+  }
+
+  /**
+   * The token in the clear with the shopper it belongs to, only to make a gateway call now; undefined when
+   * the details are no longer active.
+   */
+  async activeToken(id: string): Promise<{ token: string; shopperReference: string } | undefined> {
+    const details = await this.db.getRepository(PaymentDetailsEntity).findOneBy({ id, status: 'active' });
+    return details
+      ? { token: this.cipher.decrypt(details.tokenSealed), shopperReference: details.shopperReference }
+      : undefined;
   }
 
   async findForPrincipal(principal: Principal, id: string): Promise<PaymentDetailsEntity> {

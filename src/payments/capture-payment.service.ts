@@ -3,6 +3,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { decline as makeDecline, Decline } from '../gateways/decline-codes';
 import { callGateway } from '../gateways/gateway-call';
+import { requireOperation } from '../gateways/gateway-operations';
 import { GatewayProvider, PaymentResult } from '../gateways/gateway.provider';
 import { PaymentEntity } from './payment.entity';
 import { PaymentStateService } from './payment-state.service';
@@ -32,7 +33,10 @@ export class CapturePaymentService {
     }
     const amount = Money.of(payment.amountMinor, payment.currency);
     const outcome = await callGateway(() =>
-      gateway.capture({
+      requireOperation(
+        gateway,
+        'capture',
+      )({
         idempotencyKey: `${payment.id}:capture`,
         reference: payment.id,
         externalPaymentId,
@@ -84,7 +88,10 @@ export class CapturePaymentService {
     if (payment.externalPaymentId) {
       const externalPaymentId = payment.externalPaymentId;
       const cancelled = await callGateway(() =>
-        gateway.cancel({
+        requireOperation(
+          gateway,
+          'cancel',
+        )({
           idempotencyKey: `${payment.id}:cancel`,
           reference: payment.id,
           externalPaymentId,

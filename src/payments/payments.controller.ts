@@ -14,7 +14,6 @@ import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiSecurity, ApiTags } fro
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
-import { DomainError } from '../common/errors/domain-error';
 import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
 import { CompletePaymentDto, CreatePaymentDto } from './dto/create-payment.dto';
 import { PaymentView, toPaymentView } from './payment.view';
@@ -69,20 +68,15 @@ export class PaymentsController {
   }
 
   /**
-   * Default returnUrl: the gateway sends the shopper's browser here. The single-use redirectResult
-   * is the credential, so this route needs no API key.
+   * Default returnUrl: the gateway sends the shopper's browser here. The gateway's single-use return
+   * payload (Adyen: redirectResult) is the credential, so this route needs no API key.
    */
   @Get(':id/return')
   @ApiExcludeEndpoint()
   async return(
     @Param('id', ParseUUIDPipe) id: string,
-    @Query('redirectResult') redirectResult?: string,
+    @Query() query: Record<string, unknown>,
   ): Promise<PaymentView> {
-    if (!redirectResult) {
-      throw new DomainError('VALIDATION_FAILED', 'redirectResult is required', [
-        { field: 'redirectResult', messages: ['is required'] },
-      ]);
-    }
-    return toPaymentView(await this.payments.completeFromReturn(id, { redirectResult }));
+    return toPaymentView(await this.payments.completeFromReturn(id, { query, body: undefined }));
   }
 }

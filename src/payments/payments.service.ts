@@ -7,6 +7,7 @@ import { DomainError, NotFoundError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { GatewayCustomer, PaymentMethodData } from '../gateways/gateway.provider';
+import { requireOperation } from '../gateways/gateway-operations';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
@@ -77,8 +78,17 @@ export class PaymentsService {
     const common = { reference: payment.id, customer, source, returnUrl, browserInfo: input.browserInfo };
 
     if (operation === 'initial-free-transaction') {
+      if (!gateway.capabilities.zeroAmountAuth && !gateway.capabilities.tokenisation) {
+        throw new DomainError(
+          'GATEWAY_OPERATION_UNSUPPORTED',
+          `gateway ${gateway.id} cannot store a card without a payment`,
+        );
+      }
       const outcome = await callGateway(() =>
-        gateway.tokenise({
+        requireOperation(
+          gateway,
+          'tokenise',
+        )({
           ...common,
           idempotencyKey: `${payment.id}:tokenise`,
           currency: amount.currency,
@@ -95,7 +105,7 @@ export class PaymentsService {
         initiator: 'customer' as const,
         storeForRecurring: true,
       };
-      return mode === 'authorise' ? gateway.authorise(call) : gateway.charge(call);
+      return requireOperation(gateway, mode)(call);
     });
     return this.processor.settle(payment, gateway, mode, outcome);
   }
@@ -106,12 +116,31 @@ export class PaymentsService {
   }
 
   /** The gateway redirected the shopper's browser to our default returnUrl. */
-  async completeFromReturn(id: string, details: Record<string, unknown>): Promise<PaymentEntity> {
+  async completeFromReturn(
+    id: string,
+    request: { query: Record<string, unknown>; body: unknown },
+  ): Promise<PaymentEntity> {
     const payment = await this.db.getRepository(PaymentEntity).findOneBy({ id });
     if (!payment) {
       throw new NotFoundError('PAYMENT_NOT_FOUND', id);
     }
-    return this.completeLoaded(payment, details);
+    const gateway = this.gateways.get(payment.gateway);
+    if (!gateway.capabilities.threeDSecure) {
+      throw new DomainError(
+        'GATEWAY_OPERATION_UNSUPPORTED',
+        `gateway ${gateway.id} never sends shoppers back`,
+      );
+    }
+    // the gateway picks its own return fields (e.g. Adyen's redirectResult) from what the browser brought
+    const parsed = requireOperation(gateway, 'returnDetails')(request);
+    if ('errors' in parsed) {
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        parsed.errors.map((e) => `${e.field} ${e.messages.join(', ')}`).join('; '),
+        parsed.errors,
+      );
+    }
+    return this.completeLoaded(payment, parsed.details);
   }
 
   private async completeLoaded(
@@ -125,8 +154,9 @@ export class PaymentsService {
       );
     }
     const gateway = this.gateways.get(payment.gateway);
+    const completeAction = requireOperation(gateway, 'completeAction');
     const outcome = await callGateway(() =>
-      gateway.completeAction({
+      completeAction({
         idempotencyKey: `${payment.id}:complete`,
         reference: payment.id,
         details,

@@ -7,6 +7,7 @@ import { RetryLaterError } from '../common/errors/retry-later.error';
 import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { decline } from '../gateways/decline-codes';
+import { requireOperation } from '../gateways/gateway-operations';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { GatewayId } from '../gateways/gateway-ids';
 import { OrderEntity } from '../orders/order.entity';
@@ -131,7 +132,7 @@ export class RecurringBillingService {
         storeForRecurring: false,
         returnUrl: `${this.config.publicUrl}/v1/payments/${pending.id}/return`,
       };
-      return mode === 'authorise' ? gateway.authorise(input) : gateway.charge(input);
+      return requireOperation(gateway, mode === 'authorise' ? 'authorise' : 'charge')(input);
     });
     const settled = await this.processor.settle(pending, gateway, mode, outcome);
     if (settled.status === 'unknown') {

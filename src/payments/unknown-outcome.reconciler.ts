@@ -6,6 +6,7 @@ import { PollingWorker } from '../common/polling-worker';
 import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { decline } from '../gateways/decline-codes';
+import { requireOperation } from '../gateways/gateway-operations';
 import { callGateway } from '../gateways/gateway-call';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { PaymentDetailsEntity } from '../payment-details/payment-details.entity';
@@ -98,7 +99,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
           storeForRecurring: false,
           returnUrl: `${this.config.publicUrl}/v1/payments/${payment.id}/return`,
         };
-        return operation === 'authorise' ? gateway.authorise(input) : gateway.charge(input);
+        return requireOperation(gateway, operation === 'authorise' ? 'authorise' : 'charge')(input);
       });
       return this.processor.settle(payment, gateway, operation, outcome);
     }

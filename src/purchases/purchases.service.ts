@@ -6,13 +6,12 @@ import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { assertTransition } from '../common/state-machine';
-import { CleverbridgeValidationError } from '../gateways/cleverbridge/cleverbridge.errors';
-import { validateProcessCartInput } from '../gateways/cleverbridge/cleverbridge.mapper';
 import { decline as makeDecline } from '../gateways/decline-codes';
 import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
 import { CartCustomer, GatewayEvent, PaymentResult, ProcessCartInput } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
-import { X_SUBSCRIPTION, SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { requireOperation } from '../gateways/gateway-operations';
+import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { applyAfterSale } from '../refunds/after-sale';
 import { PURCHASE_TRANSITIONS, PurchaseEntity, PurchaseItemRecord, PurchaseStatus } from './purchase.entity';
@@ -82,21 +81,23 @@ export class PurchasesService {
       ...(dto.defaultCountryId ? { defaultCountryId: dto.defaultCountryId } : {}),
       ...(dto.defaultLanguageId ? { defaultLanguageId: dto.defaultLanguageId } : {}),
     };
-    const problems = validateProcessCartInput(input);
+    // the merchant-of-record gateway: the one that sells carts
+    const gateway = this.gateways.offering('processCart');
+    const problems = gateway.validatePurchase?.(input) ?? [];
     if (problems.length > 0) {
-      throw new CleverbridgeValidationError(problems);
+      throw new DomainError(
+        'VALIDATION_FAILED',
+        problems.map((e) => `${e.field}: ${e.messages.join(', ')}`).join('; '),
+        problems,
+      );
     }
-    const gateway = this.gateways.get('cleverbridge');
-    if (!gateway.processCart) {
-      throw new DomainError('GATEWAY_OPERATION_UNSUPPORTED', 'cleverbridge does not offer processCart');
-    }
-    const processCart = gateway.processCart.bind(gateway);
+    const processCart = requireOperation(gateway, 'processCart');
     const priced = items.every((i) => i.dynamicPrice);
     const currency = items[0]?.dynamicPrice?.currency ?? null;
     const repo = this.db.getRepository(PurchaseEntity);
     await repo.insert({
       id,
-      gateway: 'cleverbridge',
+      gateway: gateway.id,
       customer: input.customer,
       items,
       mode: input.mode,
@@ -189,7 +190,10 @@ export class PurchasesService {
           ...external,
           ...(created ? { externalSubscriptionId: created } : {}),
         });
-        await this.linkSubscription(manager, saved, created, {});
+        await this.linkSubscription(manager, saved, {
+          theirs: created,
+          ours: result.subscriptionReference,
+        });
         return saved;
       }
       case 'pending':
@@ -214,7 +218,12 @@ export class PurchasesService {
   // ---- notifications (called by the connector-managed events handler) --------------------------------------
 
   /** Our purchase a Cleverbridge notification is about: by our reference, else by Cleverbridge's purchase id. */
-  async findForEvent(manager: EntityManager, reference: string | undefined, purchaseId: string | undefined) {
+  async findForEvent(
+    manager: EntityManager,
+    gateway: string,
+    reference: string | undefined,
+    purchaseId: string | undefined,
+  ) {
     if (reference && UUID.test(reference)) {
       const byReference = await this.lock(manager, reference);
       if (byReference) {
@@ -225,7 +234,7 @@ export class PurchasesService {
       return null;
     }
     const found = await manager.findOneBy(PurchaseEntity, {
-      gateway: 'cleverbridge',
+      gateway,
       externalPurchaseId: purchaseId,
     });
     return found ? this.lock(manager, found.id) : null;
@@ -239,7 +248,6 @@ export class PurchasesService {
     manager: EntityManager,
     purchase: PurchaseEntity,
     event: GatewayEvent,
-    extraParameters: Record<string, string>,
   ): Promise<'done' | 'ignored'> {
     const amount = event.amount;
     const facts: PurchaseChanges = {
@@ -263,12 +271,10 @@ export class PurchasesService {
       }
       const changed = Object.keys(facts).length > 0;
       const saved = changed ? await this.save(manager, purchase, facts) : purchase;
-      const linked = await this.linkSubscription(
-        manager,
-        saved,
-        event.externalSubscriptionId ?? null,
-        extraParameters,
-      );
+      const linked = await this.linkSubscription(manager, saved, {
+        theirs: event.externalSubscriptionId ?? null,
+        ours: event.subscriptionReference,
+      });
       return changed || linked ? 'done' : 'ignored';
     }
     const saved = await this.change(manager, purchase, 'captured', {
@@ -277,7 +283,10 @@ export class PurchasesService {
       checkoutExpiresAt: null,
       retryScheduled: false,
     });
-    await this.linkSubscription(manager, saved, event.externalSubscriptionId ?? null, extraParameters);
+    await this.linkSubscription(manager, saved, {
+      theirs: event.externalSubscriptionId ?? null,
+      ours: event.subscriptionReference,
+    });
     return 'done';
   }
 
@@ -312,11 +321,11 @@ export class PurchasesService {
   private async linkSubscription(
     manager: EntityManager,
     purchase: PurchaseEntity,
-    externalSubscriptionId: string | null,
-    extraParameters: Record<string, string>,
+    /** ours: our subscription, named by the caller in the purchase's parameters and echoed by the gateway */
+    ids: { theirs: string | null; ours: string | undefined },
   ): Promise<boolean> {
-    const ours = purchase.xParameters[X_SUBSCRIPTION] ?? extraParameters[X_SUBSCRIPTION];
-    const theirs = externalSubscriptionId ?? purchase.externalSubscriptionId;
+    const ours = ids.ours;
+    const theirs = ids.theirs ?? purchase.externalSubscriptionId;
     if (!ours || !theirs) {
       return false;
     }

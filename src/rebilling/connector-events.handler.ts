@@ -3,28 +3,23 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { RetryLaterError } from '../common/errors/retry-later.error';
-import { X_ATTEMPT, X_REFERENCE } from '../gateways/cleverbridge/cleverbridge.mapper';
 import { GatewayEvent } from '../gateways/gateway.provider';
 import type { InboxOutcome } from '../inbox/inbox.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PurchasesService } from '../purchases/purchases.service';
-import { SubscriptionsService, X_SUBSCRIPTION } from '../subscriptions/subscriptions.service';
+import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 import { CAPTURED_ATTEMPT_STATUSES, RebillAdjustment, RebillAttemptEntity } from './rebill-attempt.entity';
 import { applyAfterSale } from '../refunds/after-sale';
 import { RebillAttempts } from './rebill-attempts';
 import { RebillOutcomeWriter } from './rebill-outcome.writer';
 
-/** A stored gateway event; Cleverbridge's also carry the echoed x-parameters (CleverbridgeEvent). */
-export type ConnectorEvent = GatewayEvent & {
-  extraParameters?: Record<string, string>;
-  attempt?: string;
-  partial?: boolean;
-};
+/** A stored gateway event, with the gateway it came from. */
+export type ConnectorEvent = GatewayEvent & { gateway: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Cleverbridge notifications about what the connector manages itself: rebill attempts, one-off purchases and
+ * Gateway notifications about what the connector manages itself: rebill attempts, one-off purchases and
  * connector-managed subscriptions. `handle` answers undefined for anything else, so the gateway events router
  * keeps its behaviour for payments made through the order flow.
  *
@@ -46,7 +41,8 @@ export class ConnectorEventsHandler {
     private readonly clock: Clock,
   ) {}
 
-  async handle(event: ConnectorEvent): Promise<InboxOutcome | undefined> {
+  async handle(gateway: string, stored: GatewayEvent): Promise<InboxOutcome | undefined> {
+    const event: ConnectorEvent = { ...stored, gateway };
     switch (event.type) {
       case 'payment.paid':
         return this.paid(event);
@@ -59,11 +55,10 @@ export class ConnectorEventsHandler {
     }
   }
 
-  /** Our reference (x-connector-reference) and the attempt id inside the key (`<attempt id>:<try>`). */
+  /** Our reference (payment, attempt or purchase id) and the attempt id inside the key (`<attempt id>:<try>`). */
   private ids(event: ConnectorEvent): { reference?: string; keyOwner?: string } {
-    const extra = event.extraParameters ?? {};
-    const reference = event.reference ?? extra[X_REFERENCE];
-    const key = event.attempt ?? extra[X_ATTEMPT];
+    const reference = event.reference ?? event.paymentReference;
+    const key = event.attemptKey;
     const keyOwner = key?.includes(':') ? key.split(':')[0] : key;
     return {
       ...(reference && UUID.test(reference) ? { reference } : {}),
@@ -83,7 +78,7 @@ export class ConnectorEventsHandler {
       }
     }
     return event.externalPaymentId
-      ? repo.findOneBy({ gateway: 'cleverbridge', externalPaymentId: event.externalPaymentId })
+      ? repo.findOneBy({ gateway: event.gateway, externalPaymentId: event.externalPaymentId })
       : null;
   }
 
@@ -101,25 +96,29 @@ export class ConnectorEventsHandler {
       this.outbox.notify();
       return outcome;
     }
-    const extra = event.extraParameters ?? {};
     const { reference } = this.ids(event);
     return this.db.transaction(async (manager): Promise<InboxOutcome | undefined> => {
-      const purchase = await this.purchases.findForEvent(manager, reference, event.externalPaymentId);
+      const purchase = await this.purchases.findForEvent(
+        manager,
+        event.gateway,
+        reference,
+        event.externalPaymentId,
+      );
       if (purchase) {
-        return this.purchases.paid(manager, purchase, event, extra);
+        return this.purchases.paid(manager, purchase, event);
       }
       const external = event.externalSubscriptionId;
-      const ours = extra[X_SUBSCRIPTION];
+      const ours = event.subscriptionReference;
       if (external && ours) {
         const linked = await this.subscriptions.linkExternalId(manager, ours, external);
         if (linked !== 'not_found') {
           return linked === 'linked' ? 'done' : 'ignored';
         }
       }
-      if (external && (await this.subscriptions.findByExternalId(manager, 'cleverbridge', external))) {
-        // a purchase on one of our subscriptions that the connector did not make (e.g. in Cleverbridge's UI)
+      if (external && (await this.subscriptions.findByExternalId(manager, event.gateway, external))) {
+        // a purchase on one of our subscriptions that the connector did not make (e.g. in the gateway's UI)
         this.logger.warn(
-          `Cleverbridge purchase ${event.externalPaymentId ?? '?'} on ${external} was not made by the connector`,
+          `${event.gateway} purchase ${event.externalPaymentId ?? '?'} on ${external} was not made by the connector`,
         );
         return 'ignored';
       }
@@ -174,7 +173,7 @@ export class ConnectorEventsHandler {
         ...attempt.tries,
         {
           try: attempt.tryNumber,
-          key: event.attempt ?? attempt.idempotencyKey,
+          key: event.attemptKey ?? attempt.idempotencyKey,
           at: now.toISOString(),
           outcome: `paid_notification (was ${attempt.status})`,
           ...(purchaseId ? { externalPaymentId: purchaseId } : {}),
@@ -225,7 +224,12 @@ export class ConnectorEventsHandler {
     }
     const { reference } = this.ids(event);
     return this.db.transaction(async (manager): Promise<InboxOutcome | undefined> => {
-      const purchase = await this.purchases.findForEvent(manager, reference, event.externalPaymentId);
+      const purchase = await this.purchases.findForEvent(
+        manager,
+        event.gateway,
+        reference,
+        event.externalPaymentId,
+      );
       if (!purchase) {
         return undefined;
       }

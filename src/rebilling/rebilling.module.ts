@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { RebillAttemptEntity } from './rebill-attempt.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { OutboxModule } from '../outbox/outbox.module';
+import { PaymentDetailsModule } from '../payment-details/payment-details.module';
 import { PurchasesModule } from '../purchases/purchases.module';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module';
 import { ConnectorEventsHandler } from './connector-events.handler';
@@ -25,6 +26,7 @@ import { RebillOutcomeWriter } from './rebill-outcome.writer';
     TypeOrmModule.forFeature([RebillAttemptEntity]),
     GatewaysModule,
     OutboxModule,
+    PaymentDetailsModule,
     SubscriptionsModule,
     PurchasesModule,
   ],

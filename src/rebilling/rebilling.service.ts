@@ -7,6 +7,7 @@ import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
 import { PaymentResult } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { OutboxService } from '../outbox/outbox.service';
+import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
 import { decideDecline, decideRebill, DunningPolicy, DunningState, RebillDecision } from './dunning';
 import { RebillAttemptEntity } from './rebill-attempt.entity';
@@ -73,6 +74,7 @@ export class RebillingService implements OnApplicationShutdown {
     private readonly attempts: RebillAttempts,
     private readonly outcomes: RebillOutcomeWriter,
     private readonly faults: RebillFaultPoints,
+    private readonly paymentDetails: PaymentDetailsService,
   ) {
     this.policy = {
       scheduleMs: config.rebill.dunningScheduleMs,
@@ -289,13 +291,25 @@ export class RebillingService implements OnApplicationShutdown {
         throw new DomainError('GATEWAY_OPERATION_UNSUPPORTED', `gateway ${sub.gateway} cannot rebill`);
       }
       const rebill = gateway.rebill.bind(gateway);
+      // unsealed only for this call; a subscription whose details were removed has nothing to charge
+      const stored = sub.paymentDetailsId
+        ? await this.paymentDetails.activeToken(sub.paymentDetailsId)
+        : undefined;
+      if (sub.paymentDetailsId && !stored) {
+        throw new DomainError(
+          'PAYMENT_DETAILS_NOT_FOUND',
+          `payment details ${sub.paymentDetailsId} are no longer active`,
+        );
+      }
       answer = await callGateway(() =>
         rebill({
           idempotencyKey: key,
           reference: attempt.id,
           amount: Money.of(attempt.amountMinor, attempt.currency),
-          customer: { reference: sub.customerId },
+          // a token belongs to the shopper it was stored for
+          customer: { reference: stored?.shopperReference ?? sub.customerId },
           ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
+          ...(stored ? { token: stored.token } : {}),
           ...(sub.productId ? { productId: sub.productId } : {}),
           quantity: sub.quantity,
           extraParameters: sub.xParameters,

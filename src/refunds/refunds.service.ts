@@ -6,6 +6,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { assertTransition } from '../common/state-machine';
 import { GatewayRegistry } from '../gateways/gateway.registry';
+import { requireOperation } from '../gateways/gateway-operations';
 import { OrdersService } from '../orders/orders.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { callGateway } from '../gateways/gateway-call';
@@ -59,8 +60,9 @@ export class RefundsService {
     if (!externalPaymentId) {
       return this.fail(refund, 'payment has no gateway id');
     }
+    const refundAtGateway = requireOperation(gateway, 'refund');
     const outcome = await callGateway(() =>
-      gateway.refund({
+      refundAtGateway({
         idempotencyKey: `refund:${refund.id}`,
         reference: refund.id,
         externalPaymentId,
@@ -197,6 +199,15 @@ export class RefundsService {
           { captured: payment.capturedMinor, refunded: payment.refundedMinor, requested: amount },
         );
       }
+      const { capabilities } = this.gateways.get(payment.gateway);
+      if (amount < payment.capturedMinor && !capabilities.partialRefund) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `gateway ${payment.gateway} refunds whole payments only (${payment.capturedMinor} ${payment.currency} minor units)`,
+          [{ field: 'amount', messages: [`must be the whole captured amount, ${payment.capturedMinor}`] }],
+        );
+      }
+      requireOperation(this.gateways.get(payment.gateway), 'refund');
       await manager.query(`UPDATE payments SET refunded_minor = refunded_minor + $2 WHERE id = $1`, [
         payment.id,
         amount,

@@ -51,6 +51,8 @@ export class ConnectorSubscriptionEntity {
   @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true }) nextAttemptAt!: Date | null;
   @Column({ type: 'text' }) status!: SubscriptionStatus;
   @Column({ name: 'x_parameters', type: 'jsonb' }) xParameters!: Record<string, string>;
+  /** the stored token to rebill (card gateways): the payment details that hold it sealed */
+  @Column({ name: 'payment_details_id', type: 'uuid', nullable: true }) paymentDetailsId!: string | null;
   /** soft declines of the current period so far */
   @Column({ name: 'dunning_step', type: 'integer' }) dunningStep!: number;
   @Column({ name: 'dunning_started_at', type: 'timestamptz', nullable: true }) dunningStartedAt!: Date | null;

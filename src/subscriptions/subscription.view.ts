@@ -43,6 +43,7 @@ export interface SubscriptionView {
   cleengSubscriptionId?: string;
   offerId?: string;
   productId?: string;
+  paymentDetailsId?: string;
   quantity: number;
   amount: MoneyView;
   interval: string;
@@ -108,6 +109,7 @@ export function toSubscriptionView(
     ...(s.cleengSubscriptionId ? { cleengSubscriptionId: s.cleengSubscriptionId } : {}),
     ...(s.offerId ? { offerId: s.offerId } : {}),
     ...(s.productId ? { productId: s.productId } : {}),
+    ...(s.paymentDetailsId ? { paymentDetailsId: s.paymentDetailsId } : {}),
     quantity: s.quantity,
     amount: { value: s.amountMinor, currency: s.currency },
     interval: s.billingInterval,

@@ -7,6 +7,7 @@ import { DomainError, FieldError } from '../common/errors/domain-error';
 import { assertTransition } from '../common/state-machine';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { GatewayRegistry } from '../gateways/gateway.registry';
+import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import {
   IN_FLIGHT_ATTEMPT_STATUSES,
   REBILL_ATTEMPT_TRANSITIONS,
@@ -21,12 +22,6 @@ import {
   SubscriptionStatus,
 } from './subscription.entity';
 import { lockById } from '../common/database/row-lock';
-
-/**
- * x-parameter naming our subscription on the first purchase (checkout link or `POST /v1/purchases`):
- * Cleverbridge echoes it in the PaidOrderNotification, which then tells us the subscription id to rebill.
- */
-export const X_SUBSCRIPTION = 'x-connector-subscription';
 
 /** Attempts waiting on dunning or the customer: a cancellation ends them. */
 const WAITING: RebillAttemptStatus[] = ['declined', 'retry_scheduled', 'action_required'];
@@ -61,6 +56,7 @@ export class SubscriptionsService {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly gateways: GatewayRegistry,
+    private readonly paymentDetails: PaymentDetailsService,
     private readonly clock: Clock,
   ) {}
 
@@ -75,9 +71,6 @@ export class SubscriptionsService {
         messages: [`${dto.amount.value} minor units cannot be split evenly over quantity ${quantity}`],
       });
     }
-    if (dto.gateway === 'cleverbridge' && !dto.productId) {
-      errors.push({ field: 'productId', messages: ['is required for Cleverbridge (the product to rebill)'] });
-    }
     if (dto.cleengSubscriptionId !== undefined && !/^\d{1,18}$/.test(dto.customerId)) {
       errors.push({
         field: 'customerId',
@@ -88,6 +81,24 @@ export class SubscriptionsService {
     if (Number.isNaN(nextBillingAt.getTime())) {
       errors.push({ field: 'nextBillingAt', messages: ['must be a valid date-time'] });
     }
+    const gateway = this.gateways.get(dto.gateway);
+    const paymentDetails = dto.paymentDetailsId
+      ? await this.paymentDetails.findActive(dto.paymentDetailsId, dto.customerId, dto.gateway)
+      : null;
+    if (dto.paymentDetailsId && !paymentDetails) {
+      errors.push({
+        field: 'paymentDetailsId',
+        messages: [`no active ${dto.gateway} payment details of customer ${dto.customerId} with this id`],
+      });
+    }
+    errors.push(
+      ...(gateway.validateSubscription?.({
+        ...(dto.externalSubscriptionId ? { externalSubscriptionId: dto.externalSubscriptionId } : {}),
+        ...(dto.productId ? { productId: dto.productId } : {}),
+        hasStoredToken: paymentDetails !== null,
+        ...(dto.extraParameters ? { extraParameters: dto.extraParameters } : {}),
+      }) ?? []),
+    );
     if (errors.length > 0) {
       throw new DomainError(
         'VALIDATION_FAILED',
@@ -95,8 +106,7 @@ export class SubscriptionsService {
         errors,
       );
     }
-    const gateway = this.gateways.get(dto.gateway);
-    if (!gateway.rebill || !gateway.capabilities.connectorManagedRebill) {
+    if (!gateway.capabilities.connectorManagedRebill) {
       throw new DomainError(
         'GATEWAY_OPERATION_UNSUPPORTED',
         `gateway ${dto.gateway} cannot rebill connector-managed subscriptions`,
@@ -109,7 +119,8 @@ export class SubscriptionsService {
       );
     }
     const interval = parseInterval(dto.interval);
-    const status: SubscriptionStatus = dto.externalSubscriptionId ? 'active' : 'pending';
+    // pending: waiting for the gateway to name its subscription (Cleverbridge's first purchase)
+    const status: SubscriptionStatus = dto.externalSubscriptionId || paymentDetails ? 'active' : 'pending';
     const repo = this.db.getRepository(ConnectorSubscriptionEntity);
     try {
       const saved = await repo.save(
@@ -130,6 +141,7 @@ export class SubscriptionsService {
           nextAttemptAt: status === 'active' ? nextBillingAt : null,
           status,
           xParameters: dto.extraParameters ?? {},
+          paymentDetailsId: paymentDetails?.id ?? null,
           dunningStep: 0,
           dunningStartedAt: null,
           lastDecline: null,
@@ -228,7 +240,7 @@ export class SubscriptionsService {
     externalSubscriptionId: string,
   ): Promise<ConnectorSubscriptionEntity | null> {
     return manager.findOneBy(ConnectorSubscriptionEntity, {
-      gateway: gateway as ConnectorSubscriptionEntity['gateway'],
+      gateway: gateway,
       externalSubscriptionId,
     });
   }

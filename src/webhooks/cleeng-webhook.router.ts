@@ -12,6 +12,7 @@ import { CleengPayment } from '../cleeng/cleeng.types';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { Money } from '../common/money/money';
 import { callGateway } from '../gateways/gateway-call';
+import { requireOperation } from '../gateways/gateway-operations';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { InboxOutcome, InboxService } from '../inbox/inbox.service';
@@ -167,7 +168,10 @@ export class CleengWebhookRouter implements OnModuleInit {
     const externalPaymentId = current.externalPaymentId;
     const gateway = this.gateways.get(payment.gateway);
     const outcome = await callGateway(() =>
-      gateway.cancel({ idempotencyKey: `${payment.id}:cancel`, reference: payment.id, externalPaymentId }),
+      requireOperation(
+        gateway,
+        'cancel',
+      )({ idempotencyKey: `${payment.id}:cancel`, reference: payment.id, externalPaymentId }),
     );
     if (outcome.kind !== 'ok' || outcome.value.status === 'rejected') {
       throw new RetryLaterError(`cancel of payment ${payment.id} not confirmed by the gateway`);

@@ -5,7 +5,6 @@ import { RetryLaterError } from '../common/errors/retry-later.error';
 import { decline } from '../gateways/decline-codes';
 import { GatewayEvent } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
-import { GATEWAY_IDS } from '../gateways/gateway-ids';
 import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { PaymentEntity } from '../payments/payment.entity';
@@ -35,19 +34,17 @@ export class GatewayEventsRouter implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const gateway of GATEWAY_IDS) {
+    for (const gateway of this.gateways.enabled()) {
       this.inbox.registerHandler(gateway, (event) => this.handle(event));
     }
   }
 
   async handle(stored: InboxEventEntity): Promise<InboxOutcome> {
     const event = stored.payload as unknown as GatewayEvent;
-    if (stored.source === 'cleverbridge') {
-      // rebill attempts, one-off purchases and connector-managed subscriptions are handled there
-      const outcome = await this.connectorManaged.handle(event);
-      if (outcome) {
-        return outcome;
-      }
+    // rebill attempts, one-off purchases and connector-managed subscriptions are handled there
+    const outcome = await this.connectorManaged.handle(stored.source, event);
+    if (outcome) {
+      return outcome;
     }
     switch (event.type) {
       case 'payment.authorised':
@@ -78,7 +75,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     if (event.reference && /^[0-9a-f-]{36}$/i.test(event.reference)) {
       const byReference = await repo.findOneBy({
         id: event.reference,
-        gateway: source as PaymentEntity['gateway'],
+        gateway: source,
       });
       if (byReference) {
         return byReference;
@@ -86,7 +83,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     }
     return event.externalPaymentId
       ? repo.findOneBy({
-          gateway: source as PaymentEntity['gateway'],
+          gateway: source,
           externalPaymentId: event.externalPaymentId,
         })
       : null;

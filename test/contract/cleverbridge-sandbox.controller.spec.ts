@@ -1,3 +1,7 @@
+import {
+  CLEVERBRIDGE_OPTIONS,
+  CleverbridgeOptions,
+} from '../../src/gateways/cleverbridge/cleverbridge.options';
 import type { AppConfig } from '../../src/config/app-config';
 import { Controller, Global, HttpCode, INestApplication, Module, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
@@ -34,13 +38,13 @@ const SANDBOX_ENV = sandboxEnv({ publicUrl: 'http://127.0.0.1:1' /* set after li
 const config: AppConfig = {
   ...loadConfig({ ...SANDBOX_ENV, NODE_ENV: 'test', ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }),
   gatewayTimeoutMs: 1_000,
-  cleverbridge: {
-    apiUrl: 'http://127.0.0.1:1' /* set after listen */,
-    username: 'sandbox-cleverbridge-user',
-    password: 'sandbox-cleverbridge-password',
-    notifyUsername: 'sandbox-cleverbridge-notify',
-    notifyPassword: 'sandbox-cleverbridge-notify-password',
-  },
+};
+const options: CleverbridgeOptions = {
+  apiUrl: 'set-after-listen',
+  username: 'sandbox-cleverbridge-user',
+  password: 'sandbox-cleverbridge-password',
+  notifyUsername: 'sandbox-cleverbridge-notify',
+  notifyPassword: 'sandbox-cleverbridge-notify-password',
 };
 
 /** The emulator's view: the same Cleverbridge users as the gateway's config. */
@@ -72,6 +76,7 @@ class WebhookSink {
 @Module({
   providers: [
     { provide: APP_CONFIG, useValue: config },
+    { provide: CLEVERBRIDGE_OPTIONS, useValue: options },
     // one time source for both sides, as in the app with SANDBOX=true
     { provide: Clock, useValue: sandboxClock },
     CleverbridgeGateway,
@@ -82,7 +87,7 @@ class HostModule {}
 
 const auth = (user: string, password: string): string =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const API_AUTH = auth(config.cleverbridge.username, config.cleverbridge.password);
+const API_AUTH = auth(options.username, options.password);
 
 describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)', () => {
   let app: INestApplication<App>;
@@ -103,7 +108,7 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
     await app.listen(0, '127.0.0.1');
     const port = ((app.getHttpServer() as unknown as Server).address() as AddressInfo).port;
     config.publicUrl = `http://127.0.0.1:${port}`;
-    config.cleverbridge.apiUrl = `${config.publicUrl}/sandbox/cleverbridge`;
+    options.apiUrl = `${config.publicUrl}/sandbox/cleverbridge`;
     settings.publicUrl = config.publicUrl;
     gateway = app.get(CleverbridgeGateway);
     faults = app.get(SandboxFaults);
@@ -169,7 +174,7 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
       });
     await request(app.getHttpServer())
       .post('/sandbox/cleverbridge/cart/processcart')
-      .set('Authorization', auth(config.cleverbridge.username, 'wrong'))
+      .set('Authorization', auth(options.username, 'wrong'))
       .send(body)
       .expect(401);
     await request(app.getHttpServer())
@@ -215,7 +220,8 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
           'x-connector-attempt': `att_${n}`,
           'x-connector-reference': `pay_${n}`,
         },
-        attempt: `att_${n}`,
+        attemptKey: `att_${n}`,
+        paymentReference: `pay_${n}`,
         reference: `pay_${n}`,
         occurredAt: expect.any(String),
       },

@@ -5,6 +5,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import * as ts from 'typescript';
 import * as sandboxEntry from '../../sandbox';
 import { loadConfig } from '../../src/config/config.factory';
+import { gatewayConfigSections } from '../../src/gateways/gateway-config';
 import { SandboxEntryPoint } from '../../src/sandbox-loader';
 
 /**
@@ -124,9 +125,14 @@ describe('the sandbox boundary', () => {
     const created = entry.createSandbox({ publicUrl: 'http://localhost:3000', dataDir, port: 3000, env: {} });
     expect(created.env.CLEENG_API_URL).toBe('http://localhost:3000/sandbox/cleeng/3.1');
     expect(typeof created.clock.onAdvance).toBe('function');
-    const config = loadConfig({ ...created.env, NODE_ENV: 'test', DATA_DIR: dataDir });
+    const config = loadConfig(
+      { ...created.env, NODE_ENV: 'test', DATA_DIR: dataDir },
+      gatewayConfigSections(),
+    );
     expect(config.sandbox).toBe(true);
-    expect(config.adyen.apiUrl).toBe('http://localhost:3000/sandbox/adyen/v71');
+    expect(config.sections.get('adyen')).toMatchObject({
+      ADYEN_API_URL: 'http://localhost:3000/sandbox/adyen/v71',
+    });
     // the generated key is kept: stored tokens stay readable across restarts
     const again = entry.createSandbox({ publicUrl: 'http://localhost:3000', dataDir, port: 3000, env: {} });
     expect(again.env.ENCRYPTION_KEY).toBe(created.env.ENCRYPTION_KEY);

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { FieldError } from '../../common/errors/domain-error';
 import { HttpClient } from '../../common/http/http-client';
 import { sendToGateway } from '../gateway-http';
-import { GATEWAY_CAPABILITIES } from '../gateway-capabilities';
 import { GatewayRequestRejectedError, GatewayUnavailableError } from '../gateway.errors';
 import {
   AuthoriseInput,
@@ -15,10 +15,14 @@ import {
   GatewayProvider,
   ModificationResult,
   PaymentResult,
+  RebillInput,
   RefundInput,
+  ReturnDetails,
+  SubscriptionTerms,
   TokeniseInput,
   WebhookHeaders,
 } from '../gateway.provider';
+import { ADYEN_OPTIONS, AdyenOptions } from './adyen.options';
 import {
   fromPaymentResponse,
   fromStoredPaymentMethod,
@@ -43,14 +47,71 @@ export class AdyenGateway implements GatewayProvider {
   readonly capabilities: GatewayCapabilities;
   private readonly http = new HttpClient('adyen');
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    // some acquirers refuse zero-value auth: then free trials use /storedPaymentMethods (Scenario 2)
-    this.capabilities = { ...GATEWAY_CAPABILITIES.adyen, zeroAmountAuth: config.adyen.zeroAuth };
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'gatewayTimeoutMs' | 'publicUrl'>,
+    @Inject(ADYEN_OPTIONS) private readonly options: AdyenOptions,
+  ) {
+    this.capabilities = {
+      separateCapture: true,
+      // some acquirers refuse zero-value auth: then free trials use /storedPaymentMethods (Scenario 2)
+      zeroAmountAuth: options.zeroAuth,
+      tokenisation: true,
+      partialRefund: true,
+      threeDSecure: true,
+      connectorManagedRebill: true,
+      refundsByCaptureId: false,
+    };
+  }
+
+  /**
+   * One period of a connector-managed subscription: a merchant-initiated charge on the stored token
+   * (`ContAuth`, `Subscription`), keyed by our attempt id so a retry after a timeout never charges twice.
+   */
+  async rebill(input: RebillInput): Promise<PaymentResult> {
+    if (!input.token) {
+      throw new GatewayRequestRejectedError(this.id, 'Adyen rebill needs a stored token', 400);
+    }
+    const body = toPaymentRequest(
+      {
+        idempotencyKey: input.idempotencyKey,
+        reference: input.reference,
+        amount: input.amount,
+        customer: input.customer,
+        source: { kind: 'stored', token: input.token },
+        initiator: 'merchant',
+        storeForRecurring: false,
+        // required by the spec on every /payments call; a merchant-initiated payment never redirects
+        returnUrl: `${this.config.publicUrl}/`,
+      },
+      { merchantAccount: this.options.merchantAccount, manualCapture: false },
+    );
+    const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
+    return fromPaymentResponse(res, 'charge');
+  }
+
+  /** A connector-managed Adyen subscription charges a stored card: it needs one. */
+  validateSubscription(terms: SubscriptionTerms): FieldError[] {
+    return terms.hasStoredToken
+      ? []
+      : [{ field: 'paymentDetailsId', messages: ['is required for Adyen (the stored card to charge)'] }];
+  }
+
+  /** Adyen sends the shopper back with `redirectResult` in the query (GET) or the form body (POST). */
+  returnDetails(request: { query: Record<string, unknown>; body: unknown }): ReturnDetails {
+    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
+      string,
+      unknown
+    >;
+    const redirectResult = request.query.redirectResult ?? body.redirectResult;
+    if (typeof redirectResult !== 'string' || redirectResult === '') {
+      return { errors: [{ field: 'redirectResult', messages: ['is required'] }] };
+    }
+    return { details: { redirectResult } };
   }
 
   async authorise(input: AuthoriseInput): Promise<PaymentResult> {
     const body = toPaymentRequest(input, {
-      merchantAccount: this.config.adyen.merchantAccount,
+      merchantAccount: this.options.merchantAccount,
       manualCapture: true,
     });
     const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
@@ -59,7 +120,7 @@ export class AdyenGateway implements GatewayProvider {
 
   async charge(input: AuthoriseInput): Promise<PaymentResult> {
     const body = toPaymentRequest(input, {
-      merchantAccount: this.config.adyen.merchantAccount,
+      merchantAccount: this.options.merchantAccount,
       manualCapture: false,
     });
     const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
@@ -70,7 +131,7 @@ export class AdyenGateway implements GatewayProvider {
   async tokenise(input: TokeniseInput): Promise<PaymentResult> {
     if (this.capabilities.zeroAmountAuth) {
       const body = toZeroAuthRequest(input, {
-        merchantAccount: this.config.adyen.merchantAccount,
+        merchantAccount: this.options.merchantAccount,
         manualCapture: true,
       });
       const res = await this.post<AdyenPaymentResponse>('/payments', body, input.idempotencyKey);
@@ -87,7 +148,7 @@ export class AdyenGateway implements GatewayProvider {
     const res = await this.post<AdyenStoredPaymentMethod>(
       '/storedPaymentMethods',
       {
-        merchantAccount: this.config.adyen.merchantAccount,
+        merchantAccount: this.options.merchantAccount,
         shopperReference: input.customer.reference,
         recurringProcessingModel: 'Subscription',
         paymentMethod: { type: 'scheme', ...input.source.paymentMethod },
@@ -108,7 +169,7 @@ export class AdyenGateway implements GatewayProvider {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/captures`,
       {
-        merchantAccount: this.config.adyen.merchantAccount,
+        merchantAccount: this.options.merchantAccount,
         amount: { value: input.amount.minor, currency: input.amount.currency },
         reference: input.reference,
       },
@@ -120,7 +181,7 @@ export class AdyenGateway implements GatewayProvider {
   async cancel(input: CancelInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/cancels`,
-      { merchantAccount: this.config.adyen.merchantAccount, reference: input.reference },
+      { merchantAccount: this.options.merchantAccount, reference: input.reference },
       input.idempotencyKey,
     );
     return this.modification(res);
@@ -131,7 +192,7 @@ export class AdyenGateway implements GatewayProvider {
     const res = await this.post<AdyenModificationResponse>(
       '/cancels',
       {
-        merchantAccount: this.config.adyen.merchantAccount,
+        merchantAccount: this.options.merchantAccount,
         paymentReference: input.reference,
         reference: `${input.reference}:cancel`,
       },
@@ -144,7 +205,7 @@ export class AdyenGateway implements GatewayProvider {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/refunds`,
       {
-        merchantAccount: this.config.adyen.merchantAccount,
+        merchantAccount: this.options.merchantAccount,
         amount: { value: input.amount.minor, currency: input.amount.currency },
         reference: input.reference,
       },
@@ -154,7 +215,7 @@ export class AdyenGateway implements GatewayProvider {
   }
 
   parseWebhook(_headers: WebhookHeaders, rawBody: Buffer): GatewayEvent[] {
-    return parseAdyenNotification(rawBody, [this.config.adyen.hmacKey]);
+    return parseAdyenNotification(rawBody, this.options.hmacKeys);
   }
 
   /** Adyen modifications are asynchronous: `received` now, the outcome arrives as a webhook. */
@@ -165,8 +226,8 @@ export class AdyenGateway implements GatewayProvider {
   private async post<T>(path: string, body: unknown, idempotencyKey?: string): Promise<T> {
     const res = await sendToGateway(this.http, this.id, {
       method: 'POST',
-      url: `${this.config.adyen.apiUrl}${path}`,
-      headers: { 'x-api-key': this.config.adyen.apiKey },
+      url: `${this.options.apiUrl}${path}`,
+      headers: { 'x-api-key': this.options.apiKey },
       body,
       timeoutMs: this.config.gatewayTimeoutMs,
       idempotencyKey,

@@ -1,20 +1,19 @@
-import type { AppConfig } from '../../config/app-config';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Clock } from '../../common/clock/clock';
 import { Money } from '../../common/money/money';
-import { COMPLETE_ENV } from '../../../test/support/complete-env';
-import { loadConfig } from '../../config/config.factory';
 import {
   GatewayOperationUnsupportedError,
   GatewayOutcomeUnknownError,
   GatewayRequestRejectedError,
   GatewayUnavailableError,
 } from '../gateway.errors';
-import { AuthoriseInput, ProcessCartInput } from '../gateway.provider';
+import { ProcessCartInput } from '../gateway.provider';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
 import { CleverbridgeValidationError } from './cleverbridge.errors';
 import { CleverbridgeGateway } from './cleverbridge.gateway';
+import { CleverbridgeOptions } from './cleverbridge.options';
+import { capabilityMismatches, requireOperation } from '../gateway-operations';
 
 const NOW = new Date('2025-03-01T12:00:00.000Z');
 
@@ -71,20 +70,16 @@ describe('CleverbridgeGateway (HTTP)', () => {
     captured = [];
   });
 
-  function gateway(overrides: Partial<AppConfig['cleverbridge']> = {}): CleverbridgeGateway {
-    const config: AppConfig = {
-      ...loadConfig({ ...COMPLETE_ENV, NODE_ENV: 'test' }),
-      gatewayTimeoutMs: 300,
-      cleverbridge: {
-        apiUrl: baseUrl,
-        username: 'api-user',
-        password: 'api-pass',
-        notifyUsername: 'notify-user',
-        notifyPassword: 'notify-pass',
-        ...overrides,
-      },
+  function gateway(overrides: Partial<CleverbridgeOptions> = {}): CleverbridgeGateway {
+    const options: CleverbridgeOptions = {
+      apiUrl: baseUrl,
+      username: 'api-user',
+      password: 'api-pass',
+      notifyUsername: 'notify-user',
+      notifyPassword: 'notify-pass',
+      ...overrides,
     };
-    return new CleverbridgeGateway(config, new FixedClock());
+    return new CleverbridgeGateway({ gatewayTimeoutMs: 300 }, options, new FixedClock());
   }
 
   function reply(status: number, body: unknown): Handler {
@@ -209,22 +204,33 @@ describe('CleverbridgeGateway (HTTP)', () => {
     expect(err).toMatchObject({ notProcessed: true });
   });
 
-  it('refuses the card-gateway operations', async () => {
+  it('offers no card-gateway operations, and its capabilities say so', () => {
     const g = gateway();
-    const input = {} as AuthoriseInput;
-    await expect(g.authorise(input)).rejects.toBeInstanceOf(GatewayOperationUnsupportedError);
-    await expect(g.charge(input)).rejects.toThrow('gateway cleverbridge does not support charge');
-    await expect(
-      g.capture({ idempotencyKey: 'k', reference: 'r', externalPaymentId: 'p', amount: Money.of(1, 'USD') }),
-    ).rejects.toBeInstanceOf(GatewayOperationUnsupportedError);
-    await expect(
-      g.refund({ idempotencyKey: 'k', reference: 'r', externalPaymentId: 'p', amount: Money.of(1, 'USD') }),
-    ).rejects.toBeInstanceOf(GatewayOperationUnsupportedError);
-    await expect(
-      g.cancel({ idempotencyKey: 'k', reference: 'r', externalPaymentId: 'p' }),
-    ).rejects.toBeInstanceOf(GatewayOperationUnsupportedError);
+    for (const operation of ['authorise', 'charge', 'capture', 'refund', 'cancel', 'tokenise'] as const) {
+      expect(() => requireOperation(g, operation)).toThrow(
+        new GatewayOperationUnsupportedError('cleverbridge', operation),
+      );
+    }
     expect(g.id).toBe('cleverbridge');
-    expect(g.capabilities).toMatchObject({ connectorManagedRebill: true, separateCapture: false });
+    expect(g.capabilities).toMatchObject({
+      connectorManagedRebill: true,
+      separateCapture: false,
+      partialRefund: false,
+    });
+    expect(capabilityMismatches(g)).toEqual([]);
+  });
+
+  it("validates subscriptions: the product to rebill, x-parameter keys, none of the connector's", () => {
+    const g = gateway();
+    expect(
+      g.validateSubscription({ productId: '1', hasStoredToken: false, extraParameters: { 'x-a': '1' } }),
+    ).toEqual([]);
+    const errors = g.validateSubscription({
+      hasStoredToken: false,
+      extraParameters: { customerid: '1', 'x-connector-period': '2030-01' },
+    });
+    expect(errors.map((e) => e.field)).toEqual(['productId', 'extraParameters']);
+    expect(errors[1]?.messages.join(' ')).toMatch(/keys must start with "x-".*set by the connector/);
   });
 
   it('parseWebhook checks Basic auth before it reads the body', () => {

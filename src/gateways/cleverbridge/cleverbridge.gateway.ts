@@ -3,35 +3,31 @@ import { Clock } from '../../common/clock/clock';
 import { HttpClient } from '../../common/http/http-client';
 import { sendToGateway } from '../gateway-http';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { GATEWAY_CAPABILITIES } from '../gateway-capabilities';
-import { GatewayOperationUnsupportedError } from '../gateway.errors';
+import { FieldError } from '../../common/errors/domain-error';
 import {
-  AuthoriseInput,
-  CancelInput,
-  CaptureInput,
-  CompleteActionInput,
   GatewayCapabilities,
   GatewayProvider,
-  ModificationResult,
   PaymentResult,
   ProcessCartInput,
   RebillInput,
-  RefundInput,
-  TokeniseInput,
+  SubscriptionTerms,
   WebhookHeaders,
 } from '../gateway.provider';
 import {
+  callerExtraParameterProblems,
   CleverbridgeEvent,
   errorForStatus,
   fromProcessCartResponse,
   parseNotification,
   toProcessCartRequest,
   toRebillCart,
+  validateExtraParameters,
+  validateProcessCartInput,
   verifyBasicAuth,
+  X_SUBSCRIPTION,
 } from './cleverbridge.mapper';
+import { CLEVERBRIDGE_OPTIONS, CleverbridgeOptions } from './cleverbridge.options';
 import { CleverbridgeProcessCartResponse } from './cleverbridge.types';
-
-/** `config.cleverbridge` (CLEVERBRIDGE_* variables). */
 
 /**
  * Cleverbridge, merchant of record: `POST /cart/processcart` charges a known customer with the payment
@@ -46,19 +42,60 @@ import { CleverbridgeProcessCartResponse } from './cleverbridge.types';
 @Injectable()
 export class CleverbridgeGateway implements GatewayProvider {
   readonly id = 'cleverbridge' as const;
-  readonly capabilities: GatewayCapabilities = GATEWAY_CAPABILITIES.cleverbridge;
+  /** refunds happen in Cleverbridge (Commerce Assistant) and reach us as RefundNotification */
+  readonly capabilities: GatewayCapabilities = {
+    separateCapture: false,
+    zeroAmountAuth: false,
+    tokenisation: false,
+    partialRefund: false,
+    threeDSecure: false,
+    connectorManagedRebill: true,
+    refundsByCaptureId: false,
+  };
   private readonly http = new HttpClient('cleverbridge');
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'gatewayTimeoutMs'>,
+    @Inject(CLEVERBRIDGE_OPTIONS) private readonly options: CleverbridgeOptions,
     private readonly clock: Clock,
   ) {}
+
+  /** The cart's rules, and no caller-supplied x-parameter of the connector's own. */
+  validatePurchase(input: ProcessCartInput): FieldError[] {
+    const errors = validateProcessCartInput(input);
+    const reserved = (field: string, params: Record<string, string> | undefined): void => {
+      const problems = callerExtraParameterProblems(params ?? {}, 'extraParameters').filter(
+        (p) => !validateExtraParameters(params ?? {}, 'extraParameters').includes(p),
+      );
+      if (problems.length > 0) {
+        errors.push({ field, messages: problems });
+      }
+    };
+    reserved('extraParameters', input.extraParameters);
+    input.items.forEach((item, i) => reserved(`items[${i}].extraParameters`, item.extraParameters));
+    return errors;
+  }
+
+  /** Rebills name the product; x-parameters follow Cleverbridge's rules and leave ours alone. */
+  validateSubscription(terms: SubscriptionTerms): FieldError[] {
+    const errors: FieldError[] = [];
+    if (!terms.productId) {
+      errors.push({ field: 'productId', messages: ['is required for Cleverbridge (the product to rebill)'] });
+    }
+    const problems = callerExtraParameterProblems(terms.extraParameters ?? {}, 'extraParameters');
+    if (problems.length > 0) {
+      errors.push({ field: 'extraParameters', messages: problems });
+    }
+    return errors;
+  }
 
   /** One-off or in-app purchase (update, free-to-paid, support hours), interactive or not. */
   async processCart(input: ProcessCartInput): Promise<PaymentResult> {
     const body = toProcessCartRequest(input);
     const res = await this.post(body);
-    return fromProcessCartResponse(res, { mode: input.mode, now: this.clock.now() });
+    const result = fromProcessCartResponse(res, { mode: input.mode, now: this.clock.now() });
+    const subscriptionReference = input.extraParameters?.[X_SUBSCRIPTION];
+    return subscriptionReference ? { ...result, subscriptionReference } : result;
   }
 
   /** One period of a connector-managed subscription: non-interactive ProcessCart on the subscription id. */
@@ -66,51 +103,17 @@ export class CleverbridgeGateway implements GatewayProvider {
     return this.processCart(toRebillCart(input));
   }
 
-  authorise(_input: AuthoriseInput): Promise<PaymentResult> {
-    return this.unsupported('authorise');
-  }
-
-  /** A card charge needs card data or a token; Cleverbridge charges carts (processCart) instead. */
-  charge(_input: AuthoriseInput): Promise<PaymentResult> {
-    return this.unsupported('charge');
-  }
-
-  capture(_input: CaptureInput): Promise<ModificationResult> {
-    return this.unsupported('capture');
-  }
-
-  cancel(_input: CancelInput): Promise<ModificationResult> {
-    return this.unsupported('cancel');
-  }
-
-  /** Refunds happen in Cleverbridge (Commerce Assistant); they reach us as RefundNotification. */
-  refund(_input: RefundInput): Promise<ModificationResult> {
-    return this.unsupported('refund');
-  }
-
-  tokenise(_input: TokeniseInput): Promise<PaymentResult> {
-    return this.unsupported('tokenise');
-  }
-
-  completeAction(_input: CompleteActionInput): Promise<PaymentResult> {
-    return this.unsupported('completeAction');
-  }
-
   /** Basic auth (CLEVERBRIDGE_NOTIFY_USERNAME/PASSWORD) is checked before the body is read. */
   parseWebhook(headers: WebhookHeaders, rawBody: Buffer): CleverbridgeEvent[] {
     verifyBasicAuth(headers, {
-      username: this.config.cleverbridge.notifyUsername,
-      password: this.config.cleverbridge.notifyPassword,
+      username: this.options.notifyUsername,
+      password: this.options.notifyPassword,
     });
     return parseNotification(rawBody);
   }
 
-  private unsupported(operation: string): Promise<never> {
-    return Promise.reject(new GatewayOperationUnsupportedError(this.id, operation));
-  }
-
   private async post(body: unknown): Promise<CleverbridgeProcessCartResponse> {
-    const { apiUrl, username, password } = this.config.cleverbridge;
+    const { apiUrl, username, password } = this.options;
     const res = await sendToGateway(this.http, this.id, {
       method: 'POST',
       url: `${apiUrl.replace(/\/$/, '')}/cart/processcart`,

@@ -562,7 +562,8 @@ describe('parseNotification', () => {
           'x-connector-reference': 'pay_1',
           'x-campaign': 'spring',
         },
-        attempt: 'att_1',
+        attemptKey: 'att_1',
+        paymentReference: 'pay_1',
         reference: 'pay_1',
         occurredAt: '2025-03-01T12:00:00.000Z',
       },
@@ -604,7 +605,8 @@ describe('parseNotification', () => {
           'x-connector-reference': 'pay_1',
           'x-campaign': 'spring',
         },
-        attempt: 'att_1',
+        attemptKey: 'att_1',
+        paymentReference: 'pay_1',
       },
     ]);
     const fullWithoutRefundBlock = parseNotification(body({ ...PAID, meta: { type: 'RefundNotification' } }));

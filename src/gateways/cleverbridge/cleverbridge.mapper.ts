@@ -53,6 +53,33 @@ export const CUSTOMER_ACTION_URL_TTL_MS = 72 * 60 * 60 * 1000;
 export const X_ATTEMPT = 'x-connector-attempt';
 export const X_REFERENCE = 'x-connector-reference';
 export const X_PERIOD = 'x-connector-period';
+/**
+ * Our connector-managed subscription id, supplied by the caller on the first purchase (checkout link or
+ * `POST /v1/purchases`): Cleverbridge echoes it in the PaidOrderNotification, which then tells us the
+ * Cleverbridge subscription id to rebill. Parsed into GatewayEvent.subscriptionReference.
+ */
+export const X_SUBSCRIPTION = 'x-connector-subscription';
+
+/** x-parameters the connector sets itself on every cart; a caller may not supply them. */
+export const RESERVED_X_PARAMETERS: readonly string[] = [X_ATTEMPT, X_REFERENCE, X_PERIOD];
+const MAX_X_PARAMETERS = 50;
+
+/** What a caller may send: Cleverbridge's x-parameter rules, none of the connector's keys, at most 50. */
+export function callerExtraParameterProblems(value: unknown, field = 'extraParameters'): string[] {
+  const problems = validateExtraParameters(value, field);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const reserved = Object.keys(value).filter((key) => RESERVED_X_PARAMETERS.includes(key));
+    if (reserved.length > 0) {
+      problems.push(
+        `${field}: ${reserved.map((k) => JSON.stringify(k)).join(', ')} ${reserved.length > 1 ? 'are' : 'is'} set by the connector`,
+      );
+    }
+    if (Object.keys(value).length > MAX_X_PARAMETERS) {
+      problems.push(`${field}: at most ${MAX_X_PARAMETERS} x-parameters`);
+    }
+  }
+  return problems;
+}
 
 const X_PARAMETER_KEY = /^x-[A-Za-z0-9_.-]+$/;
 const MAX_X_PARAMETER_VALUE = 1000;
@@ -404,10 +431,6 @@ export function errorForStatus(httpStatus: number, body: unknown): Error {
 export interface CleverbridgeEvent extends GatewayEvent {
   /** every cart-level x-parameter the notification echoed */
   extraParameters: Record<string, string>;
-  /** our attempt id, echoed from `x-connector-attempt` */
-  attempt?: string;
-  /** refunds: true for PartialRefundNotification */
-  partial?: boolean;
 }
 
 const EVENT_TYPES: Record<CleverbridgeNotificationType, GatewayEventType> = {
@@ -610,6 +633,7 @@ export function parseNotification(rawBody: Buffer): CleverbridgeEvent[] {
   const subscriptionId = subscriptionIdOf(n, purchase);
   const attempt = extraParameters[X_ATTEMPT];
   const reference = extraParameters[X_REFERENCE];
+  const subscriptionReference = extraParameters[X_SUBSCRIPTION];
   const type = EVENT_TYPES[rawType];
   return [
     {
@@ -622,8 +646,10 @@ export function parseNotification(rawBody: Buffer): CleverbridgeEvent[] {
       ...(amount ? { amount: amount.toJSON() } : {}),
       ...(type === 'refund.succeeded' ? { partial: rawType === 'PartialRefundNotification' } : {}),
       extraParameters,
-      ...(attempt !== undefined ? { attempt } : {}),
+      ...(attempt !== undefined ? { attemptKey: attempt } : {}),
       ...(reference !== undefined && type === 'payment.paid' ? { reference } : {}),
+      ...(reference !== undefined ? { paymentReference: reference } : {}),
+      ...(subscriptionReference !== undefined ? { subscriptionReference } : {}),
       ...occurredAt,
     },
   ];

@@ -6,6 +6,7 @@ import {
   IsInt,
   IsISO8601,
   IsOptional,
+  IsUUID,
   IsString,
   Length,
   Matches,
@@ -96,8 +97,19 @@ export class CreateSubscriptionDto {
   nextBillingAt!: string;
 
   @ApiPropertyOptional({
+    example: '0b6f1c9e-6a0f-4a53-9b8e-2f1d3c4b5a69',
+    description:
+      'stored payment details (POST /v1/payment-details) whose token is charged every period, merchant-initiated ' +
+      '(card gateways such as Adyen: required)',
+  })
+  @IsOptional()
+  @IsUUID('4', { message: 'paymentDetailsId must be a payment details id (UUID)' })
+  paymentDetailsId?: string;
+
+  @ApiPropertyOptional({
     example: { 'x-customerid': '51254' },
-    description: 'x-parameters sent with every rebill; keys must start with "x-"',
+    description:
+      'gateway parameters sent with every rebill (Cleverbridge: x-parameters, keys start with "x-")',
   })
   @IsOptional()
   @IsExtraParameters()

@@ -1,33 +1,27 @@
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
-import {
-  validateExtraParameters,
-  X_ATTEMPT,
-  X_PERIOD,
-  X_REFERENCE,
-} from '../../gateways/cleverbridge/cleverbridge.mapper';
 import { parseInterval } from '../billing-interval';
 
-/** x-parameters the connector sets itself on every cart; a caller may not supply them. */
-export const RESERVED_X_PARAMETERS: readonly string[] = [X_ATTEMPT, X_REFERENCE, X_PERIOD];
+const MAX_EXTRA_PARAMETERS = 50;
 
-/** Every problem with an x-parameter map, in the gateway mapper's wording plus our reserved keys. */
+/** The shape every gateway accepts: a flat map of string values; each gateway adds its own key rules. */
 export function extraParameterProblems(value: unknown, field: string): string[] {
-  const problems = validateExtraParameters(value, field);
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const reserved = Object.keys(value).filter((key) => RESERVED_X_PARAMETERS.includes(key));
-    if (reserved.length > 0) {
-      problems.push(
-        `${field}: ${reserved.map((k) => JSON.stringify(k)).join(', ')} ${reserved.length > 1 ? 'are' : 'is'} set by the connector`,
-      );
-    }
-    if (Object.keys(value).length > 50) {
-      problems.push(`${field}: at most 50 x-parameters`);
-    }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return [`${field} must be an object of string values`];
+  }
+  const problems: string[] = [];
+  const badValues = Object.entries(value)
+    .filter(([, v]) => typeof v !== 'string')
+    .map(([k]) => JSON.stringify(k));
+  if (badValues.length > 0) {
+    problems.push(`${field}: values must be strings (bad: ${badValues.join(', ')})`);
+  }
+  if (Object.keys(value).length > MAX_EXTRA_PARAMETERS) {
+    problems.push(`${field}: at most ${MAX_EXTRA_PARAMETERS} parameters`);
   }
   return problems;
 }
 
-/** `{"x-...": "..."}`: keys must start with `x-` (Cleverbridge), values strings, none of the connector's. */
+/** `{"key": "value"}` passed to the gateway, which checks its own key rules (validatePurchase/-Subscription). */
 export function IsExtraParameters(options?: ValidationOptions): PropertyDecorator {
   return (target: object, propertyName: string | symbol) => {
     registerDecorator({

@@ -1,0 +1,13 @@
+import { defineGateway } from '../gateway-definition';
+import { AdyenGateway } from './adyen.gateway';
+import { ADYEN_OPTIONS, AdyenEnv, adyenOptions } from './adyen.options';
+
+export const adyenGateway = defineGateway({
+  id: 'adyen',
+  env: AdyenEnv,
+  options: adyenOptions,
+  optionsToken: ADYEN_OPTIONS,
+  provider: AdyenGateway,
+  // the single-use redirectResult on the return URL authorises the payment: never log it
+  redactPaths: ['req.query.redirectResult'],
+});

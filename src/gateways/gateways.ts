@@ -1,0 +1,5 @@
+import { adyenGateway } from './adyen/adyen.definition';
+import { cleverbridgeGateway } from './cleverbridge/cleverbridge.definition';
+
+/** Every gateway this build offers. A new gateway adds its definition here and nothing else outside its folder. */
+export const GATEWAY_DEFINITIONS = [adyenGateway, cleverbridgeGateway] as const;
