@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMPLETE_ENV } from '../../test/support/complete-env';
+import { gatewayConfigSections } from '../gateways/gateway-config';
 import { ConfigError, loadConfig, resolveRuntimeMode } from './config.factory';
 
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'cfg-'));
@@ -55,8 +56,8 @@ describe('loadConfig', () => {
     for (const name of Object.keys(COMPLETE_ENV)) {
       const env: Record<string, string> = { ...COMPLETE_ENV, SANDBOX: 'true', DATA_DIR: dataDir() };
       delete env[name];
-      expect(() => loadConfig(env)).toThrow(ConfigError);
-      expect(() => loadConfig(env)).toThrow(name);
+      expect(() => loadConfig(env, gatewayConfigSections())).toThrow(ConfigError);
+      expect(() => loadConfig(env, gatewayConfigSections())).toThrow(name);
     }
   });
 

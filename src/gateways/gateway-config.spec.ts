@@ -49,13 +49,14 @@ describe('gateway env blocks in loadConfig', () => {
     expect(() => loadConfig(env, gatewayConfigSections())).toThrow(name);
   });
 
-  it('SANDBOX-FALLBACK: in the sandbox unset gateway variables point at the emulators', () => {
-    const config = loadConfig({ DATA_DIR: dataDir() }, gatewayConfigSections());
-    expect(config.sections.get('adyen')).toMatchObject({
-      ADYEN_API_URL: 'http://localhost:3000/sandbox/adyen/v71',
-    });
-    expect(config.sections.get('cleverbridge')).toMatchObject({
-      CLEVERBRIDGE_API_URL: 'http://localhost:3000/sandbox/cleverbridge',
-    });
+  it('has no sandbox fallback: with SANDBOX=true a missing gateway variable is still an error naming it', () => {
+    const env: Record<string, string> = {
+      ...production,
+      NODE_ENV: 'test',
+      SANDBOX: 'true',
+      DATA_DIR: dataDir(),
+    };
+    delete env.ADYEN_API_URL;
+    expect(() => loadConfig(env, gatewayConfigSections())).toThrow('ADYEN_API_URL');
   });
 });

@@ -10,7 +10,7 @@ export const COMPLETE_ENV: Readonly<Record<string, string>> = {
   CLEENG_API_URL: 'https://api.cleeng.example.test/3.1',
   CLEENG_PUBLISHER_TOKEN: 'publisher-token',
   CLEENG_WEBHOOK_SECRET: 'cleeng-secret',
-  CLEENG_PAYMENT_METHODS: 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104',
+  CLEENG_PAYMENT_METHODS: 'adyen:101,cleverbridge:104',
   ADYEN_API_URL: 'https://checkout.adyen.example.test/v71',
   ADYEN_API_KEY: 'adyen-key',
   ADYEN_MERCHANT_ACCOUNT: 'MerchantECOM',
