@@ -112,16 +112,13 @@ describe('Idempotency-Key scoped to the caller', () => {
   });
 
   it('stores no card number, nor anything a plain SHA-256 could match to one', async () => {
-    const order = await app.http
-      .post('/v1/orders')
-      .set('X-Api-Key', API_KEY)
-      .send({
-        customerId: newCustomerId(),
-        offerId: OFFERS.monthlyUsd,
-        currency: 'USD',
-        country: 'US',
-        gateway: 'adyen',
-      });
+    const order = await app.http.post('/v1/orders').set('X-Api-Key', API_KEY).send({
+      customerId: newCustomerId(),
+      offerId: OFFERS.monthlyUsd,
+      currency: 'USD',
+      country: 'US',
+      gateway: 'adyen',
+    });
     const body = { orderId: order.body.id as string, paymentMethod: card(CARDS.approve) };
     const key = randomUUID();
     const paid = await app.http
