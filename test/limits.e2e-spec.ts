@@ -117,7 +117,7 @@ describe('bounded amounts: out-of-range input is a 400 with a field, never a 500
     res: { status: number; body: { code?: string; details?: unknown } },
     field: string,
   ) {
-    expect({ field, status: res.status, code: res.body.code, body: res.body as unknown }).toMatchObject({
+    expect({ field, status: res.status, code: res.body.code, body: res.body }).toMatchObject({
       field,
       status: 400,
       code: 'VALIDATION_FAILED',
