@@ -20,6 +20,7 @@ import { SandboxModule } from './sandbox/sandbox.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { RebillingModule } from './rebilling/rebilling.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 @Module({})
 export class AppModule {
@@ -39,10 +40,14 @@ export class AppModule {
         },
         LoggerModule.forRoot(loggerOptions(config, logDestination)),
         ScheduleModule.forRoot(),
-        DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize),
+        DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize, {
+          statementTimeoutMs: config.databaseStatementTimeoutMs,
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+        }),
         CommonModule,
         AuthModule,
         IdempotencyModule,
+        RateLimitModule,
         HealthModule,
         OutboxModule,
         OrdersModule,

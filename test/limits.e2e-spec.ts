@@ -107,7 +107,8 @@ describe('bounded amounts: out-of-range input is a 400 with a field, never a 500
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp();
+    // a slow shared machine must not turn the approve card's capture into an unknown outcome
+    app = await startTestApp({ GATEWAY_TIMEOUT_MS: '10000' });
   });
   afterAll(async () => {
     await app.close();

@@ -101,8 +101,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     publicUrl,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    databaseStatementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     dataDir: env.DATA_DIR,
     sandbox,
+    rateLimit: {
+      perMinute: env.RATE_LIMIT_PER_MINUTE,
+      tokenisePerHour: env.TOKENISE_RATE_LIMIT_PER_HOUR,
+    },
+    docsEnabled: env.DOCS_ENABLED ?? !production,
     apiKeys,
     operatorKey: required(env.OPERATOR_KEY, 'OPERATOR_KEY', sandbox, SANDBOX_SECRETS.operatorKey),
     customerJwksUrl: required(
