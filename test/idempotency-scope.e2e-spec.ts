@@ -4,7 +4,9 @@ import { stableStringify } from '../src/common/idempotency/idempotency.service';
 import { API_KEY, startTestApp, TestApp } from './support/test-app';
 import { card, CARDS, newCustomerId, OFFERS, purchase, settle } from './support/flows';
 
-const SECOND_API_KEY = 'second-client-key';
+// fresh clients per run: their key "1" must be new even on a database kept between runs
+const CLIENT_A = `client-a-${randomUUID()}`;
+const CLIENT_B = `client-b-${randomUUID()}`;
 
 async function customerToken(app: TestApp, customerId: string): Promise<string> {
   const res = await app.http.post('/sandbox/auth/token').send({ customerId });
@@ -20,7 +22,7 @@ describe('Idempotency-Key scoped to the caller', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ API_KEYS: `${API_KEY},${SECOND_API_KEY}` });
+    app = await startTestApp({ API_KEYS: `${API_KEY},${CLIENT_A},${CLIENT_B}` });
   });
   afterAll(async () => {
     await app.close();
@@ -36,15 +38,15 @@ describe('Idempotency-Key scoped to the caller', () => {
         .set('Idempotency-Key', '1')
         .send({ paymentId, amount: { value, currency: 'USD' } });
 
-    const a = await refund(API_KEY, first.payment.id, 100);
-    const b = await refund(SECOND_API_KEY, second.payment.id, 200);
+    const a = await refund(CLIENT_A, first.payment.id, 100);
+    const b = await refund(CLIENT_B, second.payment.id, 200);
     expect(a.status).toBe(201);
     expect(b.status).toBe(201);
     expect(b.body.id).not.toBe(a.body.id);
     expect(b.body).toMatchObject({ paymentId: second.payment.id, amount: { value: 200, currency: 'USD' } });
 
     // each caller's replay still returns its own first refund
-    const replayB = await refund(SECOND_API_KEY, second.payment.id, 200);
+    const replayB = await refund(CLIENT_B, second.payment.id, 200);
     expect(replayB.body.id).toBe(b.body.id);
     await settle(app);
     const db = app.app.get(DataSource);
