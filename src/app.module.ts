@@ -21,6 +21,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { RebillingModule } from './rebilling/rebilling.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 export interface AppModuleOptions {
   /** where logs go (default stdout) */
@@ -55,10 +56,14 @@ export class AppModule {
           ),
         ),
         ScheduleModule.forRoot(),
-        DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize),
+        DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize, {
+          statementTimeoutMs: config.databaseStatementTimeoutMs,
+          connectTimeoutMs: config.databaseConnectTimeoutMs,
+        }),
         CommonModule.forRoot(options.clock),
         AuthModule,
         IdempotencyModule,
+        RateLimitModule,
         HealthModule,
         OutboxModule,
         OrdersModule,

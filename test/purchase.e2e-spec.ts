@@ -1,5 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { ApiKeyIds } from '../src/auth/api-key-ids';
 import { IdempotencyService } from '../src/common/idempotency/idempotency.service';
 import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
 import {
@@ -234,13 +235,13 @@ describe('initial purchase through the Adyen-style gateway (sandbox)', () => {
     const order = await createOrder(app);
     const key = randomUUID();
     const db = app.app.get(DataSource);
-    const scope = `api:${createHash('sha256').update(API_KEY).digest('hex').slice(0, 12)} POST /v1/payments`;
+    const scope = `api:${app.app.get(ApiKeyIds).identify(API_KEY) ?? ''} POST /v1/payments`;
     await db.query(
       `INSERT INTO idempotency_records (scope, key, request_hash, state, created_at) VALUES ($1, $2, $3, 'in_progress', $4)`,
       [
         scope,
         key,
-        IdempotencyService.hash({
+        app.app.get(IdempotencyService).requestHash({
           params: {},
           body: { orderId: order.id, paymentMethod: card(CARDS.approve) },
         }),

@@ -1,10 +1,10 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { DomainError } from '../common/errors/domain-error';
 import { constantTimeEqual } from '../common/crypto/constant-time';
+import { ApiKeyIds } from './api-key-ids';
 import { InvalidTokenError, JwksVerifier } from './jwks-verifier';
 import { Principal } from './principal';
 
@@ -22,6 +22,7 @@ export class AuthGuard implements CanActivate {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jwks: JwksVerifier,
     private readonly reflector: Reflector,
+    private readonly apiKeyIds: ApiKeyIds,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -45,12 +46,11 @@ export class AuthGuard implements CanActivate {
     }
     const apiKey = header(req, 'x-api-key');
     if (apiKey !== undefined) {
-      // check every key so timing does not reveal which one matched
-      const matched = this.config.apiKeys.map((k) => constantTimeEqual(apiKey, k)).some(Boolean);
-      if (!matched) {
+      const keyId = this.apiKeyIds.identify(apiKey);
+      if (keyId === undefined) {
         throw new DomainError('UNAUTHENTICATED', 'invalid API key');
       }
-      return { kind: 'api', keyId: createHash('sha256').update(apiKey).digest('hex').slice(0, 12) };
+      return { kind: 'api', keyId };
     }
     const authorization = header(req, 'authorization');
     if (authorization?.startsWith('Bearer ')) {

@@ -17,3 +17,11 @@ export function principalScope(p: Principal): string {
 export function restrictedCustomer(p: Principal): string | undefined {
   return p.kind === 'customer' ? p.customerId : undefined;
 }
+
+/**
+ * A client's Idempotency-Key as one caller's key: two API keys (or a customer and an API key)
+ * reusing "1" must never see each other's refunds or orders.
+ */
+export function callerScopedKey(p: Principal, idempotencyKey: string): string {
+  return `${principalScope(p)}:${idempotencyKey}`;
+}

@@ -6,8 +6,15 @@ export interface AppConfig {
   databaseUrl?: string;
   /** unset: 10 for PostgreSQL, 1 for the embedded database (see docs/embedded-database.md) */
   databasePoolSize?: number;
+  /** 0 = none; PGlite does not enforce it */
+  databaseStatementTimeoutMs: number;
+  /** wait for a connection (new or from the pool); 0 = forever */
+  databaseConnectTimeoutMs: number;
   dataDir: string;
   sandbox: boolean;
+  /** per caller: API key id, else customer id, else IP */
+  rateLimit: { perMinute: number; tokenisePerHour: number };
+  docsEnabled: boolean;
   apiKeys: string[];
   operatorKey: string;
   customerJwksUrl: string;

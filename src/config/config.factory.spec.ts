@@ -94,3 +94,37 @@ describe('loadConfig', () => {
     ).toThrow('SANDBOX');
   });
 });
+
+describe('loadConfig: limits and hardening', () => {
+  it('has defaults for rate limits, docs and database timeouts', () => {
+    const config = loadConfig({ DATA_DIR: dataDir() });
+    expect(config.rateLimit).toEqual({ perMinute: 1200, tokenisePerHour: 60 });
+    expect(config.docsEnabled).toBe(true);
+    expect(config.databaseStatementTimeoutMs).toBe(30000);
+    expect(config.databaseConnectTimeoutMs).toBe(10000);
+  });
+
+  it('reads them from the environment', () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir(),
+      RATE_LIMIT_PER_MINUTE: '5',
+      TOKENISE_RATE_LIMIT_PER_HOUR: '2',
+      DOCS_ENABLED: 'false',
+      DATABASE_STATEMENT_TIMEOUT_MS: '0',
+      DATABASE_CONNECT_TIMEOUT_MS: '2500',
+    });
+    expect(config.rateLimit).toEqual({ perMinute: 5, tokenisePerHour: 2 });
+    expect(config.docsEnabled).toBe(false);
+    expect(config.databaseStatementTimeoutMs).toBe(0);
+    expect(config.databaseConnectTimeoutMs).toBe(2500);
+  });
+
+  it.each([
+    [{ RATE_LIMIT_PER_MINUTE: '0' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ TOKENISE_RATE_LIMIT_PER_HOUR: 'many' }, 'TOKENISE_RATE_LIMIT_PER_HOUR'],
+    [{ DATABASE_STATEMENT_TIMEOUT_MS: '-1' }, 'DATABASE_STATEMENT_TIMEOUT_MS'],
+    [{ DATABASE_CONNECT_TIMEOUT_MS: 'soon' }, 'DATABASE_CONNECT_TIMEOUT_MS'],
+  ])('fails fast naming the bad variable for %j', (env, name) => {
+    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(name);
+  });
+});

@@ -129,7 +129,7 @@ export function loadConfig(
 ): AppConfig {
   // every variable is explicit here: with SANDBOX=true, bootstrap has overlaid the sandbox's own defaults
   const env = validatedEnv(source);
-  const { sandbox, publicUrl } = runtimeMode(env);
+  const { sandbox, publicUrl, production } = runtimeMode(env);
   const encryptionKey = Buffer.from(required(env.ENCRYPTION_KEY, 'ENCRYPTION_KEY'), 'base64');
   const apiKeys = required(env.API_KEYS, 'API_KEYS')
     .split(',')
@@ -142,8 +142,15 @@ export function loadConfig(
     publicUrl,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    databaseStatementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     dataDir: env.DATA_DIR,
     sandbox,
+    rateLimit: {
+      perMinute: env.RATE_LIMIT_PER_MINUTE,
+      tokenisePerHour: env.TOKENISE_RATE_LIMIT_PER_HOUR,
+    },
+    docsEnabled: env.DOCS_ENABLED ?? !production,
     apiKeys,
     operatorKey: required(env.OPERATOR_KEY, 'OPERATOR_KEY'),
     customerJwksUrl: required(env.CUSTOMER_JWKS_URL, 'CUSTOMER_JWKS_URL'),

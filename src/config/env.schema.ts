@@ -54,10 +54,40 @@ export class EnvSchema {
   @Max(200)
   DATABASE_POOL_SIZE?: number;
 
+  /** server-side cap per statement; 0 = none (not enforced by the embedded PGlite) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  DATABASE_STATEMENT_TIMEOUT_MS = 30000;
+
+  /** how long to wait for a new connection or a free pooled one; 0 = forever */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  DATABASE_CONNECT_TIMEOUT_MS = 10000;
+
   @IsOptional()
   @Transform(toBool)
   @IsBoolean()
   SANDBOX?: boolean;
+
+  /** requests per minute per caller (API key, else customer, else IP) on public routes */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_MINUTE = 1200;
+
+  /** zero-amount tokenisations (POST /v1/payment-details) per hour per caller: card testing */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  TOKENISE_RATE_LIMIT_PER_HOUR = 60;
+
+  /** OpenAPI UI and JSON at /docs; default on except in production */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  DOCS_ENABLED?: boolean;
 
   @IsOptional()
   @IsString()

@@ -2,10 +2,21 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MIGRATIONS } from '../../migrations';
 
+export interface DatabaseTimeouts {
+  /** server-side statement_timeout; 0 = none */
+  statementTimeoutMs: number;
+  /** connecting, and waiting for a free pooled connection; 0 = forever */
+  connectTimeoutMs: number;
+}
+
 /** One code path for both databases: the `pg` driver to a URL (the machine's PostgreSQL or embedded PGlite). */
 @Module({})
 export class DatabaseModule {
-  static forRoot(url: string, poolSize: number): DynamicModule {
+  static forRoot(
+    url: string,
+    poolSize: number,
+    timeouts: DatabaseTimeouts = { statementTimeoutMs: 0, connectTimeoutMs: 0 },
+  ): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
@@ -20,7 +31,12 @@ export class DatabaseModule {
           synchronize: false,
           // PGlite has no uuid-ossp; we only use gen_random_uuid()
           installExtensions: false,
-          extra: { max: poolSize },
+          extra: {
+            max: poolSize,
+            // a runaway query or an exhausted pool fails the request instead of hanging it
+            ...(timeouts.statementTimeoutMs > 0 ? { statement_timeout: timeouts.statementTimeoutMs } : {}),
+            ...(timeouts.connectTimeoutMs > 0 ? { connectionTimeoutMillis: timeouts.connectTimeoutMs } : {}),
+          },
           // failures surface as exceptions and are logged once by the exception filter
           logging: false,
         }),

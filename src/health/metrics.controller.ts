@@ -2,6 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { NoRateLimit } from '../rate-limit/rate-limit.decorators';
 
 interface Gauge {
   name: string;
@@ -40,6 +41,7 @@ const GAUGES: Gauge[] = [
 ];
 
 @ApiTags('operations')
+@NoRateLimit()
 @Controller('metrics')
 export class MetricsController {
   constructor(@InjectDataSource() private readonly db: DataSource) {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Principal, restrictedCustomer } from '../auth/principal';
+import { callerScopedKey, Principal, restrictedCustomer } from '../auth/principal';
 import { CleengClient } from '../cleeng/cleeng.client';
 import { isUniqueViolation } from '../common/database/column-transformers';
 import { DomainError, NotFoundError } from '../common/errors/domain-error';
@@ -41,7 +41,8 @@ export class OrdersService {
         paymentMethodId,
         ...(dto.couponCode ? { couponCode: dto.couponCode } : {}),
       },
-      idempotencyKey ? `order:${idempotencyKey}` : undefined,
+      // Cleeng's replay cache is shared by every caller: scope the key so callers never collide
+      idempotencyKey ? `order:${callerScopedKey(principal, idempotencyKey)}` : undefined,
     );
     return this.mirror(order, { gateway, paymentMethodId, paymentOperation: 'initial-payment' });
   }

@@ -16,6 +16,7 @@ import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
 import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { TokeniseRateLimit } from '../rate-limit/rate-limit.decorators';
 import { CreatePaymentDetailsDto, ListPaymentDetailsQuery } from './dto/create-payment-details.dto';
 import { PaymentDetailsView, toPaymentDetailsView } from './payment-details.view';
 import { PaymentDetailsService } from './payment-details.service';
@@ -30,6 +31,7 @@ export class PaymentDetailsController {
   constructor(private readonly details: PaymentDetailsService) {}
 
   @Post()
+  @TokeniseRateLimit()
   @Idempotent('optional')
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiOperation({

@@ -3,7 +3,7 @@ import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
-import { Principal } from '../auth/principal';
+import { callerScopedKey, Principal } from '../auth/principal';
 import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
 import { Money } from '../common/money/money';
 import { PaymentsService } from '../payments/payments.service';
@@ -42,7 +42,8 @@ export class RefundsController {
       ...(dto.amount ? { amount: Money.of(dto.amount.value, dto.amount.currency) } : {}),
       ...(dto.reason ? { reason: dto.reason } : {}),
       source: 'api',
-      sourceKey: `api:${idempotencyKey ?? randomUUID()}`,
+      // the caller's key, not a global one: another client reusing "1" gets its own refund
+      sourceKey: idempotencyKey ? callerScopedKey(principal, idempotencyKey) : `api:${randomUUID()}`,
     });
     return toRefundView(refund);
   }

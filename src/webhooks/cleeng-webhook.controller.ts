@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxService } from '../inbox/inbox.service';
 import { rawBodyOf } from '../inbox/raw-body';
+import { NoRateLimit } from '../rate-limit/rate-limit.decorators';
 import { parseCleengWebhook } from '../cleeng/cleeng-webhook.parser';
 
 /**
@@ -11,6 +12,7 @@ import { parseCleengWebhook } from '../cleeng/cleeng-webhook.parser';
  * inbox (deduplicated) and acknowledged with 200; processing happens in the inbox worker.
  */
 @ApiTags('webhooks')
+@NoRateLimit()
 @Controller('webhooks/cleeng')
 export class CleengWebhookController {
   constructor(

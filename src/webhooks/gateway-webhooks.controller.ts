@@ -6,6 +6,7 @@ import { GatewayRegistry } from '../gateways/gateway.registry';
 import { GATEWAY_IDS, GatewayId } from '../gateways/gateway-ids';
 import { InboxService } from '../inbox/inbox.service';
 import { rawBodyOf } from '../inbox/raw-body';
+import { NoRateLimit } from '../rate-limit/rate-limit.decorators';
 
 const GATEWAY_ENUM = Object.fromEntries(GATEWAY_IDS.map((g) => [g, g])) as Record<GatewayId, GatewayId>;
 
@@ -15,6 +16,7 @@ const GATEWAY_ENUM = Object.fromEntries(GATEWAY_IDS.map((g) => [g, g])) as Recor
  * 401 bad signature, 400 malformed, 5xx only if they could not be stored (so the sender retries).
  */
 @ApiTags('webhooks')
+@NoRateLimit()
 @Controller('webhooks')
 export class GatewayWebhooksController {
   constructor(

@@ -43,7 +43,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     // scope by caller and route so two tenants' keys never collide
     const route = (req.route as { path?: string } | undefined)?.path ?? req.path;
     const scope = `${principalScope(req.principal)} ${req.method} ${route}`;
-    const hash = IdempotencyService.hash({ params: req.params, body: req.body as unknown });
+    const hash = this.store.requestHash({ params: req.params, body: req.body as unknown });
 
     return from(this.store.begin(scope, key, hash)).pipe(
       mergeMap((begin) => {

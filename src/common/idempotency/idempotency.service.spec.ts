@@ -1,14 +1,31 @@
+import { createHash } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { AppConfig } from '../../config/app-config';
 import { IdempotencyService, stableStringify } from './idempotency.service';
 
+function service(encryptionKey: Buffer = Buffer.alloc(32, 7)): IdempotencyService {
+  return new IdempotencyService({} as DataSource, { encryptionKey } as AppConfig);
+}
+
 describe('idempotency request hashing', () => {
+  const store = service();
+
   it('ignores key order and undefined fields', () => {
     expect(stableStringify({ b: 1, a: { d: [1, 2], c: undefined } })).toBe('{"a":{"d":[1,2]},"b":1}');
-    expect(IdempotencyService.hash({ a: 1, b: 2 })).toBe(IdempotencyService.hash({ b: 2, a: 1 }));
+    expect(store.requestHash({ a: 1, b: 2 })).toBe(store.requestHash({ b: 2, a: 1 }));
   });
 
   it('tells different bodies apart', () => {
-    expect(IdempotencyService.hash({ a: 1 })).not.toBe(IdempotencyService.hash({ a: 2 }));
-    expect(IdempotencyService.hash({ a: [1, 2] })).not.toBe(IdempotencyService.hash({ a: [2, 1] }));
+    expect(store.requestHash({ a: 1 })).not.toBe(store.requestHash({ a: 2 }));
+    expect(store.requestHash({ a: [1, 2] })).not.toBe(store.requestHash({ a: [2, 1] }));
+  });
+
+  it('is keyed by ENCRYPTION_KEY: not a plain SHA-256 a leaked table could be brute-forced with', () => {
+    const body = { paymentMethod: { number: '4111111111111111', cvc: '737' } };
+    const plain = createHash('sha256').update(stableStringify(body)).digest('hex');
+    expect(store.requestHash(body)).not.toBe(plain);
+    expect(store.requestHash(body)).not.toBe(service(Buffer.alloc(32, 8)).requestHash(body));
+    expect(store.requestHash(body)).toBe(service().requestHash(body));
   });
 
   it('validates the key format', () => {

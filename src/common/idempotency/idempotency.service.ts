@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { KeyedDigest } from '../crypto/keyed-digest';
 import { DomainError } from '../errors/domain-error';
 import { returnedRows } from '../database/query-result';
 
@@ -18,10 +19,21 @@ const STALE_IN_PROGRESS_S = 120;
  */
 @Injectable()
 export class IdempotencyService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  private readonly requestDigest: KeyedDigest;
 
-  static hash(body: unknown): string {
-    return createHash('sha256').update(stableStringify(body)).digest('hex');
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.requestDigest = new KeyedDigest(config.encryptionKey, 'idempotency-request');
+  }
+
+  /**
+   * Fingerprint of a request. Keyed (HMAC), because bodies carry card numbers, CVCs and expiry
+   * dates: an unkeyed hash in a leaked table could be brute-forced back to them.
+   */
+  requestHash(request: unknown): string {
+    return this.requestDigest.hex(stableStringify(request));
   }
 
   static assertValidKey(key: string): void {

@@ -93,6 +93,45 @@ export class PurchaseItemDto {
   extraParameters?: Record<string, string>;
 }
 
+/** Why a cart's priced total cannot be stored or charged exactly, or undefined when it can. */
+function cartTotalProblem(items: unknown): string | undefined {
+  if (!Array.isArray(items)) {
+    return undefined; // @IsArray reports it
+  }
+  let total = 0;
+  const currencies = new Set<string>();
+  for (const item of items as Partial<PurchaseItemDto>[]) {
+    const price = item?.dynamicPrice;
+    if (!price || typeof price.value !== 'number' || typeof item.quantity !== 'number') {
+      continue; // the item's own rules report it
+    }
+    currencies.add(price.currency);
+    total += price.value * item.quantity;
+  }
+  if (currencies.size > 1) {
+    return 'items: every dynamicPrice must be in one currency';
+  }
+  // quantity x price can pass 2^53 although each is in range: beyond it totals lose cents
+  if (!Number.isSafeInteger(total)) {
+    return `items: the cart total (sum of dynamicPrice.value x quantity) must not exceed ${Number.MAX_SAFE_INTEGER} minor units`;
+  }
+  return undefined;
+}
+
+function IsChargeableCart(): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'isChargeableCart',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (value: unknown) => cartTotalProblem(value) === undefined,
+        defaultMessage: (args: ValidationArguments) => cartTotalProblem(args.value) ?? 'invalid cart',
+      },
+    });
+  };
+}
+
 /** DESIGN §9: a one-off Cleverbridge ProcessCart purchase. */
 export class CreatePurchaseDto {
   @ApiProperty({
@@ -108,6 +147,7 @@ export class CreatePurchaseDto {
   @ArrayMaxSize(50)
   @ValidateNested({ each: true })
   @Type(() => PurchaseItemDto)
+  @IsChargeableCart()
   items!: PurchaseItemDto[];
 
   @ApiPropertyOptional({ enum: ['interactive', 'non-interactive'], default: 'interactive' })
