@@ -1,10 +1,12 @@
 import { Initial1763900000000 } from './1763900000000-Initial';
 import { InboxRefundsRecurring1763990000000 } from './1763990000000-InboxRefundsRecurring';
 import { ConnectorSubscriptions1764200000000 } from './1764200000000-ConnectorSubscriptions';
+import { OutboxFailureReason1764700000000 } from './1764700000000-OutboxFailureReason';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
 export const MIGRATIONS = [
   Initial1763900000000,
   InboxRefundsRecurring1763990000000,
   ConnectorSubscriptions1764200000000,
+  OutboxFailureReason1764700000000,
 ];
