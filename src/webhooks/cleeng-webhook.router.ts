@@ -21,6 +21,7 @@ import { PaymentProcessor } from '../payments/payment-processor.service';
 import { RecurringBillingService } from '../payments/recurring-billing.service';
 import { UnknownOutcomeReconciler } from '../payments/unknown-outcome.reconciler';
 import { RefundsService } from '../refunds/refunds.service';
+import { cleengRefundKey } from './cleeng-refund-identity';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
@@ -121,7 +122,7 @@ export class CleengWebhookRouter implements OnModuleInit {
       ...(amount ? { amount } : {}),
       ...(data.reason ? { reason: data.reason } : {}),
       source: 'cleeng',
-      sourceKey: `cleeng:${event.id}`,
+      sourceKey: cleengRefundKey(data, amount),
       cleengPaymentId: String(data.paymentId),
     });
     return 'done';

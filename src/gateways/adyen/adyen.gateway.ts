@@ -154,7 +154,7 @@ export class AdyenGateway implements GatewayProvider {
   }
 
   parseWebhook(_headers: WebhookHeaders, rawBody: Buffer): GatewayEvent[] {
-    return parseAdyenNotification(rawBody, [this.config.adyen.hmacKey]);
+    return parseAdyenNotification(rawBody, [this.config.adyen.hmacKey], this.config.adyen.merchantAccount);
   }
 
   /** Adyen modifications are asynchronous: `received` now, the outcome arrives as a webhook. */
