@@ -114,4 +114,24 @@ describe('webhook edges: merchant account, topic case, refund identity', () => {
     await eventually(async () => (await refundsOf(app, payment.id)).length === 2);
     expect(await adyenRefunded(app, payment.externalPaymentId)).toBe(200);
   });
+
+  it('a refundPayment whose Cleeng payment id belongs to no local payment never refunds another one', async () => {
+    const { cleengPayment, payment } = await purchase(app);
+    await eventually(async () => {
+      const rows: { cleeng_payment_id: string | null }[] = await app.app
+        .get(DataSource)
+        .query(`SELECT cleeng_payment_id FROM payments WHERE id = $1`, [payment.id]);
+      return rows[0]?.cleeng_payment_id === String(cleengPayment.id);
+    });
+    await sendCleengWebhook(app, 'refundPayment', {
+      paymentId: 999_999_999,
+      externalPaymentId: payment.externalPaymentId,
+      amount: 1,
+      currency: 'USD',
+      paymentMethodId: 101,
+    });
+    await settle(app);
+    expect(await refundsOf(app, payment.id)).toHaveLength(0);
+    expect(await adyenRefunded(app, payment.externalPaymentId)).toBe(0);
+  });
 });
