@@ -160,6 +160,9 @@ export class CleengSandboxController {
     } catch (error) {
       if (error instanceof InjectedFault) {
         this.store.logRequest({ ...entry, status: error.status });
+        if (error.retryAfterSeconds !== undefined && (error.status === 429 || error.status === 503)) {
+          res.setHeader('Retry-After', String(error.retryAfterSeconds));
+        }
         res.status(error.status);
         return { success: false, message: error.message };
       }

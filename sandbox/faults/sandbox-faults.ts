@@ -10,6 +10,8 @@ export interface FaultSettings {
   /** the next N requests are answered with `failStatus` before any processing */
   failNext?: number;
   failStatus?: number;
+  /** sent as `Retry-After` (seconds) with an injected 429 or 503 */
+  retryAfterSeconds?: number;
   /** the next N requests are processed, then their response is held for `hangMs` (client times out) */
   hangNext?: number;
   hangMs?: number;
@@ -20,7 +22,10 @@ export interface FaultSettings {
 }
 
 export class InjectedFault extends Error {
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(`sandbox fault injected: HTTP ${status}`);
   }
 }
@@ -65,10 +70,10 @@ export class SandboxFaults {
     }
     if (s.failNext && s.failNext > 0) {
       s.failNext -= 1;
-      throw new InjectedFault(s.failStatus ?? 503);
+      throw new InjectedFault(s.failStatus ?? 503, s.retryAfterSeconds);
     }
     if (s.errorRate && Math.random() < s.errorRate) {
-      throw new InjectedFault(s.failStatus ?? 503);
+      throw new InjectedFault(s.failStatus ?? 503, s.retryAfterSeconds);
     }
   }
 

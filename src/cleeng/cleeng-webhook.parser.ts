@@ -4,6 +4,13 @@ import { stableStringify } from '../common/idempotency/idempotency.service';
 import type { IncomingEvent } from '../inbox/inbox.service';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../inbox/webhook.errors';
 import type { AppConfig } from '../config/app-config';
+import { CLEENG_TOPICS } from './cleeng-webhook.types';
+
+/** Cleeng's own documents spell topics both ways (`PaymentDetailsDeactivated`): match without case. */
+export function canonicalCleengTopic(topic: string): string {
+  const lower = topic.toLowerCase();
+  return CLEENG_TOPICS.find((known) => known.toLowerCase() === lower) ?? topic;
+}
 
 /**
  * Verifies (lowercase hex HMAC-SHA256 of the exact raw body) and only then parses a Cleeng webhook.
@@ -39,10 +46,11 @@ export function parseCleengWebhook(
     throw new WebhookMalformedError('data must be an object');
   }
   const canonical = createHash('sha256').update(stableStringify(data)).digest('hex');
+  const eventType = canonicalCleengTopic(topic);
   return {
-    eventKey: `${topic}:${canonical}`,
+    eventKey: `${eventType}:${canonical}`,
     // unknown topics are stored too, and the router marks them ignored
-    eventType: topic,
+    eventType,
     payload: { broadcasterId: broadcasterId ?? null, topic, data },
   };
 }

@@ -4,18 +4,33 @@ import { DomainError } from '../common/errors/domain-error';
 import { HttpClient, HttpNetworkError, HttpResponse, HttpTimeoutError } from '../common/http/http-client';
 import { CleengOrder, CreateOrderRequest } from './cleeng.types';
 
-/** Cleeng answered 4xx: our request was refused and repeating it will not help. */
+/**
+ * Cleeng answered 4xx (or `success: false`): our request was refused. Whether repeating it can
+ * help depends on the status (a rotated publisher token is fixed by an operator; a validation
+ * error is not): see the outbox's delivery-failure classification.
+ */
 export class CleengRejectedError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Cleeng explained the refusal in an error body (`{success: false, message}`) */
+    readonly explained = false,
   ) {
     super(message);
   }
 }
 
-/** Cleeng could not be reached or failed (timeout, network, 5xx, 429): try again later. */
-export class CleengUnavailableError extends Error {}
+/** Cleeng could not be reached or failed (timeout, network, 5xx, 408, 429): try again later. */
+export class CleengUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    /** from `Retry-After` (429/503): do not call again before this many ms */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Cleeng Core API 3.1 with `X-Publisher-Token`. Reports (payments, payment details, terminations)
@@ -76,11 +91,27 @@ export class CleengClient {
     if (res.status >= 500 || res.status === 429 || res.status === 408) {
       throw new CleengUnavailableError(
         `HTTP ${res.status}${envelope.message ? `: ${envelope.message}` : ''}`,
+        res.status,
+        retryAfterMs(res.headers.get('retry-after'), Date.now()),
       );
     }
     if (res.status >= 400 || envelope.success === false) {
-      throw new CleengRejectedError(res.status, envelope.message ?? `HTTP ${res.status}`);
+      const explained = typeof envelope.message === 'string' && envelope.message.length > 0;
+      throw new CleengRejectedError(res.status, envelope.message ?? `HTTP ${res.status}`, explained);
     }
     return res.body as T;
   }
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, nowMs: number): number | undefined {
+  if (header === null || header.trim() === '') {
+    return undefined;
+  }
+  const value = header.trim();
+  if (/^\d+$/.test(value)) {
+    return Number(value) * 1000;
+  }
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

@@ -33,6 +33,13 @@ const GAUGES: Gauge[] = [
     sql: `SELECT status AS label, count(*)::int AS n FROM outbox_messages GROUP BY status`,
   },
   {
+    // alert on reason="auth" (publisher token rotated) and on any value that stays up
+    name: 'connector_outbox_retrying',
+    help: 'Reports to Cleeng waiting for another attempt, by why the last one failed',
+    label: 'reason',
+    sql: `SELECT failure_reason AS label, count(*)::int AS n FROM outbox_messages WHERE status = 'pending' AND failure_reason IS NOT NULL GROUP BY failure_reason`,
+  },
+  {
     name: 'connector_inbox_events',
     help: 'Received webhooks by source and status',
     label: 'source_status',

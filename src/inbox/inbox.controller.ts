@@ -5,6 +5,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { GATEWAY_IDS } from '../gateways/gateway-ids';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
 import { InboxService } from './inbox.service';
+import { redactWebhookSecrets } from './inbox-secrets';
 import { InboxPassSummary, InboxWorker } from './inbox.worker';
 
 const STATUSES: InboxStatus[] = ['pending', 'done', 'ignored', 'failed'];
@@ -24,7 +25,10 @@ export class InboxController {
 
   @Get()
   @ApiOperation({ summary: 'List received webhook events (newest first) by status and source' })
-  list(@Query('status') status?: string, @Query('source') source?: string): Promise<InboxEventEntity[]> {
+  async list(
+    @Query('status') status?: string,
+    @Query('source') source?: string,
+  ): Promise<InboxEventEntity[]> {
     if (status !== undefined && !STATUSES.includes(status as InboxStatus)) {
       throw new DomainError('VALIDATION_FAILED', `status must be one of ${STATUSES.join(', ')}`, [
         { field: 'status', messages: [`must be one of ${STATUSES.join(', ')}`] },
@@ -35,10 +39,11 @@ export class InboxController {
         { field: 'source', messages: [`must be one of ${SOURCES.join(', ')}`] },
       ]);
     }
-    return this.inbox.list({
+    const events = await this.inbox.list({
       ...(status ? { status: status as InboxStatus } : {}),
       ...(source ? { source: source } : {}),
     });
+    return events.map((event) => ({ ...event, payload: redactWebhookSecrets(event.payload) }));
   }
 
   @Get('summary')

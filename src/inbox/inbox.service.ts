@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
+import { TokenCipher } from '../common/crypto/token-cipher';
 import { returnedRows } from '../common/database/query-result';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
+import { sealWebhookSecrets, unsealWebhookSecrets } from './inbox-secrets';
 
 export interface IncomingEvent {
   /** natural key: a redelivery of the same event has the same key */
@@ -25,10 +27,18 @@ export class InboxService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly cipher: TokenCipher,
   ) {}
 
+  /** The handler sees the payload as received: tokens sealed at rest are opened only for it. */
   registerHandler(source: InboxSource, handler: InboxHandler): void {
-    this.handlers.set(source, handler);
+    this.handlers.set(source, (event) =>
+      handler(
+        Object.assign(new InboxEventEntity(), event, {
+          payload: unsealWebhookSecrets(this.cipher, event.payload),
+        }),
+      ),
+    );
   }
 
   handler(source: InboxSource): InboxHandler | undefined {
@@ -39,10 +49,14 @@ export class InboxService {
     this.wake = fn;
   }
 
-  /** Stores every event not seen before; duplicates (same source + key) are counted, not stored. */
+  /**
+   * Stores every event not seen before; duplicates (same source + key) are counted, not stored.
+   * Recurring tokens are sealed before anything is written (DESIGN §6).
+   */
   async store(source: InboxSource, events: IncomingEvent[]): Promise<{ stored: number; duplicates: number }> {
     let stored = 0;
-    for (const event of events) {
+    for (const received of events) {
+      const event = { ...received, ...sealWebhookSecrets(this.cipher, received) };
       const rows: unknown[] = await this.db.query(
         `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id`,

@@ -24,6 +24,8 @@ export class OutboxMessageEntity {
   @Column({ name: 'next_attempt_at', type: 'timestamptz' }) nextAttemptAt!: Date;
   @Column({ name: 'locked_until', type: 'timestamptz', nullable: true }) lockedUntil!: Date | null;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  /** why a pending message waits for another attempt (RetryReason); null once delivered or dead */
+  @Column({ name: 'failure_reason', type: 'text', nullable: true }) failureReason!: string | null;
   @Column({ type: 'jsonb', nullable: true }) result!: unknown;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true }) deliveredAt!: Date | null;

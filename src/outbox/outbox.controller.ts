@@ -1,9 +1,10 @@
-import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { DomainError } from '../common/errors/domain-error';
 import { DispatchSummary, OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxService } from './outbox.service';
+import { ReplayOutboxDto, replaySelector } from './dto/replay-outbox.dto';
 
 /** Operator view of reports to Cleeng: what is pending, what Cleeng refused, and a retry button. */
 @ApiTags('operations')
@@ -36,6 +37,16 @@ export class OutboxController {
   @ApiOperation({ summary: 'Deliver everything due now' })
   dispatch(): Promise<DispatchSummary> {
     return this.dispatcher.runOnce();
+  }
+
+  @Post('replay')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'After fixing the cause: requeue dead messages by ids, by paymentId, or all; each payment keeps its order',
+  })
+  async replay(@Body() body: ReplayOutboxDto): Promise<{ requeued: number }> {
+    return { requeued: await this.outbox.replay(replaySelector(body)) };
   }
 
   @Post(':id/retry')

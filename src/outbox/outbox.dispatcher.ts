@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { CleengClient, CleengRejectedError, CleengUnavailableError } from '../cleeng/cleeng.client';
+import { CleengClient, CleengUnavailableError } from '../cleeng/cleeng.client';
 import { Clock } from '../common/clock/clock';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { claimLeased } from '../common/database/lease-claim';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { OutboxMessageEntity } from './outbox-message.entity';
 import { OutboxService } from './outbox.service';
+import { classifyDeliveryFailure } from './delivery-failure';
 
 const LEASE_MS = 60_000;
 const BATCH = 20;
@@ -31,7 +32,8 @@ export interface DispatchSummary {
 /**
  * Delivers outbox messages to Cleeng until accepted. Claims rows with SKIP LOCKED and a lease, so
  * several instances can run it; delivers per aggregate in order; backs off exponentially on
- * failure; parks messages Cleeng refuses (4xx) as `dead` for an operator instead of dropping them.
+ * failure (at least Retry-After); parks only definite validation errors as `dead` for an operator
+ * instead of dropping them (401/403/429 are retried and alerted, see classifyDeliveryFailure).
  */
 @Injectable()
 export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
@@ -128,7 +130,7 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
       await this.db.transaction(async (manager) => {
         await manager.query(
           `UPDATE outbox_messages SET status = 'delivered', delivered_at = $2, attempts = attempts + 1,
-             locked_until = NULL, last_error = NULL, result = $3 WHERE id = $1`,
+             locked_until = NULL, last_error = NULL, failure_reason = NULL, result = $3 WHERE id = $1`,
           [row.id, this.clock.now(), JSON.stringify(redactResult(result))],
         );
         const handler = this.outbox.resultHandler(row.kind);
@@ -139,30 +141,39 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
       });
       return 'delivered';
     } catch (err) {
-      const attempts = row.attempts + 1;
-      const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof CleengRejectedError) {
-        this.logger.error(`outbox ${row.id} (${row.kind}) refused by Cleeng, parked as dead: ${message}`);
-        await this.db.query(
-          `UPDATE outbox_messages SET status = 'dead', attempts = $2, last_error = $3, locked_until = NULL WHERE id = $1`,
-          [row.id, attempts, message],
-        );
-        return 'dead';
-      }
-      const delay = backoffDelay(attempts, this.config.outbox.backoffBaseMs, this.config.outbox.backoffMaxMs);
-      if (!(err instanceof CleengUnavailableError)) {
-        this.logger.error(`outbox ${row.id} (${row.kind}) failed unexpectedly: ${message}`);
-      } else {
-        this.logger.warn(
-          `outbox ${row.id} (${row.kind}) attempt ${attempts} failed, retry in ${delay} ms: ${message}`,
-        );
-      }
-      await this.db.query(
-        `UPDATE outbox_messages SET attempts = $2, last_error = $3, next_attempt_at = $4, locked_until = NULL WHERE id = $1`,
-        [row.id, attempts, message, new Date(this.clock.now().getTime() + delay)],
-      );
-      return 'retried';
+      return this.recordFailure(row, err);
     }
+  }
+
+  /** Dead only for a definite validation error; everything else waits for another attempt (see classifyDeliveryFailure). */
+  private async recordFailure(row: OutboxRow, err: unknown): Promise<'retried' | 'dead'> {
+    const attempts = row.attempts + 1;
+    const failure = classifyDeliveryFailure(err);
+    if (failure.outcome === 'dead') {
+      this.logger.error(
+        `outbox ${row.id} (${row.kind}) refused by Cleeng, parked as dead: ${failure.message}`,
+      );
+      await this.db.query(
+        `UPDATE outbox_messages SET status = 'dead', attempts = $2, last_error = $3, locked_until = NULL,
+           failure_reason = NULL WHERE id = $1`,
+        [row.id, attempts, failure.message],
+      );
+      return 'dead';
+    }
+    const backoff = backoffDelay(attempts, this.config.outbox.backoffBaseMs, this.config.outbox.backoffMaxMs);
+    const delay = Math.max(backoff, failure.retryAfterMs ?? 0);
+    const note = `outbox ${row.id} (${row.kind}) attempt ${attempts} failed (${failure.reason}), retry in ${delay} ms: ${failure.message}`;
+    if (failure.reason === 'auth' || failure.reason === 'unexpected') {
+      this.logger.error(note); // needs an operator: alerted by connector_outbox_retrying
+    } else {
+      this.logger.warn(note);
+    }
+    await this.db.query(
+      `UPDATE outbox_messages SET attempts = $2, last_error = $3, next_attempt_at = $4, locked_until = NULL,
+         failure_reason = $5 WHERE id = $1`,
+      [row.id, attempts, failure.message, new Date(this.clock.now().getTime() + delay), failure.reason],
+    );
+    return 'retried';
   }
 }
 

@@ -17,6 +17,8 @@ export interface OutboxMessageInput {
   secret?: string;
 }
 
+export type OutboxReplaySelector = { ids: string[] } | { paymentId: string } | { all: true };
+
 /** Resolves a `{name}` placeholder in a message path from local state at send time (e.g. Cleeng's payment id). */
 export type OutboxPathParamResolver = (aggregateId: string) => Promise<string | null>;
 
@@ -105,6 +107,32 @@ export class OutboxService {
       order: { id: 'DESC' },
       take: limit,
     });
+  }
+
+  /**
+   * Operator action after the cause is fixed: put dead messages back in the queue, chosen by id,
+   * by payment (every dead report of that aggregate) or all. They keep their ids, so each
+   * payment's reports are still delivered in the order they were written.
+   */
+  async replay(selector: OutboxReplaySelector): Promise<number> {
+    const [where, params] =
+      'ids' in selector
+        ? ['id = ANY($2::bigint[])', [selector.ids]]
+        : 'paymentId' in selector
+          ? ['aggregate_id = $2', [selector.paymentId]]
+          : ['TRUE', []];
+    const rows = returnedRows(
+      await this.db.query(
+        `UPDATE outbox_messages SET status = 'pending', attempts = 0, next_attempt_at = $1,
+           locked_until = NULL, failure_reason = NULL
+         WHERE status = 'dead' AND ${where} RETURNING id`,
+        [this.clock.now(), ...params],
+      ),
+    );
+    if (rows.length > 0) {
+      this.notify();
+    }
+    return rows.length;
   }
 
   /** Operator action: put a dead message back in the queue. */

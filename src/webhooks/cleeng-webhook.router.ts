@@ -23,6 +23,8 @@ import { PaymentStateService } from '../payments/payment-state.service';
 import { RecurringBillingService } from '../payments/recurring-billing.service';
 import { UnknownOutcomeReconciler } from '../payments/unknown-outcome.reconciler';
 import { RefundsService } from '../refunds/refunds.service';
+import { cleengRefundKey } from './cleeng-refund-identity';
+import { findRefundedPayment } from './cleeng-refund-payment';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 
@@ -95,10 +97,11 @@ export class CleengWebhookRouter implements OnModuleInit {
     if (data.paymentMethodId !== undefined && !this.recurring.gatewayFor(data.paymentMethodId)) {
       return 'ignored';
     }
-    const repo = this.db.getRepository(PaymentEntity);
-    const payment =
-      (await repo.findOneBy({ cleengPaymentId: String(data.paymentId) })) ??
-      (data.externalPaymentId ? await repo.findOneBy({ externalPaymentId: data.externalPaymentId }) : null);
+    const payment = await findRefundedPayment(
+      this.db,
+      data,
+      data.paymentMethodId === undefined ? undefined : this.recurring.gatewayFor(data.paymentMethodId),
+    );
     if (!payment) {
       throw new RetryLaterError(`no local payment for Cleeng payment ${String(data.paymentId)} yet`);
     }
@@ -114,7 +117,7 @@ export class CleengWebhookRouter implements OnModuleInit {
       ...(amount ? { amount } : {}),
       ...(data.reason ? { reason: data.reason } : {}),
       source: 'cleeng',
-      sourceKey: `cleeng:${event.id}`,
+      sourceKey: cleengRefundKey(data, amount),
       cleengPaymentId: String(data.paymentId),
     });
     return 'done';

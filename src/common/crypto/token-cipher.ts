@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 
@@ -17,6 +17,14 @@ export class TokenCipher {
     return [VERSION, iv, cipher.getAuthTag(), data]
       .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
       .join('.');
+  }
+
+  /**
+   * A stable keyed digest of a secret, for places that need equality but not the value (e.g. a
+   * webhook's dedupe key built from a token). Not reversible without the key.
+   */
+  fingerprint(plain: string): string {
+    return createHmac('sha256', this.key).update('fingerprint:').update(plain).digest('base64url');
   }
 
   decrypt(sealed: string): string {

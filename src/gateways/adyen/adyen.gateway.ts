@@ -215,7 +215,7 @@ export class AdyenGateway implements GatewayProvider {
   }
 
   parseWebhook(_headers: WebhookHeaders, rawBody: Buffer): GatewayEvent[] {
-    return parseAdyenNotification(rawBody, this.options.hmacKeys);
+    return parseAdyenNotification(rawBody, this.options.hmacKeys, this.options.merchantAccount);
   }
 
   /** Adyen modifications are asynchronous: `received` now, the outcome arrives as a webhook. */

@@ -24,8 +24,17 @@ const validator = new HmacValidator();
  * Parses `{live, notificationItems: [{NotificationRequestItem}]}` and verifies every item's HMAC
  * with @adyen/api-library before anything is used. One bad item rejects the batch (401): Adyen
  * retries the whole batch, and a forged item must not ride along with genuine ones.
+ *
+ * Items for another merchant account (a company-level webhook shares one endpoint between
+ * accounts) are authentic but not ours: dropped here, so the batch is still acknowledged with
+ * `[accepted]` (Adyen would otherwise retry it for up to 30 days and queue our own notifications
+ * behind it) and nothing of another account's payments is stored or applied.
  */
-export function parseAdyenNotification(rawBody: Buffer, hmacKeys: string[]): GatewayEvent[] {
+export function parseAdyenNotification(
+  rawBody: Buffer,
+  hmacKeys: string[],
+  merchantAccount?: string,
+): GatewayEvent[] {
   let body: unknown;
   try {
     body = JSON.parse(rawBody.toString('utf8'));
@@ -59,7 +68,9 @@ export function parseAdyenNotification(rawBody: Buffer, hmacKeys: string[]): Gat
       throw new WebhookUnauthenticatedError('notification item HMAC signature invalid');
     }
   }
-  return parsed.map(toEvent);
+  return parsed
+    .filter((item) => merchantAccount === undefined || item.merchantAccountCode === merchantAccount)
+    .map(toEvent);
 }
 
 function isItem(value: unknown): value is AdyenNotificationItem {

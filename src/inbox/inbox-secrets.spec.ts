@@ -1,0 +1,31 @@
+import { TokenCipher } from '../common/crypto/token-cipher';
+import { redactWebhookSecrets, sealWebhookSecrets, unsealWebhookSecrets } from './inbox-secrets';
+
+describe('webhook secrets at rest', () => {
+  const cipher = new TokenCipher(Buffer.alloc(32, 3));
+  const token = 'XDFIKQNA84UH21Q7';
+
+  it('seals tokens anywhere in the payload and fingerprints them in the key; unseal restores the payload', () => {
+    const event = {
+      eventKey: `${token}:RECURRING_CONTRACT:true`,
+      payload: { eventKey: `${token}:RECURRING_CONTRACT:true`, token, data: { token, amount: 1 } },
+    };
+    const sealed = sealWebhookSecrets(cipher, event);
+    expect(JSON.stringify(sealed)).not.toContain(token);
+    expect(sealed.eventKey).toBe(sealWebhookSecrets(cipher, event).eventKey); // still deduplicates
+    expect(sealed.eventKey).toMatch(/^fp:[\w-]+:RECURRING_CONTRACT:true$/);
+    const opened = unsealWebhookSecrets(cipher, sealed.payload);
+    expect(opened.token).toBe(token);
+    expect(opened.data).toEqual({ token, amount: 1 });
+  });
+
+  it('operators see a marker, neither the token nor its ciphertext', () => {
+    const sealed = sealWebhookSecrets(cipher, { eventKey: 'k', payload: { data: { token } } });
+    expect(redactWebhookSecrets(sealed.payload)).toEqual({ data: { token: '[sealed]' } });
+  });
+
+  it('leaves payloads without tokens untouched', () => {
+    const event = { eventKey: 'a:CAPTURE:true', payload: { reference: 'r', amount: { value: 5 } } };
+    expect(sealWebhookSecrets(cipher, event)).toEqual(event);
+  });
+});
