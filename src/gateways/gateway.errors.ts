@@ -1,3 +1,5 @@
+import { DomainError } from '../common/errors/domain-error';
+
 /**
  * Failures to get an answer from a gateway. These are not declines: a decline is a
  * `rejected` result with a normalised code.
@@ -40,12 +42,12 @@ export class GatewayRequestRejectedError extends Error {
   }
 }
 
-/** The operation is not something this gateway does (see its capabilities). */
-export class GatewayOperationUnsupportedError extends Error {
+/** The operation is not something this gateway does (see its capabilities): 422 wherever it surfaces. */
+export class GatewayOperationUnsupportedError extends DomainError {
   constructor(
     readonly gateway: string,
     readonly operation: string,
   ) {
-    super(`gateway ${gateway} does not support ${operation}`);
+    super('GATEWAY_OPERATION_UNSUPPORTED', `gateway ${gateway} does not support ${operation}`);
   }
 }

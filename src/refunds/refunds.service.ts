@@ -199,15 +199,16 @@ export class RefundsService {
           { captured: payment.capturedMinor, refunded: payment.refundedMinor, requested: amount },
         );
       }
-      const { capabilities } = this.gateways.get(payment.gateway);
-      if (amount < payment.capturedMinor && !capabilities.partialRefund) {
+      // refused before anything is reserved: a gateway without refunds, or a partial one where only whole ones exist
+      const gateway = this.gateways.get(payment.gateway);
+      requireOperation(gateway, 'refund');
+      if (amount < payment.capturedMinor && !gateway.capabilities.partialRefund) {
         throw new DomainError(
           'VALIDATION_FAILED',
           `gateway ${payment.gateway} refunds whole payments only (${payment.capturedMinor} ${payment.currency} minor units)`,
           [{ field: 'amount', messages: [`must be the whole captured amount, ${payment.capturedMinor}`] }],
         );
       }
-      requireOperation(this.gateways.get(payment.gateway), 'refund');
       await manager.query(`UPDATE payments SET refunded_minor = refunded_minor + $2 WHERE id = $1`, [
         payment.id,
         amount,
