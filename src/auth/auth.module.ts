@@ -1,10 +1,10 @@
 import { Global, Module } from '@nestjs/common';
 import { AuthGuard } from './auth.guard';
-import { JwksVerifier } from './jwks-verifier';
+import { JwksVerifier, jwksVerifierProvider } from './jwks-verifier';
 
 @Global()
 @Module({
-  providers: [JwksVerifier, AuthGuard],
+  providers: [jwksVerifierProvider, AuthGuard],
   exports: [JwksVerifier, AuthGuard],
 })
 export class AuthModule {}

@@ -13,6 +13,10 @@ export interface AppConfig {
   apiKeys: string[];
   operatorKey: string;
   customerJwksUrl: string;
+  /** required `iss` of customer JWTs; unchecked when unset */
+  customerJwtIssuer?: string;
+  /** required `aud` of customer JWTs; unchecked when unset */
+  customerJwtAudience?: string;
   encryptionKey: Buffer;
   /** True when ENCRYPTION_KEY was not given and a sandbox key was generated/persisted. */
   encryptionKeyGenerated: boolean;

@@ -111,6 +111,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sandbox,
       `${sandboxUrl}/auth/.well-known/jwks.json`,
     ),
+    customerJwtIssuer: env.CUSTOMER_JWT_ISSUER,
+    customerJwtAudience: env.CUSTOMER_JWT_AUDIENCE,
     encryptionKey,
     encryptionKeyGenerated,
     logLevel: env.LOG_LEVEL,
