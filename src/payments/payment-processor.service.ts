@@ -264,13 +264,15 @@ export class PaymentProcessor implements OnModuleInit {
       throw new DomainError('PAYMENT_NOT_ACTIONABLE', `payment ${payment.id} has no gateway id to capture`);
     }
     const amount = Money.of(payment.amountMinor, payment.currency);
-    const outcome = await callGateway(() =>
-      gateway.capture({
-        idempotencyKey: `${payment.id}:capture`,
-        reference: payment.id,
-        externalPaymentId,
-        amount,
-      }),
+    const outcome = await callGateway(
+      () =>
+        gateway.capture({
+          idempotencyKey: `${payment.id}:capture`,
+          reference: payment.id,
+          externalPaymentId,
+          amount,
+        }),
+      { gateway: gateway.id, operation: 'capture' },
     );
     switch (outcome.kind) {
       case 'ok':
@@ -316,12 +318,14 @@ export class PaymentProcessor implements OnModuleInit {
   ): Promise<PaymentEntity> {
     if (payment.externalPaymentId) {
       const externalPaymentId = payment.externalPaymentId;
-      const cancelled = await callGateway(() =>
-        gateway.cancel({
-          idempotencyKey: `${payment.id}:cancel`,
-          reference: payment.id,
-          externalPaymentId,
-        }),
+      const cancelled = await callGateway(
+        () =>
+          gateway.cancel({
+            idempotencyKey: `${payment.id}:cancel`,
+            reference: payment.id,
+            externalPaymentId,
+          }),
+        { gateway: gateway.id, operation: 'cancel' },
       );
       if (cancelled.kind !== 'ok') {
         this.logger.error(

@@ -70,26 +70,31 @@ export class PaymentsService {
     const common = { reference: payment.id, customer, source, returnUrl, browserInfo: input.browserInfo };
 
     if (operation === 'initial-free-transaction') {
-      const outcome = await callGateway(() =>
-        gateway.tokenise({
-          ...common,
-          idempotencyKey: `${payment.id}:tokenise`,
-          currency: amount.currency,
-        }),
+      const outcome = await callGateway(
+        () =>
+          gateway.tokenise({
+            ...common,
+            idempotencyKey: `${payment.id}:tokenise`,
+            currency: amount.currency,
+          }),
+        { gateway: gateway.id, operation: 'tokenise' },
       );
       return this.processor.settle(payment, gateway, 'tokenise', outcome);
     }
     const mode: PendingOperation = gateway.capabilities.separateCapture ? 'authorise' : 'charge';
-    const outcome = await callGateway(() => {
-      const call = {
-        ...common,
-        idempotencyKey: `${payment.id}:${mode}`,
-        amount,
-        initiator: 'customer' as const,
-        storeForRecurring: true,
-      };
-      return mode === 'authorise' ? gateway.authorise(call) : gateway.charge(call);
-    });
+    const outcome = await callGateway(
+      () => {
+        const call = {
+          ...common,
+          idempotencyKey: `${payment.id}:${mode}`,
+          amount,
+          initiator: 'customer' as const,
+          storeForRecurring: true,
+        };
+        return mode === 'authorise' ? gateway.authorise(call) : gateway.charge(call);
+      },
+      { gateway: gateway.id, operation: mode },
+    );
     return this.processor.settle(payment, gateway, mode, outcome);
   }
 
@@ -118,13 +123,15 @@ export class PaymentsService {
       );
     }
     const gateway = this.gateways.get(payment.gateway);
-    const outcome = await callGateway(() =>
-      gateway.completeAction({
-        idempotencyKey: `${payment.id}:complete`,
-        reference: payment.id,
-        details,
-        ...(payment.gatewayState?.actionState ? { state: payment.gatewayState.actionState } : {}),
-      }),
+    const outcome = await callGateway(
+      () =>
+        gateway.completeAction({
+          idempotencyKey: `${payment.id}:complete`,
+          reference: payment.id,
+          details,
+          ...(payment.gatewayState?.actionState ? { state: payment.gatewayState.actionState } : {}),
+        }),
+      { gateway: gateway.id, operation: 'completeAction' },
     );
     return this.processor.settle(
       payment,

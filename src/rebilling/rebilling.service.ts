@@ -476,18 +476,20 @@ export class RebillingService implements OnApplicationShutdown {
         throw new DomainError('GATEWAY_OPERATION_UNSUPPORTED', `gateway ${sub.gateway} cannot rebill`);
       }
       const rebill = gateway.rebill.bind(gateway);
-      answer = await callGateway(() =>
-        rebill({
-          idempotencyKey: key,
-          reference: attempt.id,
-          amount: Money.of(attempt.amountMinor, attempt.currency),
-          customer: { reference: sub.customerId },
-          ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
-          ...(sub.productId ? { productId: sub.productId } : {}),
-          quantity: sub.quantity,
-          extraParameters: sub.xParameters,
-          periodStart: attempt.periodStart,
-        }),
+      answer = await callGateway(
+        () =>
+          rebill({
+            idempotencyKey: key,
+            reference: attempt.id,
+            amount: Money.of(attempt.amountMinor, attempt.currency),
+            customer: { reference: sub.customerId },
+            ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
+            ...(sub.productId ? { productId: sub.productId } : {}),
+            quantity: sub.quantity,
+            extraParameters: sub.xParameters,
+            periodStart: attempt.periodStart,
+          }),
+        { gateway: gateway.id, operation: 'rebill' },
       );
       decision = decideRebill(answer, this.dunningState(sub, attempt, clock.now()), this.policy);
     } catch (err) {

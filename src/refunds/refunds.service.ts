@@ -58,14 +58,16 @@ export class RefundsService {
     if (!externalPaymentId) {
       return this.fail(refund, 'payment has no gateway id');
     }
-    const outcome = await callGateway(() =>
-      gateway.refund({
-        idempotencyKey: `refund:${refund.id}`,
-        reference: refund.id,
-        externalPaymentId,
-        amount: Money.of(refund.amountMinor, refund.currency),
-        ...(refund.reason ? { reason: refund.reason } : {}),
-      }),
+    const outcome = await callGateway(
+      () =>
+        gateway.refund({
+          idempotencyKey: `refund:${refund.id}`,
+          reference: refund.id,
+          externalPaymentId,
+          amount: Money.of(refund.amountMinor, refund.currency),
+          ...(refund.reason ? { reason: refund.reason } : {}),
+        }),
+      { gateway: gateway.id, operation: 'refund' },
     );
     switch (outcome.kind) {
       case 'ok':
