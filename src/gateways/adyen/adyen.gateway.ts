@@ -22,7 +22,13 @@ import {
 import {
   fromPaymentResponse,
   fromStoredPaymentMethod,
+  toCancelByReferenceRequest,
+  toCancelRequest,
+  toCaptureRequest,
+  toPaymentDetailsRequest,
   toPaymentRequest,
+  toRefundRequest,
+  toStoredPaymentMethodRequest,
   toZeroAuthRequest,
 } from './adyen.mapper';
 import { parseAdyenNotification } from './adyen.webhook';
@@ -86,13 +92,7 @@ export class AdyenGateway implements GatewayProvider {
     }
     const res = await this.post<AdyenStoredPaymentMethod>(
       '/storedPaymentMethods',
-      {
-        merchantAccount: this.config.adyen.merchantAccount,
-        shopperReference: input.customer.reference,
-        recurringProcessingModel: 'Subscription',
-        paymentMethod: { type: 'scheme', ...input.source.paymentMethod },
-        ...(input.customer.email ? { shopperEmail: input.customer.email } : {}),
-      },
+      toStoredPaymentMethodRequest({ ...input, source: input.source }, this.config.adyen.merchantAccount),
       input.idempotencyKey,
     );
     return fromStoredPaymentMethod(res);
@@ -100,18 +100,14 @@ export class AdyenGateway implements GatewayProvider {
 
   async completeAction(input: CompleteActionInput): Promise<PaymentResult> {
     // /payments/details has no Idempotency-Key in the spec: a redirectResult can only be redeemed once anyway
-    const res = await this.post<AdyenPaymentResponse>('/payments/details', { details: input.details });
+    const res = await this.post<AdyenPaymentResponse>('/payments/details', toPaymentDetailsRequest(input));
     return fromPaymentResponse(res, 'authorise');
   }
 
   async capture(input: CaptureInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/captures`,
-      {
-        merchantAccount: this.config.adyen.merchantAccount,
-        amount: { value: input.amount.minor, currency: input.amount.currency },
-        reference: input.reference,
-      },
+      toCaptureRequest(input, this.config.adyen.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);
@@ -120,7 +116,7 @@ export class AdyenGateway implements GatewayProvider {
   async cancel(input: CancelInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/cancels`,
-      { merchantAccount: this.config.adyen.merchantAccount, reference: input.reference },
+      toCancelRequest(input, this.config.adyen.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);
@@ -130,11 +126,7 @@ export class AdyenGateway implements GatewayProvider {
   async cancelByReference(input: BaseInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       '/cancels',
-      {
-        merchantAccount: this.config.adyen.merchantAccount,
-        paymentReference: input.reference,
-        reference: `${input.reference}:cancel`,
-      },
+      toCancelByReferenceRequest(input, this.config.adyen.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);
@@ -143,11 +135,7 @@ export class AdyenGateway implements GatewayProvider {
   async refund(input: RefundInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/refunds`,
-      {
-        merchantAccount: this.config.adyen.merchantAccount,
-        amount: { value: input.amount.minor, currency: input.amount.currency },
-        reference: input.reference,
-      },
+      toRefundRequest(input, this.config.adyen.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);
