@@ -209,6 +209,54 @@ describe('API security and bad input', () => {
     expect(JSON.stringify(docs.body.paths)).not.toContain('/sandbox/');
   });
 
+  it('describes a 2xx response body for every documented operation', async () => {
+    interface Schema {
+      $ref?: string;
+      type?: string;
+      items?: Schema;
+      properties?: Record<string, Schema>;
+      additionalProperties?: unknown;
+    }
+    interface Operation {
+      responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+    }
+    const docs = await app.http.get('/docs-json');
+    const { paths, components } = docs.body as {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    const resolve = (schema: Schema | undefined): Schema | undefined =>
+      schema?.$ref ? components.schemas[schema.$ref.replace('#/components/schemas/', '')] : schema;
+    const undocumented: string[] = [];
+    let operations = 0;
+    for (const [path, methods] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        operations += 1;
+        const success = Object.entries(operation.responses ?? {}).filter(([code]) => /^2\d\d$/.test(code));
+        const described = success.some(([code, response]) => {
+          if (code === '204') {
+            return true; // no content by definition
+          }
+          return Object.values(response.content ?? {}).some(({ schema }) => {
+            const body = resolve(schema);
+            const element = body?.type === 'array' ? resolve(body.items) : body;
+            return (
+              element !== undefined &&
+              (element.type === 'string' ||
+                Object.keys(element.properties ?? {}).length > 0 ||
+                element.additionalProperties !== undefined)
+            );
+          });
+        });
+        if (!described) {
+          undocumented.push(`${method.toUpperCase()} ${path}`);
+        }
+      }
+    }
+    expect(operations).toBeGreaterThan(20);
+    expect(undocumented).toEqual([]);
+  });
+
   // Deliberately changed with prom-client: the per-status payment/refund counts (full-table count(*) per
   // scrape) are gone; HTTP and gateway latency histograms and backlog gauges took their place.
   it('serves Prometheus metrics: process, HTTP by route pattern, gateway calls, backlogs', async () => {

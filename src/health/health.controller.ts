@@ -1,8 +1,9 @@
 import { Controller, Get, HttpCode } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error';
+import { LivenessView, ReadinessView } from './health.views';
 
 @ApiTags('operations')
 @Controller('health')
@@ -11,6 +12,7 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: LivenessView })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -18,6 +20,7 @@ export class HealthController {
   @Get('ready')
   @HttpCode(200)
   @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
+  @ApiOkResponse({ type: ReadinessView })
   async ready(): Promise<{ status: 'ok'; database: 'ok' }> {
     try {
       await this.db.query('SELECT 1');

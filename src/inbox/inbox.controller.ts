@@ -1,10 +1,12 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { DomainError } from '../common/errors/domain-error';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
 import { InboxService } from './inbox.service';
 import { InboxPassSummary, InboxWorker } from './inbox.worker';
+import { InboxEventView, InboxPassSummaryView } from './inbox.views';
+import { RequeuedView } from '../common/http/response-views';
 
 const STATUSES: InboxStatus[] = ['pending', 'done', 'ignored', 'failed'];
 const SOURCES: InboxSource[] = ['cleeng', 'adyen', 'cleverbridge', 'smart-glocal', 'smartpay'];
@@ -23,6 +25,7 @@ export class InboxController {
 
   @Get()
   @ApiOperation({ summary: 'List received webhook events (newest first) by status and source' })
+  @ApiOkResponse({ type: [InboxEventView] })
   list(@Query('status') status?: string, @Query('source') source?: string): Promise<InboxEventEntity[]> {
     if (status !== undefined && !STATUSES.includes(status as InboxStatus)) {
       throw new DomainError('VALIDATION_FAILED', `status must be one of ${STATUSES.join(', ')}`, [
@@ -42,6 +45,10 @@ export class InboxController {
 
   @Get('summary')
   @ApiOperation({ summary: 'Number of events per status' })
+  @ApiOkResponse({
+    description: 'events per status',
+    schema: { type: 'object', additionalProperties: { type: 'integer' } },
+  })
   summary(): Promise<Record<string, number>> {
     return this.inbox.counts();
   }
@@ -49,6 +56,7 @@ export class InboxController {
   @Post('process')
   @HttpCode(200)
   @ApiOperation({ summary: 'Process everything due now' })
+  @ApiOkResponse({ type: InboxPassSummaryView })
   process(): Promise<InboxPassSummary> {
     return this.worker.runOnce();
   }
@@ -56,6 +64,7 @@ export class InboxController {
   @Post(':id/retry')
   @HttpCode(200)
   @ApiOperation({ summary: 'Requeue a failed event' })
+  @ApiOkResponse({ type: RequeuedView })
   async retry(@Param('id', ParseUUIDPipe) id: string): Promise<{ requeued: true }> {
     if (!(await this.inbox.requeue(id))) {
       throw new DomainError('NOT_FOUND', `no failed inbox event ${id}`);

@@ -10,7 +10,15 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiExcludeEndpoint,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
@@ -37,6 +45,7 @@ export class PaymentsController {
     description:
       'Answers 201 with status captured, rejected (with a normalised decline), action_required (3DS: follow action.url), pending or unknown (gateway did not answer; resolved later, never charged twice).',
   })
+  @ApiCreatedResponse({ type: PaymentView })
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreatePaymentDto,
@@ -47,6 +56,7 @@ export class PaymentsController {
   @Get(':id')
   @UseGuards(AuthGuard)
   @ApiOperation({ summary: 'Read a payment' })
+  @ApiOkResponse({ type: PaymentView })
   async get(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -60,6 +70,7 @@ export class PaymentsController {
   @UseInterceptors(IdempotencyInterceptor)
   @Idempotent('optional')
   @ApiOperation({ summary: 'Finish a payment after 3DS / redirect with the gateway return payload' })
+  @ApiOkResponse({ type: PaymentView })
   async complete(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,
