@@ -55,8 +55,6 @@ export class MetricsService {
     enableDefaultProcessMetrics();
   }
 
-  readonly contentType = this.registry.contentType;
-
   /** The Prometheus exposition of this app's gauges plus the process metrics. */
   async scrape(): Promise<string> {
     try {
