@@ -4,6 +4,7 @@ import { raw } from 'express';
 import helmet from 'helmet';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { httpMetricsMiddleware } from './common/metrics/http-metrics.middleware';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
@@ -72,6 +73,7 @@ export async function startApp(
     throw err;
   }
   app.useLogger(app.get(PinoLogger));
+  app.use(httpMetricsMiddleware);
   // webhooks keep their exact bytes: signatures are verified on the raw body before any parsing
   app.use('/webhooks', raw({ type: () => true, limit: '1mb' }));
   app.useBodyParser('json', { limit: '256kb' });

@@ -210,15 +210,84 @@ describe('API security and bad input', () => {
     expect(JSON.stringify(docs.body.paths)).not.toContain('/sandbox/');
   });
 
-  it('serves Prometheus metrics with payment and outbox gauges', async () => {
+  it('describes a 2xx response body for every documented operation', async () => {
+    interface Schema {
+      $ref?: string;
+      type?: string;
+      items?: Schema;
+      properties?: Record<string, Schema>;
+      additionalProperties?: unknown;
+    }
+    interface Operation {
+      responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+    }
+    const docs = await app.http.get('/docs-json');
+    const { paths, components } = docs.body as {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    const resolve = (schema: Schema | undefined): Schema | undefined =>
+      schema?.$ref ? components.schemas[schema.$ref.replace('#/components/schemas/', '')] : schema;
+    const undocumented: string[] = [];
+    let operations = 0;
+    for (const [path, methods] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        operations += 1;
+        const success = Object.entries(operation.responses ?? {}).filter(([code]) => /^2\d\d$/.test(code));
+        const described = success.some(([code, response]) => {
+          if (code === '204') {
+            return true; // no content by definition
+          }
+          return Object.values(response.content ?? {}).some(({ schema }) => {
+            const body = resolve(schema);
+            const element = body?.type === 'array' ? resolve(body.items) : body;
+            return (
+              element !== undefined &&
+              (element.type === 'string' ||
+                Object.keys(element.properties ?? {}).length > 0 ||
+                element.additionalProperties !== undefined)
+            );
+          });
+        });
+        if (!described) {
+          undocumented.push(`${method.toUpperCase()} ${path}`);
+        }
+      }
+    }
+    expect(operations).toBeGreaterThan(20);
+    expect(undocumented).toEqual([]);
+  });
+
+  // Deliberately changed with prom-client: the per-status payment/refund counts (full-table count(*) per
+  // scrape) are gone; HTTP and gateway latency histograms and backlog gauges took their place.
+  it('serves Prometheus metrics: process, HTTP by route pattern, gateway calls, backlogs', async () => {
     const order = await createOrder(app);
-    await pay(app, order.id);
+    const paid = await pay(app, order.id);
+    expect(paid.status).toBe(201);
+    const paymentId = (paid.body as { id: string }).id;
+    expect((await app.http.get(`/v1/payments/${paymentId}`).set('X-Api-Key', API_KEY)).status).toBe(200);
     const res = await app.http.get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
-    expect(res.text).toMatch(/connector_payments\{status="captured"\} [1-9]\d*/);
-    expect(res.text).toContain('# TYPE connector_outbox_messages gauge');
     expect(res.text).toMatch(/process_resident_memory_bytes \d+/);
+    expect(res.text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
+    expect(res.text).toMatch(
+      /connector_http_request_duration_seconds_count\{method="POST",route="\/v1\/payments",status="201"\} [1-9]\d*/,
+    );
+    // the route pattern, never the raw URL
+    expect(res.text).toMatch(
+      /connector_http_request_duration_seconds_count\{method="GET",route="\/v1\/payments\/:id",status="200"\} [1-9]/,
+    );
+    expect(res.text).not.toContain(paymentId);
+    expect(res.text).toMatch(
+      /connector_gateway_call_duration_seconds_count\{gateway="adyen",operation="authorise",outcome="ok"\} [1-9]/,
+    );
+    expect(res.text).toContain('# TYPE connector_outbox_messages gauge');
+    expect(res.text).toMatch(/connector_outbox_oldest_pending_seconds \d/);
+    expect(res.text).toMatch(/connector_inbox_pending_events \d+/);
+    expect(res.text).toMatch(/connector_rebilling_subscriptions\{state="due"\} \d+/);
+    expect(res.text).toMatch(/connector_rebilling_subscriptions\{state="claimed"\} \d+/);
+    expect(res.text).toMatch(/connector_payments_unknown \d+/);
   });
 
   it('keeps operator routes behind the operator key', async () => {

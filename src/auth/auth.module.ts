@@ -1,11 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { ApiKeyIds } from './api-key-ids';
 import { AuthGuard } from './auth.guard';
-import { JwksVerifier } from './jwks-verifier';
+import { JwksVerifier, jwksVerifierProvider } from './jwks-verifier';
 
 @Global()
 @Module({
-  providers: [JwksVerifier, AuthGuard, ApiKeyIds],
+  providers: [jwksVerifierProvider, AuthGuard, ApiKeyIds],
   exports: [JwksVerifier, AuthGuard, ApiKeyIds],
 })
 export class AuthModule {}

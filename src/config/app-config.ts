@@ -18,6 +18,10 @@ export interface AppConfig {
   apiKeys: string[];
   operatorKey: string;
   customerJwksUrl: string;
+  /** required `iss` of customer JWTs; unchecked when unset */
+  customerJwtIssuer?: string;
+  /** required `aud` of customer JWTs; unchecked when unset */
+  customerJwtAudience?: string;
   encryptionKey: Buffer;
   logLevel: string;
   cleeng: {

@@ -154,6 +154,8 @@ export function loadConfig(
     apiKeys,
     operatorKey: required(env.OPERATOR_KEY, 'OPERATOR_KEY'),
     customerJwksUrl: required(env.CUSTOMER_JWKS_URL, 'CUSTOMER_JWKS_URL'),
+    customerJwtIssuer: env.CUSTOMER_JWT_ISSUER,
+    customerJwtAudience: env.CUSTOMER_JWT_AUDIENCE,
     encryptionKey,
     logLevel: env.LOG_LEVEL,
     cleeng: {

@@ -102,6 +102,14 @@ export class EnvSchema {
   CUSTOMER_JWKS_URL?: string;
 
   @IsOptional()
+  @IsString()
+  CUSTOMER_JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  CUSTOMER_JWT_AUDIENCE?: string;
+
+  @IsOptional()
   @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'ENCRYPTION_KEY must be 32 bytes, base64-encoded' })
   ENCRYPTION_KEY?: string;
 

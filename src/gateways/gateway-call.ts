@@ -1,5 +1,7 @@
 import { Decline, decline } from '../gateways/decline-codes';
 import { DomainError } from '../common/errors/domain-error';
+import { gatewayCallDuration, GatewayCallMetricOutcome } from '../common/metrics/process-metrics';
+import { GatewayId } from './gateway-ids';
 import {
   GatewayOperationUnsupportedError,
   GatewayOutcomeUnknownError,
@@ -21,14 +23,36 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** In-request retries of a technical failure, under the same idempotency key. */
 export const GATEWAY_RETRY_DELAYS_MS = [250, 1000] as const;
 
+export interface GatewayCallOptions {
+  /** metric labels: which gateway, which operation (authorise, capture, refund, ...) */
+  gateway: GatewayId;
+  operation: string;
+  retryDelaysMs?: readonly number[];
+}
+
 /**
  * Calls a gateway, retrying technical failures with backoff. The call closure must reuse the same
  * idempotency key on every try, so a retry after a lost response returns the first answer instead
- * of charging twice.
+ * of charging twice. Every call is timed in `connector_gateway_call_duration_seconds`.
  */
 export async function callGateway<T>(
   call: () => Promise<T>,
-  retryDelaysMs: readonly number[] = GATEWAY_RETRY_DELAYS_MS,
+  options: GatewayCallOptions,
+): Promise<GatewayCallOutcome<T>> {
+  const stop = gatewayCallDuration.startTimer({ gateway: options.gateway, operation: options.operation });
+  let outcome: GatewayCallMetricOutcome = 'error';
+  try {
+    const result = await callWithRetries(call, options.retryDelaysMs ?? GATEWAY_RETRY_DELAYS_MS);
+    outcome = result.kind;
+    return result;
+  } finally {
+    stop({ outcome });
+  }
+}
+
+async function callWithRetries<T>(
+  call: () => Promise<T>,
+  retryDelaysMs: readonly number[],
 ): Promise<GatewayCallOutcome<T>> {
   let sawUnknown = false;
   let lastError = '';

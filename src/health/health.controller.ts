@@ -1,9 +1,10 @@
 import { Controller, Get, HttpCode } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error';
 import { NoRateLimit } from '../rate-limit/rate-limit.decorators';
+import { LivenessView, ReadinessView } from './health.views';
 
 @ApiTags('operations')
 @NoRateLimit()
@@ -13,6 +14,7 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: LivenessView })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -20,6 +22,7 @@ export class HealthController {
   @Get('ready')
   @HttpCode(200)
   @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
+  @ApiOkResponse({ type: ReadinessView })
   async ready(): Promise<{ status: 'ok'; database: 'ok' }> {
     try {
       await this.db.query('SELECT 1');

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { DomainError } from '../common/errors/domain-error';
 import { GATEWAY_IDS } from '../gateways/gateway-ids';
@@ -7,6 +7,8 @@ import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity
 import { InboxService } from './inbox.service';
 import { redactWebhookSecrets } from './inbox-secrets';
 import { InboxPassSummary, InboxWorker } from './inbox.worker';
+import { InboxEventView, InboxPassSummaryView } from './inbox.views';
+import { RequeuedView } from '../common/http/response-views';
 
 const STATUSES: InboxStatus[] = ['pending', 'done', 'ignored', 'failed'];
 const SOURCES: InboxSource[] = ['cleeng', ...GATEWAY_IDS];
@@ -25,6 +27,7 @@ export class InboxController {
 
   @Get()
   @ApiOperation({ summary: 'List received webhook events (newest first) by status and source' })
+  @ApiOkResponse({ type: [InboxEventView] })
   async list(
     @Query('status') status?: string,
     @Query('source') source?: string,
@@ -48,6 +51,10 @@ export class InboxController {
 
   @Get('summary')
   @ApiOperation({ summary: 'Number of events per status' })
+  @ApiOkResponse({
+    description: 'events per status',
+    schema: { type: 'object', additionalProperties: { type: 'integer' } },
+  })
   summary(): Promise<Record<string, number>> {
     return this.inbox.counts();
   }
@@ -55,6 +62,7 @@ export class InboxController {
   @Post('process')
   @HttpCode(200)
   @ApiOperation({ summary: 'Process everything due now' })
+  @ApiOkResponse({ type: InboxPassSummaryView })
   process(): Promise<InboxPassSummary> {
     return this.worker.runOnce();
   }
@@ -62,6 +70,7 @@ export class InboxController {
   @Post(':id/retry')
   @HttpCode(200)
   @ApiOperation({ summary: 'Requeue a failed event' })
+  @ApiOkResponse({ type: RequeuedView })
   async retry(@Param('id', ParseUUIDPipe) id: string): Promise<{ requeued: true }> {
     if (!(await this.inbox.requeue(id))) {
       throw new DomainError('NOT_FOUND', `no failed inbox event ${id}`);

@@ -9,7 +9,14 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
@@ -31,6 +38,7 @@ export class OrdersController {
   @Idempotent('optional')
   @ApiHeader({ name: 'Idempotency-Key', required: false })
   @ApiOperation({ summary: 'Create a Cleeng order for an offer and mirror it (the amount to charge)' })
+  @ApiCreatedResponse({ type: OrderView })
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateOrderDto,
@@ -41,6 +49,7 @@ export class OrdersController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Read an order' })
+  @ApiOkResponse({ type: OrderView })
   async get(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,

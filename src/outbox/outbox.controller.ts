@@ -1,10 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { DomainError } from '../common/errors/domain-error';
 import { DispatchSummary, OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxService } from './outbox.service';
 import { ReplayOutboxDto, replaySelector } from './dto/replay-outbox.dto';
+import { DispatchSummaryView, OutboxMessageView } from './outbox.views';
+import { RequeuedView } from '../common/http/response-views';
 
 /** Operator view of reports to Cleeng: what is pending, what Cleeng refused, and a retry button. */
 @ApiTags('operations')
@@ -22,6 +24,7 @@ export class OutboxController {
   @ApiOperation({
     summary: 'List outbox messages (newest first), optionally by status pending|delivered|dead',
   })
+  @ApiOkResponse({ type: [OutboxMessageView] })
   async list(@Query('status') status?: string): Promise<unknown[]> {
     if (status !== undefined && !['pending', 'delivered', 'dead'].includes(status)) {
       throw new DomainError('VALIDATION_FAILED', 'status must be pending, delivered or dead', [
@@ -35,6 +38,7 @@ export class OutboxController {
   @Post('dispatch')
   @HttpCode(200)
   @ApiOperation({ summary: 'Deliver everything due now' })
+  @ApiOkResponse({ type: DispatchSummaryView })
   dispatch(): Promise<DispatchSummary> {
     return this.dispatcher.runOnce();
   }
@@ -52,6 +56,7 @@ export class OutboxController {
   @Post(':id/retry')
   @HttpCode(200)
   @ApiOperation({ summary: 'Requeue a dead message' })
+  @ApiOkResponse({ type: RequeuedView })
   async retry(@Param('id') id: string): Promise<{ requeued: true }> {
     if (!/^\d+$/.test(id) || !(await this.outbox.requeue(id))) {
       throw new DomainError('NOT_FOUND', `no dead outbox message ${id}`);

@@ -11,7 +11,15 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
@@ -38,6 +46,7 @@ export class PaymentDetailsController {
     summary: 'Update payment details: tokenise a new card (no charge) and create Cleeng payment details',
     description: 'Cleeng deactivates the old details and sends paymentDetailsDeactivated to their connector.',
   })
+  @ApiCreatedResponse({ type: PaymentDetailsView })
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreatePaymentDetailsDto,
@@ -47,6 +56,7 @@ export class PaymentDetailsController {
 
   @Get()
   @ApiOperation({ summary: "A customer's payment details (never the token)" })
+  @ApiOkResponse({ type: [PaymentDetailsView] })
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListPaymentDetailsQuery,
@@ -57,6 +67,7 @@ export class PaymentDetailsController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete payment details here and in Cleeng' })
+  @ApiNoContentResponse({ description: 'deleted here and in Cleeng' })
   async remove(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,

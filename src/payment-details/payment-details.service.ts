@@ -110,18 +110,20 @@ export class PaymentDetailsService implements OnModuleInit {
     }
     const attempt = randomUUID();
     const reference = shopperReference(input.customerId);
-    const outcome = await callGateway(() =>
-      requireOperation(
-        gateway,
-        'tokenise',
-      )({
-        idempotencyKey: `details:${attempt}:tokenise`,
-        reference: `details-${attempt}`,
-        currency: input.currency ?? 'USD',
-        customer: { reference },
-        source: { kind: 'customer', paymentMethod: input.paymentMethod },
-        returnUrl: input.returnUrl ?? `${this.config.publicUrl}/health`,
-      }),
+    const outcome = await callGateway(
+      () =>
+        requireOperation(
+          gateway,
+          'tokenise',
+        )({
+          idempotencyKey: `details:${attempt}:tokenise`,
+          reference: `details-${attempt}`,
+          currency: input.currency ?? 'USD',
+          customer: { reference },
+          source: { kind: 'customer', paymentMethod: input.paymentMethod },
+          returnUrl: input.returnUrl ?? `${this.config.publicUrl}/health`,
+        }),
+      { gateway: gateway.id, operation: 'tokenise' },
     );
     if (outcome.kind === 'invalid') {
       throw new DomainError(

@@ -1,14 +1,16 @@
 import type { CardMetadata } from '../gateways/gateway.provider';
 import { PaymentDetailsEntity } from './payment-details.entity';
+import { ApiProperty } from '@nestjs/swagger';
+import { CardView } from '../common/http/response-views';
 
-export interface PaymentDetailsView {
-  id: string;
-  customerId: string;
-  gateway: string;
-  status: string;
-  card: CardMetadata;
-  cleengPaymentDetailsId: string | null;
-  createdAt: string;
+export class PaymentDetailsView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: '123456789' }) customerId!: string;
+  @ApiProperty({ example: 'adyen' }) gateway!: string;
+  @ApiProperty({ example: 'active' }) status!: string;
+  @ApiProperty({ type: CardView, description: 'card facts only, never the token' }) card!: CardMetadata;
+  @ApiProperty({ type: String, nullable: true }) cleengPaymentDetailsId!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 
 /** Never the token. */

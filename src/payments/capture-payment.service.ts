@@ -32,16 +32,18 @@ export class CapturePaymentService {
       throw new DomainError('PAYMENT_NOT_ACTIONABLE', `payment ${payment.id} has no gateway id to capture`);
     }
     const amount = Money.of(payment.amountMinor, payment.currency);
-    const outcome = await callGateway(() =>
-      requireOperation(
-        gateway,
-        'capture',
-      )({
-        idempotencyKey: `${payment.id}:capture`,
-        reference: payment.id,
-        externalPaymentId,
-        amount,
-      }),
+    const outcome = await callGateway(
+      () =>
+        requireOperation(
+          gateway,
+          'capture',
+        )({
+          idempotencyKey: `${payment.id}:capture`,
+          reference: payment.id,
+          externalPaymentId,
+          amount,
+        }),
+      { gateway: gateway.id, operation: 'capture' },
     );
     switch (outcome.kind) {
       case 'ok':
@@ -87,15 +89,17 @@ export class CapturePaymentService {
   ): Promise<PaymentEntity> {
     if (payment.externalPaymentId) {
       const externalPaymentId = payment.externalPaymentId;
-      const cancelled = await callGateway(() =>
-        requireOperation(
-          gateway,
-          'cancel',
-        )({
-          idempotencyKey: `${payment.id}:cancel`,
-          reference: payment.id,
-          externalPaymentId,
-        }),
+      const cancelled = await callGateway(
+        () =>
+          requireOperation(
+            gateway,
+            'cancel',
+          )({
+            idempotencyKey: `${payment.id}:cancel`,
+            reference: payment.id,
+            externalPaymentId,
+          }),
+        { gateway: gateway.id, operation: 'cancel' },
       );
       if (cancelled.kind !== 'ok') {
         this.logger.error(

@@ -1,18 +1,29 @@
 import type { GatewayAction } from '../gateways/gateway.provider';
 import { PaymentEntity } from './payment.entity';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DeclineView, GatewayActionView, MoneyView } from '../common/http/response-views';
 
-export interface PaymentView {
-  id: string;
-  orderId: string;
-  gateway: string;
-  operation: string;
-  status: string;
-  amount: { value: number; currency: string };
+export class PaymentView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) orderId!: string;
+  @ApiProperty({ example: 'adyen' }) gateway!: string;
+  @ApiProperty({ example: 'initial-payment', description: 'Cleeng paymentOperation' }) operation!: string;
+  @ApiProperty({
+    example: 'captured',
+    description: 'pending | unknown | action_required | authorised | captured | rejected | refunded | ...',
+  })
+  status!: string;
+  @ApiProperty({ type: MoneyView }) amount!: MoneyView;
+  @ApiPropertyOptional({ description: "the gateway's payment id (Adyen pspReference)" })
   externalPaymentId?: string;
+  @ApiPropertyOptional({
+    type: GatewayActionView,
+    description: 'status action_required: what the shopper must do',
+  })
   action?: GatewayAction;
-  decline?: { code: string; class: string; reason: string; rawCode?: string };
-  createdAt: string;
-  updatedAt: string;
+  @ApiPropertyOptional({ type: DeclineView, description: 'status rejected' }) decline?: DeclineView;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
 
 export function toPaymentView(p: PaymentEntity): PaymentView {

@@ -10,7 +10,15 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiExcludeEndpoint,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
@@ -36,6 +44,7 @@ export class PaymentsController {
     description:
       'Answers 201 with status captured, rejected (with a normalised decline), action_required (3DS: follow action.url), pending or unknown (gateway did not answer; resolved later, never charged twice).',
   })
+  @ApiCreatedResponse({ type: PaymentView })
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreatePaymentDto,
@@ -46,6 +55,7 @@ export class PaymentsController {
   @Get(':id')
   @UseGuards(AuthGuard)
   @ApiOperation({ summary: 'Read a payment' })
+  @ApiOkResponse({ type: PaymentView })
   async get(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,
@@ -59,6 +69,7 @@ export class PaymentsController {
   @UseInterceptors(IdempotencyInterceptor)
   @Idempotent('optional')
   @ApiOperation({ summary: 'Finish a payment after 3DS / redirect with the gateway return payload' })
+  @ApiOkResponse({ type: PaymentView })
   async complete(
     @CurrentPrincipal() principal: Principal,
     @Param('id', ParseUUIDPipe) id: string,

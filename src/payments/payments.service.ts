@@ -84,29 +84,34 @@ export class PaymentsService {
           `gateway ${gateway.id} cannot store a card without a payment`,
         );
       }
-      const outcome = await callGateway(() =>
-        requireOperation(
-          gateway,
-          'tokenise',
-        )({
-          ...common,
-          idempotencyKey: `${payment.id}:tokenise`,
-          currency: amount.currency,
-        }),
+      const outcome = await callGateway(
+        () =>
+          requireOperation(
+            gateway,
+            'tokenise',
+          )({
+            ...common,
+            idempotencyKey: `${payment.id}:tokenise`,
+            currency: amount.currency,
+          }),
+        { gateway: gateway.id, operation: 'tokenise' },
       );
       return this.processor.settle(payment, gateway, 'tokenise', outcome);
     }
     const mode: PendingOperation = gateway.capabilities.separateCapture ? 'authorise' : 'charge';
-    const outcome = await callGateway(() => {
-      const call = {
-        ...common,
-        idempotencyKey: `${payment.id}:${mode}`,
-        amount,
-        initiator: 'customer' as const,
-        storeForRecurring: true,
-      };
-      return requireOperation(gateway, mode)(call);
-    });
+    const outcome = await callGateway(
+      () => {
+        const call = {
+          ...common,
+          idempotencyKey: `${payment.id}:${mode}`,
+          amount,
+          initiator: 'customer' as const,
+          storeForRecurring: true,
+        };
+        return requireOperation(gateway, mode)(call);
+      },
+      { gateway: gateway.id, operation: mode },
+    );
     return this.processor.settle(payment, gateway, mode, outcome);
   }
 
@@ -155,13 +160,15 @@ export class PaymentsService {
     }
     const gateway = this.gateways.get(payment.gateway);
     const completeAction = requireOperation(gateway, 'completeAction');
-    const outcome = await callGateway(() =>
-      completeAction({
-        idempotencyKey: `${payment.id}:complete`,
-        reference: payment.id,
-        details,
-        ...(payment.gatewayState?.actionState ? { state: payment.gatewayState.actionState } : {}),
-      }),
+    const outcome = await callGateway(
+      () =>
+        completeAction({
+          idempotencyKey: `${payment.id}:complete`,
+          reference: payment.id,
+          details,
+          ...(payment.gatewayState?.actionState ? { state: payment.gatewayState.actionState } : {}),
+        }),
+      { gateway: gateway.id, operation: 'completeAction' },
     );
     return this.processor.settle(
       payment,

@@ -121,19 +121,22 @@ export class RecurringBillingService {
     }
     const pending = payment;
     const mode = flow === 'recurring-authorise' ? 'authorise' : 'charge';
-    const outcome = await callGateway(() => {
-      const input = {
-        idempotencyKey: `${pending.id}:${mode}`,
-        reference: pending.id,
-        amount: Money.of(order.amountMinor, order.currency),
-        customer: { reference: stored.entity.shopperReference, country: order.country },
-        source: { kind: 'stored' as const, token: stored.token },
-        initiator: 'merchant' as const,
-        storeForRecurring: false,
-        returnUrl: `${this.config.publicUrl}/v1/payments/${pending.id}/return`,
-      };
-      return requireOperation(gateway, mode === 'authorise' ? 'authorise' : 'charge')(input);
-    });
+    const outcome = await callGateway(
+      () => {
+        const input = {
+          idempotencyKey: `${pending.id}:${mode}`,
+          reference: pending.id,
+          amount: Money.of(order.amountMinor, order.currency),
+          customer: { reference: stored.entity.shopperReference, country: order.country },
+          source: { kind: 'stored' as const, token: stored.token },
+          initiator: 'merchant' as const,
+          storeForRecurring: false,
+          returnUrl: `${this.config.publicUrl}/v1/payments/${pending.id}/return`,
+        };
+        return requireOperation(gateway, mode === 'authorise' ? 'authorise' : 'charge')(input);
+      },
+      { gateway: gateway.id, operation: mode },
+    );
     const settled = await this.processor.settle(pending, gateway, mode, outcome);
     if (settled.status === 'unknown') {
       // the reconciler replays the call under the same key; the event itself is done

@@ -88,19 +88,22 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
         .getRepository(PaymentDetailsEntity)
         .findOneByOrFail({ id: payment.paymentDetailsId });
       const token = this.details.revealToken(stored);
-      const outcome = await callGateway(() => {
-        const input = {
-          idempotencyKey: `${payment.id}:${operation}`,
-          reference: payment.id,
-          amount: Money.of(payment.amountMinor, payment.currency),
-          customer: { reference: stored.shopperReference },
-          source: { kind: 'stored' as const, token },
-          initiator: 'merchant' as const,
-          storeForRecurring: false,
-          returnUrl: `${this.config.publicUrl}/v1/payments/${payment.id}/return`,
-        };
-        return requireOperation(gateway, operation === 'authorise' ? 'authorise' : 'charge')(input);
-      });
+      const outcome = await callGateway(
+        () => {
+          const input = {
+            idempotencyKey: `${payment.id}:${operation}`,
+            reference: payment.id,
+            amount: Money.of(payment.amountMinor, payment.currency),
+            customer: { reference: stored.shopperReference },
+            source: { kind: 'stored' as const, token },
+            initiator: 'merchant' as const,
+            storeForRecurring: false,
+            returnUrl: `${this.config.publicUrl}/v1/payments/${payment.id}/return`,
+          };
+          return requireOperation(gateway, operation === 'authorise' ? 'authorise' : 'charge')(input);
+        },
+        { gateway: gateway.id, operation: operation },
+      );
       return this.processor.settle(payment, gateway, operation, outcome);
     }
     const age = this.clock.now().getTime() - payment.createdAt.getTime();
@@ -108,8 +111,9 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
       return payment; // the gateway's notification (AUTHORISATION) will settle it
     }
     const cancel = gateway.cancelByReference.bind(gateway);
-    const outcome = await callGateway(() =>
-      cancel({ idempotencyKey: `${payment.id}:void`, reference: payment.id }),
+    const outcome = await callGateway(
+      () => cancel({ idempotencyKey: `${payment.id}:void`, reference: payment.id }),
+      { gateway: gateway.id, operation: 'cancelByReference' },
     );
     if (outcome.kind !== 'ok') {
       return payment;

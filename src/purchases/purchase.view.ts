@@ -1,22 +1,31 @@
 import type { PurchaseEntity } from './purchase.entity';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DeclineView, MoneyView } from '../common/http/response-views';
 
-export interface PurchaseView {
-  id: string;
-  status: string;
-  /** Cleverbridge purchase id */
-  purchaseId?: string;
-  /** Cleverbridge subscription the purchase created (a subscription product bought by a known customer) */
+export class PurchaseView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ example: 'paid' }) status!: string;
+  @ApiPropertyOptional({ description: 'Cleverbridge purchase id' }) purchaseId?: string;
+  @ApiPropertyOptional({
+    description:
+      'Cleverbridge subscription the purchase created (a subscription product bought by a known customer)',
+  })
   subscriptionId?: string;
-  /** where the customer completes the order (unknown customer, missing or declined payment details) */
+  @ApiPropertyOptional({
+    description:
+      'where the customer completes the order (unknown customer, missing or declined payment details)',
+  })
   checkoutUrl?: string;
-  checkoutExpiresAt?: string;
-  decline?: { code: string; class: string; reason: string; rawCode?: string };
-  /** Cleverbridge retries the declined payment itself (IsPaymentRetryScheduled) */
+  @ApiPropertyOptional({ format: 'date-time' }) checkoutExpiresAt?: string;
+  @ApiPropertyOptional({ type: DeclineView }) decline?: DeclineView;
+  @ApiPropertyOptional({
+    description: 'Cleverbridge retries the declined payment itself (IsPaymentRetryScheduled)',
+  })
   retryScheduled?: boolean;
-  total?: { value: number; currency: string };
-  refunded?: { value: number; currency: string };
-  createdAt: string;
-  updatedAt: string;
+  @ApiPropertyOptional({ type: MoneyView }) total?: MoneyView;
+  @ApiPropertyOptional({ type: MoneyView }) refunded?: MoneyView;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
 
 export function toPurchaseView(p: PurchaseEntity): PurchaseView {

@@ -8,7 +8,14 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
@@ -35,12 +42,14 @@ export class PurchasesController {
       'valid 72 h) | rejected (+ decline) | unknown (no answer; settled by the notification, never bought twice). ' +
       '400 when Cleverbridge refuses the cart.',
   })
+  @ApiCreatedResponse({ type: PurchaseView })
   async create(@Body() dto: CreatePurchaseDto): Promise<PurchaseView> {
     return toPurchaseView(await this.purchases.create(dto));
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Read a purchase (after a checkout, the notification settles it)' })
+  @ApiOkResponse({ type: PurchaseView })
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<PurchaseView> {
     return toPurchaseView(await this.purchases.get(id));
   }

@@ -117,7 +117,10 @@ export class PurchasesService {
       adjustments: [],
       lastError: null,
     });
-    const outcome = await callGateway(() => processCart(input));
+    const outcome = await callGateway(() => processCart(input), {
+      gateway: gateway.id,
+      operation: 'processCart',
+    });
     const purchase = await this.applyOutcome(id, outcome);
     if (outcome.kind === 'invalid') {
       throw new DomainError('VALIDATION_FAILED', `Cleverbridge refused the cart: ${outcome.error.message}`, [

@@ -1,8 +1,9 @@
 import { Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { Clock } from '../common/clock/clock';
 import { RebillingService, RebillRunSummary } from './rebilling.service';
+import { RebillRunSummaryView } from './rebill-run-summary.view';
 
 /** Operator button: run the rebilling pass now (what the cron tick does). */
 @ApiTags('operations')
@@ -19,6 +20,7 @@ export class RebillingController {
   @Post('run')
   @HttpCode(200)
   @ApiOperation({ summary: 'Charge every connector-managed subscription due now; returns the pass summary' })
+  @ApiOkResponse({ type: RebillRunSummaryView })
   run(): Promise<RebillRunSummary> {
     return this.rebilling.runDue(this.clock.now());
   }

@@ -301,20 +301,22 @@ export class RebillingService implements OnApplicationShutdown {
           `payment details ${sub.paymentDetailsId} are no longer active`,
         );
       }
-      answer = await callGateway(() =>
-        rebill({
-          idempotencyKey: key,
-          reference: attempt.id,
-          amount: Money.of(attempt.amountMinor, attempt.currency),
-          // a token belongs to the shopper it was stored for
-          customer: { reference: stored?.shopperReference ?? sub.customerId },
-          ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
-          ...(stored ? { token: stored.token } : {}),
-          ...(sub.productId ? { productId: sub.productId } : {}),
-          quantity: sub.quantity,
-          extraParameters: sub.xParameters,
-          periodStart: attempt.periodStart,
-        }),
+      answer = await callGateway(
+        () =>
+          rebill({
+            idempotencyKey: key,
+            reference: attempt.id,
+            amount: Money.of(attempt.amountMinor, attempt.currency),
+            // a token belongs to the shopper it was stored for
+            customer: { reference: stored?.shopperReference ?? sub.customerId },
+            ...(sub.externalSubscriptionId ? { externalSubscriptionId: sub.externalSubscriptionId } : {}),
+            ...(stored ? { token: stored.token } : {}),
+            ...(sub.productId ? { productId: sub.productId } : {}),
+            quantity: sub.quantity,
+            extraParameters: sub.xParameters,
+            periodStart: attempt.periodStart,
+          }),
+        { gateway: gateway.id, operation: 'rebill' },
       );
       decision = decideRebill(answer, this.dunningState(sub, attempt, clock.now()), this.policy);
     } catch (err) {

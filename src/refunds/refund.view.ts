@@ -1,14 +1,17 @@
 import { RefundEntity } from './refund.entity';
+import { ApiProperty } from '@nestjs/swagger';
+import { MoneyView } from '../common/http/response-views';
 
-export interface RefundView {
-  id: string;
-  paymentId: string;
-  amount: { value: number; currency: string };
-  status: string;
-  reason: string | null;
-  source: string;
-  externalRefundId: string | null;
-  createdAt: string;
+export class RefundView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) paymentId!: string;
+  @ApiProperty({ type: MoneyView }) amount!: MoneyView;
+  @ApiProperty({ example: 'succeeded', description: 'succeeded | pending | unknown | failed' })
+  status!: string;
+  @ApiProperty({ type: String, nullable: true }) reason!: string | null;
+  @ApiProperty({ example: 'api', description: 'who asked: api, cleeng, gateway' }) source!: string;
+  @ApiProperty({ type: String, nullable: true }) externalRefundId!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 
 export function toRefundView(r: RefundEntity): RefundView {

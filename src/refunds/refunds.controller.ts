@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, Post, UseGuards, UseInterceptors } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
@@ -31,6 +31,7 @@ export class RefundsController {
     description:
       'status: succeeded, pending (gateway confirms by webhook), unknown (retried) or failed. Never more than captured.',
   })
+  @ApiCreatedResponse({ type: RefundView })
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateRefundDto,

@@ -61,14 +61,16 @@ export class RefundsService {
       return this.fail(refund, 'payment has no gateway id');
     }
     const refundAtGateway = requireOperation(gateway, 'refund');
-    const outcome = await callGateway(() =>
-      refundAtGateway({
-        idempotencyKey: `refund:${refund.id}`,
-        reference: refund.id,
-        externalPaymentId,
-        amount: Money.of(refund.amountMinor, refund.currency),
-        ...(refund.reason ? { reason: refund.reason } : {}),
-      }),
+    const outcome = await callGateway(
+      () =>
+        refundAtGateway({
+          idempotencyKey: `refund:${refund.id}`,
+          reference: refund.id,
+          externalPaymentId,
+          amount: Money.of(refund.amountMinor, refund.currency),
+          ...(refund.reason ? { reason: refund.reason } : {}),
+        }),
+      { gateway: gateway.id, operation: 'refund' },
     );
     switch (outcome.kind) {
       case 'ok':

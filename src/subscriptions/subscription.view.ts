@@ -1,65 +1,90 @@
-import type { RebillAttemptEntity } from '../rebilling/rebill-attempt.entity';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DeclineView, MoneyView } from '../common/http/response-views';
+import type { RebillAdjustment, RebillAttemptEntity, RebillTry } from '../rebilling/rebill-attempt.entity';
 import type { ConnectorSubscriptionEntity } from './subscription.entity';
 
-interface MoneyView {
-  value: number;
-  currency: string;
+class RebillTryView implements RebillTry {
+  @ApiProperty({ example: 1 }) try!: number;
+  @ApiProperty({ description: 'the idempotency key this try used' }) key!: string;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ example: 'captured' }) outcome!: string;
+  @ApiPropertyOptional() externalPaymentId?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: { code: { type: 'string' }, rawCode: { type: 'string' } },
+  })
+  decline?: { code: string; rawCode?: string };
+  @ApiPropertyOptional() error?: string;
 }
 
-interface DeclineView {
-  code: string;
-  class: string;
-  reason: string;
-  rawCode?: string;
+class RebillAdjustmentView implements RebillAdjustment {
+  @ApiProperty({ enum: ['refund', 'chargeback', 'duplicate_payment'] })
+  type!: 'refund' | 'chargeback' | 'duplicate_payment';
+  @ApiProperty() id!: string;
+  @ApiProperty({ description: 'integer minor units, in the attempt currency' }) amountMinor!: number;
+  @ApiProperty({ format: 'date-time' }) at!: string;
 }
 
-export interface RebillAttemptView {
-  id: string;
-  periodIndex: number;
-  periodStart: string;
-  periodEnd: string;
-  status: string;
-  amount: MoneyView;
-  tryNumber: number;
-  idempotencyKey: string;
-  externalPaymentId?: string;
-  decline?: DeclineView;
-  retryScheduled: boolean;
-  refunded: MoneyView;
-  tries: RebillAttemptEntity['tries'];
-  adjustments: RebillAttemptEntity['adjustments'];
-  lastError?: string;
-  capturedAt?: string;
-  createdAt: string;
-  updatedAt: string;
+class DunningView {
+  @ApiProperty({ description: 'dunning retries so far' }) step!: number;
+  @ApiProperty({ format: 'date-time' }) startedAt!: string;
+  @ApiPropertyOptional({ type: DeclineView }) lastDecline?: DeclineView;
 }
 
-export interface SubscriptionView {
-  id: string;
-  customerId: string;
-  gateway: string;
-  status: string;
-  externalSubscriptionId?: string;
-  cleengSubscriptionId?: string;
-  offerId?: string;
-  productId?: string;
-  paymentDetailsId?: string;
-  quantity: number;
-  amount: MoneyView;
-  interval: string;
-  /** start of the next period to charge */
-  nextBillingAt: string;
-  /** when the rebiller looks at it next (dunning retry, technical retry, grace period end) */
+export class RebillAttemptView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() periodIndex!: number;
+  @ApiProperty({ format: 'date-time' }) periodStart!: string;
+  @ApiProperty({ format: 'date-time' }) periodEnd!: string;
+  @ApiProperty({ example: 'captured' }) status!: string;
+  @ApiProperty({ type: MoneyView }) amount!: MoneyView;
+  @ApiProperty() tryNumber!: number;
+  @ApiProperty() idempotencyKey!: string;
+  @ApiPropertyOptional() externalPaymentId?: string;
+  @ApiPropertyOptional({ type: DeclineView }) decline?: DeclineView;
+  @ApiProperty() retryScheduled!: boolean;
+  @ApiProperty({ type: MoneyView }) refunded!: MoneyView;
+  @ApiProperty({ type: [RebillTryView] }) tries!: RebillTry[];
+  @ApiProperty({ type: [RebillAdjustmentView] }) adjustments!: RebillAdjustment[];
+  @ApiPropertyOptional() lastError?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) capturedAt?: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class SubscriptionView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() customerId!: string;
+  @ApiProperty({ example: 'cleverbridge' }) gateway!: string;
+  @ApiProperty({ example: 'active' }) status!: string;
+  @ApiPropertyOptional() externalSubscriptionId?: string;
+  @ApiPropertyOptional() cleengSubscriptionId?: string;
+  @ApiPropertyOptional() offerId?: string;
+  @ApiPropertyOptional() productId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) paymentDetailsId?: string;
+  @ApiProperty() quantity!: number;
+  @ApiProperty({ type: MoneyView }) amount!: MoneyView;
+  @ApiProperty({ example: 'P1M', description: 'ISO 8601 duration' }) interval!: string;
+  @ApiProperty({ format: 'date-time', description: 'start of the next period to charge' })
+  nextBillingAt!: string;
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'when the rebiller looks at it next (dunning retry, technical retry, grace period end)',
+  })
   nextAttemptAt?: string;
-  extraParameters: Record<string, string>;
-  dunning?: { step: number; startedAt: string; lastDecline?: DeclineView };
-  checkoutUrl?: string;
-  checkoutExpiresAt?: string;
-  lastError?: string;
-  cancelledAt?: string;
-  cancelReason?: string;
-  createdAt: string;
-  updatedAt: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) extraParameters!: Record<
+    string,
+    string
+  >;
+  @ApiPropertyOptional({ type: DunningView }) dunning?: DunningView;
+  @ApiPropertyOptional() checkoutUrl?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) checkoutExpiresAt?: string;
+  @ApiPropertyOptional() lastError?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) cancelledAt?: string;
+  @ApiPropertyOptional() cancelReason?: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiPropertyOptional({ type: [RebillAttemptView], description: 'GET /v1/subscriptions/:id only' })
   attempts?: RebillAttemptView[];
 }
 

@@ -9,7 +9,14 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
 import { CreateSubscriptionDto } from './dto/create-subscription.dto';
@@ -35,6 +42,7 @@ export class SubscriptionsController {
       "active when externalSubscriptionId is given, else pending until the first purchase's PaidOrderNotification " +
       'names the gateway subscription (send x-connector-subscription: <id> with that purchase).',
   })
+  @ApiCreatedResponse({ type: SubscriptionView })
   async create(@Body() dto: CreateSubscriptionDto): Promise<SubscriptionView> {
     const { subscription, attempts } = await this.subscriptions.create(dto);
     return toSubscriptionView(subscription, attempts);
@@ -42,6 +50,7 @@ export class SubscriptionsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Read a subscription with its rebill attempts (newest period first)' })
+  @ApiOkResponse({ type: SubscriptionView })
   async get(@Param('id', ParseUUIDPipe) id: string): Promise<SubscriptionView> {
     const { subscription, attempts } = await this.subscriptions.get(id);
     return toSubscriptionView(subscription, attempts);
@@ -52,6 +61,7 @@ export class SubscriptionsController {
   @ApiOperation({
     summary: 'Cancel: no further rebills (an unresolved charge is still resolved under its key)',
   })
+  @ApiOkResponse({ type: SubscriptionView })
   async cancel(@Param('id', ParseUUIDPipe) id: string): Promise<SubscriptionView> {
     const { subscription, attempts } = await this.subscriptions.cancel(id);
     return toSubscriptionView(subscription, attempts);

@@ -1,11 +1,12 @@
 import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxService } from '../inbox/inbox.service';
 import { rawBodyOf } from '../inbox/raw-body';
 import { NoRateLimit } from '../rate-limit/rate-limit.decorators';
 import { parseCleengWebhook } from '../cleeng/cleeng-webhook.parser';
+import { CleengWebhookAckView } from './webhook-ack.view';
 
 /**
  * `POST /webhooks/cleeng`: HMAC-SHA256 of the raw body verified first, then parsed, stored in the
@@ -23,6 +24,7 @@ export class CleengWebhookController {
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'Cleeng webhooks (renewals, terminations, refunds, payment-detail changes)' })
+  @ApiOkResponse({ type: CleengWebhookAckView })
   async receive(@Req() req: Request): Promise<{ received: true; duplicate: boolean }> {
     const event = parseCleengWebhook(req.headers, rawBodyOf(req), this.config.cleeng);
     const { duplicates } = await this.inbox.store('cleeng', [event]);

@@ -170,11 +170,13 @@ export class CleengWebhookRouter implements OnModuleInit {
     }
     const externalPaymentId = current.externalPaymentId;
     const gateway = this.gateways.get(payment.gateway);
-    const outcome = await callGateway(() =>
-      requireOperation(
-        gateway,
-        'cancel',
-      )({ idempotencyKey: `${payment.id}:cancel`, reference: payment.id, externalPaymentId }),
+    const outcome = await callGateway(
+      () =>
+        requireOperation(
+          gateway,
+          'cancel',
+        )({ idempotencyKey: `${payment.id}:cancel`, reference: payment.id, externalPaymentId }),
+      { gateway: gateway.id, operation: 'cancel' },
     );
     if (outcome.kind !== 'ok' || outcome.value.status === 'rejected') {
       throw new RetryLaterError(`cancel of payment ${payment.id} not confirmed by the gateway`);

@@ -1,5 +1,5 @@
 import { Controller, Header, HttpCode, Param, ParseEnumPipe, Post, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { DomainError } from '../common/errors/domain-error';
 import { GatewayRegistry } from '../gateways/gateway.registry';
@@ -28,6 +28,11 @@ export class GatewayWebhooksController {
   @HttpCode(200)
   @Header('Content-Type', 'text/plain')
   @ApiOperation({ summary: 'Gateway notifications (Adyen answers "[accepted]")' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    description: 'stored; Adyen expects exactly [accepted]',
+    schema: { type: 'string', example: '[accepted]' },
+  })
   async receive(
     @Param('gateway', new ParseEnumPipe(GATEWAY_ENUM)) gatewayId: GatewayId,
     @Req() req: Request,

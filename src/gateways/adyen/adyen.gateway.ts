@@ -26,7 +26,13 @@ import { ADYEN_OPTIONS, AdyenOptions } from './adyen.options';
 import {
   fromPaymentResponse,
   fromStoredPaymentMethod,
+  toCancelByReferenceRequest,
+  toCancelRequest,
+  toCaptureRequest,
+  toPaymentDetailsRequest,
   toPaymentRequest,
+  toRefundRequest,
+  toStoredPaymentMethodRequest,
   toZeroAuthRequest,
 } from './adyen.mapper';
 import { parseAdyenNotification } from './adyen.webhook';
@@ -147,13 +153,7 @@ export class AdyenGateway implements GatewayProvider {
     }
     const res = await this.post<AdyenStoredPaymentMethod>(
       '/storedPaymentMethods',
-      {
-        merchantAccount: this.options.merchantAccount,
-        shopperReference: input.customer.reference,
-        recurringProcessingModel: 'Subscription',
-        paymentMethod: { type: 'scheme', ...input.source.paymentMethod },
-        ...(input.customer.email ? { shopperEmail: input.customer.email } : {}),
-      },
+      toStoredPaymentMethodRequest({ ...input, source: input.source }, this.options.merchantAccount),
       input.idempotencyKey,
     );
     return fromStoredPaymentMethod(res);
@@ -161,18 +161,14 @@ export class AdyenGateway implements GatewayProvider {
 
   async completeAction(input: CompleteActionInput): Promise<PaymentResult> {
     // /payments/details has no Idempotency-Key in the spec: a redirectResult can only be redeemed once anyway
-    const res = await this.post<AdyenPaymentResponse>('/payments/details', { details: input.details });
+    const res = await this.post<AdyenPaymentResponse>('/payments/details', toPaymentDetailsRequest(input));
     return fromPaymentResponse(res, 'authorise');
   }
 
   async capture(input: CaptureInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/captures`,
-      {
-        merchantAccount: this.options.merchantAccount,
-        amount: { value: input.amount.minor, currency: input.amount.currency },
-        reference: input.reference,
-      },
+      toCaptureRequest(input, this.options.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);
@@ -181,7 +177,7 @@ export class AdyenGateway implements GatewayProvider {
   async cancel(input: CancelInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/cancels`,
-      { merchantAccount: this.options.merchantAccount, reference: input.reference },
+      toCancelRequest(input, this.options.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);
@@ -191,11 +187,7 @@ export class AdyenGateway implements GatewayProvider {
   async cancelByReference(input: BaseInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       '/cancels',
-      {
-        merchantAccount: this.options.merchantAccount,
-        paymentReference: input.reference,
-        reference: `${input.reference}:cancel`,
-      },
+      toCancelByReferenceRequest(input, this.options.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);
@@ -204,11 +196,7 @@ export class AdyenGateway implements GatewayProvider {
   async refund(input: RefundInput): Promise<ModificationResult> {
     const res = await this.post<AdyenModificationResponse>(
       `/payments/${encodeURIComponent(input.externalPaymentId)}/refunds`,
-      {
-        merchantAccount: this.options.merchantAccount,
-        amount: { value: input.amount.minor, currency: input.amount.currency },
-        reference: input.reference,
-      },
+      toRefundRequest(input, this.options.merchantAccount),
       input.idempotencyKey,
     );
     return this.modification(res);

@@ -7,9 +7,19 @@ import {
   fromPaymentResponse,
   mapRefusal,
   normaliseExpiry,
+  toCancelByReferenceRequest,
+  toCancelRequest,
+  toCaptureRequest,
+  toPaymentDetailsRequest,
   toPaymentRequest,
+  toRefundRequest,
+  toStoredPaymentMethodRequest,
   toZeroAuthRequest,
 } from './adyen.mapper';
+import { AdyenPaymentResponse } from './adyen.types';
+
+/** A response as it comes off the wire: plain JSON, strings where the library declares string enums. */
+const wire = (body: Record<string, unknown>): AdyenPaymentResponse => body;
 
 /** Everything we send must validate against Adyen's official CheckoutService-v71.json. */
 const spec = new AdyenSpecValidator();
@@ -108,37 +118,48 @@ describe('adyen.mapper requests', () => {
     expect(spec.validate('post', '/payments', req)).toEqual([]);
   });
 
-  it('modification bodies the gateway builds are spec-valid', () => {
-    const amount = { value: 999, currency: 'USD' };
-    expect(
-      spec.validate('post', '/payments/{paymentPspReference}/captures', {
-        merchantAccount: 'M',
-        amount,
-        reference: 'r',
-      }),
-    ).toEqual([]);
-    expect(
-      spec.validate('post', '/payments/{paymentPspReference}/refunds', {
-        merchantAccount: 'M',
-        amount,
-        reference: 'r',
-      }),
-    ).toEqual([]);
-    expect(
-      spec.validate('post', '/payments/{paymentPspReference}/cancels', {
-        merchantAccount: 'M',
-        reference: 'r',
-      }),
-    ).toEqual([]);
-    expect(spec.validate('post', '/payments/details', { details: { redirectResult: 'abc' } })).toEqual([]);
-    expect(
-      spec.validate('post', '/storedPaymentMethods', {
-        merchantAccount: 'M',
-        shopperReference: 'cleeng-customer-42',
-        recurringProcessingModel: 'Subscription',
-        paymentMethod: { type: 'scheme', number: '4111111111111111', expiryMonth: '03', expiryYear: '2030' },
-      }),
-    ).toEqual([]);
+  it('modification, details and tokenisation bodies the gateway builds are spec-valid', () => {
+    const base = { idempotencyKey: 'k', reference: 'r' };
+    const amount = Money.of(999, 'USD');
+    const capture = toCaptureRequest({ ...base, externalPaymentId: 'PSP', amount }, 'M');
+    expect(capture).toEqual({
+      merchantAccount: 'M',
+      amount: { value: 999, currency: 'USD' },
+      reference: 'r',
+    });
+    expect(spec.validate('post', '/payments/{paymentPspReference}/captures', capture)).toEqual([]);
+    const refund = toRefundRequest({ ...base, externalPaymentId: 'PSP', amount }, 'M');
+    expect(refund).toEqual({ merchantAccount: 'M', amount: { value: 999, currency: 'USD' }, reference: 'r' });
+    expect(spec.validate('post', '/payments/{paymentPspReference}/refunds', refund)).toEqual([]);
+    const cancel = toCancelRequest({ ...base, externalPaymentId: 'PSP' }, 'M');
+    expect(cancel).toEqual({ merchantAccount: 'M', reference: 'r' });
+    expect(spec.validate('post', '/payments/{paymentPspReference}/cancels', cancel)).toEqual([]);
+    const byReference = toCancelByReferenceRequest(base, 'M');
+    expect(byReference).toEqual({ merchantAccount: 'M', paymentReference: 'r', reference: 'r:cancel' });
+    expect(spec.validate('post', '/cancels', byReference)).toEqual([]);
+    const details = toPaymentDetailsRequest({ ...base, details: { redirectResult: 'abc' } });
+    expect(details).toEqual({ details: { redirectResult: 'abc' } });
+    expect(spec.validate('post', '/payments/details', details)).toEqual([]);
+    const stored = toStoredPaymentMethodRequest(
+      {
+        ...base,
+        currency: 'USD',
+        returnUrl: 'https://shop.example/return',
+        customer: { reference: 'cleeng-customer-42' },
+        source: {
+          kind: 'customer',
+          paymentMethod: { number: '4111111111111111', expiryMonth: '03', expiryYear: '2030' },
+        },
+      },
+      'M',
+    );
+    expect(stored).toEqual({
+      merchantAccount: 'M',
+      shopperReference: 'cleeng-customer-42',
+      recurringProcessingModel: 'Subscription',
+      paymentMethod: { type: 'scheme', number: '4111111111111111', expiryMonth: '03', expiryYear: '2030' },
+    });
+    expect(spec.validate('post', '/storedPaymentMethods', stored)).toEqual([]);
   });
 
   it('the validator really checks: a broken request fails', () => {
@@ -177,7 +198,7 @@ describe('adyen.mapper responses', () => {
 
   it('reads token and card metadata from an authorisation', () => {
     const result = fromPaymentResponse(
-      {
+      wire({
         pspReference: 'ABCDEF0123456789',
         resultCode: 'Authorised',
         additionalData: {
@@ -187,7 +208,7 @@ describe('adyen.mapper responses', () => {
           cardHolderName: 'Matthew Brown',
           paymentMethod: 'visa',
         },
-      },
+      }),
       'authorise',
     );
     expect(result).toEqual({
@@ -201,7 +222,7 @@ describe('adyen.mapper responses', () => {
         holderName: 'Matthew Brown',
       },
     });
-    expect(fromPaymentResponse({ resultCode: 'Authorised', pspReference: 'P' }, 'charge').status).toBe(
+    expect(fromPaymentResponse(wire({ resultCode: 'Authorised', pspReference: 'P' }), 'charge').status).toBe(
       'captured',
     );
   });
@@ -209,7 +230,7 @@ describe('adyen.mapper responses', () => {
   it('maps refusals, errors, redirects and pending states', () => {
     expect(
       fromPaymentResponse(
-        { resultCode: 'Refused', refusalReasonCode: '6', refusalReason: 'Expired Card' },
+        wire({ resultCode: 'Refused', refusalReasonCode: '6', refusalReason: 'Expired Card' }),
         'authorise',
       ),
     ).toMatchObject({
@@ -217,11 +238,14 @@ describe('adyen.mapper responses', () => {
       decline: { code: 'PAY_CEX', class: 'hard', rawCode: '6', rawReason: 'Expired Card' },
     });
     expect(
-      fromPaymentResponse({ resultCode: 'Error', refusalReasonCode: '4' }, 'authorise').decline?.class,
+      fromPaymentResponse(wire({ resultCode: 'Error', refusalReasonCode: '4' }), 'authorise').decline?.class,
     ).toBe('technical');
     expect(
       fromPaymentResponse(
-        { resultCode: 'RedirectShopper', action: { type: 'redirect', url: 'https://3ds', method: 'GET' } },
+        wire({
+          resultCode: 'RedirectShopper',
+          action: { type: 'redirect', url: 'https://3ds', method: 'GET' },
+        }),
         'authorise',
       ),
     ).toMatchObject({
@@ -230,12 +254,14 @@ describe('adyen.mapper responses', () => {
     });
     expect(
       fromPaymentResponse(
-        { resultCode: 'ChallengeShopper', action: { type: 'threeDS2', token: 't' } },
+        wire({ resultCode: 'ChallengeShopper', action: { type: 'threeDS2', token: 't' } }),
         'authorise',
       ).action?.type,
     ).toBe('widget');
-    expect(fromPaymentResponse({ resultCode: 'Received' }, 'authorise').status).toBe('pending');
-    expect(fromPaymentResponse({ resultCode: 'PartiallyAuthorised' }, 'authorise').status).toBe('rejected');
+    expect(fromPaymentResponse(wire({ resultCode: 'Received' }), 'authorise').status).toBe('pending');
+    expect(fromPaymentResponse(wire({ resultCode: 'PartiallyAuthorised' }), 'authorise').status).toBe(
+      'rejected',
+    );
   });
 
   it('normalises expiry dates to MM/YYYY', () => {

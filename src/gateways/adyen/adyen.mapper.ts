@@ -2,13 +2,37 @@ import { Money } from '../../common/money/money';
 import { decline, Decline, DeclineCode } from '../decline-codes';
 import {
   AuthoriseInput,
+  BaseInput,
+  CancelInput,
+  CaptureInput,
   CardMetadata,
+  CompleteActionInput,
   GatewayAction,
   PaymentResult,
   PaymentSource,
+  RefundInput,
   TokeniseInput,
 } from '../gateway.provider';
-import { AdyenPaymentRequest, AdyenPaymentResponse, AdyenStoredPaymentMethod } from './adyen.types';
+import {
+  AdyenBrowserInfo,
+  AdyenCancelByReferenceRequest,
+  AdyenCancelRequest,
+  AdyenCaptureRequest,
+  AdyenCardType,
+  AdyenChannel,
+  AdyenPaymentDetailsRequest,
+  AdyenPaymentMethod,
+  AdyenPaymentRequest,
+  AdyenPaymentResponse,
+  AdyenRecurringProcessingModel,
+  AdyenRedirectActionType,
+  AdyenRefundRequest,
+  AdyenResultCode,
+  AdyenShopperInteraction,
+  AdyenStoredPaymentMethod,
+  AdyenStoredPaymentMethodRequest,
+  AdyenStoredRecurringProcessingModel,
+} from './adyen.types';
 
 /**
  * Adyen `refusalReasonCode` -> normalised decline (DESIGN.md §3). Anything not listed is PAY_DEC
@@ -44,12 +68,19 @@ export interface AdyenRequestContext {
   manualCapture: boolean;
 }
 
-function paymentMethodOf(source: PaymentSource): Record<string, unknown> {
+function paymentMethodOf(source: PaymentSource): AdyenPaymentMethod {
   if (source.kind === 'stored') {
-    return { type: 'scheme', storedPaymentMethodId: source.token };
+    return { type: AdyenCardType.Scheme, storedPaymentMethodId: source.token };
   }
-  // raw or encrypted card fields pass through untouched; only the type is defaulted
-  return { type: 'scheme', ...source.paymentMethod };
+  return customerPaymentMethod(source.paymentMethod);
+}
+
+/**
+ * Raw or encrypted card fields from the shopper pass through untouched (Adyen validates them); only the
+ * type is defaulted.
+ */
+function customerPaymentMethod(paymentMethod: Record<string, unknown>): AdyenPaymentMethod {
+  return { type: AdyenCardType.Scheme, ...paymentMethod };
 }
 
 export function toPaymentRequest(input: AuthoriseInput, ctx: AdyenRequestContext): AdyenPaymentRequest {
@@ -61,16 +92,19 @@ export function toPaymentRequest(input: AuthoriseInput, ctx: AdyenRequestContext
     paymentMethod: paymentMethodOf(input.source),
     returnUrl: input.returnUrl,
     shopperReference: input.customer.reference,
-    shopperInteraction: merchantInitiated ? 'ContAuth' : 'Ecommerce',
-    recurringProcessingModel: 'Subscription',
+    shopperInteraction: merchantInitiated
+      ? AdyenShopperInteraction.ContAuth
+      : AdyenShopperInteraction.Ecommerce,
+    recurringProcessingModel: AdyenRecurringProcessingModel.Subscription,
   };
   if (!merchantInitiated) {
-    request.channel = 'Web';
+    request.channel = AdyenChannel.Web;
     if (input.storeForRecurring) {
       request.storePaymentMethod = true;
     }
     if (input.browserInfo) {
-      request.browserInfo = input.browserInfo;
+      // the front-end's Adyen component collects it in Adyen's shape; passed through as received
+      request.browserInfo = input.browserInfo as unknown as AdyenBrowserInfo;
     }
   }
   if (input.customer.email) {
@@ -134,7 +168,7 @@ function actionOf(res: AdyenPaymentResponse): GatewayAction | undefined {
   if (!action) {
     return undefined;
   }
-  if (action.type === 'redirect' && action.url) {
+  if (action.type === AdyenRedirectActionType.Redirect && action.url) {
     return {
       type: 'redirect',
       url: action.url,
@@ -150,8 +184,8 @@ function actionOf(res: AdyenPaymentResponse): GatewayAction | undefined {
 export function fromPaymentResponse(res: AdyenPaymentResponse, mode: 'authorise' | 'charge'): PaymentResult {
   const base = res.pspReference ? { externalPaymentId: res.pspReference } : {};
   switch (res.resultCode) {
-    case 'Authorised':
-    case 'Success': {
+    case AdyenResultCode.Authorised:
+    case AdyenResultCode.Success: {
       const token =
         res.additionalData?.['tokenization.storedPaymentMethodId'] ??
         res.additionalData?.['recurring.recurringDetailReference'];
@@ -163,29 +197,29 @@ export function fromPaymentResponse(res: AdyenPaymentResponse, mode: 'authorise'
         ...(card ? { card } : {}),
       };
     }
-    case 'Refused':
-    case 'Error':
+    case AdyenResultCode.Refused:
+    case AdyenResultCode.Error:
       return { ...base, status: 'rejected', decline: mapRefusal(res.refusalReasonCode, res.refusalReason) };
-    case 'Cancelled':
+    case AdyenResultCode.Cancelled:
       return {
         ...base,
         status: 'rejected',
         decline: decline('PAY_DEC', { code: 'Cancelled', reason: res.refusalReason }),
       };
-    case 'PartiallyAuthorised':
+    case AdyenResultCode.PartiallyAuthorised:
       // we never accept a partial amount for a subscription order
       return { ...base, status: 'rejected', decline: decline('PAY_DEC', { code: 'PartiallyAuthorised' }) };
-    case 'RedirectShopper':
-    case 'IdentifyShopper':
-    case 'ChallengeShopper':
-    case 'PresentToShopper': {
+    case AdyenResultCode.RedirectShopper:
+    case AdyenResultCode.IdentifyShopper:
+    case AdyenResultCode.ChallengeShopper:
+    case AdyenResultCode.PresentToShopper: {
       const action = actionOf(res);
       return action ? { ...base, status: 'action_required', action } : { ...base, status: 'pending' };
     }
-    case 'Pending':
-    case 'Received':
-    case 'AuthenticationFinished':
-    case 'AuthenticationNotRequired':
+    case AdyenResultCode.Pending:
+    case AdyenResultCode.Received:
+    case AdyenResultCode.AuthenticationFinished:
+    case AdyenResultCode.AuthenticationNotRequired:
     case undefined:
       return { ...base, status: 'pending' };
   }
@@ -213,4 +247,52 @@ export function fromStoredPaymentMethod(res: AdyenStoredPaymentMethod): PaymentR
     card.holderName = res.holderName;
   }
   return { status: 'authorised', recurringToken: res.id, card };
+}
+
+/** `/payments/details`: the 3DS / redirect return payload as the shopper's browser brought it. */
+export function toPaymentDetailsRequest(input: CompleteActionInput): AdyenPaymentDetailsRequest {
+  return { details: input.details };
+}
+
+/** `/storedPaymentMethods`: tokenisation without a payment (Scenario 2). */
+export function toStoredPaymentMethodRequest(
+  input: TokeniseInput & { source: { kind: 'customer' } },
+  merchantAccount: string,
+): AdyenStoredPaymentMethodRequest {
+  return {
+    merchantAccount,
+    shopperReference: input.customer.reference,
+    recurringProcessingModel: AdyenStoredRecurringProcessingModel.Subscription,
+    // the shopper's card fields, passed through like customerPaymentMethod's
+    paymentMethod: { type: 'scheme', ...input.source.paymentMethod },
+    ...(input.customer.email ? { shopperEmail: input.customer.email } : {}),
+  };
+}
+
+export function toCaptureRequest(input: CaptureInput, merchantAccount: string): AdyenCaptureRequest {
+  return {
+    merchantAccount,
+    amount: { value: input.amount.minor, currency: input.amount.currency },
+    reference: input.reference,
+  };
+}
+
+export function toRefundRequest(input: RefundInput, merchantAccount: string): AdyenRefundRequest {
+  return {
+    merchantAccount,
+    amount: { value: input.amount.minor, currency: input.amount.currency },
+    reference: input.reference,
+  };
+}
+
+export function toCancelRequest(input: CancelInput, merchantAccount: string): AdyenCancelRequest {
+  return { merchantAccount, reference: input.reference };
+}
+
+/** Technical cancel by our payment reference (`POST /cancels`), for an authorisation whose answer was lost. */
+export function toCancelByReferenceRequest(
+  input: BaseInput,
+  merchantAccount: string,
+): AdyenCancelByReferenceRequest {
+  return { merchantAccount, paymentReference: input.reference, reference: `${input.reference}:cancel` };
 }

@@ -1,14 +1,26 @@
 import { hmacValidator as HmacValidator } from '@adyen/api-library';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
-import { AdyenNotificationItem, parseAdyenNotification } from './adyen.webhook';
+import { parseAdyenNotification } from './adyen.webhook';
+
+/** A notification item as Adyen puts it on the wire (plain strings for the library's enums). */
+interface WireNotificationItem {
+  pspReference: string;
+  originalReference?: string;
+  merchantAccountCode: string;
+  merchantReference: string;
+  amount: { value: number; currency: string };
+  eventCode: string;
+  success: 'true' | 'false';
+  eventDate?: string;
+  reason?: string;
+  paymentMethod?: string;
+  additionalData?: Record<string, string>;
+}
 
 const KEY = 'DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00';
 const signer = new HmacValidator();
 
-function signed(
-  item: Omit<AdyenNotificationItem, 'additionalData'> & { additionalData?: Record<string, string> },
-  key = KEY,
-) {
+function signed(item: WireNotificationItem, key = KEY) {
   const hmacSignature = signer.calculateHmac(item as never, key);
   return { ...item, additionalData: { ...item.additionalData, hmacSignature } };
 }

@@ -2,21 +2,7 @@ import { hmacValidator as HmacValidator } from '@adyen/api-library';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
 import { GatewayEvent, GatewayEventType } from '../gateway.provider';
 import { mapRefusal, normaliseExpiry } from './adyen.mapper';
-
-/** Adyen standard notification item (Webhooks-v1.json NotificationRequestItem). */
-export interface AdyenNotificationItem {
-  pspReference: string;
-  originalReference?: string;
-  merchantAccountCode: string;
-  merchantReference: string;
-  amount: { value: number; currency: string };
-  eventCode: string;
-  success: 'true' | 'false';
-  eventDate?: string;
-  reason?: string;
-  paymentMethod?: string;
-  additionalData?: Record<string, string>;
-}
+import { AdyenEventCode, AdyenNotificationItem, AdyenNotificationSuccess } from './adyen.types';
 
 const validator = new HmacValidator();
 
@@ -59,7 +45,7 @@ export function parseAdyenNotification(
     // accept the previous key during a rotation, as Adyen recommends
     const valid = hmacKeys.some((key) => {
       try {
-        return validator.validateHMAC(item as never, key);
+        return validator.validateHMAC(item, key);
       } catch {
         return false;
       }
@@ -84,7 +70,7 @@ function isItem(value: unknown): value is AdyenNotificationItem {
     typeof v.eventCode === 'string' &&
     typeof v.merchantAccountCode === 'string' &&
     typeof v.merchantReference === 'string' &&
-    (v.success === 'true' || v.success === 'false') &&
+    (v.success === AdyenNotificationSuccess.True || v.success === AdyenNotificationSuccess.False) &&
     typeof amount === 'object' &&
     amount !== null &&
     typeof amount.value === 'number' &&
@@ -93,25 +79,25 @@ function isItem(value: unknown): value is AdyenNotificationItem {
 }
 
 function typeOf(item: AdyenNotificationItem): GatewayEventType {
-  const ok = item.success === 'true';
+  const ok = item.success === AdyenNotificationSuccess.True;
   switch (item.eventCode) {
-    case 'AUTHORISATION':
+    case AdyenEventCode.Authorisation:
       return ok ? 'payment.authorised' : 'payment.refused';
-    case 'CAPTURE':
+    case AdyenEventCode.Capture:
       return ok ? 'capture.succeeded' : 'capture.failed';
-    case 'CAPTURE_FAILED':
+    case AdyenEventCode.CaptureFailed:
       return 'capture.failed';
-    case 'CANCELLATION':
-    case 'TECHNICAL_CANCEL':
+    case AdyenEventCode.Cancellation:
+    case AdyenEventCode.TechnicalCancel:
       return ok ? 'cancel.succeeded' : 'cancel.failed';
-    case 'REFUND':
+    case AdyenEventCode.Refund:
       return ok ? 'refund.succeeded' : 'refund.failed';
-    case 'REFUND_FAILED':
-    case 'REFUNDED_REVERSED':
+    case AdyenEventCode.RefundFailed:
+    case AdyenEventCode.RefundedReversed:
       return 'refund.failed';
-    case 'CHARGEBACK':
+    case AdyenEventCode.Chargeback:
       return ok ? 'chargeback' : 'ignored';
-    case 'RECURRING_CONTRACT':
+    case AdyenEventCode.RecurringContract:
       return ok ? 'token.created' : 'ignored';
     default:
       return 'ignored';
@@ -120,7 +106,8 @@ function typeOf(item: AdyenNotificationItem): GatewayEventType {
 
 function toEvent(item: AdyenNotificationItem): GatewayEvent {
   const type = typeOf(item);
-  const modification = item.eventCode !== 'AUTHORISATION' && item.eventCode !== 'RECURRING_CONTRACT';
+  const modification =
+    item.eventCode !== AdyenEventCode.Authorisation && item.eventCode !== AdyenEventCode.RecurringContract;
   const data = item.additionalData ?? {};
   const token = data['tokenization.storedPaymentMethodId'] ?? data['recurring.recurringDetailReference'];
   const event: GatewayEvent = {
@@ -138,7 +125,7 @@ function toEvent(item: AdyenNotificationItem): GatewayEvent {
   if (type === 'payment.refused') {
     event.decline = mapRefusal(data.refusalReasonCode, item.reason);
   }
-  if (item.eventCode === 'RECURRING_CONTRACT') {
+  if (item.eventCode === AdyenEventCode.RecurringContract) {
     // the item's pspReference is the token; originalReference the payment that created it
     event.token = item.pspReference;
     event.externalPaymentId = item.originalReference ?? data.originalPsp;
