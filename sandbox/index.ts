@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { DynamicModule } from '@nestjs/common';
+import { DynamicModule, Logger } from '@nestjs/common';
 import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxModule } from './sandbox.module';
 import { generatedKeyFile, sandboxEncryptionKey, sandboxEnv, sandboxSettings } from './sandbox-settings';

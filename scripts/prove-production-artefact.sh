@@ -31,9 +31,9 @@ cd "$WORK"
 
 echo "== install, production build, npm prune --omit=dev (as the Dockerfile)"
 if [ -d "$ROOT/node_modules" ] && [ "${ARTEFACT_NPM_CI:-0}" != "1" ]; then
-  # .ci/run has just run `npm ci` from the same lockfile: a (hard-linked) copy is that install, minus
-  # the download; `npm prune` below only unlinks files. ARTEFACT_NPM_CI=1 installs afresh instead.
-  cp -al "$ROOT/node_modules" node_modules 2>/dev/null || cp -a "$ROOT/node_modules" node_modules
+  # .ci/run has just run `npm ci` from the same lockfile: a copy is that install, minus the download
+  # (a real copy, not hard links: npm may rewrite files in place). ARTEFACT_NPM_CI=1 installs afresh.
+  cp -a "$ROOT/node_modules" node_modules
 else
   npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 fi

@@ -5,7 +5,7 @@ import { progressReporter } from '../lib/progress';
 import { ratePerSecond, round, roundSummary, summarize } from '../lib/stats';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
-/** The sandbox's Cleeng webhook secret and header (src/config/config.factory.ts SANDBOX_SECRETS). */
+/** The sandbox's Cleeng webhook secret and header (sandbox/sandbox-settings.ts SANDBOX_SECRETS). */
 const SECRET = 'sandbox-cleeng-webhook-secret';
 const PAYMENT_METHOD_OF_ANOTHER_CONNECTOR = 990001;
 

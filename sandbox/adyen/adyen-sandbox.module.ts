@@ -9,8 +9,8 @@ import { AdyenWebhookEmitter } from './adyen-webhook.emitter';
 
 /**
  * Adyen Checkout API v71 emulator under `/sandbox/adyen/v71`, plus its 3DS page, test routes and signed
- * notification webhooks to `/webhooks/adyen` under `/sandbox/adyen`. Needs APP_CONFIG and SandboxFaults from
- * the surrounding (global) providers.
+ * notification webhooks to `/webhooks/adyen` under `/sandbox/adyen`. Needs SANDBOX_SETTINGS and SandboxFaults from
+ * SandboxCoreModule (global).
  */
 @Module({
   controllers: [AdyenSandboxController, AdyenSandboxToolsController, AdyenSandboxWebhooksController],

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
@@ -128,10 +128,20 @@ function formatErrors(errors: ErrorObject[]): string[] {
  * Schemas are compiled on first use per operation: compiling PaymentRequest alone takes a few hundred ms.
  */
 @Injectable()
-export class AdyenSpecValidator {
+export class AdyenSpecValidator implements OnApplicationBootstrap {
   private ajv?: Ajv2020;
   private spec?: JsonObject;
   private readonly compiled = new Map<string, ValidateFunction>();
+
+  /**
+   * Compiles the /payments schemas at boot: compiled on the first request instead, they made that request
+   * outlast the connector's gateway timeout on a loaded machine (real Adyen has no such first-call delay).
+   */
+  onApplicationBootstrap(): void {
+    for (const path of ['/payments', '/payments/details'] as const) {
+      this.validate('post', path, {});
+    }
+  }
 
   /** Human-readable problems with the request; empty when it conforms to the spec. */
   validate(method: 'post', path: AdyenOperationPath, body: unknown, headers: HeaderBag = {}): string[] {

@@ -9,7 +9,7 @@ import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 
 /**
  * The Cleeng Core API 3.1 emulator, its signed webhooks to `/webhooks/cleeng`, and renewals driven by the
- * sandbox test clock. Needs APP_CONFIG and Clock (global) and SandboxFaults (from the app's SandboxModule).
+ * sandbox test clock. Needs SANDBOX_SETTINGS, Clock and SandboxFaults (SandboxCoreModule, global).
  */
 @Module({
   controllers: [CleengSandboxController, CleengSandboxInspectionController, CleengSandboxWebhooksController],

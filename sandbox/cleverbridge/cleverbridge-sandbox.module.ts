@@ -9,8 +9,8 @@ import { CleverbridgeSandboxStore } from './cleverbridge-sandbox.store';
 
 /**
  * Cleverbridge REST emulator under `/sandbox/cleverbridge` (ProcessCart, hosted checkout stand-in, test
- * routes) with a notifier that calls back `/webhooks/cleverbridge`. Needs APP_CONFIG (with `cleverbridge`)
- * and Clock (global) and SandboxFaults (the app's SandboxModule). Registers with the sandbox test clock
+ * routes) with a notifier that calls back `/webhooks/cleverbridge`. Needs SANDBOX_SETTINGS, Clock and
+ * SandboxFaults (SandboxCoreModule, global). Registers with the sandbox test clock
  * (SandboxCoreModule): every advance runs Cleverbridge's scheduled payment retries that became due.
  */
 @Module({
