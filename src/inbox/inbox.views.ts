@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { GATEWAY_IDS } from '../gateways/gateway-ids';
 import type { InboxSource, InboxStatus } from './inbox-event.entity';
 import type { InboxPassSummary } from './inbox.worker';
 
@@ -11,7 +12,7 @@ export class InboxPassSummaryView implements InboxPassSummary {
 
 export class InboxEventView {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ enum: ['cleeng', 'adyen', 'cleverbridge', 'smart-glocal', 'smartpay'] })
+  @ApiProperty({ enum: ['cleeng', ...GATEWAY_IDS] })
   source!: InboxSource;
   @ApiProperty({ description: "the sender's natural key (deduplication)" }) eventKey!: string;
   @ApiProperty() eventType!: string;
