@@ -97,7 +97,7 @@ describe('loadConfig', () => {
 
 describe('loadConfig: limits and hardening', () => {
   it('has defaults for rate limits, docs and database timeouts', () => {
-    const config = loadConfig({ DATA_DIR: dataDir() });
+    const config = loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir() });
     expect(config.rateLimit).toEqual({ perMinute: 1200, tokenisePerHour: 60 });
     expect(config.docsEnabled).toBe(true);
     expect(config.databaseStatementTimeoutMs).toBe(30000);
@@ -106,6 +106,7 @@ describe('loadConfig: limits and hardening', () => {
 
   it('reads them from the environment', () => {
     const config = loadConfig({
+      ...COMPLETE_ENV,
       DATA_DIR: dataDir(),
       RATE_LIMIT_PER_MINUTE: '5',
       TOKENISE_RATE_LIMIT_PER_HOUR: '2',
@@ -125,6 +126,6 @@ describe('loadConfig: limits and hardening', () => {
     [{ DATABASE_STATEMENT_TIMEOUT_MS: '-1' }, 'DATABASE_STATEMENT_TIMEOUT_MS'],
     [{ DATABASE_CONNECT_TIMEOUT_MS: 'soon' }, 'DATABASE_CONNECT_TIMEOUT_MS'],
   ])('fails fast naming the bad variable for %j', (env, name) => {
-    expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(name);
+    expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(name);
   });
 });
