@@ -195,13 +195,18 @@ export class GatewayEventsRouter implements OnModuleInit {
       return 'ignored';
     }
     const token = event.token;
-    await this.db.transaction(async (manager) => {
-      const detailsId = await this.paymentState.storeToken(manager, payment, {
+    return this.db.transaction(async (manager) => {
+      // a fresh locked read: the request path may have stored this payment's token meanwhile
+      const current = await this.paymentState.lock(manager, payment.id);
+      if (current.paymentDetailsId) {
+        return 'ignored';
+      }
+      const detailsId = await this.paymentState.storeToken(manager, current, {
         status: 'authorised',
         recurringToken: token,
       });
-      await manager.update(PaymentEntity, { id: payment.id }, { paymentDetailsId: detailsId });
+      await manager.update(PaymentEntity, { id: current.id }, { paymentDetailsId: detailsId });
+      return 'done';
     });
-    return 'done';
   }
 }
