@@ -72,7 +72,9 @@ describe('outbox: auth and rate-limit errors are retried, validation errors park
       );
       expect(reported.status).toBe('captured');
       // Cleeng has it a moment before the dispatcher records the delivery
-      await eventually(async () => (await outboxFor(app, paid.body.id as string))[0]?.status === 'delivered');
+      await eventually(async () =>
+        (await outboxFor(app, paid.body.id as string)).every((m) => m.status === 'delivered'),
+      );
       expect((await metric(app, 'connector_outbox_retrying{reason="auth"}')) ?? 0).toBe(0);
     },
   );
