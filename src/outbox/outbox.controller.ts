@@ -5,7 +5,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { DispatchSummary, OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxService } from './outbox.service';
 import { ReplayOutboxDto, replaySelector } from './dto/replay-outbox.dto';
-import { DispatchSummaryView, OutboxMessageView } from './outbox.views';
+import { DispatchSummaryView, OutboxMessageView, ReplaySummaryView } from './outbox.views';
 import { RequeuedView } from '../common/http/response-views';
 
 /** Operator view of reports to Cleeng: what is pending, what Cleeng refused, and a retry button. */
@@ -49,6 +49,7 @@ export class OutboxController {
     summary:
       'After fixing the cause: requeue dead messages by ids, by paymentId, or all; each payment keeps its order',
   })
+  @ApiOkResponse({ type: ReplaySummaryView })
   async replay(@Body() body: ReplayOutboxDto): Promise<{ requeued: number }> {
     return { requeued: await this.outbox.replay(replaySelector(body)) };
   }

@@ -33,3 +33,8 @@ export class OutboxMessageView {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) deliveredAt!: string | null;
 }
+
+export class ReplaySummaryView {
+  @ApiProperty({ description: 'dead messages put back in line' })
+  requeued!: number;
+}
