@@ -9,7 +9,6 @@ import { InboxEventEntity } from './inbox-event.entity';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { InboxService } from './inbox.service';
 
-const LEASE_MS = 120_000;
 const BATCH = 20;
 const CONCURRENCY = 4;
 
@@ -71,7 +70,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
       params: [now],
       orderBy: 'candidate.next_attempt_at',
       limit: BATCH,
-      lease: { locked_until: new Date(now.getTime() + LEASE_MS) },
+      lease: { locked_until: new Date(now.getTime() + this.config.inbox.leaseMs) },
       returning: 'id',
     });
     if (rows.length === 0) {
