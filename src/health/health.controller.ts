@@ -3,13 +3,17 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error';
+import { ShutdownCoordinator } from '../common/lifecycle/shutdown-coordinator';
 import { NoRateLimit } from '../rate-limit/rate-limit.decorators';
 
 @ApiTags('operations')
 @NoRateLimit()
 @Controller('health')
 export class HealthController {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly shutdown: ShutdownCoordinator,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Liveness: the process answers' })
@@ -19,8 +23,14 @@ export class HealthController {
 
   @Get('ready')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
+  @ApiOperation({
+    summary: 'Readiness: the database answers and the instance is not shutting down (503 otherwise)',
+  })
   async ready(): Promise<{ status: 'ok'; database: 'ok' }> {
+    if (this.shutdown.draining) {
+      // SIGTERM: in-flight work drains; new traffic goes to another instance
+      throw new DomainError('NOT_READY', 'shutting down');
+    }
     try {
       await this.db.query('SELECT 1');
       return { status: 'ok', database: 'ok' };
