@@ -203,7 +203,8 @@ multi('two app instances on one PostgreSQL', () => {
   });
 
   it('an instance that dies after the gateway charged: another one replays the same key after the lease', async () => {
-    const victim = await instance({ REBILL_LEASE: '4s' });
+    // it dies: no drain to wait for (the fault point never returns)
+    const victim = await instance({ REBILL_LEASE: '4s', SHUTDOWN_TIMEOUT_MS: '200' });
     const [externalId] = await seedCleverbridge(host, 1);
     const db = host.app.get(DataSource);
     const [id] = await seedSubscriptions(db, [externalId ?? ''], new Date(Date.now() - 60_000));

@@ -1,4 +1,5 @@
 import { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DrainsOnShutdown } from './lifecycle/shutdown-coordinator';
 
 /** Exponential backoff with ±20 % jitter, capped. */
 export function backoffDelay(attempts: number, baseMs: number, maxMs: number): number {
@@ -10,8 +11,12 @@ export function backoffDelay(attempts: number, baseMs: number, maxMs: number): n
  * A background loop over durable rows (outbox, inbox, reconciler): polls every `intervalMs`, can be
  * kicked to run at once, never runs two passes at the same time in one process, and stops cleanly.
  * Rows are claimed with SKIP LOCKED and leases by the subclass, so several instances are safe.
+ * On shutdown (ShutdownCoordinator) it stops claiming; a pass checks `stopped` between items, releases what it
+ * claimed but has not started, and finishes what is in flight.
  */
-export abstract class PollingWorker<Summary> implements OnApplicationBootstrap, OnApplicationShutdown {
+export abstract class PollingWorker<Summary>
+  implements OnApplicationBootstrap, OnApplicationShutdown, DrainsOnShutdown
+{
   protected readonly logger = new Logger(this.constructor.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<Summary> | undefined;
@@ -26,10 +31,20 @@ export abstract class PollingWorker<Summary> implements OnApplicationBootstrap, 
     this.schedule();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stop claiming now; resolves when the pass in progress (its in-flight items) is done. */
+  async drainForShutdown(): Promise<void> {
+    this.stop();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** The bounded wait was drainForShutdown's (SHUTDOWN_TIMEOUT_MS): by now the pool is closing, do not wait again. */
+  onApplicationShutdown(): void {
+    this.stop();
+  }
+
+  private stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
   }
 
   /** Run soon, coalescing concurrent kicks into one extra pass. */

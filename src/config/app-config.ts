@@ -40,7 +40,16 @@ export interface AppConfig {
   sections: ReadonlyMap<string, object>;
   gatewayTimeoutMs: number;
   outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
-  inbox: { pollIntervalMs: number; maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
+  inbox: {
+    pollIntervalMs: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    /** a claimed event's lease; renewed by a heartbeat while its handler runs */
+    leaseMs: number;
+  };
+  /** on SIGTERM: the bound on draining in-flight work (readiness 503, claims stop, unstarted claims released) */
+  shutdownTimeoutMs: number;
   /** connector-managed rebilling (billing mode 3): REBILL_*, DUNNING_SCHEDULE */
   rebill: {
     /** cron expression of the rebilling tick (seconds field optional), or `off` */

@@ -178,7 +178,9 @@ export function loadConfig(
       maxAttempts: env.INBOX_MAX_ATTEMPTS,
       backoffBaseMs: env.INBOX_BACKOFF_BASE_MS,
       backoffMaxMs: env.INBOX_BACKOFF_MAX_MS,
+      leaseMs: env.INBOX_LEASE_MS,
     },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     rebill: rebillSettings(env),
     reconciler: {
       intervalMs: env.RECONCILE_INTERVAL_MS,

@@ -179,6 +179,18 @@ export class EnvSchema {
   @Min(1000)
   INBOX_BACKOFF_MAX_MS = 600000;
 
+  /** how long a claimed inbox event stays reserved without a heartbeat (renewed while its handler runs) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(300)
+  INBOX_LEASE_MS = 120000;
+
+  /** on SIGTERM: how long in-flight work may take to finish before the pool closes */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_TIMEOUT_MS = 25000;
+
   @Type(() => Number)
   @IsInt()
   @Min(100)

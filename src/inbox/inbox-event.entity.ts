@@ -17,6 +17,8 @@ export class InboxEventEntity {
   @Column({ type: 'integer' }) attempts!: number;
   @Column({ name: 'next_attempt_at', type: 'timestamptz' }) nextAttemptAt!: Date;
   @Column({ name: 'locked_until', type: 'timestamptz', nullable: true }) lockedUntil!: Date | null;
+  /** the claim that holds the lease; fences the heartbeat and the outcome write */
+  @Column({ name: 'lease_token', type: 'uuid', nullable: true }) leaseToken!: string | null;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
   @Column({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true }) processedAt!: Date | null;

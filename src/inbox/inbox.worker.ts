@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { claimLeased } from '../common/database/lease-claim';
+import { returnedRows } from '../common/database/query-result';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxEventEntity } from './inbox-event.entity';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { InboxService } from './inbox.service';
 
-const LEASE_MS = 120_000;
 const BATCH = 20;
 const CONCURRENCY = 4;
 
@@ -21,9 +22,9 @@ export interface InboxPassSummary {
 }
 
 /**
- * Processes stored webhook events: claims due rows (SKIP LOCKED + lease, safe on several
- * instances), runs the source's handler, retries failures with backoff and parks an event as
- * `failed` (with its last error) after INBOX_MAX_ATTEMPTS for an operator.
+ * Processes stored webhook events: claims due rows (SKIP LOCKED + a heartbeat-renewed, token-fenced
+ * lease: safe on several instances), runs the source's handler, retries failures with backoff and
+ * parks an event as `failed` (with its last error) after INBOX_MAX_ATTEMPTS for an operator.
  */
 @Injectable()
 export class InboxWorker extends PollingWorker<InboxPassSummary> {
@@ -46,24 +47,45 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
 
   protected async pass(): Promise<InboxPassSummary> {
     const summary: InboxPassSummary = { done: 0, ignored: 0, retried: 0, failed: 0 };
-    for (;;) {
-      const batch = await this.claim();
-      if (batch.length === 0 || this.stopped) {
+    while (!this.stopped) {
+      const lease = await this.claim();
+      if (lease.events.length === 0) {
         return summary;
       }
-      const queue = [...batch];
-      await Promise.all(
-        Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-          for (let event = queue.shift(); event; event = queue.shift()) {
-            summary[await this.process(event)] += 1;
-          }
-        }),
-      );
+      const queue = [...lease.events];
+      const held = new Set(queue.map((e) => e.id));
+      const heartbeat = this.heartbeat(lease.token, held);
+      try {
+        await Promise.all(
+          Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+            // shutting down: finish the event in hand, take no other
+            for (let event = queue.shift(); event; event = this.stopped ? undefined : queue.shift()) {
+              const outcome = await this.process(event, lease.token);
+              held.delete(event.id);
+              if (outcome) {
+                summary[outcome] += 1;
+              }
+            }
+          }),
+        );
+      } finally {
+        clearInterval(heartbeat);
+      }
+      // claimed but not started (shutdown): another instance may take them at once
+      await this.release(lease.token, [...held]);
     }
+    return summary;
   }
 
-  private async claim(): Promise<InboxEventEntity[]> {
+  /**
+   * One batch leased under a fresh token. The lease is short (INBOX_LEASE_MS) and renewed by a heartbeat while
+   * the batch is held, so a crashed instance's events come back soon but a slow handler keeps its event; the
+   * token fences every write, so an instance that lost its lease (stalled past it) cannot overwrite the outcome
+   * of the instance that took the event over.
+   */
+  private async claim(): Promise<{ token: string; events: InboxEventEntity[] }> {
     const now = this.clock.now();
+    const token = randomUUID();
     const rows = await claimLeased<{ id: string }>(this.db, {
       table: 'inbox_events',
       where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
@@ -71,11 +93,11 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
       params: [now],
       orderBy: 'candidate.next_attempt_at',
       limit: BATCH,
-      lease: { locked_until: new Date(now.getTime() + LEASE_MS) },
+      lease: { locked_until: this.leaseUntil(), lease_token: token },
       returning: 'id',
     });
     if (rows.length === 0) {
-      return [];
+      return { token, events: [] };
     }
     const events = await this.db
       .getRepository(InboxEventEntity)
@@ -83,22 +105,58 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
       .where('e.id IN (:...ids)', { ids: rows.map((r) => r.id) })
       .orderBy('e.received_at')
       .getMany();
-    return events;
+    return { token, events };
   }
 
-  private async process(event: InboxEventEntity): Promise<keyof InboxPassSummary> {
+  private leaseUntil(): Date {
+    return new Date(this.clock.now().getTime() + this.config.inbox.leaseMs);
+  }
+
+  /** Renews the lease of the events still held, three times per lease length. */
+  private heartbeat(token: string, held: ReadonlySet<string>): NodeJS.Timeout {
+    const timer = setInterval(
+      () => {
+        if (held.size === 0) {
+          return;
+        }
+        this.db
+          .query(
+            `UPDATE inbox_events SET locked_until = $3 WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND status = 'pending'`,
+            [[...held], token, this.leaseUntil()],
+          )
+          .catch((err: unknown) => this.logger.warn(`inbox lease renewal failed: ${String(err)}`));
+      },
+      Math.max(50, Math.floor(this.config.inbox.leaseMs / 3)),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  private async release(token: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) {
+      await this.db.query(
+        `UPDATE inbox_events SET locked_until = NULL, lease_token = NULL
+         WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND status = 'pending'`,
+        [ids, token],
+      );
+    }
+  }
+
+  /** Runs the handler and writes its outcome, fenced by the lease token; undefined when the lease was lost. */
+  private async process(event: InboxEventEntity, token: string): Promise<keyof InboxPassSummary | undefined> {
     const handler = this.inbox.handler(event.source);
     try {
       if (!handler) {
         throw new Error(`no handler for ${event.source} events`);
       }
       const outcome = await handler(event);
-      await this.db.query(
-        `UPDATE inbox_events SET status = $2, attempts = attempts + 1, processed_at = $3, locked_until = NULL, last_error = NULL
-         WHERE id = $1`,
-        [event.id, outcome, this.clock.now()],
+      const written: unknown = await this.db.query(
+        `UPDATE inbox_events SET status = $2, attempts = attempts + 1, processed_at = $3, locked_until = NULL,
+           lease_token = NULL, last_error = NULL
+         WHERE id = $1 AND lease_token = $4 RETURNING id`,
+        [event.id, outcome, this.clock.now(), token],
       );
-      return outcome;
+      return this.fenced(event, written) ? outcome : undefined;
     } catch (err) {
       const attempts = event.attempts + 1;
       const message = err instanceof Error ? err.message : String(err);
@@ -113,18 +171,35 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
         );
       }
       const delay = backoffDelay(attempts, this.config.inbox.backoffBaseMs, this.config.inbox.backoffMaxMs);
-      await this.db.query(
-        `UPDATE inbox_events SET status = $2, attempts = $3, last_error = $4, next_attempt_at = $5, locked_until = NULL
-         WHERE id = $1`,
+      const written: unknown = await this.db.query(
+        `UPDATE inbox_events SET status = $2, attempts = $3, last_error = $4, next_attempt_at = $5, locked_until = NULL,
+           lease_token = NULL
+         WHERE id = $1 AND lease_token = $6 RETURNING id`,
         [
           event.id,
           exhausted ? 'failed' : 'pending',
           attempts,
           message,
           new Date(this.clock.now().getTime() + delay),
+          token,
         ],
       );
+      if (!this.fenced(event, written)) {
+        return undefined;
+      }
       return exhausted ? 'failed' : 'retried';
     }
+  }
+
+  /** Whether the fenced outcome write hit the row; if not, the lease had passed to another instance. */
+  private fenced(event: InboxEventEntity, result: unknown): boolean {
+    if (returnedRows(result).length > 0) {
+      return true;
+    }
+    this.logger.warn(
+      `inbox ${event.source}/${event.eventType} ${event.id}: lease lost while its handler ran; outcome not written ` +
+        `(the instance holding the lease now writes it; handlers are idempotent)`,
+    );
+    return false;
   }
 }

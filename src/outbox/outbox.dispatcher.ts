@@ -57,7 +57,7 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
 
   protected async pass(): Promise<DispatchSummary> {
     const summary: DispatchSummary = { delivered: 0, retried: 0, dead: 0 };
-    for (;;) {
+    while (!this.stopped) {
       const batch = await this.claim();
       if (batch.length === 0) {
         return summary;
@@ -70,6 +70,11 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
       await Promise.all(
         [...byAggregate.values()].map(async (rows) => {
           for (const [index, row] of rows.entries()) {
+            if (this.stopped) {
+              // shutting down: not started, so anyone's again at once
+              await this.release(rows.slice(index).map((r) => r.id));
+              break;
+            }
             const outcome = await this.deliver(row);
             summary[outcome] += 1;
             if (outcome !== 'delivered') {
@@ -80,10 +85,8 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
           }
         }),
       );
-      if (this.stopped) {
-        return summary;
-      }
     }
+    return summary;
   }
 
   private async claim(): Promise<OutboxRow[]> {

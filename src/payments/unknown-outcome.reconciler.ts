@@ -55,6 +55,9 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
     });
     let resolved = 0;
     for (const payment of payments) {
+      if (this.stopped) {
+        break; // shutting down: nothing is claimed, the next pass (any instance) takes the rest
+      }
       try {
         if ((await this.reconcile(payment)).status !== 'unknown') {
           resolved += 1;

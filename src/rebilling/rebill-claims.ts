@@ -91,6 +91,17 @@ export class RebillClaims {
     );
   }
 
+  /** Claimed but never started (shutdown): drop our lease, change nothing else, so any instance takes them now. */
+  async releaseUnstarted(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) {
+      await this.db.query(
+        `UPDATE connector_subscriptions SET lease_owner = NULL, lease_until = NULL
+         WHERE id = ANY($1::uuid[]) AND lease_owner = $2`,
+        [ids, this.instanceId],
+      );
+    }
+  }
+
   /** After an unexpected error: look again at `retryAt`, keeping the error for operators. */
   async releaseAfterError(id: string, retryAt: Date, message: string): Promise<void> {
     await this.db.query(

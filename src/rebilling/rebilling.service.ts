@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { DrainsOnShutdown } from '../common/lifecycle/shutdown-coordinator';
 import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -59,7 +60,7 @@ const emptySummary = (): RebillRunSummary => ({
  * only ever made after a definitive decline (the next dunning try).
  */
 @Injectable()
-export class RebillingService implements OnApplicationShutdown {
+export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown {
   private readonly logger = new Logger(RebillingService.name);
   private readonly policy: DunningPolicy;
   private queued: { due: Date; result: Promise<RebillRunSummary> } | undefined;
@@ -82,6 +83,15 @@ export class RebillingService implements OnApplicationShutdown {
       technicalBaseMs: TECHNICAL_BASE_MS,
       technicalMaxMs: TECHNICAL_MAX_MS,
     };
+  }
+
+  /**
+   * Shutdown: no new batch, no new subscription from the batch in hand (released at once, see pass()); resolves
+   * when the charges in flight are written. The passes queued behind return without claiming.
+   */
+  async drainForShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.tail;
   }
 
   onApplicationShutdown(): void {
@@ -134,7 +144,7 @@ export class RebillingService implements OnApplicationShutdown {
         }
         summary.batches += 1;
         summary.claimed += batch.length;
-        await this.inParallel(batch, async (claimed) => {
+        const unstarted = await this.inParallel(batch, async (claimed) => {
           const id = claimed.subscription.id;
           if (seen.has(id)) {
             // safety net: a row handled in this pass that is still due waits for the next tick
@@ -145,6 +155,11 @@ export class RebillingService implements OnApplicationShutdown {
           seen.add(id);
           summary[await this.processClaimed(claimed, clock)] += 1;
         });
+        if (unstarted.length > 0) {
+          // shutting down: what this instance claimed but did not start is anyone's again, now, not after the lease
+          await this.claims.releaseUnstarted(unstarted.map((c) => c.subscription.id));
+          this.logger.log(`shutdown: released ${unstarted.length} claimed subscriptions not yet started`);
+        }
       }
     } catch (err) {
       summary.errors += 1;
@@ -162,16 +177,22 @@ export class RebillingService implements OnApplicationShutdown {
     return summary;
   }
 
-  private async inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  /** Bounded concurrency; once stopped, lanes finish the item in hand and take no other. Returns the untaken. */
+  private async inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<T[]> {
     const queue = [...items];
     const lanes = Math.min(this.config.rebill.concurrency, queue.length);
     await Promise.all(
       Array.from({ length: lanes }, async () => {
-        for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+        for (
+          let item = this.stopped ? undefined : queue.shift();
+          item !== undefined;
+          item = this.stopped ? undefined : queue.shift()
+        ) {
           await work(item);
         }
       }),
     );
+    return queue;
   }
 
   private async processClaimed(claimed: Claimed, clock: PassClock): Promise<RebillOutcome> {

@@ -29,6 +29,9 @@ export class RefundReconciler extends PollingWorker<{ retried: number }> {
       take: 50,
     });
     for (const refund of unknown) {
+      if (this.stopped) {
+        break; // shutting down: nothing is claimed, the next pass (any instance) takes the rest
+      }
       await this.refunds
         .execute(refund)
         .catch((err: unknown) => this.logger.error(`refund ${refund.id}: ${String(err)}`));
