@@ -120,12 +120,12 @@ describe('connector-managed Adyen subscription', () => {
     expect(JSON.stringify(keys)).toContain(attempt?.idempotencyKey ?? 'no-key');
 
     // the period row: charged once, so the same period can never be charged again
-    const rows = (await app.app
+    const rows = await app.app
       .get(DataSource)
-      .query(
+      .query<{ status: string; amount_minor: string; external_payment_id: string }[]>(
         `SELECT status, amount_minor, external_payment_id FROM rebill_attempts WHERE subscription_id = $1`,
         [id],
-      )) as { status: string; amount_minor: string; external_payment_id: string }[];
+      );
     expect(rows).toEqual([
       { status: 'captured', amount_minor: '1299', external_payment_id: attempt?.externalPaymentId },
     ]);
