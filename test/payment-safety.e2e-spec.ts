@@ -221,7 +221,10 @@ describe('payment safety: stuck states', () => {
   it('an abandoned 3DS payment expires: voided at Adyen, rejected, and the order can be paid again', async () => {
     const order = await createOrder(app);
     const res = await pay(app, order.id, CARDS.threeDS);
-    expect(res.body.status).toBe('action_required');
+    expect({ status: res.status, body: res.body as unknown }).toMatchObject({
+      status: 201,
+      body: { status: 'action_required' },
+    });
     const expired = await statusBecomes(app, res.body.id as string, 'rejected');
     expect(expired.decline?.code).toBe('PAY_DEC');
     const ledger = await adyenLedger(app, res.body.id as string);
@@ -250,7 +253,8 @@ describe('payment safety: stuck states', () => {
     const blocked = await pay(app, order.id, CARDS.approve);
     expect(blocked.status).toBe(409);
 
-    const resolved = await statusBecomes(app, stuck.id, 'rejected');
+    // the grace is at least twice the longest live request (3 tries x GATEWAY_TIMEOUT_MS 1500 + backoff)
+    const resolved = await statusBecomes(app, stuck.id, 'rejected', 30_000);
     expect(resolved.decline?.code).toBe('GW_TIMEOUT');
     const retry = await pay(app, order.id, CARDS.approve);
     expect(retry.status).toBe(201);

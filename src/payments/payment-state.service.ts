@@ -14,6 +14,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { assertTransition } from '../common/state-machine';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Decline } from '../gateways/decline-codes';
+import { GATEWAY_RETRY_DELAYS_MS } from '../gateways/gateway-call';
 import { PaymentResult } from '../gateways/gateway.provider';
 import { OrderEntity, PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
@@ -61,11 +62,23 @@ export class PaymentStateService {
     return new Date(payment.createdAt.getTime() + this.config.reconciler.actionExpiryMs);
   }
 
+  /**
+   * How long a payment may stay `pending` before the reconciler treats its call as lost: never less than twice
+   * the longest a live request can spend in callGateway (every try timing out, plus the backoff), so a
+   * request still waiting for its answer is never voided under it.
+   */
+  pendingGraceMs(): number {
+    const tries = GATEWAY_RETRY_DELAYS_MS.length + 1;
+    const backoff = GATEWAY_RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms, 0);
+    const longestCall = tries * this.config.gatewayTimeoutMs + backoff;
+    return Math.max(this.config.reconciler.cancelAfterMs, 2 * longestCall);
+  }
+
   /** When the reconciler first looks at a payment entering an open state: at that state's deadline. */
   firstCheckAt(status: PaymentStatus): Date {
-    const { unknownAfterMs, cancelAfterMs, actionExpiryMs } = this.config.reconciler;
+    const { unknownAfterMs, actionExpiryMs } = this.config.reconciler;
     const waitMs =
-      status === 'unknown' ? unknownAfterMs : status === 'pending' ? cancelAfterMs : actionExpiryMs;
+      status === 'unknown' ? unknownAfterMs : status === 'pending' ? this.pendingGraceMs() : actionExpiryMs;
     return new Date(this.clock.now().getTime() + waitMs);
   }
 

@@ -116,15 +116,12 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
       flow !== 'initial' &&
       (operation === 'authorise' || operation === 'charge') &&
       current.paymentDetailsId &&
-      (current.status === 'unknown' ||
-        now - current.updatedAt.getTime() >= this.config.reconciler.cancelAfterMs)
+      (current.status === 'unknown' || now >= this.deadlineOf(current))
     ) {
       return this.replayMerchantInitiated(current, gateway, operation, current.paymentDetailsId);
     }
-    // pending: counted from when it became pending (a crash mid-call); unknown: from the customer's request
-    const since = current.status === 'pending' ? current.updatedAt : current.createdAt;
-    const age = now - since.getTime();
-    if (age < this.config.reconciler.cancelAfterMs) {
+    const age = now - (current.status === 'pending' ? current.updatedAt : current.createdAt).getTime();
+    if (now < this.deadlineOf(current)) {
       return current; // the gateway's notification (AUTHORISATION) will settle it
     }
     return this.voidAndReject(
@@ -232,7 +229,9 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
     if (payment.status === 'action_required') {
       return this.paymentState.actionDeadline(payment).getTime();
     }
-    const since = payment.status === 'pending' ? payment.updatedAt : payment.createdAt;
-    return since.getTime() + this.config.reconciler.cancelAfterMs;
+    // pending: from when it became pending (a crash mid-call); unknown: from the customer's request
+    return payment.status === 'pending'
+      ? payment.updatedAt.getTime() + this.paymentState.pendingGraceMs()
+      : payment.createdAt.getTime() + this.config.reconciler.cancelAfterMs;
   }
 }
