@@ -2,6 +2,7 @@ import { Initial1763900000000 } from './1763900000000-Initial';
 import { InboxRefundsRecurring1763990000000 } from './1763990000000-InboxRefundsRecurring';
 import { ConnectorSubscriptions1764200000000 } from './1764200000000-ConnectorSubscriptions';
 import { SubscriptionPaymentDetails1764300000000 } from './1764300000000-SubscriptionPaymentDetails';
+import { ReconcileSchedule1764400000000 } from './1764400000000-ReconcileSchedule';
 import { InboxLeaseToken1764450000000 } from './1764450000000-InboxLeaseToken';
 import { OutboxFailureReason1764700000000 } from './1764700000000-OutboxFailureReason';
 
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   InboxRefundsRecurring1763990000000,
   ConnectorSubscriptions1764200000000,
   SubscriptionPaymentDetails1764300000000,
+  ReconcileSchedule1764400000000,
   InboxLeaseToken1764450000000,
   OutboxFailureReason1764700000000,
 ];

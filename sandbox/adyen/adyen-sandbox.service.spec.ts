@@ -317,14 +317,19 @@ describe('AdyenSandboxService 3DS', () => {
     const redirectResult = location.searchParams.get('redirectResult');
     expect(redirectResult).toBeTruthy();
 
-    const details = call('/payments/details', { details: { redirectResult } });
+    const details = call('/payments/details', { details: { redirectResult } }, { key: 'p1:details' });
     expect(details.body).toMatchObject({ resultCode: 'Authorised', pspReference: res.body.pspReference });
     expect(details.body.additionalData?.['tokenization.store.operationType']).toBe('created');
     expect(store.ledger(res.body.merchantReference).payments[0]?.status).toBe('authorised');
 
-    // a retried submission gets the same answer and does not store a second token
-    expect(call('/payments/details', { details: { redirectResult } }).body).toEqual(details.body);
+    // a retry under the same Idempotency-Key gets the same answer and does not store a second token
+    expect(call('/payments/details', { details: { redirectResult } }, { key: 'p1:details' }).body).toEqual(
+      details.body,
+    );
     expect(store.storedPaymentMethods.size).toBe(1);
+    // like Adyen, a redirectResult is redeemed once: without the first key a second submission is refused
+    const again = call('/payments/details', { details: { redirectResult } });
+    expect(again.status).toBe(422);
   });
 
   it('deny -> details -> Refused 11', () => {

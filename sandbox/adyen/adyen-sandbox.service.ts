@@ -510,13 +510,20 @@ export class AdyenSandboxService {
     if (!challenge || !payment) {
       return reject(ERR.invalidDetails, 'unknown redirectResult');
     }
-    // A repeated submission (e.g. a retry after a timeout) gets the same final answer, not a second payment.
-    if (!challenge.finalResponse) {
-      challenge.finalResponse =
-        challenge.decision === 'approved'
-          ? this.authorisePayment(payment)
-          : this.refusePayment(payment, 'refused', '11');
+    // Like Adyen, a redirectResult is redeemed once: a repeated submission is refused unless it carries the
+    // first one's Idempotency-Key (answered from the idempotency store before this point).
+    if (challenge.finalResponse) {
+      return reject(ERR.invalidDetails, 'redirectResult already submitted');
     }
+    if (payment.status === 'cancelled') {
+      // cancelled by reference while the shopper was away (an abandoned challenge expired)
+      challenge.finalResponse = this.refusePayment(payment, 'refused', '11');
+      return { status: 200, body: structuredClone(challenge.finalResponse) };
+    }
+    challenge.finalResponse =
+      challenge.decision === 'approved'
+        ? this.authorisePayment(payment)
+        : this.refusePayment(payment, 'refused', '11');
     return { status: 200, body: structuredClone(challenge.finalResponse) };
   }
 
@@ -600,7 +607,8 @@ export class AdyenSandboxService {
     const pspReference = newAdyenReference();
     const targets = this.store
       .paymentsByReference(req.paymentReference)
-      .filter((p) => p.status === 'authorised');
+      // a payment still waiting for its 3DS challenge is voided too: the challenge can no longer authorise it
+      .filter((p) => p.status === 'authorised' || p.status === 'pending_3ds');
     for (const payment of targets) {
       payment.status = 'cancelled';
       this.recordModification(payment, 'cancel', req.reference, undefined, undefined, pspReference);

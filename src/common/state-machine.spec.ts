@@ -1,6 +1,6 @@
 import { ORDER_TRANSITIONS } from '../orders/order.entity';
 import { PAYMENT_DETAILS_TRANSITIONS } from '../payment-details/payment-details.entity';
-import { PAYMENT_TRANSITIONS, PaymentStatus } from '../payments/payment.entity';
+import { PAYMENT_CORRECTIONS, PAYMENT_TRANSITIONS, PaymentStatus } from '../payments/payment.entity';
 import { REFUND_TRANSITIONS } from '../refunds/refund.entity';
 import { InvalidTransitionError } from './errors/domain-error';
 import { assertTransition, TransitionTable } from './state-machine';
@@ -28,7 +28,6 @@ describe('transition tables', () => {
       ['partially_refunded', 'refunded'],
       ['pending', 'unknown'],
       ['unknown', 'captured'],
-      ['captured', 'rejected'], // CAPTURE_FAILED correction
     ];
     for (const [from, to] of ok) {
       expect({ from, to, ok: allowed(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: true });
@@ -41,10 +40,16 @@ describe('transition tables', () => {
       ['refunded', 'rejected'],
       ['pending', 'refunded'],
       ['authorised', 'refunded'],
+      // issue 8 item 2: an ordinary decline never undoes a capture (see PAYMENT_CORRECTIONS)
+      ['captured', 'rejected'],
     ];
     for (const [from, to] of refused) {
       expect({ from, to, ok: allowed(PAYMENT_TRANSITIONS, from, to) }).toEqual({ from, to, ok: false });
     }
+  });
+
+  it('lets only a named CAPTURE_FAILED correction move captured to rejected', () => {
+    expect(PAYMENT_CORRECTIONS['capture-failed']).toEqual({ captured: ['rejected'] });
   });
 
   it('makes rejected and cancelled terminal', () => {

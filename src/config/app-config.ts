@@ -69,7 +69,15 @@ export interface AppConfig {
     unknownAfterMs: number;
     /** a customer-initiated payment still unknown after this is cancelled by reference and reported rejected */
     cancelAfterMs: number;
+    /** rows checked per pass (ordered by their next check time) */
+    batchSize: number;
+    /** cap of the backoff between checks of a row that could not be resolved yet */
+    backoffMaxMs: number;
+    /** an `action_required` payment is voided (cancel by reference) and rejected after this */
+    actionExpiryMs: number;
   };
+  /** where the default 3DS return route redirects the shopper (unset: a neutral "you can close this page") */
+  shopperReturnUrl?: string;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

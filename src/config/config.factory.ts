@@ -186,7 +186,11 @@ export function loadConfig(
       intervalMs: env.RECONCILE_INTERVAL_MS,
       unknownAfterMs: env.RECONCILE_UNKNOWN_AFTER_MS,
       cancelAfterMs: env.RECONCILE_CANCEL_AFTER_MS,
+      batchSize: env.RECONCILE_BATCH_SIZE,
+      backoffMaxMs: env.RECONCILE_BACKOFF_MAX_MS,
+      actionExpiryMs: env.PAYMENT_ACTION_EXPIRY_MS,
     },
+    ...(env.SHOPPER_RETURN_URL ? { shopperReturnUrl: env.SHOPPER_RETURN_URL } : {}),
   };
 }
 

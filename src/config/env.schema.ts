@@ -38,6 +38,11 @@ export class EnvSchema {
   @IsUrl(urlOpts)
   PUBLIC_URL?: string;
 
+  /** where the default 3DS return route sends the shopper's browser (`?paymentId=` appended) */
+  @IsOptional()
+  @IsUrl(urlOpts)
+  SHOPPER_RETURN_URL?: string;
+
   @ValidateIf((e: EnvSchema) => e.NODE_ENV === 'production' || e.DATABASE_URL !== undefined)
   @Matches(/^postgres(ql)?:\/\//, {
     message: 'DATABASE_URL must be a postgres:// URL (required in production)',
@@ -205,6 +210,25 @@ export class EnvSchema {
   @IsInt()
   @Min(1000)
   RECONCILE_CANCEL_AFTER_MS = 900000;
+
+  /** how many open payments / refunds one reconciler pass checks */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  RECONCILE_BATCH_SIZE = 50;
+
+  /** cap of the backoff between two checks of a row the reconciler could not resolve */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  RECONCILE_BACKOFF_MAX_MS = 600000;
+
+  /** an `action_required` payment (3DS / redirect) the shopper did not complete is voided after this */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  PAYMENT_ACTION_EXPIRY_MS = 3600000;
 
   /** cron expression (5 or 6 fields) or `off`; checked in config.factory.ts */
   @IsString()

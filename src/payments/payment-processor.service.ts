@@ -50,13 +50,16 @@ export class PaymentProcessor {
             makeDecline('GW_ERROR', { code: outcome.error.gatewayCode, reason: outcome.error.message }),
           );
         }
-        // nothing happened at the gateway: no gateway payment exists, so nothing is reported to Cleeng
-        await this.state.update(payment.id, 'rejected', {
-          decline: makeDecline('GW_ERROR', {
-            code: outcome.error.gatewayCode,
-            reason: outcome.error.message,
-          }),
-        });
+        {
+          // nothing happened at the gateway: no gateway payment exists, so nothing is reported to Cleeng
+          const current = await this.state.discard(
+            payment,
+            makeDecline('GW_ERROR', { code: outcome.error.gatewayCode, reason: outcome.error.message }),
+          );
+          if (current.status !== 'rejected') {
+            return current; // settled meanwhile (a notification got there first): that outcome stands
+          }
+        }
         throw new DomainError(
           'GATEWAY_REQUEST_INVALID',
           `the gateway refused the payment request: ${outcome.error.message}`,

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -8,20 +8,33 @@ import {
   paymentUpdateReport,
   reasonOf,
 } from '../cleeng/cleeng-reports';
+import { Clock } from '../common/clock/clock';
 import { isUniqueViolation } from '../common/database/column-transformers';
 import { DomainError } from '../common/errors/domain-error';
 import { assertTransition } from '../common/state-machine';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Decline } from '../gateways/decline-codes';
+import { GATEWAY_RETRY_DELAYS_MS } from '../gateways/gateway-call';
 import { PaymentResult } from '../gateways/gateway.provider';
 import { OrderEntity, PaymentOperation } from '../orders/order.entity';
 import { OrdersService } from '../orders/orders.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { shopperReference } from '../payment-details/shopper-reference';
-import { PAYMENT_TRANSITIONS, PaymentEntity, PaymentGatewayState, PaymentStatus } from './payment.entity';
+import {
+  PAYMENT_CORRECTIONS,
+  PAYMENT_TRANSITIONS,
+  PaymentCorrection,
+  PaymentEntity,
+  PaymentGatewayState,
+  PaymentStatus,
+} from './payment.entity';
 
 /** States in which a payment call's answer is still awaited. */
 export const OPEN_STATUSES: PaymentStatus[] = ['pending', 'unknown', 'action_required'];
+
+/** A decline may only land on a payment whose money is not taken: open or merely authorised. */
+const REJECTABLE: PaymentStatus[] = [...OPEN_STATUSES, 'authorised'];
 
 export type PaymentChanges = Partial<Omit<PaymentEntity, 'gatewayState'>> & {
   gatewayState?: PaymentGatewayState | null;
@@ -40,7 +53,34 @@ export class PaymentStateService {
     private readonly orders: OrdersService,
     private readonly details: PaymentDetailsService,
     private readonly outbox: OutboxService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
+
+  /** An abandoned action (3DS) expires this long after the payment started, whatever happened since. */
+  actionDeadline(payment: PaymentEntity): Date {
+    return new Date(payment.createdAt.getTime() + this.config.reconciler.actionExpiryMs);
+  }
+
+  /**
+   * How long a payment may stay `pending` before the reconciler treats its call as lost: never less than twice
+   * the longest a live request can spend in callGateway (every try timing out, plus the backoff), so a
+   * request still waiting for its answer is never voided under it.
+   */
+  pendingGraceMs(): number {
+    const tries = GATEWAY_RETRY_DELAYS_MS.length + 1;
+    const backoff = GATEWAY_RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms, 0);
+    const longestCall = tries * this.config.gatewayTimeoutMs + backoff;
+    return Math.max(this.config.reconciler.cancelAfterMs, 2 * longestCall);
+  }
+
+  /** When the reconciler first looks at a payment entering an open state: at that state's deadline. */
+  firstCheckAt(status: PaymentStatus): Date {
+    const { unknownAfterMs, actionExpiryMs } = this.config.reconciler;
+    const waitMs =
+      status === 'unknown' ? unknownAfterMs : status === 'pending' ? this.pendingGraceMs() : actionExpiryMs;
+    return new Date(this.clock.now().getTime() + waitMs);
+  }
 
   async insertPending(
     order: OrderEntity,
@@ -69,6 +109,8 @@ export class PaymentStateService {
           gatewayState,
           paymentDetailsId,
           cleengPaymentId: null,
+          nextCheckAt: this.firstCheckAt('pending'),
+          checkAttempts: 0,
         }),
       );
     } catch (err) {
@@ -157,26 +199,110 @@ export class PaymentStateService {
     return saved;
   }
 
+  /**
+   * A decline, decided on the fresh locked row: a payment that meanwhile got past `authorised` (a late
+   * AUTHORISATION captured it while a caller held an old copy) is left as it is.
+   */
   async reject(
     payment: PaymentEntity,
     decline: Decline,
     externalPaymentId?: string | null,
   ): Promise<PaymentEntity> {
-    const saved = await this.db.transaction(async (manager) => {
+    return this.rejectLocked(payment.id, decline, externalPaymentId);
+  }
+
+  /**
+   * The gateway refused the request itself (4xx): no gateway payment exists, so Cleeng is told nothing.
+   * Decided on the locked row like reject().
+   */
+  async discard(payment: PaymentEntity, decline: Decline): Promise<PaymentEntity> {
+    return this.db.transaction(async (manager) => {
       const current = await this.lock(manager, payment.id);
+      if (!REJECTABLE.includes(current.status)) {
+        return current;
+      }
+      return this.transition(manager, current.id, 'rejected', {
+        decline,
+        action: null,
+        gatewayState: { ...current.gatewayState, pendingOperation: undefined },
+      });
+    });
+  }
+
+  /**
+   * The shopper is back (3DS / redirect): claims the completion on the locked row so concurrent reloads send
+   * the details once. Returns undefined when the payment is not waiting for the shopper (any more).
+   */
+  async claimCompletion(id: string): Promise<PaymentEntity | undefined> {
+    return this.db.transaction(async (manager) => {
+      const current = await this.lock(manager, id);
+      if (current.status !== 'action_required') {
+        return undefined;
+      }
+      return this.transition(manager, id, 'pending', {
+        gatewayState: { ...current.gatewayState, pendingOperation: 'complete' },
+      });
+    });
+  }
+
+  /**
+   * The details were refused (4xx) or never reached the gateway: the payment waits for the shopper again, or
+   * for the gateway's notification, until its action deadline. Nothing is rejected on a refused payload.
+   */
+  async releaseCompletion(id: string, error: string): Promise<PaymentEntity> {
+    return this.db.transaction(async (manager) => {
+      const current = await this.lock(manager, id);
+      if (current.status !== 'pending' || current.gatewayState?.pendingOperation !== 'complete') {
+        return current;
+      }
+      // keeps the original deadline: a refused payload must not extend an abandoned challenge
+      const updated = await this.transition(manager, id, 'action_required', {
+        gatewayState: { ...current.gatewayState, pendingOperation: undefined, lastError: error },
+      });
+      await manager.update(PaymentEntity, { id }, { nextCheckAt: this.actionDeadline(current) });
+      return updated;
+    });
+  }
+
+  /** The gateway's CAPTURE_FAILED: the only path by which a captured payment becomes rejected. */
+  async correctFailedCapture(payment: PaymentEntity, decline: Decline): Promise<PaymentEntity> {
+    return this.rejectLocked(payment.id, decline, undefined, 'capture-failed');
+  }
+
+  private async rejectLocked(
+    id: string,
+    decline: Decline,
+    externalPaymentId: string | null | undefined,
+    correction?: PaymentCorrection,
+  ): Promise<PaymentEntity> {
+    const saved = await this.db.transaction(async (manager) => {
+      const current = await this.lock(manager, id);
       if (current.status === 'rejected') {
+        return current;
+      }
+      const correctable = correction && PAYMENT_CORRECTIONS[correction][current.status]?.includes('rejected');
+      if (!REJECTABLE.includes(current.status) && !correctable) {
+        this.logger.warn(
+          `payment ${current.id} is ${current.status}; a late decline (${decline.code}) is ignored`,
+        );
         return current;
       }
       const knownToCleeng =
         current.status === 'captured' ||
         (current.status === 'authorised' && current.gatewayState?.flow === 'recurring-authorise');
-      const updated = await this.transition(manager, current.id, 'rejected', {
-        decline,
-        action: null,
-        capturedMinor: 0,
-        ...(externalPaymentId ? { externalPaymentId } : {}),
-        gatewayState: { ...current.gatewayState, pendingOperation: undefined },
-      });
+      const updated = await this.transition(
+        manager,
+        current.id,
+        'rejected',
+        {
+          decline,
+          action: null,
+          capturedMinor: 0,
+          ...(externalPaymentId ? { externalPaymentId } : {}),
+          gatewayState: { ...current.gatewayState, pendingOperation: undefined },
+        },
+        correction,
+      );
       if (current.status === 'captured') {
         await this.orders.reopenIfPaid(manager, current.orderId);
       }
@@ -276,20 +402,29 @@ export class PaymentStateService {
     return manager.findOneOrFail(PaymentEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
-  /** Locks the row, checks the transition table, applies the change. */
+  /** Locks the row, checks the transition table (or the named correction's), applies the change. */
   async transition(
     manager: EntityManager,
     id: string,
     to: PaymentStatus,
     changes: PaymentChanges,
+    correction?: PaymentCorrection,
   ): Promise<PaymentEntity> {
     const current = await this.lock(manager, id);
-    if (current.status !== to) {
+    const corrects =
+      correction !== undefined && PAYMENT_CORRECTIONS[correction][current.status]?.includes(to);
+    if (current.status !== to && !corrects) {
       assertTransition('payment', PAYMENT_TRANSITIONS, current.status, to);
     }
     const { gatewayState, ...rest } = changes;
+    // a new open state gets its own deadline; the backoff of the previous one does not carry over
+    const schedule =
+      OPEN_STATUSES.includes(to) && current.status !== to
+        ? { nextCheckAt: this.firstCheckAt(to), checkAttempts: 0 }
+        : {};
     await manager.update(PaymentEntity, { id }, {
       ...rest,
+      ...schedule,
       status: to,
       ...(gatewayState !== undefined
         ? { gatewayState: gatewayState === null ? null : stripUndefined(gatewayState) }

@@ -26,13 +26,23 @@ export const PAYMENT_TRANSITIONS: TransitionTable<PaymentStatus> = {
   unknown: ['unknown', 'action_required', 'authorised', 'captured', 'rejected', 'cancelled'],
   action_required: ['pending', 'unknown', 'authorised', 'captured', 'rejected'],
   authorised: ['unknown', 'captured', 'cancelled', 'rejected'],
-  // a CAPTURE_FAILED notification after we reported `captured` corrects it to rejected
-  captured: ['partially_refunded', 'refunded', 'rejected'],
+  // captured -> rejected only as a PAYMENT_CORRECTIONS['capture-failed'], never as an ordinary decline
+  captured: ['partially_refunded', 'refunded'],
   // back to captured / partially_refunded when a refund fails after it had succeeded
   partially_refunded: ['partially_refunded', 'refunded', 'captured'],
   refunded: ['partially_refunded', 'captured'],
   rejected: [],
   cancelled: [],
+};
+
+/**
+ * After-the-fact corrections by the gateway, each allowed only when the caller names its reason: a
+ * stale decision (a timeout, a lost 3DS answer) can then never undo money the gateway took.
+ */
+export type PaymentCorrection = 'capture-failed';
+export const PAYMENT_CORRECTIONS: Record<PaymentCorrection, Partial<TransitionTable<PaymentStatus>>> = {
+  // Adyen CAPTURE_FAILED after we reported `captured`
+  'capture-failed': { captured: ['rejected'] },
 };
 
 /** Which gateway operation a payment in `unknown` is waiting on. */
@@ -78,6 +88,9 @@ export class PaymentEntity {
   @Column({ name: 'gateway_state', type: 'jsonb', nullable: true }) gatewayState!: PaymentGatewayState | null;
   @Column({ name: 'payment_details_id', type: 'uuid', nullable: true }) paymentDetailsId!: string | null;
   @Column({ name: 'cleeng_payment_id', type: 'text', nullable: true }) cleengPaymentId!: string | null;
+  /** when the reconciler next looks at this row while it is open (ordered by it, backed off by check_attempts) */
+  @Column({ name: 'next_check_at', type: 'timestamptz', default: () => 'now()' }) nextCheckAt!: Date;
+  @Column({ name: 'check_attempts', type: 'int', default: 0 }) checkAttempts!: number;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

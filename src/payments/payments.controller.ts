@@ -2,14 +2,17 @@ import {
   Body,
   Controller,
   Get,
+  Header,
   HttpCode,
   Param,
   ParseUUIDPipe,
   Post,
   Query,
+  Res,
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
+import type { Response } from 'express';
 import {
   ApiCreatedResponse,
   ApiExcludeEndpoint,
@@ -79,15 +82,26 @@ export class PaymentsController {
   }
 
   /**
-   * Default returnUrl: the gateway sends the shopper's browser here. The gateway's single-use return
-   * payload (Adyen: redirectResult) is the credential, so this route needs no API key.
+   * Default returnUrl: the gateway sends the shopper's browser here, so it has no API key and anyone may call
+   * it. It only triggers the idempotent completion with the gateway's own return payload (the gateway checks
+   * it; a forged one changes nothing) and reveals nothing: whatever happened, the browser is redirected to
+   * SHOPPER_RETURN_URL?paymentId=<id> (or gets a neutral page), and the shop reads the outcome with its key.
    */
   @Get(':id/return')
   @ApiExcludeEndpoint()
+  @Header('Cache-Control', 'no-store')
+  @Header('Referrer-Policy', 'no-referrer')
   async return(
     @Param('id', ParseUUIDPipe) id: string,
     @Query() query: Record<string, unknown>,
-  ): Promise<PaymentView> {
-    return toPaymentView(await this.payments.completeFromReturn(id, { query, body: undefined }));
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.payments.completeFromReturn(id, { query, body: undefined });
+    const landing = this.payments.shopperLanding(id);
+    if (landing) {
+      res.redirect(303, landing);
+    } else {
+      res.status(200).type('text/plain').send('Thank you. You can close this page.');
+    }
   }
 }

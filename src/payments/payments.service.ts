@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Principal, restrictedCustomer } from '../auth/principal';
 import { DomainError, NotFoundError } from '../common/errors/domain-error';
@@ -31,6 +31,8 @@ export interface StartPaymentInput {
  */
 @Injectable()
 export class PaymentsService {
+  private readonly logger = new Logger(PaymentsService.name);
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -120,61 +122,117 @@ export class PaymentsService {
     return this.completeLoaded(await this.findForPrincipal(principal, id), details);
   }
 
-  /** The gateway redirected the shopper's browser to our default returnUrl. */
+  /**
+   * The gateway redirected the shopper's browser to our default returnUrl. Anyone can call that URL, so it
+   * only triggers the idempotent completion with the gateway's own return payload (which the gateway checks)
+   * and answers nothing about the payment: every outcome, failures included, ends in the same redirect.
+   */
   async completeFromReturn(
     id: string,
     request: { query: Record<string, unknown>; body: unknown },
-  ): Promise<PaymentEntity> {
+  ): Promise<void> {
     const payment = await this.db.getRepository(PaymentEntity).findOneBy({ id });
-    if (!payment) {
-      throw new NotFoundError('PAYMENT_NOT_FOUND', id);
+    if (!payment || payment.status !== 'action_required') {
+      return; // unknown, or already completed by an earlier reload or by the gateway's notification
     }
     const gateway = this.gateways.get(payment.gateway);
     if (!gateway.capabilities.threeDSecure) {
-      throw new DomainError(
-        'GATEWAY_OPERATION_UNSUPPORTED',
-        `gateway ${gateway.id} never sends shoppers back`,
-      );
+      return;
     }
     // the gateway picks its own return fields (e.g. Adyen's redirectResult) from what the browser brought
     const parsed = requireOperation(gateway, 'returnDetails')(request);
     if ('errors' in parsed) {
-      throw new DomainError(
-        'VALIDATION_FAILED',
-        parsed.errors.map((e) => `${e.field} ${e.messages.join(', ')}`).join('; '),
-        parsed.errors,
-      );
+      return;
     }
-    return this.completeLoaded(payment, parsed.details);
+    await this.completeLoaded(payment, parsed.details).catch((err: unknown) => {
+      this.logger.warn(
+        `payment ${id}: completion from the return URL failed (${err instanceof DomainError ? err.code : String(err)})`,
+      );
+    });
   }
 
+  /** Where the return route sends the shopper's browser; undefined: answer a neutral page. */
+  shopperLanding(id: string): string | undefined {
+    if (!this.config.shopperReturnUrl) {
+      return undefined;
+    }
+    const url = new URL(this.config.shopperReturnUrl);
+    url.searchParams.set('paymentId', id);
+    return url.toString();
+  }
+
+  /**
+   * Sends the shopper's return payload once: the row is claimed (action_required -> pending) under its lock, so
+   * concurrent reloads do not race; the call carries an Idempotency-Key derived from the payload, so a retry
+   * after a lost answer gets the first answer instead of "already redeemed". A refused payload (4xx) or a
+   * gateway that was not reached leaves the payment waiting (for the shopper, the notification, or its
+   * deadline) instead of rejecting a payment the gateway may still authorise.
+   */
   private async completeLoaded(
     payment: PaymentEntity,
     details: Record<string, unknown>,
   ): Promise<PaymentEntity> {
-    if (payment.status !== 'action_required') {
+    const claimed = await this.paymentState.claimCompletion(payment.id);
+    if (!claimed) {
+      const current = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id: payment.id });
+      if (current.status === 'pending' && current.gatewayState?.pendingOperation === 'complete') {
+        return current; // another request is completing it right now
+      }
       throw new DomainError(
         'PAYMENT_NOT_ACTIONABLE',
-        `payment ${payment.id} is ${payment.status}, not waiting for the shopper`,
+        `payment ${payment.id} is ${current.status}, not waiting for the shopper`,
       );
     }
-    const gateway = this.gateways.get(payment.gateway);
+    const gateway = this.gateways.get(claimed.gateway);
     const completeAction = requireOperation(gateway, 'completeAction');
     const outcome = await callGateway(
       () =>
         completeAction({
-          idempotencyKey: `${payment.id}:complete`,
-          reference: payment.id,
+          idempotencyKey: detailsKey(claimed.id, details),
+          reference: claimed.id,
           details,
-          ...(payment.gatewayState?.actionState ? { state: payment.gatewayState.actionState } : {}),
+          ...(claimed.gatewayState?.actionState ? { state: claimed.gatewayState.actionState } : {}),
         }),
       { gateway: gateway.id, operation: 'completeAction' },
     );
+    if (outcome.kind === 'invalid') {
+      await this.paymentState.releaseCompletion(claimed.id, outcome.error.message);
+      throw new DomainError(
+        'GATEWAY_REQUEST_INVALID',
+        `the gateway refused the return payload (${outcome.error.message}); the payment still waits for the shopper`,
+      );
+    }
+    if (outcome.kind === 'not_processed') {
+      return this.paymentState.releaseCompletion(
+        claimed.id,
+        outcome.decline.rawReason ?? 'gateway not reached',
+      );
+    }
     return this.processor.settle(
-      payment,
+      claimed,
       gateway,
-      payment.amountMinor === 0 ? 'tokenise' : 'complete',
+      claimed.amountMinor === 0 ? 'tokenise' : 'complete',
       outcome,
     );
   }
+}
+
+/**
+ * One key per payment and payload (max 64 characters): a replay of the same payload gets the first answer,
+ * while a forged or mistyped payload cannot occupy the key the genuine one needs.
+ */
+function detailsKey(paymentId: string, details: Record<string, unknown>): string {
+  const digest = createHash('sha256').update(stableJson(details)).digest('base64url').slice(0, 16);
+  return `${paymentId}:details:${digest}`;
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(stableJson).join(',')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

@@ -25,6 +25,9 @@ export class RefundEntity {
   @Column({ name: 'source_key', type: 'text' }) sourceKey!: string;
   @Column({ name: 'external_refund_id', type: 'text', nullable: true }) externalRefundId!: string | null;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  /** when the reconciler next looks at this row while it is open (ordered by it, backed off by check_attempts) */
+  @Column({ name: 'next_check_at', type: 'timestamptz', default: () => 'now()' }) nextCheckAt!: Date;
+  @Column({ name: 'check_attempts', type: 'int', default: 0 }) checkAttempts!: number;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

@@ -1,8 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { paymentRefundReport } from '../cleeng/cleeng-reports';
+import { Clock } from '../common/clock/clock';
 import { DomainError } from '../common/errors/domain-error';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Money } from '../common/money/money';
 import { assertTransition } from '../common/state-machine';
 import { GatewayRegistry } from '../gateways/gateway.registry';
@@ -41,7 +43,13 @@ export class RefundsService {
     private readonly paymentState: PaymentStateService,
     private readonly outbox: OutboxService,
     private readonly orders: OrdersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
+
+  private checkIn(ms: number): Date {
+    return new Date(this.clock.now().getTime() + ms);
+  }
 
   async refund(request: RefundRequest): Promise<RefundEntity> {
     const existing = await this.db.getRepository(RefundEntity).findOneBy({ sourceKey: request.sourceKey });
@@ -226,6 +234,9 @@ export class RefundsService {
           sourceKey: request.sourceKey,
           externalRefundId: null,
           lastError: null,
+          // the request path sends it now; the reconciler only steps in if this process died doing so
+          nextCheckAt: this.checkIn(this.config.reconciler.cancelAfterMs),
+          checkAttempts: 0,
         }),
       );
     });
@@ -271,7 +282,11 @@ export class RefundsService {
       if (current.status !== to) {
         this.assert(current.status, to);
       }
-      await manager.update(RefundEntity, { id: current.id }, { ...changes, status: to });
+      const schedule =
+        to === 'unknown' && current.status !== to
+          ? { nextCheckAt: this.checkIn(this.config.reconciler.unknownAfterMs), checkAttempts: 0 }
+          : {};
+      await manager.update(RefundEntity, { id: current.id }, { ...changes, ...schedule, status: to });
       return manager.findOneByOrFail(RefundEntity, { id: current.id });
     });
   }

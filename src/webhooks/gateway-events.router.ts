@@ -150,7 +150,7 @@ export class GatewayEventsRouter implements OnModuleInit {
       return 'ignored';
     }
     this.logger.warn(`payment ${payment.id}: capture failed at the gateway (${event.reason ?? 'no reason'})`);
-    await this.paymentState.reject(
+    await this.paymentState.correctFailedCapture(
       payment,
       decline('GW_ERROR', { code: event.rawType, reason: event.reason ?? 'capture failed' }),
     );

@@ -160,8 +160,12 @@ export class AdyenGateway implements GatewayProvider {
   }
 
   async completeAction(input: CompleteActionInput): Promise<PaymentResult> {
-    // /payments/details has no Idempotency-Key in the spec: a redirectResult can only be redeemed once anyway
-    const res = await this.post<AdyenPaymentResponse>('/payments/details', toPaymentDetailsRequest(input));
+    // a redirectResult is redeemed once: a retry after a lost answer must carry the first Idempotency-Key
+    const res = await this.post<AdyenPaymentResponse>(
+      '/payments/details',
+      toPaymentDetailsRequest(input),
+      input.idempotencyKey,
+    );
     return fromPaymentResponse(res, 'authorise');
   }
 
