@@ -21,19 +21,35 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** In-request retries of a technical failure, under the same idempotency key. */
 export const GATEWAY_RETRY_DELAYS_MS = [250, 1000] as const;
 
+export interface GatewayCallOptions {
+  /**
+   * The gateway deduplicates a repeated request (it has an idempotency key). `false` (Cleverbridge ProcessCart):
+   * a try that may have reached the gateway is never repeated; only a connection refused before sending is.
+   */
+  idempotent?: boolean;
+  retryDelaysMs?: readonly number[];
+}
+
 /**
  * Calls a gateway, retrying technical failures with backoff. The call closure must reuse the same
  * idempotency key on every try, so a retry after a lost response returns the first answer instead
- * of charging twice.
+ * of charging twice. A call the gateway cannot deduplicate (`idempotent: false`) is retried only while the
+ * failure proves the request never left; its unknown outcome is resolved by a notification or a lookup.
  */
 export async function callGateway<T>(
   call: () => Promise<T>,
-  retryDelaysMs: readonly number[] = GATEWAY_RETRY_DELAYS_MS,
+  options: GatewayCallOptions | readonly number[] = {},
 ): Promise<GatewayCallOutcome<T>> {
+  const { idempotent = true, retryDelaysMs = GATEWAY_RETRY_DELAYS_MS } = Array.isArray(options)
+    ? { retryDelaysMs: options as readonly number[] }
+    : (options as GatewayCallOptions);
   let sawUnknown = false;
   let lastError = '';
   for (let attempt = 0; attempt <= retryDelaysMs.length; attempt += 1) {
     if (attempt > 0) {
+      if (sawUnknown && !idempotent) {
+        break; // it may have reached the gateway: sending it again could charge twice
+      }
       await sleep(retryDelaysMs[attempt - 1] ?? 0);
     }
     try {
