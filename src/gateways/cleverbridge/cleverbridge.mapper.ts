@@ -435,11 +435,16 @@ function fromListedPurchase(entry: CleverbridgePurchaseListEntry): PaymentResult
       return {
         ...base,
         status: 'rejected',
-        decline: entry.paymentResult ? mapPaymentError(entry.paymentResult) : decline('PAY_DEC', { code: status }),
+        decline: entry.paymentResult
+          ? mapPaymentError(entry.paymentResult)
+          : decline('PAY_DEC', { code: status }),
         retryScheduled: entry.isPaymentRetryScheduled === true,
       };
     default:
-      throw new GatewayOutcomeUnknownError(GATEWAY, `getpurchaselist: unknown purchase status ${JSON.stringify(status)}`);
+      throw new GatewayOutcomeUnknownError(
+        GATEWAY,
+        `getpurchaselist: unknown purchase status ${JSON.stringify(status)}`,
+      );
   }
 }
 
