@@ -153,7 +153,10 @@ export class CleverbridgeSandboxController {
     if (!this.authorised(req.header('authorization'))) {
       this.store.logRequest({ method: req.method, path, status: 401 });
       res.status(401);
-      return { status: 'Unauthorized', error: { code: 'UNAUTHORIZED', message: 'invalid API user credentials' } };
+      return {
+        status: 'Unauthorized',
+        error: { code: 'UNAUTHORIZED', message: 'invalid API user credentials' },
+      };
     }
     const start = typeof startRaw === 'string' ? new Date(startRaw) : undefined;
     const end = typeof endRaw === 'string' ? new Date(endRaw) : undefined;
@@ -162,7 +165,10 @@ export class CleverbridgeSandboxController {
       res.status(400);
       return {
         status: 'InvalidRequest',
-        error: { code: 'INVALID_TIME_RANGE', message: 'startdatetime and enddatetime (ISO 8601) are required' },
+        error: {
+          code: 'INVALID_TIME_RANGE',
+          message: 'startdatetime and enddatetime (ISO 8601) are required',
+        },
       };
     }
     const statuses =

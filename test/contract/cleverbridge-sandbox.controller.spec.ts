@@ -19,11 +19,7 @@ import { APP_CONFIG } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/config.factory';
 import { CleverbridgeGateway } from '../../src/gateways/cleverbridge/cleverbridge.gateway';
 import { CleverbridgeEvent } from '../../src/gateways/cleverbridge/cleverbridge.mapper';
-import {
-  GatewayOutcomeUnknownError,
-  GatewayRequestRejectedError,
-  GatewayUnavailableError,
-} from '../../src/gateways/gateway.errors';
+import { GatewayRequestRejectedError, GatewayUnavailableError } from '../../src/gateways/gateway.errors';
 import { ProcessCartInput, RebillInput } from '../../src/gateways/gateway.provider';
 import { SandboxClockController } from '../../sandbox/clock/sandbox-clock.controller';
 import { SandboxClockService } from '../../sandbox/clock/sandbox-clock.service';

@@ -367,9 +367,9 @@ describe('CleverbridgeSandboxStore', () => {
       expect.objectContaining({ purchaseId: '500000002', status: 'WaitingForOfflinePayment' }),
     ]);
     expect(store.purchaseList(before, clock.now(), ['WaitingForOfflinePayment'])).toHaveLength(1);
-    expect(store.purchaseList(new Date(clock.now().getTime() + 1), new Date(clock.now().getTime() + 2))).toEqual(
-      [],
-    );
+    expect(
+      store.purchaseList(new Date(clock.now().getTime() + 1), new Date(clock.now().getTime() + 2)),
+    ).toEqual([]);
   });
 
   it("a subscription behaviour with `times` declines the next rebill; Cleverbridge's retry pays an hour later", () => {
