@@ -300,6 +300,10 @@ export class RebillingService implements OnApplicationShutdown {
         );
         return this.outcomes.apply(decided(attempt), waitForPayment(), clock.now());
       }
+      if (sub.status === 'cancelled') {
+        this.logger.warn(`attempt ${attempt.id}: nothing was charged and the subscription is cancelled`);
+        return this.idle(sub);
+      }
       return this.chargeMarked(sub, attempt, attempt.tryNumber, clock);
     }
     const answer: GatewayCallOutcome<PaymentResult> = { kind: 'ok', value: looked.value.result };
