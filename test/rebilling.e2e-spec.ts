@@ -365,9 +365,9 @@ describe('a rebill through ProcessCart', () => {
     expect(suspended.attempts[0]).toMatchObject({ status: 'failed', decline: { code: 'GW_ERROR' } });
   });
 
-  it('500s: the outcome is unknown, the same key is sent again later and charges once', async () => {
+  it('a 500 without a purchase: unknown, never retried in the call; the lookup finds nothing, so it is sent again once', async () => {
     const s = await dueSubscription();
-    await behave(s.externalId, 'error', 3); // the call and both in-call retries fail
+    await behave(s.externalId, 'error', 1); // answered 500, nothing bought
     await runNow();
     const unknown = await sub(s.id);
     expect(unknown.attempts[0]).toMatchObject({ status: 'unknown', tryNumber: 1 });
@@ -380,7 +380,7 @@ describe('a rebill through ProcessCart', () => {
       attempt?: string;
       status: number;
     }[];
-    expect(requests.filter((r) => r.attempt === key).map((r) => r.status)).toEqual([500, 500, 500, 200]);
+    expect(requests.filter((r) => r.attempt === key).map((r) => r.status)).toEqual([500, 200]);
     expect(await rebills(s.externalId)).toHaveLength(1);
   });
 
@@ -423,11 +423,78 @@ describe('a rebill through ProcessCart', () => {
   });
 });
 
+/** Cleverbridge ProcessCart calls sent under one idempotency key (lookups carry none). */
+async function processCartCalls(key: string): Promise<{ attempt?: string; status: number }[]> {
+  const requests = (await app.http.get('/sandbox/cleverbridge/requests')).body as {
+    path: string;
+    attempt?: string;
+    status: number;
+  }[];
+  return requests.filter((r) => r.attempt === key && r.path.endsWith('/cart/processcart'));
+}
+
+describe('ProcessCart has no idempotency key: a lost answer is looked up, never sent again', () => {
+  it('charged but answered 500, no notification: one purchase for the period, captured by lookup', async () => {
+    const s = await dueSubscription();
+    await app.http
+      .post('/sandbox/faults/cleverbridge')
+      .send({ failAfterNext: 1, lostWebhookRate: 1 })
+      .expect(200);
+    let key = '';
+    try {
+      await app.http.post('/ops/rebilling/run').set(OPERATOR).expect(200);
+      const unknown = await sub(s.id);
+      expect(unknown.attempts[0]).toMatchObject({ status: 'unknown', tryNumber: 1 });
+      key = unknown.attempts[0]?.idempotencyKey ?? '';
+      expect(await rebills(s.externalId)).toHaveLength(1);
+      // a restarted pass, then time moves on past the retry backoff: still the one purchase
+      await advance({ minutes: 2 });
+      await advance({ hours: 3 });
+    } finally {
+      await app.http.delete('/sandbox/faults/cleverbridge').expect(204);
+    }
+    const charged = await rebills(s.externalId);
+    expect(charged).toHaveLength(1);
+    const after = await sub(s.id);
+    expect(after.attempts).toHaveLength(1);
+    expect(after.attempts[0]).toMatchObject({
+      status: 'captured',
+      tryNumber: 1,
+      idempotencyKey: key,
+      externalPaymentId: charged[0]?.purchaseId,
+    });
+    expect(await processCartCalls(key)).toEqual([expect.objectContaining({ status: 500 })]);
+  });
+
+  it('WaitingForOfflinePayment is waited for across several REBILL_RETRY_GRACE periods, never sent again', async () => {
+    const s = await dueSubscription();
+    await behave(s.externalId, 'offline', 1);
+    await runNow();
+    const waiting = await sub(s.id);
+    expect(waiting.attempts[0]).toMatchObject({ status: 'pending', externalPaymentId: expect.any(String) });
+    const key = waiting.attempts[0]?.idempotencyKey ?? '';
+    for (let grace = 0; grace < 3; grace += 1) {
+      await advance({ hours: 3 }); // REBILL_RETRY_GRACE is 2h
+    }
+    expect(await rebills(s.externalId)).toHaveLength(1);
+    expect(await processCartCalls(key)).toHaveLength(1);
+    const still = await sub(s.id);
+    expect(still.attempts[0]).toMatchObject({ status: 'pending', idempotencyKey: key });
+    expect(still.nextBillingAt).toBe(waiting.nextBillingAt);
+    await app.http
+      .post(`/sandbox/cleverbridge/purchases/${waiting.attempts[0]?.externalPaymentId}/receive-payment`)
+      .expect(200);
+    await settle();
+    expect((await sub(s.id)).attempts[0]?.status).toBe('captured');
+    expect(await rebills(s.externalId)).toHaveLength(1);
+  });
+});
+
 describe('killed between the gateway call and the database write', () => {
-  it('the next run finds the attempt in flight and repeats the SAME key: charged once', async () => {
+  it('the next run finds the attempt in flight and looks it up (ProcessCart has no idempotency key): charged once', async () => {
     const faults = app.app.get(RebillFaultPoints);
     const s = await dueSubscription();
-    // no notification may settle it behind our back: only the replay can
+    // no notification may settle it behind our back: only the lookup can
     await app.http.post('/sandbox/faults/cleverbridge').send({ lostWebhookRate: 1 }).expect(200);
     let killed = 0;
     faults.arm({
@@ -468,10 +535,7 @@ describe('killed between the gateway call and the database write', () => {
       attempt?: string;
       replayed?: boolean;
     }[];
-    expect(requests.filter((r) => r.attempt === key)).toEqual([
-      expect.not.objectContaining({ replayed: true }),
-      expect.objectContaining({ replayed: true }),
-    ]);
+    expect(requests.filter((r) => r.attempt === key)).toHaveLength(1); // never sent again
   });
 });
 

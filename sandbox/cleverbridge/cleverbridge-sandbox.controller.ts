@@ -35,6 +35,7 @@ import {
   LedgerPurchase,
   OperationResult,
   ProcessCartBody,
+  PurchaseListEntry,
   RequestLogEntry,
   RetryRun,
   SubscriptionView,
@@ -113,14 +114,67 @@ export class CleverbridgeSandboxController {
       };
     }
     const outcome = await this.service.processCart(body);
-    this.store.logRequest({
-      ...entry,
-      status: outcome.status,
-      ...(outcome.replayed ? { replayed: true } : {}),
-    });
+    const lostAnswer = this.faults.failAfterProcessing('cleverbridge');
+    this.store.logRequest({ ...entry, status: lostAnswer ?? outcome.status });
     await this.faults.afterRequest('cleverbridge');
+    if (lostAnswer !== undefined) {
+      // processed (charged, notifications on their way), but the caller only sees an error
+      res.status(lostAnswer);
+      return { status: 'InternalServerError' };
+    }
     res.status(outcome.status);
     return outcome.body;
+  }
+
+  /**
+   * Purchase API: `GET /purchase/getpurchaselist?startdatetime=&enddatetime=&purchasestatusids=` (Basic auth),
+   * the purchases created in the window. What a caller uses to learn whether a ProcessCart whose answer was
+   * lost created a purchase (filtering by the x-parameters it sent).
+   */
+  @Get('purchase/getpurchaselist')
+  async purchaseList(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Query('startdatetime') startRaw: unknown,
+    @Query('enddatetime') endRaw: unknown,
+    @Query('purchasestatusids') statusesRaw: unknown,
+  ): Promise<{ purchases: PurchaseListEntry[] } | ProcessCartBody> {
+    const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    try {
+      await this.faults.beforeRequest('cleverbridge');
+    } catch (error) {
+      if (error instanceof InjectedFault) {
+        this.store.logRequest({ method: req.method, path, status: error.status });
+        res.status(error.status);
+        return { status: 'InternalServerError' };
+      }
+      throw error;
+    }
+    if (!this.authorised(req.header('authorization'))) {
+      this.store.logRequest({ method: req.method, path, status: 401 });
+      res.status(401);
+      return {
+        status: 'Unauthorized',
+        error: { code: 'UNAUTHORIZED', message: 'invalid API user credentials' },
+      };
+    }
+    const start = typeof startRaw === 'string' ? new Date(startRaw) : undefined;
+    const end = typeof endRaw === 'string' ? new Date(endRaw) : undefined;
+    if (!start || !end || Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end < start) {
+      this.store.logRequest({ method: req.method, path, status: 400 });
+      res.status(400);
+      return {
+        status: 'InvalidRequest',
+        error: {
+          code: 'INVALID_TIME_RANGE',
+          message: 'startdatetime and enddatetime (ISO 8601) are required',
+        },
+      };
+    }
+    const statuses =
+      typeof statusesRaw === 'string' && statusesRaw.length > 0 ? statusesRaw.split(',') : undefined;
+    this.store.logRequest({ method: req.method, path, status: 200 });
+    return { purchases: this.store.purchaseList(start, end, statuses) };
   }
 
   private authorised(header: string | undefined): boolean {

@@ -47,7 +47,6 @@ export class CleverbridgeSandboxService implements OnModuleInit, OnModuleDestroy
         status: 400,
         body: { status: 'InvalidRequest', error: { code: parsed.code, message: parsed.message } },
         notifications: [],
-        replayed: false,
       };
     }
     const outcome = this.store.processCart(parsed.cart);

@@ -123,7 +123,6 @@ export interface ProcessCartOutcome extends SandboxReply {
   notifications: CleverbridgeNotification[];
   /** behaviour latency: hold the answer this long */
   latencyMs?: number;
-  replayed: boolean;
 }
 
 export type OperationResult =
@@ -174,10 +173,8 @@ export interface LedgerPurchase {
 
 export interface CleverbridgeLedger {
   purchases: LedgerPurchase[];
-  /** ProcessCart calls that reached processing (replays included) */
+  /** ProcessCart calls that reached processing (each one processed: Cleverbridge has no idempotency key) */
   calls: number;
-  /** of which answered from the x-connector-attempt memory */
-  replays: number;
 }
 
 export interface SubscriptionView {
@@ -198,7 +195,6 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   attempt?: string;
-  replayed?: boolean;
 }
 
 export interface CheckoutView {
@@ -211,9 +207,24 @@ export interface CheckoutView {
   expiresAt?: string;
 }
 
-interface IdempotencyRecord {
-  reply: SandboxReply;
-  seen: number;
+/**
+ * One purchase as `GET /purchase/getpurchaselist` lists it. The documented fields (purchaseId, status/statusId,
+ * creationTime, paymentArriveTime, lastModificationTime, customerReferenceNumber) plus the x-parameters the
+ * purchase was made with; the rest of the real PurchaseType is not emulated.
+ */
+export interface PurchaseListEntry {
+  purchaseId: string;
+  status: SandboxPurchaseStatus;
+  creationTime: string;
+  paymentArriveTime?: string;
+  lastModificationTime: string;
+  customerReferenceNumber?: string;
+  subscriptionId?: string;
+  totalGross: number;
+  currencyId: string;
+  paymentResult?: { code: string; message: string };
+  isPaymentRetryScheduled: boolean;
+  extraParameters?: CleverbridgeExtraParameters;
 }
 
 const view = (m: Money): MoneyView => ({ value: m.minor, currency: m.currency });
@@ -239,8 +250,8 @@ function processUniqueIds(): {
 }
 
 /**
- * All state of the Cleverbridge emulator, in memory. Every method is synchronous (no interleaving between
- * the idempotency lookup and the charge) and returns the notifications Cleverbridge would send; the
+ * All state of the Cleverbridge emulator, in memory. Every method is synchronous (no interleaving inside a
+ * charge) and returns the notifications Cleverbridge would send; the
  * service hands them to the notifier. Time comes from the shared Clock (the sandbox test clock) unless a
  * method takes `now`.
  */
@@ -251,10 +262,10 @@ export class CleverbridgeSandboxStore {
   private customersByReference = new Map<string, string>();
   private subscriptions = new Map<string, SandboxSubscription>();
   private sessions = new Map<string, CheckoutSession>();
-  private idempotency = new Map<string, IdempotencyRecord>();
+  /** ProcessCart calls per `x-connector-attempt` value (inspection only: nothing is deduplicated) */
+  private attemptCalls = new Map<string, number>();
   private requestLog: RequestLogEntry[] = [];
   private calls = 0;
-  private replays = 0;
   private ids = processUniqueIds();
   private deterministic = false;
 
@@ -279,10 +290,9 @@ export class CleverbridgeSandboxStore {
     this.customersByReference.clear();
     this.subscriptions.clear();
     this.sessions.clear();
-    this.idempotency.clear();
+    this.attemptCalls.clear();
     this.requestLog = [];
     this.calls = 0;
-    this.replays = 0;
     if (this.deterministic) {
       this.useDeterministicIds();
     }
@@ -290,31 +300,50 @@ export class CleverbridgeSandboxStore {
 
   // ---- ProcessCart -------------------------------------------------------------------------------------
 
-  /** One authenticated, well-formed ProcessCart. */
+  /**
+   * One authenticated, well-formed ProcessCart. Like the real API there is no idempotency key: the same
+   * `x-connector-attempt` sent twice is two purchases.
+   */
   processCart(cart: ParsedProcessCart): ProcessCartOutcome {
     this.calls += 1;
     const attempt = cart.extraParameters[X_ATTEMPT];
     if (attempt !== undefined) {
-      const record = this.idempotency.get(attempt);
-      if (record) {
-        record.seen += 1;
-        this.replays += 1;
-        return { ...structuredClone(record.reply), notifications: [], replayed: true };
-      }
+      this.attemptCalls.set(attempt, (this.attemptCalls.get(attempt) ?? 0) + 1);
     }
-    const outcome = this.process(cart);
-    if (attempt !== undefined && outcome.status === 200) {
-      this.idempotency.set(attempt, {
-        reply: structuredClone({ status: outcome.status, body: outcome.body }),
-        seen: 1,
+    return this.process(cart);
+  }
+
+  /** `GET /purchase/getpurchaselist`: purchases created in [start, end], optionally of some statuses. */
+  purchaseList(start: Date, end: Date, statuses?: readonly string[]): PurchaseListEntry[] {
+    return [...this.purchases.values()]
+      .filter((p) => p.createdAt.getTime() >= start.getTime() && p.createdAt.getTime() <= end.getTime())
+      .filter((p) => !statuses || statuses.includes(p.status))
+      .map((p) => {
+        const reference = this.customers.get(p.customerId)?.customerReferenceId;
+        const params = toExtraParameters(p.extraParameters);
+        const lastModified = [p.createdAt, p.paidAt, ...p.retries.map((r) => r.ranAt)]
+          .filter((d): d is Date => d !== undefined)
+          .reduce((a, b) => (b.getTime() > a.getTime() ? b : a));
+        return {
+          purchaseId: p.purchaseId,
+          status: p.status,
+          creationTime: p.createdAt.toISOString(),
+          ...(p.paidAt ? { paymentArriveTime: p.paidAt.toISOString() } : {}),
+          lastModificationTime: lastModified.toISOString(),
+          ...(reference !== undefined ? { customerReferenceNumber: reference } : {}),
+          ...(p.subscriptionId !== undefined ? { subscriptionId: p.subscriptionId } : {}),
+          totalGross: p.total.toMajorNumber(),
+          currencyId: p.total.currency,
+          ...(p.paymentResult ? { paymentResult: { ...p.paymentResult } } : {}),
+          isPaymentRetryScheduled: p.status === 'Declined' && p.retries.some((r) => !r.ranAt),
+          ...(params ? { extraParameters: params } : {}),
+        };
       });
-    }
-    return outcome;
   }
 
   private process(cart: ParsedProcessCart): ProcessCartOutcome {
     const now = this.now();
-    const reply = (r: SandboxReply): ProcessCartOutcome => ({ ...r, notifications: [], replayed: false });
+    const reply = (r: SandboxReply): ProcessCartOutcome => ({ ...r, notifications: [] });
 
     // who buys
     let customer: SandboxCustomer;
@@ -420,7 +449,6 @@ export class CleverbridgeSandboxStore {
               : {}),
           },
           notifications,
-          replayed: false,
           ...(behaviour.kind === 'latency' ? { latencyMs: behaviour.ms } : {}),
         };
       }
@@ -434,7 +462,6 @@ export class CleverbridgeSandboxStore {
             isPaymentRetryScheduled: false,
           },
           notifications: [this.notification('NewOfflinePaymentPurchaseNotification', purchase, now)],
-          replayed: false,
         };
       }
       case 'decline': {
@@ -872,7 +899,7 @@ export class CleverbridgeSandboxStore {
       .filter((p) => filter.subscriptionId === undefined || p.subscriptionId === filter.subscriptionId)
       .filter((p) => filter.attempt === undefined || p.attempt === filter.attempt)
       .map((p) => this.ledgerPurchase(p));
-    return { purchases, calls: this.calls, replays: this.replays };
+    return { purchases, calls: this.calls };
   }
 
   purchase(purchaseId: string): LedgerPurchase | undefined {
@@ -927,7 +954,7 @@ export class CleverbridgeSandboxStore {
 
   /** How often an `x-connector-attempt` value arrived (first call included); 0 when never. */
   attemptSeen(attempt: string): number {
-    return this.idempotency.get(attempt)?.seen ?? 0;
+    return this.attemptCalls.get(attempt) ?? 0;
   }
 
   // ---- customers ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ export class FaultSettingsDto implements FaultSettings {
   @IsOptional() @Type(() => Number) @IsInt() @Min(400) @Max(599) failStatus?: number;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(86_400) retryAfterSeconds?: number;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) hangNext?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) failAfterNext?: number;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(600_000) hangMs?: number;
   @IsOptional() @Type(() => Number) @IsNumber() @Min(0) @Max(1) lostWebhookRate?: number;
   @IsOptional() @Type(() => Number) @IsNumber() @Min(0) @Max(1) duplicateWebhookRate?: number;

@@ -15,6 +15,11 @@ export interface FaultSettings {
   /** the next N requests are processed, then their response is held for `hangMs` (client times out) */
   hangNext?: number;
   hangMs?: number;
+  /**
+   * the next N requests are processed, then answered with `failStatus` (default 500) instead of their answer
+   * (an answer lost after the gateway acted; emulators that support it: cleverbridge)
+   */
+  failAfterNext?: number;
   /** share of outgoing webhooks silently lost */
   lostWebhookRate?: number;
   /** share of outgoing webhooks delivered twice */
@@ -84,6 +89,16 @@ export class SandboxFaults {
       s.hangNext -= 1;
       await sleep(s.hangMs ?? 30_000);
     }
+  }
+
+  /** After processing: the status to answer instead of the real answer (`failAfterNext`), if one is due. */
+  failAfterProcessing(system: SandboxSystem): number | undefined {
+    const s = this.settings.get(system);
+    if (s?.failAfterNext && s.failAfterNext > 0) {
+      s.failAfterNext -= 1;
+      return s.failStatus ?? 500;
+    }
+    return undefined;
   }
 
   /** How many copies of an outgoing webhook to send: 0 (lost), 1, or 2 (duplicate). */

@@ -93,4 +93,47 @@ describe('callGateway', () => {
     expect(await callCount({ ...labels, outcome: 'unknown' })).toBe(before.unknown + 1);
     expect(await callCount({ ...labels, outcome: 'error' })).toBe(before.error + 1);
   });
+
+  describe('a call without an idempotency key at the gateway (idempotent: false)', () => {
+    it('is sent exactly once when it timed out: the gateway may have acted', async () => {
+      let calls = 0;
+      const outcome = await callGateway(
+        () => {
+          calls += 1;
+          return Promise.reject(new GatewayOutcomeUnknownError('cleverbridge', 'timeout'));
+        },
+        { gateway: 'cleverbridge', operation: 'processCart', idempotent: false, retryDelaysMs: [1, 1] },
+      );
+      expect(outcome.kind).toBe('unknown');
+      expect(calls).toBe(1);
+    });
+
+    it('is sent exactly once after a 5xx', async () => {
+      let calls = 0;
+      const outcome = await callGateway(
+        () => {
+          calls += 1;
+          return Promise.reject(new GatewayUnavailableError('cleverbridge', '500', false, 500));
+        },
+        { gateway: 'cleverbridge', operation: 'processCart', idempotent: false, retryDelaysMs: [1, 1] },
+      );
+      expect(outcome.kind).toBe('unknown');
+      expect(calls).toBe(1);
+    });
+
+    it('is retried only while the request certainly never reached the gateway (connection refused)', async () => {
+      let calls = 0;
+      const outcome = await callGateway(
+        () => {
+          calls += 1;
+          return calls < 3
+            ? Promise.reject(new GatewayUnavailableError('cleverbridge', 'refused', true))
+            : Promise.resolve('ok');
+        },
+        { gateway: 'cleverbridge', operation: 'processCart', idempotent: false, retryDelaysMs: [1, 1] },
+      );
+      expect(outcome).toEqual({ kind: 'ok', value: 'ok' });
+      expect(calls).toBe(3);
+    });
+  });
 });

@@ -27,13 +27,20 @@ export interface GatewayCallOptions {
   /** metric labels: which gateway, which operation (authorise, capture, refund, ...) */
   gateway: GatewayId;
   operation: string;
+  /**
+   * The gateway deduplicates a repeated request (it has an idempotency key). `false` (Cleverbridge ProcessCart):
+   * a try that may have reached the gateway is never repeated; only a connection refused before sending is.
+   */
+  idempotent?: boolean;
   retryDelaysMs?: readonly number[];
 }
 
 /**
  * Calls a gateway, retrying technical failures with backoff. The call closure must reuse the same
  * idempotency key on every try, so a retry after a lost response returns the first answer instead
- * of charging twice. Every call is timed in `connector_gateway_call_duration_seconds`.
+ * of charging twice. A call the gateway cannot deduplicate (`idempotent: false`) is retried only while the
+ * failure proves the request never left; its unknown outcome is resolved by a notification or a lookup.
+ * Every call is timed in `connector_gateway_call_duration_seconds`.
  */
 export async function callGateway<T>(
   call: () => Promise<T>,
@@ -42,7 +49,11 @@ export async function callGateway<T>(
   const stop = gatewayCallDuration.startTimer({ gateway: options.gateway, operation: options.operation });
   let outcome: GatewayCallMetricOutcome = 'error';
   try {
-    const result = await callWithRetries(call, options.retryDelaysMs ?? GATEWAY_RETRY_DELAYS_MS);
+    const result = await callWithRetries(
+      call,
+      options.retryDelaysMs ?? GATEWAY_RETRY_DELAYS_MS,
+      options.idempotent ?? true,
+    );
     outcome = result.kind;
     return result;
   } finally {
@@ -53,11 +64,15 @@ export async function callGateway<T>(
 async function callWithRetries<T>(
   call: () => Promise<T>,
   retryDelaysMs: readonly number[],
+  idempotent: boolean,
 ): Promise<GatewayCallOutcome<T>> {
   let sawUnknown = false;
   let lastError = '';
   for (let attempt = 0; attempt <= retryDelaysMs.length; attempt += 1) {
     if (attempt > 0) {
+      if (sawUnknown && !idempotent) {
+        break; // it may have reached the gateway: sending it again could charge twice
+      }
       await sleep(retryDelaysMs[attempt - 1] ?? 0);
     }
     try {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { GatewayOperationUnsupportedError } from './gateway.errors';
-import { capabilityMismatches, requireOperation } from './gateway-operations';
+import { capabilityMismatches, isIdempotent, requireOperation } from './gateway-operations';
 import { GatewayCapabilities, GatewayProvider, PaymentResult } from './gateway.provider';
 import { GatewayRegistry, GatewayRegistryError } from './gateway.registry';
 
@@ -45,6 +45,21 @@ describe('capabilities against operations', () => {
     expect(capabilityMismatches(fake({}, { rebill: paid }))).toEqual([
       'gateway fake implements rebill but declares no capability for it',
     ]);
+  });
+
+  it('an operation without an idempotency key needs lookupCall, and is not idempotent', () => {
+    const unkeyed = fake({ connectorManagedRebill: true }, { rebill: paid, unkeyedOperations: ['rebill'] });
+    expect(capabilityMismatches(unkeyed)).toEqual([
+      'gateway fake has operations without an idempotency key but does not implement lookupCall',
+    ]);
+    const withLookup = {
+      ...unkeyed,
+      lookupCall: () => Promise.resolve({ kind: 'not_found' as const }),
+    };
+    expect(capabilityMismatches(withLookup)).toEqual([]);
+    expect(isIdempotent(withLookup, 'rebill')).toBe(false);
+    expect(isIdempotent(withLookup, 'charge')).toBe(true);
+    expect(isIdempotent(fake({}), 'rebill')).toBe(true);
   });
 
   it('a consistent gateway has none', () => {

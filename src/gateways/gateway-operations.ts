@@ -1,7 +1,7 @@
 import { GatewayOperationUnsupportedError } from './gateway.errors';
-import { GatewayCapabilities, GatewayProvider } from './gateway.provider';
+import { GatewayCapabilities, GatewayProvider, UnkeyedOperation } from './gateway.provider';
 
-type OptionalOperation = Exclude<keyof GatewayProvider, 'id' | 'capabilities'>;
+type OptionalOperation = Exclude<keyof GatewayProvider, 'id' | 'capabilities' | 'unkeyedOperations'>;
 type Operations = Required<Pick<GatewayProvider, OptionalOperation>>;
 
 /** The bound operation, or GatewayOperationUnsupportedError (422) when this gateway does not offer it. */
@@ -14,6 +14,11 @@ export function requireOperation<K extends OptionalOperation>(
     throw new GatewayOperationUnsupportedError(gateway.id, operation);
   }
   return (method as (...args: unknown[]) => unknown).bind(gateway) as Operations[K];
+}
+
+/** Whether the gateway deduplicates a repeated `operation` under the same idempotency key (callGateway's `idempotent`). */
+export function isIdempotent(gateway: GatewayProvider, operation: UnkeyedOperation): boolean {
+  return !(gateway.unkeyedOperations ?? []).includes(operation);
 }
 
 /** Which operations each capability needs; a capability without its operations is a lie the registry refuses. */
@@ -56,6 +61,11 @@ export function capabilityMismatches(gateway: GatewayProvider): string[] {
     if (implemented(operation) && !declared(gateway.capabilities)) {
       problems.push(`gateway ${gateway.id} implements ${operation} but declares no capability for it`);
     }
+  }
+  if ((gateway.unkeyedOperations ?? []).length > 0 && !implemented('lookupCall')) {
+    problems.push(
+      `gateway ${gateway.id} has operations without an idempotency key but does not implement lookupCall`,
+    );
   }
   return problems;
 }

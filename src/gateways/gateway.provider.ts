@@ -233,6 +233,25 @@ export interface SubscriptionTerms {
   extraParameters?: Record<string, string>;
 }
 
+/** The operations that send money movements a gateway may lack an idempotency key for. */
+export type UnkeyedOperation = 'authorise' | 'charge' | 'rebill' | 'processCart';
+
+/** A call whose answer was lost, to look up at a gateway that has no idempotency key (Cleverbridge ProcessCart). */
+export interface CallLookupInput {
+  /** the idempotency key the call carried (Cleverbridge: the `x-connector-attempt` x-parameter) */
+  idempotencyKey: string;
+  /** the gateway's payment id, when an earlier answer named one (an offline payment being waited for) */
+  externalPaymentId?: string;
+  /** the call was made after this (bounds the search window) */
+  sentAfter: Date;
+}
+
+/**
+ * `found`: what the call made, as it stands now; `not_found`: the gateway certainly holds no payment from it.
+ * A lookup that could not be made throws the usual gateway errors (the outcome stays unknown).
+ */
+export type CallLookupResult = { kind: 'found'; result: PaymentResult } | { kind: 'not_found' };
+
 export type ReturnDetails = { details: Record<string, unknown> } | { errors: FieldError[] };
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;
@@ -246,6 +265,14 @@ export interface GatewayProvider {
   /** its definition's id (gateways.ts) */
   readonly id: string;
   readonly capabilities: GatewayCapabilities;
+  /**
+   * Operations the gateway cannot deduplicate (no idempotency key, e.g. Cleverbridge ProcessCart): once such a
+   * call may have reached the gateway it is never sent again until `lookupCall` (or a notification) says
+   * whether it charged. Every operation not named here repeats safely under the same key.
+   */
+  readonly unkeyedOperations?: readonly UnkeyedOperation[];
+  /** what an unkeyed call whose answer was lost did (required when `unkeyedOperations` is not empty) */
+  lookupCall?(input: CallLookupInput): Promise<CallLookupResult>;
   authorise?(input: AuthoriseInput): Promise<PaymentResult>;
   /** authorise + capture in one step */
   charge?(input: AuthoriseInput): Promise<PaymentResult>;

@@ -10,7 +10,7 @@ import { decline as makeDecline } from '../gateways/decline-codes';
 import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
 import { CartCustomer, GatewayEvent, PaymentResult, ProcessCartInput } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
-import { requireOperation } from '../gateways/gateway-operations';
+import { isIdempotent, requireOperation } from '../gateways/gateway-operations';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { applyAfterSale } from '../refunds/after-sale';
@@ -117,9 +117,12 @@ export class PurchasesService {
       adjustments: [],
       lastError: null,
     });
+    // no idempotency key at Cleverbridge: a cart that may have arrived is never sent again; the notification
+    // (or a lookup) tells what it did
     const outcome = await callGateway(() => processCart(input), {
       gateway: gateway.id,
       operation: 'processCart',
+      idempotent: isIdempotent(gateway, 'processCart'),
     });
     const purchase = await this.applyOutcome(id, outcome);
     if (outcome.kind === 'invalid') {

@@ -39,8 +39,19 @@ export const REBILL_ATTEMPT_TRANSITIONS: TransitionTable<RebillAttemptStatus> = 
     'captured',
     'failed',
   ],
-  unknown: ['charging', 'captured'],
-  pending: ['charging', 'captured', 'failed'],
+  // unknown / pending: `charging` only where the gateway deduplicates a repeat; without an idempotency key
+  // (Cleverbridge) the lookup's answer moves it on, or it waits again
+  unknown: [
+    'charging',
+    'unknown',
+    'pending',
+    'retry_scheduled',
+    'declined',
+    'action_required',
+    'captured',
+    'failed',
+  ],
+  pending: ['charging', 'pending', 'retry_scheduled', 'declined', 'action_required', 'captured', 'failed'],
   retry_scheduled: ['captured', 'declined', 'action_required', 'failed'],
   declined: ['charging', 'captured', 'failed'],
   action_required: ['captured', 'failed'],

@@ -19,8 +19,14 @@ export type AttemptChanges = Partial<Omit<RebillAttemptEntity, 'id' | 'createdAt
 export class RebillAttempts {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** The period's attempt: inserted on first sight, or the existing one (and its key) on conflict. */
-  async ensure(sub: ConnectorSubscriptionEntity, now: Date): Promise<RebillAttemptEntity> {
+  /**
+   * The period's attempt: inserted on first sight (`created`: its key was never sent), or the existing one (and
+   * its key) on conflict.
+   */
+  async ensure(
+    sub: ConnectorSubscriptionEntity,
+    now: Date,
+  ): Promise<{ attempt: RebillAttemptEntity; created: boolean }> {
     const id = randomUUID();
     const inserted = returnedRows<Record<string, unknown>>(
       await this.db.query(
@@ -44,11 +50,15 @@ export class RebillAttempts {
     );
     const row = inserted[0];
     if (row) {
-      return rowToEntity<RebillAttemptEntity>(this.db.getMetadata(RebillAttemptEntity), row);
+      return {
+        attempt: rowToEntity<RebillAttemptEntity>(this.db.getMetadata(RebillAttemptEntity), row),
+        created: true,
+      };
     }
-    return this.db
+    const existing = await this.db
       .getRepository(RebillAttemptEntity)
       .findOneByOrFail({ subscriptionId: sub.id, periodStart: sub.nextBillingAt });
+    return { attempt: existing, created: false };
   }
 
   /** The attempt for the subscription's current period, if one was made. */

@@ -5,8 +5,9 @@ import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { decline as makeDecline } from '../gateways/decline-codes';
 import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
-import { PaymentResult } from '../gateways/gateway.provider';
+import { GatewayProvider, PaymentResult } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
+import { isIdempotent, requireOperation } from '../gateways/gateway-operations';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
@@ -58,6 +59,10 @@ const emptySummary = (): RebillRunSummary => ({
  * (state `charging`, with its key) BEFORE the gateway call; a crash after the call leaves it `charging`, and the
  * next run repeats the call with the SAME key, which the gateway answers from its first result. A new key is
  * only ever made after a definitive decline (the next dunning try).
+ *
+ * A gateway without an idempotency key for `rebill` (Cleverbridge ProcessCart) is never sent a key twice once
+ * it may have arrived: an attempt found `charging` or `unknown` is resolved by the gateway's lookup (or its
+ * notification), and only a definite "no purchase" sends it again; `pending` (an offline payment) is waited for.
  */
 @Injectable()
 export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown {
@@ -217,13 +222,19 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
   /** What the claimed subscription needs now: a first try, a replay, the next dunning try, or nothing. */
   private async process(sub: ConnectorSubscriptionEntity, clock: PassClock): Promise<RebillOutcome> {
     const billable = sub.status === 'active' || sub.status === 'past_due';
-    const attempt = await this.periodAttempt(sub, billable, clock);
+    const { attempt, created } = (await this.periodAttempt(sub, billable, clock)) ?? {};
     switch (attempt?.status) {
       case 'charging':
       case 'unknown':
-      case 'pending':
+      case 'pending': {
+        const gateway = this.gateways.get(sub.gateway);
+        if (!created && !isIdempotent(gateway, 'rebill')) {
+          // it may have reached a gateway that cannot deduplicate it: learn what it did, never send it again
+          return this.lookUp(sub, gateway, attempt, clock);
+        }
         // in flight, or died in flight: the SAME key again
         return this.chargeMarked(sub, attempt, attempt.tryNumber, clock);
+      }
       case 'declined':
         // definitively declined: the next try, under the next key (a cancelled subscription is not retried)
         return billable ? this.chargeMarked(sub, attempt, attempt.tryNumber + 1, clock) : this.idle(sub);
@@ -248,15 +259,81 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
   }
 
   /** Billable: the period's attempt (made on first sight). Cancelled: only one already made is finished. */
-  private periodAttempt(
+  private async periodAttempt(
     sub: ConnectorSubscriptionEntity,
     billable: boolean,
     clock: PassClock,
-  ): Promise<RebillAttemptEntity | null> {
+  ): Promise<{ attempt: RebillAttemptEntity; created: boolean } | null> {
     if (billable) {
       return this.attempts.ensure(sub, clock.now());
     }
-    return sub.status === 'cancelled' ? this.attempts.current(sub) : Promise.resolve(null);
+    const current = sub.status === 'cancelled' ? await this.attempts.current(sub) : null;
+    return current ? { attempt: current, created: false } : null;
+  }
+
+  /**
+   * The attempt's call went to a gateway without an idempotency key and its answer is not known (lost, crashed
+   * before the write) or is an offline payment still open: the gateway's lookup decides. Found -> as if it had
+   * answered; definitely not found -> nothing was charged, so the same key is sent (the one case that sends);
+   * the lookup itself failing -> wait and look again (backoff), never re-send.
+   */
+  private async lookUp(
+    sub: ConnectorSubscriptionEntity,
+    gateway: GatewayProvider,
+    attempt: RebillAttemptEntity,
+    clock: PassClock,
+  ): Promise<RebillOutcome> {
+    const lookupCall = requireOperation(gateway, 'lookupCall');
+    const looked = await callGateway(
+      () =>
+        lookupCall({
+          idempotencyKey: attempt.idempotencyKey,
+          sentAfter: attempt.createdAt,
+          ...(attempt.externalPaymentId ? { externalPaymentId: attempt.externalPaymentId } : {}),
+        }),
+      { gateway: gateway.id, operation: 'lookupCall' },
+    );
+    const state = this.dunningState(sub, attempt, clock.now());
+    const waitForPayment = (): RebillDecision => ({
+      kind: 'pending',
+      ...(attempt.externalPaymentId ? { externalPaymentId: attempt.externalPaymentId } : {}),
+      recheckAt: later(clock.now(), this.policy.retryGraceMs),
+    });
+    if (looked.kind !== 'ok') {
+      const error =
+        looked.kind === 'not_processed'
+          ? looked.decline.reason
+          : looked.kind === 'invalid'
+            ? looked.error.message
+            : looked.error;
+      this.logger.warn(
+        `attempt ${attempt.id}: lookup at ${gateway.id} failed (${error}); looking again later`,
+      );
+      const decision: RebillDecision =
+        attempt.status === 'pending'
+          ? waitForPayment()
+          : decideRebill({ kind: 'unknown', error: `lookup failed: ${error}` }, state, this.policy);
+      return this.outcomes.apply(decided(attempt), decision, clock.now());
+    }
+    if (looked.value.kind === 'not_found') {
+      if (attempt.status === 'pending') {
+        // the gateway named the purchase earlier: a search that misses it proves nothing
+        this.logger.warn(
+          `attempt ${attempt.id}: pending purchase ${attempt.externalPaymentId ?? '?'} not listed`,
+        );
+        return this.outcomes.apply(decided(attempt), waitForPayment(), clock.now());
+      }
+      if (sub.status === 'cancelled') {
+        this.logger.warn(`attempt ${attempt.id}: nothing was charged and the subscription is cancelled`);
+        return this.idle(sub);
+      }
+      return this.chargeMarked(sub, attempt, attempt.tryNumber, clock);
+    }
+    const answer: GatewayCallOutcome<PaymentResult> = { kind: 'ok', value: looked.value.result };
+    const decision = decideRebill(answer, state, this.policy);
+    // an offline payment still open is no new try for the history
+    const unchanged = attempt.status === 'pending' && decision.kind === 'pending';
+    return this.outcomes.apply(decided(attempt), decision, clock.now(), unchanged ? undefined : answer);
   }
 
   /** The gateway said it retries by itself (Cleverbridge) but did not report back in time: dunning as declined. */
@@ -337,7 +414,7 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
             extraParameters: sub.xParameters,
             periodStart: attempt.periodStart,
           }),
-        { gateway: gateway.id, operation: 'rebill' },
+        { gateway: gateway.id, operation: 'rebill', idempotent: isIdempotent(gateway, 'rebill') },
       );
       decision = decideRebill(answer, this.dunningState(sub, attempt, clock.now()), this.policy);
     } catch (err) {

@@ -19,11 +19,7 @@ import { APP_CONFIG } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/config.factory';
 import { CleverbridgeGateway } from '../../src/gateways/cleverbridge/cleverbridge.gateway';
 import { CleverbridgeEvent } from '../../src/gateways/cleverbridge/cleverbridge.mapper';
-import {
-  GatewayOutcomeUnknownError,
-  GatewayRequestRejectedError,
-  GatewayUnavailableError,
-} from '../../src/gateways/gateway.errors';
+import { GatewayRequestRejectedError, GatewayUnavailableError } from '../../src/gateways/gateway.errors';
 import { ProcessCartInput, RebillInput } from '../../src/gateways/gateway.provider';
 import { SandboxClockController } from '../../sandbox/clock/sandbox-clock.controller';
 import { SandboxClockService } from '../../sandbox/clock/sandbox-clock.service';
@@ -246,27 +242,45 @@ describe('Cleverbridge sandbox (HTTP, with the real gateway and notifications)',
     expect((await request(app.getHttpServer()).get('/sandbox/cleverbridge/subscriptions')).body).toEqual([]);
   });
 
-  it('a timed-out rebill repeated under the same attempt returns the first purchase: charged once', async () => {
+  it('a rebill whose answer was lost is found by lookupCall (getpurchaselist), never sent twice', async () => {
+    const sentAfter = new Date(Date.now() - 1000);
     await gateway.processCart(purchase());
     await delivered();
     const period = rebill('S9000001');
-    faults.set('cleverbridge', { hangNext: 1, hangMs: 1_500 });
-    await expect(gateway.rebill(period)).rejects.toBeInstanceOf(GatewayOutcomeUnknownError);
+    expect(await gateway.lookupCall({ idempotencyKey: period.idempotencyKey, sentAfter })).toEqual({
+      kind: 'not_found',
+    });
+    faults.set('cleverbridge', { failAfterNext: 1 });
+    const lost = await gateway.rebill(period).catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(GatewayUnavailableError);
+    expect(lost).toMatchObject({ notProcessed: false, httpStatus: 500 });
 
-    const repeated = await gateway.rebill(period);
-    expect(repeated).toEqual({ status: 'captured', externalPaymentId: '500000002' });
+    expect(await gateway.lookupCall({ idempotencyKey: period.idempotencyKey, sentAfter })).toEqual({
+      kind: 'found',
+      result: { status: 'captured', externalPaymentId: '500000002' },
+    });
     const ledger = await request(app.getHttpServer())
       .get('/sandbox/cleverbridge/ledger')
       .query({ subscriptionId: 'S9000001', attempt: period.idempotencyKey })
       .expect(200);
     expect(ledger.body).toMatchObject({
       purchases: [{ purchaseId: '500000002', rebill: true, period: '2025-04-01', total: { value: 999 } }],
-      calls: 3,
-      replays: 1,
+      calls: 2,
     });
     await delivered();
     expect(WebhookSink.events.map((e) => e.externalPaymentId)).toEqual(['500000001', '500000002']);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+  });
+
+  it('getpurchaselist needs the API user and a time window', async () => {
+    await request(app.getHttpServer())
+      .get('/sandbox/cleverbridge/purchase/getpurchaselist')
+      .query({ startdatetime: '2025-01-01T00:00:00Z', enddatetime: '2025-01-02T00:00:00Z' })
+      .expect(401);
+    await request(app.getHttpServer())
+      .get('/sandbox/cleverbridge/purchase/getpurchaselist')
+      .set('Authorization', API_AUTH)
+      .query({ startdatetime: 'yesterday' })
+      .expect(400);
   });
 
   it('injected 5xx is GatewayUnavailableError with the outcome open', async () => {

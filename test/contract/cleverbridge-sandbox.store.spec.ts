@@ -320,7 +320,7 @@ describe('CleverbridgeSandboxStore', () => {
     });
     const input: Partial<ProcessCartInput> = { idempotencyKey: 'att_err', ...behaviour('error') };
     expect(send(store, input)).toMatchObject({ status: 500, body: { status: 'InternalServerError' } });
-    expect(store.attemptSeen('att_err')).toBe(0);
+    expect(store.attemptSeen('att_err')).toBe(1); // it arrived; nothing was bought
     expect(send(store, behaviour('latency:50'))).toMatchObject({
       status: 200,
       latencyMs: 50,
@@ -333,19 +333,43 @@ describe('CleverbridgeSandboxStore', () => {
     expect(store.ledger().purchases).toHaveLength(1);
   });
 
-  it('a repeated x-connector-attempt gets the first answer, without a second charge or notification', () => {
+  it('a repeated x-connector-attempt is a second purchase: like the real API, nothing is deduplicated', () => {
     const { store } = setup();
     const first = send(store, { idempotencyKey: 'att_same' });
-    const second = send(store, { idempotencyKey: 'att_same', items: [{ productId: '200001', quantity: 5 }] });
-    expect(second.body).toEqual(first.body);
-    expect(second).toMatchObject({ replayed: true, notifications: [] });
-    expect(first.replayed).toBe(false);
+    const second = send(store, { idempotencyKey: 'att_same' });
+    expect(first.body).toMatchObject({ status: 'Paid', purchaseId: '500000001' });
+    expect(second.body).toMatchObject({ status: 'Paid', purchaseId: '500000002' });
+    expect(second.notifications).toHaveLength(1);
     expect(store.ledger({ attempt: 'att_same' })).toMatchObject({
-      purchases: [{ purchaseId: '500000001' }],
+      purchases: [{ purchaseId: '500000001' }, { purchaseId: '500000002' }],
       calls: 2,
-      replays: 1,
     });
     expect(store.attemptSeen('att_same')).toBe(2);
+  });
+
+  it('getpurchaselist: purchases created in the window, with status and the x-parameters they were made with', () => {
+    const { store, clock } = setup();
+    const before = new Date(clock.now().getTime() - 1);
+    send(store, { idempotencyKey: 'att_list' });
+    send(store, behaviour('offline', { idempotencyKey: 'att_offline' }));
+    const listed = store.purchaseList(before, clock.now());
+    expect(listed).toEqual([
+      expect.objectContaining({
+        purchaseId: '500000001',
+        status: 'Paid',
+        creationTime: clock.now().toISOString(),
+        paymentArriveTime: clock.now().toISOString(),
+        isPaymentRetryScheduled: false,
+        extraParameters: {
+          extraParameter: expect.arrayContaining([{ key: 'x-connector-attempt', value: 'att_list' }]),
+        },
+      }),
+      expect.objectContaining({ purchaseId: '500000002', status: 'WaitingForOfflinePayment' }),
+    ]);
+    expect(store.purchaseList(before, clock.now(), ['WaitingForOfflinePayment'])).toHaveLength(1);
+    expect(
+      store.purchaseList(new Date(clock.now().getTime() + 1), new Date(clock.now().getTime() + 2)),
+    ).toEqual([]);
   });
 
   it("a subscription behaviour with `times` declines the next rebill; Cleverbridge's retry pays an hour later", () => {
@@ -502,7 +526,7 @@ describe('CleverbridgeSandboxStore', () => {
     send(store);
     store.logRequest({ method: 'POST', path: '/x', status: 200 });
     store.reset();
-    expect(store.ledger()).toEqual({ purchases: [], calls: 0, replays: 0 });
+    expect(store.ledger()).toEqual({ purchases: [], calls: 0 });
     expect(store.requests()).toEqual([]);
     expect(ok(send(store)).purchaseId).toBe('500000001');
   });

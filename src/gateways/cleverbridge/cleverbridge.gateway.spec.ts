@@ -114,6 +114,38 @@ describe('CleverbridgeGateway (HTTP)', () => {
     });
   });
 
+  it('lookupCall lists purchases around the call (GET /purchase/getpurchaselist, Basic auth) and finds ours', async () => {
+    handler = reply(200, {
+      purchases: [
+        {
+          purchaseId: 500000009,
+          status: 'Paid',
+          extraParameters: { extraParameter: [{ key: 'x-connector-attempt', value: 'att_1' }] },
+        },
+      ],
+    });
+    const sentAfter = new Date('2025-03-01T11:00:00.000Z');
+    await expect(gateway().lookupCall({ idempotencyKey: 'att_1', sentAfter })).resolves.toEqual({
+      kind: 'found',
+      result: { status: 'captured', externalPaymentId: '500000009' },
+    });
+    const [call] = captured;
+    expect(call?.method).toBe('GET');
+    const url = new URL(call?.url ?? '', 'http://x');
+    expect(url.pathname).toBe('/sandbox/cleverbridge/purchase/getpurchaselist');
+    expect(url.searchParams.get('startdatetime')).toBe('2025-03-01T10:00:00.000Z');
+    expect(url.searchParams.get('enddatetime')).toBe('2025-03-01T13:00:00.000Z');
+    expect(call?.headers.authorization).toBe(`Basic ${Buffer.from('api-user:api-pass').toString('base64')}`);
+    handler = reply(500, { status: 'InternalServerError' });
+    await expect(gateway().lookupCall({ idempotencyKey: 'att_1', sentAfter })).rejects.toBeInstanceOf(
+      GatewayUnavailableError,
+    );
+  });
+
+  it('declares ProcessCart (and so rebill) as having no idempotency key', () => {
+    expect(gateway().unkeyedOperations).toEqual(['rebill', 'processCart']);
+  });
+
   it('sets actionExpiresAt from the injected clock', async () => {
     handler = reply(200, { status: 'CustomerActionNeeded', url: 'https://x/checkout/1' });
     await expect(gateway().processCart(purchase)).resolves.toMatchObject({

@@ -5,6 +5,8 @@ import { sendToGateway } from '../gateway-http';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { FieldError } from '../../common/errors/domain-error';
 import {
+  CallLookupInput,
+  CallLookupResult,
   GatewayCapabilities,
   GatewayProvider,
   PaymentResult,
@@ -18,6 +20,7 @@ import {
   CleverbridgeEvent,
   errorForStatus,
   fromProcessCartResponse,
+  fromPurchaseList,
   parseNotification,
   toProcessCartRequest,
   toRebillCart,
@@ -34,11 +37,14 @@ import { CleverbridgeProcessCartResponse } from './cleverbridge.types';
  * details Cleverbridge already holds, or answers with a URL for the customer. Card data never passes through
  * us, so the card-gateway operations (authorise, capture, tokenise, ...) are not offered.
  *
- * Idempotency out: Cleverbridge has no idempotency header. Every cart carries our attempt id as the
- * x-parameter `x-connector-attempt` (and rebills `x-connector-period`); both come back in the notifications,
- * so a repeated attempt and its purchase can be recognised. The database's unique (subscription, period)
- * rebill attempt is what prevents a second call for the same period in the first place.
+ * Idempotency out: Cleverbridge has no idempotency key, so ProcessCart (rebills included) is an unkeyed
+ * operation: once a cart may have reached Cleverbridge it is never sent again; `lookupCall` finds what it did.
+ * Every cart carries our attempt id as the x-parameter `x-connector-attempt` (and rebills `x-connector-period`);
+ * both come back in the notifications and in the Purchase API, so the purchase of a lost answer is recognised.
  */
+/** how far the Purchase API search window reaches past the call, each side (clocks differ) */
+const LOOKUP_SKEW_MS = 60 * 60 * 1000;
+
 @Injectable()
 export class CleverbridgeGateway implements GatewayProvider {
   readonly id = 'cleverbridge' as const;
@@ -52,6 +58,7 @@ export class CleverbridgeGateway implements GatewayProvider {
     connectorManagedRebill: true,
     refundsByCaptureId: false,
   };
+  readonly unkeyedOperations = ['rebill', 'processCart'] as const;
   private readonly http = new HttpClient('cleverbridge');
 
   constructor(
@@ -101,6 +108,29 @@ export class CleverbridgeGateway implements GatewayProvider {
   /** One period of a connector-managed subscription: non-interactive ProcessCart on the subscription id. */
   rebill(input: RebillInput): Promise<PaymentResult> {
     return this.processCart(toRebillCart(input));
+  }
+
+  /**
+   * What a ProcessCart whose answer was lost did: `GET /purchase/getpurchaselist` over the time it was sent in
+   * (widened by LOOKUP_SKEW_MS each side for clock differences), filtered by its `x-connector-attempt`.
+   */
+  async lookupCall(input: CallLookupInput): Promise<CallLookupResult> {
+    const { apiUrl, username, password } = this.options;
+    const path = '/purchase/getpurchaselist';
+    const query = new URLSearchParams({
+      startdatetime: new Date(input.sentAfter.getTime() - LOOKUP_SKEW_MS).toISOString(),
+      enddatetime: new Date(this.clock.now().getTime() + LOOKUP_SKEW_MS).toISOString(),
+    });
+    const res = await sendToGateway(this.http, this.id, {
+      method: 'GET',
+      url: `${apiUrl.replace(/\/$/, '')}${path}?${query.toString()}`,
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+      timeoutMs: this.config.gatewayTimeoutMs,
+    });
+    if (res.status < 200 || res.status >= 300) {
+      throw errorForStatus(res.status, res.body, path);
+    }
+    return fromPurchaseList(res.body, input);
   }
 
   /** Basic auth (CLEVERBRIDGE_NOTIFY_USERNAME/PASSWORD) is checked before the body is read. */

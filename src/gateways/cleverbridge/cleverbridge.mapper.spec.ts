@@ -12,6 +12,7 @@ import {
   CUSTOMER_ACTION_URL_TTL_MS,
   errorForStatus,
   fromProcessCartResponse,
+  fromPurchaseList,
   mapPaymentError,
   parseNotification,
   toProcessCartRequest,
@@ -686,5 +687,67 @@ describe('parseNotification', () => {
     ['amount without currency', body({ ...PAID, purchase: { ...PAID.purchase, currencyId: undefined } })],
   ])('malformed: %s', (_case, raw) => {
     expect(() => parseNotification(raw)).toThrow(WebhookMalformedError);
+  });
+});
+
+describe('fromPurchaseList (lookup of a ProcessCart whose answer was lost)', () => {
+  const query = { idempotencyKey: 'att_9:1', sentAfter: NOW };
+  const listed = (purchaseId: string, status: string, attempt = 'att_9:1', extra: object = {}) => ({
+    purchaseId,
+    status,
+    creationTime: NOW.toISOString(),
+    extraParameters: { extraParameter: [{ key: 'x-connector-attempt', value: attempt }] },
+    ...extra,
+  });
+
+  it('finds the purchase by its x-connector-attempt and maps its status like a ProcessCart answer', () => {
+    expect(
+      fromPurchaseList({ purchases: [listed('1', 'Paid', 'other'), listed('2', 'Paid')] }, query),
+    ).toEqual({
+      kind: 'found',
+      result: { status: 'captured', externalPaymentId: '2' },
+    });
+    expect(fromPurchaseList({ purchases: [listed('3', 'WaitingForOfflinePayment')] }, query)).toEqual({
+      kind: 'found',
+      result: { status: 'pending', externalPaymentId: '3' },
+    });
+    expect(
+      fromPurchaseList(
+        {
+          purchases: [
+            listed('4', 'Declined', 'att_9:1', {
+              paymentResult: { code: 'PAY_CLE' },
+              isPaymentRetryScheduled: true,
+            }),
+          ],
+        },
+        query,
+      ),
+    ).toMatchObject({
+      kind: 'found',
+      result: { status: 'rejected', decline: { code: 'PAY_CLE' }, retryScheduled: true },
+    });
+  });
+
+  it('a paid purchase wins; by purchase id when the attempt is not listed with it', () => {
+    expect(
+      fromPurchaseList({ purchases: [listed('5', 'Paid'), listed('6', 'Declined')] }, query),
+    ).toMatchObject({ kind: 'found', result: { externalPaymentId: '5' } });
+    expect(
+      fromPurchaseList(
+        { purchases: [{ purchaseId: 7, status: 'Paid' }] },
+        { ...query, externalPaymentId: '7' },
+      ),
+    ).toMatchObject({ kind: 'found', result: { status: 'captured', externalPaymentId: '7' } });
+  });
+
+  it('nothing of ours listed is a definite not_found; an unreadable answer or status is unknown', () => {
+    expect(fromPurchaseList({ purchases: [listed('8', 'Paid', 'att_other:1')] }, query)).toEqual({
+      kind: 'not_found',
+    });
+    expect(() => fromPurchaseList({ error: 'x' }, query)).toThrow(GatewayOutcomeUnknownError);
+    expect(() => fromPurchaseList({ purchases: [listed('9', 'Mystery')] }, query)).toThrow(
+      GatewayOutcomeUnknownError,
+    );
   });
 });

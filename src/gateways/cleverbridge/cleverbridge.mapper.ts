@@ -9,6 +9,8 @@ import {
   GatewayUnavailableError,
 } from '../gateway.errors';
 import {
+  CallLookupInput,
+  CallLookupResult,
   CartCustomer,
   GatewayEvent,
   GatewayEventType,
@@ -31,6 +33,7 @@ import {
   CleverbridgeProcessCartRequest,
   CleverbridgeProcessCartRequestBody,
   CleverbridgeProcessCartResponse,
+  CleverbridgePurchaseListEntry,
   CLEVERBRIDGE_NOTIFICATION_TYPES,
 } from './cleverbridge.types';
 
@@ -402,11 +405,76 @@ export function fromProcessCartResponse(
 }
 
 /** A non-2xx answer -> the error to throw (400 InvalidRequest is ours to fix; 5xx may be retried). */
-export function errorForStatus(httpStatus: number, body: unknown): Error {
+/** Purchase statuses that mean the customer was charged (what happened after is told by notifications). */
+const CHARGED_PURCHASE_STATUSES = ['Paid', 'Refunded', 'PartiallyRefunded', 'ChargedBack'];
+/** Purchase statuses that mean nothing was or will be charged for it. */
+const DEAD_PURCHASE_STATUSES = ['Canceled', 'Cancelled', 'Expired'];
+
+/** One listed purchase -> what the lost ProcessCart did, as a ProcessCart answer would have said it. */
+function fromListedPurchase(entry: CleverbridgePurchaseListEntry): PaymentResult {
+  const base = { externalPaymentId: String(entry.purchaseId) };
+  const status = entry.status ?? '';
+  if (CHARGED_PURCHASE_STATUSES.includes(status)) {
+    return { ...base, status: 'captured' };
+  }
+  if (DEAD_PURCHASE_STATUSES.includes(status)) {
+    return { ...base, status: 'rejected', decline: decline('PAY_DEC', { code: status }) };
+  }
+  switch (status) {
+    case 'WaitingForOfflinePayment':
+      return { ...base, status: 'pending' };
+    case 'AwaitingCustomer':
+      return {
+        ...base,
+        status: 'action_required',
+        decline: entry.paymentResult
+          ? mapPaymentError(entry.paymentResult)
+          : decline('PAY_DEC', { code: 'CustomerActionNeeded' }),
+      };
+    case 'Declined':
+      return {
+        ...base,
+        status: 'rejected',
+        decline: entry.paymentResult
+          ? mapPaymentError(entry.paymentResult)
+          : decline('PAY_DEC', { code: status }),
+        retryScheduled: entry.isPaymentRetryScheduled === true,
+      };
+    default:
+      throw new GatewayOutcomeUnknownError(
+        GATEWAY,
+        `getpurchaselist: unknown purchase status ${JSON.stringify(status)}`,
+      );
+  }
+}
+
+/**
+ * The purchases a lost ProcessCart may have made: those carrying its `x-connector-attempt`, or the purchase id an
+ * earlier answer named. A paid one wins over others (a second purchase is reported by its notification).
+ */
+export function fromPurchaseList(body: unknown, query: CallLookupInput): CallLookupResult {
+  const list = isRecord(body) ? body.purchases : undefined;
+  if (!Array.isArray(list)) {
+    throw new GatewayOutcomeUnknownError(GATEWAY, 'getpurchaselist answered without a purchase list');
+  }
+  const mine = (list as unknown[])
+    .filter(isRecord)
+    .map((e) => e as unknown as CleverbridgePurchaseListEntry)
+    .filter(
+      (e) =>
+        (query.externalPaymentId !== undefined && idString(e.purchaseId) === query.externalPaymentId) ||
+        extraParametersOf(e.extraParameters)[X_ATTEMPT] === query.idempotencyKey,
+    );
+  const chosen =
+    mine.find((e) => CHARGED_PURCHASE_STATUSES.includes(e.status ?? '')) ?? mine[mine.length - 1];
+  return chosen ? { kind: 'found', result: fromListedPurchase(chosen) } : { kind: 'not_found' };
+}
+
+export function errorForStatus(httpStatus: number, body: unknown, path = '/cart/processcart'): Error {
   const res = (typeof body === 'object' && body !== null ? body : {}) as CleverbridgeErrorResponse;
   const code = res.error?.code ?? res.status;
   const detail = res.error?.message ?? (typeof body === 'string' ? body.slice(0, 200) : '');
-  const message = `Cleverbridge /cart/processcart answered ${httpStatus}${code ? ` ${code}` : ''}${
+  const message = `Cleverbridge ${path} answered ${httpStatus}${code ? ` ${code}` : ''}${
     detail ? `: ${detail}` : ''
   }`;
   if (httpStatus >= 500 || httpStatus === 429 || httpStatus === 408) {

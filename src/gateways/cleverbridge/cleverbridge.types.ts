@@ -176,3 +176,26 @@ export interface CleverbridgeNotification {
   refund?: CleverbridgeNotificationAmount & { id?: string };
   chargeback?: CleverbridgeNotificationAmount & { id?: string };
 }
+
+/**
+ * One purchase of `GET /purchase/getpurchaselist` (Purchase API). The vendor names purchaseId, status/statusId,
+ * creationTime, paymentArriveTime, lastModificationTime and customerReferenceNumber; the x-parameters, payment
+ * result and retry flag are assumed to follow the ProcessCart and notification shapes (DESIGN §10).
+ */
+export interface CleverbridgePurchaseListEntry {
+  purchaseId: string | number;
+  status?: string;
+  statusId?: number;
+  creationTime?: string;
+  paymentArriveTime?: string;
+  lastModificationTime?: string;
+  customerReferenceNumber?: string;
+  subscriptionId?: string;
+  paymentResult?: CleverbridgePaymentError;
+  isPaymentRetryScheduled?: boolean;
+  extraParameters?: CleverbridgeExtraParameters;
+}
+
+export interface CleverbridgePurchaseList {
+  purchases: CleverbridgePurchaseListEntry[];
+}
