@@ -118,7 +118,7 @@ export class CleverbridgeSandboxController {
       status: outcome.status,
       ...(outcome.replayed ? { replayed: true } : {}),
     });
-    await this.faults.afterRequest('cleverbridge');
+    await this.faults.afterRequest('cleverbridge', `${req.method} ${path}`);
     res.status(outcome.status);
     return outcome.body;
   }
