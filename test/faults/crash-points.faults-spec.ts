@@ -86,13 +86,14 @@ function record(
   crash: string,
   seen: Observed,
   expected: { charges: number; reports: number; final: string },
+  note = '',
 ): void {
   rows.push({
     flow,
     crash,
     charges: `${seen.charges} of ${expected.charges}`,
     reports: `${seen.reports} of ${expected.reports}${seen.undelivered ? ` (+${seen.undelivered} undelivered)` : ''}`,
-    final: seen.final,
+    final: `${seen.final}${note}`,
   });
 }
 
@@ -101,11 +102,20 @@ async function expectOutcome(
   crash: string,
   seen: Observed,
   expected: { charges: number; reports: number; final: string },
+  note = '',
 ): Promise<void> {
-  record(flow, crash, seen, expected);
+  record(flow, crash, seen, expected, note);
   expect(seen).toEqual({ ...expected, undelivered: 0 });
   await Promise.resolve();
 }
+
+/** What the client's retry with the same Idempotency-Key was answered, for the table. */
+const retryNote = (retry: { status: number; body: unknown }): string =>
+  ` (client retry: ${retry.status}${
+    typeof retry.body === 'object' && retry.body && 'status' in retry.body
+      ? ` ${String(retry.body.status)}`
+      : ''
+  }${typeof retry.body === 'object' && retry.body && 'code' in retry.body ? ` ${String(retry.body.code)}` : ''})`;
 
 const cleengPaymentsOfOrder = async (cleengOrderId: string): Promise<CleengPayment[]> =>
   (await cleengState(world)).payments.filter((p) => String(p.orderId) === cleengOrderId);
@@ -203,12 +213,13 @@ describe('initial purchase (Adyen, POST /v1/payments)', () => {
     await world.killAppOn('adyen', 'POST /payments');
     expect((await world.pay(order.id, key)).status).toBe(0);
     await world.restartAfterCrash();
-    await world.pay(order.id, key);
+    const retry = await world.pay(order.id, key);
     await expectOutcome(
       'purchase',
       'gateway answered, before write',
       await observePurchase(order.id, order.cleengOrderId, before, since),
       PURCHASE_FINAL,
+      retryNote(retry),
     );
   });
 
@@ -229,6 +240,7 @@ describe('initial purchase (Adyen, POST /v1/payments)', () => {
     expect(waiting).toBeDefined();
     await world.app.kill();
     await world.clearFaults();
+    await world.expireLeasesOfDeadInstance();
     await world.app.start();
     await expectOutcome(
       'purchase',
@@ -405,7 +417,7 @@ describe('refund (POST /v1/refunds)', () => {
     await world.killAppOn('adyen', 'POST /payments/*/refunds');
     expect((await world.api('POST', '/v1/refunds', { paymentId }, key)).status).toBe(0);
     await world.restartAfterCrash();
-    await world.api('POST', '/v1/refunds', { paymentId }, key);
+    const retry = await world.api('POST', '/v1/refunds', { paymentId }, key);
     await expectOutcome(
       'refund',
       'gateway answered, before write',
@@ -415,6 +427,7 @@ describe('refund (POST /v1/refunds)', () => {
         reports: 1,
         final: 'refunded',
       },
+      retryNote(retry),
     );
   });
 
@@ -555,7 +568,7 @@ describe('payment-details update (POST /v1/payment-details: zero-amount authoris
     await world.killAppOn('adyen', 'POST /payments');
     expect((await world.api('POST', '/v1/payment-details', details(customerId), key)).status).toBe(0);
     await world.restartAfterCrash();
-    await world.api('POST', '/v1/payment-details', details(customerId), key);
+    const retry = await world.api('POST', '/v1/payment-details', details(customerId), key);
     await expectOutcome(
       'payment details',
       'gateway answered, before write',
@@ -565,6 +578,7 @@ describe('payment-details update (POST /v1/payment-details: zero-amount authoris
         reports: 1,
         final: 'active',
       },
+      retryNote(retry),
     );
   });
 
