@@ -40,13 +40,14 @@ export interface CleverbridgePurchase {
   period?: string;
 }
 
-const MONEY_TAKEN = new Set(['authorised', 'captured', 'refunded', 'partially_refunded']);
+/** The gateway holds or took the customer's money (a refunded or cancelled payment gave it back). */
+const MONEY_TAKEN = new Set(['authorised', 'captured', 'partially_refunded']);
 
 export async function adyenPayments(world: World): Promise<AdyenLedgerPayment[]> {
   return (await world.emulator<{ payments: AdyenLedgerPayment[] }>('GET', '/adyen/ledger')).payments;
 }
 
-/** Gateway payments that took (or hold) the customer's money, created since `before`. */
+/** Gateway payments created since `before` that keep the customer's money. */
 export async function newCharges(world: World, before: AdyenLedgerPayment[]): Promise<AdyenLedgerPayment[]> {
   const known = new Set(before.map((p) => p.pspReference));
   return (await adyenPayments(world)).filter((p) => !known.has(p.pspReference) && MONEY_TAKEN.has(p.status));
@@ -84,4 +85,9 @@ export async function dbNow(world: World): Promise<Date> {
     throw new Error('no database time');
   }
   return row.now;
+}
+
+/** ProcessCart calls the emulator answered from its `x-connector-attempt` cache: re-sends of a possible charge. */
+export async function cleverbridgeReplays(world: World): Promise<number> {
+  return (await world.emulator<{ replays: number }>('GET', '/cleverbridge/ledger')).replays;
 }

@@ -105,6 +105,12 @@ class NodeProcess {
     }
     await this.exited;
   }
+
+  /** Kills the process and closes its log (the end of the run). */
+  async stop(): Promise<void> {
+    await this.kill();
+    await new Promise<void>((ok) => this.log.end(ok));
+  }
 }
 
 export class SandboxProcess extends NodeProcess {

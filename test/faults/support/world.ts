@@ -77,8 +77,8 @@ export class World {
   }
 
   async stop(): Promise<void> {
-    await this.app.kill();
-    await this.sandbox.kill();
+    await this.app.stop();
+    await this.sandbox.stop();
     await this.db.end();
   }
 
@@ -127,7 +127,9 @@ export class World {
   /**
    * The inbox (120 s) and outbox (60 s) leases of the killed instance are fixed in code; waiting them out in
    * every scenario would take the suite past its time budget. The only instance is dead, so ending its
-   * leases is exactly what the clock would do: recovery is bounded by lease + FINAL_WITHIN_MS.
+   * leases is exactly what the clock would do: recovery is bounded by lease + FINAL_WITHIN_MS. Likewise the
+   * killed request's `in_progress` Idempotency-Key is aged past its 120 s staleness, as if the client retried
+   * after that long.
    */
   async expireLeasesOfDeadInstance(): Promise<void> {
     if (this.app.running) {
@@ -135,6 +137,9 @@ export class World {
     }
     await this.sql('UPDATE inbox_events SET locked_until = NULL WHERE locked_until > now()');
     await this.sql('UPDATE outbox_messages SET locked_until = NULL WHERE locked_until > now()');
+    await this.sql(
+      `UPDATE idempotency_records SET created_at = created_at - interval '1 hour' WHERE state = 'in_progress'`,
+    );
   }
 
   async sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
