@@ -557,53 +557,59 @@ describe('connector-managed rebill (Cleverbridge ProcessCart, POST /ops/rebillin
    * answered from its `x-connector-attempt` replay cache (`replays`): the real API has no idempotency key, so
    * each of those re-sends would have been one more charge (issue 8 item 1).
    */
-  it('app killed on the 2nd ProcessCart of a batch (gateway answered, before the write)', async () => {
-    const subs = [
-      await dueCleverbridgeSubscription(),
-      await dueCleverbridgeSubscription(),
-      await dueCleverbridgeSubscription(),
-    ];
-    const ids = subs.map((s) => s.id);
-    const replaysBefore = await cleverbridgeReplays(world);
-    await world.killAppOn('cleverbridge', 'POST /cart/processcart', 1);
-    await world.ops('POST', '/ops/rebilling/run');
-    await world.restartAfterCrash();
-    const statuses = async (): Promise<string[]> =>
-      (
-        await world.sql<{ status: string }>(
-          'SELECT status FROM rebill_attempts WHERE subscription_id = ANY($1::uuid[]) ORDER BY status',
-          [ids],
-        )
-      ).map((a) => a.status);
-    // the cron is off: an operator run stands in for the next tick, after the crashed lease (5s) ran out
-    const final = await poll(async () => {
+  // issue 8 item 1 (ProcessCart re-sent blindly): observed today "6 of 3, ProcessCart re-sent 3x": every charge
+  // of the batch in flight at the kill was sent again after the restart; only the emulator's
+  // x-connector-attempt cache (which the real API lacks) kept them from charging twice. Flip to `it` after the fix.
+  it.failing(
+    'app killed on the 2nd ProcessCart of a batch (gateway answered, before the write)',
+    async () => {
+      const subs = [
+        await dueCleverbridgeSubscription(),
+        await dueCleverbridgeSubscription(),
+        await dueCleverbridgeSubscription(),
+      ];
+      const ids = subs.map((s) => s.id);
+      const replaysBefore = await cleverbridgeReplays(world);
+      await world.killAppOn('cleverbridge', 'POST /cart/processcart', 1);
       await world.ops('POST', '/ops/rebilling/run');
-      const all = await statuses();
-      return all.length === ids.length && all.every((st) => st === 'captured') ? 'captured x3' : undefined;
-    }, FINAL_WITHIN_MS);
-    let paid = 0;
-    let periods = 0;
-    for (const s of subs) {
-      const rebills = (await cleverbridgeRebills(world, s.externalId)).filter((p) => p.status === 'Paid');
-      paid += rebills.length;
-      periods += new Set(rebills.map((p) => p.period)).size;
-    }
-    const resent = (await cleverbridgeReplays(world)) - replaysBefore;
-    await expectOutcome(
-      'rebill (batch of 3)',
-      'mid rebill batch (2nd charge)',
-      {
-        charges: paid + resent,
-        // connector-managed Cleverbridge rebills are not reported to Cleeng: the periods captured are the record
-        reports: (await statuses()).filter((st) => st === 'captured').length,
-        final: final ?? `not final: ${(await statuses()).join(',') || 'no attempts'}`,
-        undelivered: 0,
-      },
-      { charges: periods, reports: 3, final: 'captured x3' },
-      resent ? ` (ProcessCart re-sent ${resent}x)` : '',
-    );
-    expect(periods).toBe(3);
-  });
+      await world.restartAfterCrash();
+      const statuses = async (): Promise<string[]> =>
+        (
+          await world.sql<{ status: string }>(
+            'SELECT status FROM rebill_attempts WHERE subscription_id = ANY($1::uuid[]) ORDER BY status',
+            [ids],
+          )
+        ).map((a) => a.status);
+      // the cron is off: an operator run stands in for the next tick, after the crashed lease (5s) ran out
+      const final = await poll(async () => {
+        await world.ops('POST', '/ops/rebilling/run');
+        const all = await statuses();
+        return all.length === ids.length && all.every((st) => st === 'captured') ? 'captured x3' : undefined;
+      }, FINAL_WITHIN_MS);
+      let paid = 0;
+      let periods = 0;
+      for (const s of subs) {
+        const rebills = (await cleverbridgeRebills(world, s.externalId)).filter((p) => p.status === 'Paid');
+        paid += rebills.length;
+        periods += new Set(rebills.map((p) => p.period)).size;
+      }
+      const resent = (await cleverbridgeReplays(world)) - replaysBefore;
+      await expectOutcome(
+        'rebill (batch of 3)',
+        'mid rebill batch (2nd charge)',
+        {
+          charges: paid + resent,
+          // connector-managed Cleverbridge rebills are not reported to Cleeng: the periods captured are the record
+          reports: (await statuses()).filter((st) => st === 'captured').length,
+          final: final ?? `not final: ${(await statuses()).join(',') || 'no attempts'}`,
+          undelivered: 0,
+        },
+        { charges: periods, reports: 3, final: 'captured x3' },
+        resent ? ` (ProcessCart re-sent ${resent}x)` : '',
+      );
+      expect(periods).toBe(3);
+    },
+  );
 });
 
 describe('payment-details update (POST /v1/payment-details: zero-amount authorisation + Cleeng payment details)', () => {
