@@ -135,7 +135,7 @@ export class AdyenSandboxController {
             ...(paymentPspReference ? { paymentPspReference } : {}),
           })
         : unauthorisedResponse();
-    await this.faults.afterRequest('adyen');
+    await this.faults.afterRequest('adyen', `POST ${path}`);
     const idempotencyKey = headers['idempotency-key'];
     if (typeof idempotencyKey === 'string' && response.status < 300) {
       // Adyen echoes the key so clients can tell the request was handled idempotently.

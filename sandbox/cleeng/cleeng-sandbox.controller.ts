@@ -200,7 +200,7 @@ export class CleengSandboxController {
     }
     this.store.logRequest({ ...entry, status: response.status, ...(replayed ? { replayed } : {}) });
 
-    await this.faults.afterRequest('cleeng');
+    await this.faults.afterRequest('cleeng', `${req.method} ${path}`);
     res.status(response.status);
     return response.body;
   }

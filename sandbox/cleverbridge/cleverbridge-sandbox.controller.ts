@@ -116,7 +116,7 @@ export class CleverbridgeSandboxController {
     const outcome = await this.service.processCart(body);
     const lostAnswer = this.faults.failAfterProcessing('cleverbridge');
     this.store.logRequest({ ...entry, status: lostAnswer ?? outcome.status });
-    await this.faults.afterRequest('cleverbridge');
+    await this.faults.afterRequest('cleverbridge', `${req.method} ${path}`);
     if (lostAnswer !== undefined) {
       // processed (charged, notifications on their way), but the caller only sees an error
       res.status(lostAnswer);

@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { FaultSettings, SandboxFaults, SandboxSystem } from './sandbox-faults';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
 
@@ -29,6 +29,9 @@ export class FaultSettingsDto implements FaultSettings {
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(600_000) hangMs?: number;
   @IsOptional() @Type(() => Number) @IsNumber() @Min(0) @Max(1) lostWebhookRate?: number;
   @IsOptional() @Type(() => Number) @IsNumber() @Min(0) @Max(1) duplicateWebhookRate?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(2) killPid?: number;
+  @IsOptional() @IsString() @MaxLength(200) killOn?: string;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) killSkip?: number;
 }
 
 @ApiExcludeController()

@@ -24,6 +24,15 @@ export interface FaultSettings {
   lostWebhookRate?: number;
   /** share of outgoing webhooks delivered twice */
   duplicateWebhookRate?: number;
+  /**
+   * Crash-point testing (test/faults): SIGKILL this process id once a matching request has been processed
+   * and before it is answered, i.e. "the vendor did it, the caller died before hearing so". One shot.
+   */
+  killPid?: number;
+  /** only requests `METHOD /path` whose method is this one's and whose path ends with this one's (e.g. `POST /payments`); unset: every request */
+  killOn?: string;
+  /** let this many matching requests through before the kill (e.g. the Nth charge of a rebill batch) */
+  killSkip?: number;
 }
 
 export class InjectedFault extends Error {
@@ -32,6 +41,31 @@ export class InjectedFault extends Error {
     readonly retryAfterSeconds?: number,
   ) {
     super(`sandbox fault injected: HTTP ${status}`);
+  }
+}
+
+/**
+ * `POST /payments` matches `POST /payments` and `POST /sandbox/cleeng/3.1/payments`, not `POST /payments/details`;
+ * `*` stands for one path segment (`PATCH /payments/*`).
+ */
+function matchesOperation(pattern: string | undefined, operation: string): boolean {
+  if (!pattern) {
+    return true;
+  }
+  const [method, suffix = ''] = pattern.split(' ');
+  const [opMethod, opPath = ''] = operation.split(' ');
+  const escaped = suffix.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]+');
+  return method === opMethod && new RegExp(`${escaped}$`).test(opPath);
+}
+
+/** SIGKILL; a process that is already gone is not an error (the test restarts it anyway). */
+function killProcess(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    if (!(error instanceof Error && 'code' in error && error.code === 'ESRCH')) {
+      throw error;
+    }
   }
 }
 
@@ -82,9 +116,21 @@ export class SandboxFaults {
     }
   }
 
-  /** Call after processing, before responding: may hold the response past the caller's timeout. */
-  async afterRequest(system: SandboxSystem): Promise<void> {
+  /**
+   * Call after processing, before responding: may kill the caller (`killPid`) or hold the response past the
+   * caller's timeout. `operation` is `METHOD /path`, matched against `killOn`.
+   */
+  async afterRequest(system: SandboxSystem, operation = ''): Promise<void> {
     const s = this.settings.get(system);
+    if (s?.killPid !== undefined && matchesOperation(s.killOn, operation)) {
+      if (s.killSkip && s.killSkip > 0) {
+        s.killSkip -= 1;
+      } else {
+        const pid = s.killPid;
+        delete s.killPid;
+        killProcess(pid);
+      }
+    }
     if (s?.hangNext && s.hangNext > 0) {
       s.hangNext -= 1;
       await sleep(s.hangMs ?? 30_000);
