@@ -10,10 +10,10 @@ import { adyenWebhook, cleengWebhook, cleverbridgeWebhook, WebhookCase } from '.
 /**
  * Property-based fuzzing of every public route (as listed by /docs-json) and every webhook (issue 8, Proof).
  * Per run: never a 5xx; when the answer is 4xx, no gateway call reached an emulator and no row was stored;
- * a webhook with a bad signature stores nothing in the inbox. `FUZZ_RUNS` runs per route (default 150),
+ * a webhook with a bad signature stores nothing in the inbox. `FUZZ_RUNS` runs per route (default 100),
  * `FUZZ_SEED` replays a run (the seed is printed).
  */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 
 const STORED_TABLES = [
@@ -131,6 +131,11 @@ const pathParam: fc.Arbitrary<string> = fc.oneof(
       'a'.repeat(5000),
       '00000000-0000-0000-0000-00000000000g',
       '{00000000-0000-0000-0000-000000000000}',
+      // real values for `{gateway}`: unsigned bodies must then be refused as unauthenticated
+      'adyen',
+      'cleverbridge',
+      'smart-glocal',
+      'smartpay',
     ),
   },
 );
@@ -349,7 +354,10 @@ describe('fuzz: every route and webhook', () => {
       await fuzz(name, arbitrary, async (c) => {
         const route = `${name} (${c.signed ? 'signed' : 'bad signature'})`;
         const res = await check(route, { method: 'POST', path, headers: c.headers, body: c.body });
-        if (!c.signed && res.status !== 401) {
+        // Cleeng and Cleverbridge verify before parsing: 401. An Adyen envelope without a signable item
+        // has nothing to verify, so a malformed one may be 400; either way nothing is stored (check()).
+        const rejected = name === 'webhook adyen' ? [400, 401] : [401];
+        if (!c.signed && !rejected.includes(res.status)) {
           throw new Error(`bad signature answered ${res.status}: ${c.body.slice(0, 200)}`);
         }
         if (c.signed && ![200, 400].includes(res.status)) {
