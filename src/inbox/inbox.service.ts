@@ -5,6 +5,7 @@ import { Clock } from '../common/clock/clock';
 import { TokenCipher } from '../common/crypto/token-cipher';
 import { returnedRows } from '../common/database/query-result';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
+import { assertStorable } from './storable-payload';
 import { sealWebhookSecrets, unsealWebhookSecrets } from './inbox-secrets';
 
 export interface IncomingEvent {
@@ -57,10 +58,11 @@ export class InboxService {
     let stored = 0;
     for (const received of events) {
       const event = { ...received, ...sealWebhookSecrets(this.cipher, received) };
+      const payloadJson = assertStorable(event);
       const rows: unknown[] = await this.db.query(
         `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id`,
-        [source, event.eventKey, event.eventType, JSON.stringify(event.payload), this.clock.now()],
+        [source, event.eventKey, event.eventType, payloadJson, this.clock.now()],
       );
       stored += rows.length;
     }

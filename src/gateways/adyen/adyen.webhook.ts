@@ -27,6 +27,9 @@ export function parseAdyenNotification(
   } catch {
     throw new WebhookMalformedError('body is not JSON');
   }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new WebhookMalformedError('body must be a JSON object');
+  }
   const items = (body as { notificationItems?: unknown }).notificationItems;
   if (!Array.isArray(items) || items.length === 0) {
     throw new WebhookMalformedError('notificationItems must be a non-empty array');
