@@ -52,6 +52,10 @@ describe('fuzz regressions', () => {
     ['a NUL character', '{"broadcasterId":"\\u0000","topic":"refundPayment","data":{"paymentId":1}}'],
     ['an unpaired surrogate', '{"broadcasterId":1,"topic":"refundPayment","data":{"reason":"\\ud800"}}'],
     ['a NUL character in the topic', '{"broadcasterId":1,"topic":"x\\u0000","data":{}}'],
+    [
+      'a deeply nested field',
+      `{"broadcasterId":1,"topic":"subscriptionReadyForPaymentAuthorisation","data":{"paymentMethodId":${nestedArrays(5000)}}}`,
+    ],
   ])('answers a validly signed Cleeng webhook with %s 400 and stores nothing', async (_what, body) => {
     const before = await inboxCount();
     const res = await app.http

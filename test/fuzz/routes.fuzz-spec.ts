@@ -275,7 +275,8 @@ describe('fuzz: every route and webhook', () => {
     const res = await send(app.url, req);
     record(route, res);
     const after = await snapshot();
-    const where = `${req.method} ${req.path.slice(0, 200)} -> ${res.status} ${res.text.slice(0, 300)}`;
+    const sent = req.body === undefined ? '' : ` body ${String(req.body).slice(0, 600)}`;
+    const where = `${req.method} ${req.path.slice(0, 200)}${sent} -> ${res.status} ${res.text.slice(0, 300)}`;
     lastFailure = '';
     const fail = (message: string): never => {
       lastFailure = message;
