@@ -57,12 +57,12 @@ export class InboxService {
   async store(source: InboxSource, events: IncomingEvent[]): Promise<{ stored: number; duplicates: number }> {
     let stored = 0;
     for (const received of events) {
+      assertStorable(received);
       const event = { ...received, ...sealWebhookSecrets(this.cipher, received) };
-      const payloadJson = assertStorable(event);
       const rows: unknown[] = await this.db.query(
         `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id`,
-        [source, event.eventKey, event.eventType, payloadJson, this.clock.now()],
+        [source, event.eventKey, event.eventType, JSON.stringify(event.payload), this.clock.now()],
       );
       stored += rows.length;
     }
