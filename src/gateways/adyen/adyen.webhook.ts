@@ -2,6 +2,7 @@ import { hmacValidator as HmacValidator } from '@adyen/api-library';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
 import { GatewayEvent, GatewayEventType } from '../gateway.provider';
 import { mapRefusal, normaliseExpiry } from './adyen.mapper';
+import { jsonNestingDepth, MAX_JSON_DEPTH } from '../../common/http/json-depth';
 import { AdyenEventCode, AdyenNotificationItem, AdyenNotificationSuccess } from './adyen.types';
 
 const validator = new HmacValidator();
@@ -21,6 +22,9 @@ export function parseAdyenNotification(
   hmacKeys: string[],
   merchantAccount?: string,
 ): GatewayEvent[] {
+  if (jsonNestingDepth(rawBody) > MAX_JSON_DEPTH) {
+    throw new WebhookMalformedError(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(rawBody.toString('utf8'));
