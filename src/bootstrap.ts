@@ -10,6 +10,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
+import { refuseDeepJson } from './common/http/json-depth';
 import { AppConfig } from './config/app-config';
 import { loadConfig, resolveRuntimeMode } from './config/config.factory';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
@@ -77,6 +78,7 @@ export async function startApp(
   // webhooks keep their exact bytes: signatures are verified on the raw body before any parsing
   app.use('/webhooks', raw({ type: () => true, limit: '1mb' }));
   app.useBodyParser('json', { limit: '256kb' });
+  app.use(refuseDeepJson);
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

@@ -16,6 +16,7 @@ import type { Response } from 'express';
 import { AdyenSandboxService } from './adyen-sandbox.service';
 import {
   AdyenLedger,
+  AdyenRequestLogEntry,
   AdyenSandboxEvent,
   AdyenSandboxStore,
   SandboxIdempotencyRecord,
@@ -104,6 +105,12 @@ ${payment.amount.value} (minor units) ${escapeHtml(payment.amount.currency)}, ca
     this.store.reset();
     // the delivery log only: a pause stays in force, deliveries under way continue
     this.webhooks.reset();
+  }
+
+  /** Every call that reached the emulated Checkout API, in order: how tests count gateway calls. */
+  @Get('requests')
+  requests(): AdyenRequestLogEntry[] {
+    return this.store.requests();
   }
 
   @Get('idempotency')

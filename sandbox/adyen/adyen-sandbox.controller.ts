@@ -7,6 +7,7 @@ import { SANDBOX_SECRETS } from '../sandbox-settings';
 import { InjectedFault, SandboxFaults } from '../faults/sandbox-faults';
 import { AdyenApiResponse, AdyenOperationPath, AdyenResponseBody, serviceError } from './adyen-api.types';
 import { AdyenSandboxService, unauthorisedResponse } from './adyen-sandbox.service';
+import { AdyenSandboxStore } from './adyen-sandbox.store';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
@@ -33,6 +34,7 @@ export class AdyenSandboxController {
   constructor(
     private readonly service: AdyenSandboxService,
     private readonly faults: SandboxFaults,
+    private readonly store: AdyenSandboxStore,
   ) {}
 
   @Post('payments')
@@ -119,10 +121,19 @@ export class AdyenSandboxController {
     res: Response,
     paymentPspReference?: string,
   ): Promise<AdyenResponseBody> {
+    const idempotencyKey = headers['idempotency-key'];
+    const logged = (status: number): void =>
+      this.store.logRequest({
+        method: 'POST',
+        path: paymentPspReference ? path.replace('{paymentPspReference}', paymentPspReference) : path,
+        status,
+        ...(typeof idempotencyKey === 'string' ? { idempotencyKey } : {}),
+      });
     try {
       await this.faults.beforeRequest('adyen');
     } catch (error: unknown) {
       if (error instanceof InjectedFault) {
+        logged(error.status);
         return this.reply(res, injectedFaultResponse(error.status));
       }
       throw error;
@@ -135,8 +146,8 @@ export class AdyenSandboxController {
             ...(paymentPspReference ? { paymentPspReference } : {}),
           })
         : unauthorisedResponse();
+    logged(response.status);
     await this.faults.afterRequest('adyen', `POST ${path}`);
-    const idempotencyKey = headers['idempotency-key'];
     if (typeof idempotencyKey === 'string' && response.status < 300) {
       // Adyen echoes the key so clients can tell the request was handled idempotently.
       res.setHeader('Idempotency-Key', idempotencyKey);

@@ -134,6 +134,15 @@ export interface AdyenLedgerPayment {
   createdAt: string;
 }
 
+/** One call that reached the emulated Checkout API, whatever its answer (faults and 401s included). */
+export interface AdyenRequestLogEntry {
+  at: string;
+  method: string;
+  path: string;
+  status: number;
+  idempotencyKey?: string;
+}
+
 export interface AdyenLedger {
   payments: AdyenLedgerPayment[];
   /** `/payments` calls that passed authentication and validation, idempotent replays included. */
@@ -173,6 +182,7 @@ export class AdyenSandboxStore {
   /** Everything Adyen would notify by webhook, in order. Seam for the webhook emitter. */
   readonly events: AdyenSandboxEvent[] = [];
   private readonly listeners = new Set<AdyenSandboxEventListener>();
+  private requestLog: AdyenRequestLogEntry[] = [];
   private readonly logger = new Logger(AdyenSandboxStore.name);
 
   now(): Date {
@@ -222,6 +232,14 @@ export class AdyenSandboxStore {
     return () => this.listeners.delete(listener);
   }
 
+  logRequest(entry: Omit<AdyenRequestLogEntry, 'at'>): void {
+    this.requestLog.push({ ...entry, at: this.now().toISOString() });
+  }
+
+  requests(): AdyenRequestLogEntry[] {
+    return [...this.requestLog];
+  }
+
   ledger(merchantReference?: string): AdyenLedger {
     const payments =
       merchantReference === undefined
@@ -242,6 +260,7 @@ export class AdyenSandboxStore {
     this.idempotency.clear();
     this.paymentRequests.clear();
     this.events.length = 0;
+    this.requestLog = [];
   }
 }
 

@@ -4,6 +4,7 @@ import { stableStringify } from '../common/idempotency/idempotency.service';
 import type { IncomingEvent } from '../inbox/inbox.service';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../inbox/webhook.errors';
 import type { AppConfig } from '../config/app-config';
+import { jsonNestingDepth, MAX_JSON_DEPTH } from '../common/http/json-depth';
 import { CLEENG_TOPICS } from './cleeng-webhook.types';
 
 /** Cleeng's own documents spell topics both ways (`PaymentDetailsDeactivated`): match without case. */
@@ -27,6 +28,9 @@ export function parseCleengWebhook(
   const expected = createHmac('sha256', config.webhookSecret).update(rawBody).digest('hex');
   if (!signature || !constantTimeEqual(signature, expected)) {
     throw new WebhookUnauthenticatedError('Cleeng webhook signature invalid');
+  }
+  if (jsonNestingDepth(rawBody) > MAX_JSON_DEPTH) {
+    throw new WebhookMalformedError(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   let body: unknown;
   try {

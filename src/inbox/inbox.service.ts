@@ -5,6 +5,7 @@ import { Clock } from '../common/clock/clock';
 import { TokenCipher } from '../common/crypto/token-cipher';
 import { returnedRows } from '../common/database/query-result';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
+import { assertStorable } from './storable-payload';
 import { sealWebhookSecrets, unsealWebhookSecrets } from './inbox-secrets';
 
 export interface IncomingEvent {
@@ -56,6 +57,7 @@ export class InboxService {
   async store(source: InboxSource, events: IncomingEvent[]): Promise<{ stored: number; duplicates: number }> {
     let stored = 0;
     for (const received of events) {
+      assertStorable(received);
       const event = { ...received, ...sealWebhookSecrets(this.cipher, received) };
       const rows: unknown[] = await this.db.query(
         `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)

@@ -2,6 +2,7 @@ import { hmacValidator as HmacValidator } from '@adyen/api-library';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
 import { GatewayEvent, GatewayEventType } from '../gateway.provider';
 import { mapRefusal, normaliseExpiry } from './adyen.mapper';
+import { jsonNestingDepth, MAX_JSON_DEPTH } from '../../common/http/json-depth';
 import { AdyenEventCode, AdyenNotificationItem, AdyenNotificationSuccess } from './adyen.types';
 
 const validator = new HmacValidator();
@@ -21,11 +22,17 @@ export function parseAdyenNotification(
   hmacKeys: string[],
   merchantAccount?: string,
 ): GatewayEvent[] {
+  if (jsonNestingDepth(rawBody) > MAX_JSON_DEPTH) {
+    throw new WebhookMalformedError(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(rawBody.toString('utf8'));
   } catch {
     throw new WebhookMalformedError('body is not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new WebhookMalformedError('body must be a JSON object');
   }
   const items = (body as { notificationItems?: unknown }).notificationItems;
   if (!Array.isArray(items) || items.length === 0) {

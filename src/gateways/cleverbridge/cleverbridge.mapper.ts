@@ -21,6 +21,7 @@ import {
 } from '../gateway.provider';
 import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
 import { CleverbridgeValidationError } from './cleverbridge.errors';
+import { jsonNestingDepth, MAX_JSON_DEPTH } from '../../common/http/json-depth';
 import {
   CleverbridgeCart,
   CleverbridgeCartItem,
@@ -630,6 +631,9 @@ export function notificationEventKey(
 
 /** An authenticated notification body -> normalised events. Throws WebhookMalformedError. */
 export function parseNotification(rawBody: Buffer): CleverbridgeEvent[] {
+  if (jsonNestingDepth(rawBody) > MAX_JSON_DEPTH) {
+    throw new WebhookMalformedError(`body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(rawBody.toString('utf8'));
