@@ -213,31 +213,28 @@ async function observePurchase(
 const PURCHASE_FINAL = { charges: 1, reports: 1, final: 'captured' };
 
 describe('initial purchase (Adyen, POST /v1/payments)', () => {
-  // issue 8 item 4 (stuck states): the payment stays `pending` after the crash and the order answers 409
-  // PAYMENT_IN_PROGRESS for ever; flip to `it` once `pending` payments are checked and resolved by reference.
-  it.failing(
-    'gateway answered, app killed before the write; the client retries with its Idempotency-Key',
-    async () => {
-      const before = await adyenPayments(world);
-      const since = await dbNow(world);
-      const order = await world.createOrder();
-      const key = randomUUID();
-      await world.killAppOn('adyen', 'POST /payments');
-      expect((await world.pay(order.id, key)).status).toBe(0);
-      await world.restartAfterCrash();
-      const retry = await world.pay(order.id, key);
-      const seen = await observePurchase(order.id, order.cleengOrderId, before, since);
-      // captured and reported once, or given back (cancelled) and not reported captured: never kept twice
-      const kept = Math.min(seen.charges, 1);
-      await expectOutcome(
-        'purchase',
-        'gateway answered, before write',
-        seen,
-        { charges: kept, reports: kept, final: seen.final.startsWith('not final') ? 'final' : seen.final },
-        retryNote(retry),
-      );
-    },
-  );
+  // issue 8 item 4 (stuck states): the crashed `pending` payment is cancelled by reference and rejected by the
+  // reconciler (it stayed `pending` for ever, and the order answered 409, before the fix)
+  it('gateway answered, app killed before the write; the client retries with its Idempotency-Key', async () => {
+    const before = await adyenPayments(world);
+    const since = await dbNow(world);
+    const order = await world.createOrder();
+    const key = randomUUID();
+    await world.killAppOn('adyen', 'POST /payments');
+    expect((await world.pay(order.id, key)).status).toBe(0);
+    await world.restartAfterCrash();
+    const retry = await world.pay(order.id, key);
+    const seen = await observePurchase(order.id, order.cleengOrderId, before, since);
+    // captured and reported once, or given back (cancelled) and not reported captured: never kept twice
+    const kept = Math.min(seen.charges, 1);
+    await expectOutcome(
+      'purchase',
+      'gateway answered, before write',
+      seen,
+      { charges: kept, reports: kept, final: seen.final.startsWith('not final') ? 'final' : seen.final },
+      retryNote(retry),
+    );
+  });
 
   it('written, Cleeng down, app killed before the report is delivered', async () => {
     const before = await adyenPayments(world);
@@ -283,8 +280,10 @@ describe('initial purchase (Adyen, POST /v1/payments)', () => {
 });
 
 describe('one-off purchase (Cleverbridge ProcessCart, POST /v1/purchases)', () => {
-  // issue 8 item 1 (ProcessCart re-sent; "one-off purchases take the same path"): observed today 2 Paid
-  // purchases, the first row stuck `processing` and the retry charged again. Flip to `it` after the fix.
+  // STILL OPEN (issue 8 item 1, one-off purchases): the ProcessCart itself is no longer re-sent, but a client
+  // retry after the crashed request's Idempotency-Key went stale runs the purchase again as a new purchase:
+  // observed "2 of 1" (two Paid purchases). Fix: resume the purchase recorded under that key instead of
+  // creating another. Flip to `it` then.
   it.failing(
     'gateway answered, app killed before the write; the client retries with its Idempotency-Key',
     async () => {
@@ -484,31 +483,28 @@ describe('refund (POST /v1/refunds)', () => {
     return { paymentId: b.paymentId, psp: row?.external_payment_id ?? '' };
   }
 
-  // issue 8 item 4 (stuck states): the crashed refund stays `requested`/`pending` with its amount reserved;
-  // flip to `it` once stuck refunds are resolved by the reconciler.
-  it.failing(
-    'gateway answered, app killed before the write; the client retries with its Idempotency-Key',
-    async () => {
-      const { paymentId, psp } = await capturedPayment();
-      const since = await dbNow(world);
-      const key = randomUUID();
-      await world.killAppOn('adyen', 'POST /payments/*/refunds');
-      expect((await world.api('POST', '/v1/refunds', { paymentId }, key)).status).toBe(0);
-      await world.restartAfterCrash();
-      const retry = await world.api('POST', '/v1/refunds', { paymentId }, key);
-      await expectOutcome(
-        'refund',
-        'gateway answered, before write',
-        await observeRefund(paymentId, psp, since),
-        {
-          charges: 1,
-          reports: 1,
-          final: 'refunded',
-        },
-        retryNote(retry),
-      );
-    },
-  );
+  // issue 8 item 4 (stuck states): the crashed refund is resolved by the reconciler (before the fix it stayed
+  // `requested`/`pending` with its amount reserved)
+  it('gateway answered, app killed before the write; the client retries with its Idempotency-Key', async () => {
+    const { paymentId, psp } = await capturedPayment();
+    const since = await dbNow(world);
+    const key = randomUUID();
+    await world.killAppOn('adyen', 'POST /payments/*/refunds');
+    expect((await world.api('POST', '/v1/refunds', { paymentId }, key)).status).toBe(0);
+    await world.restartAfterCrash();
+    const retry = await world.api('POST', '/v1/refunds', { paymentId }, key);
+    await expectOutcome(
+      'refund',
+      'gateway answered, before write',
+      await observeRefund(paymentId, psp, since),
+      {
+        charges: 1,
+        reports: 1,
+        final: 'refunded',
+      },
+      retryNote(retry),
+    );
+  });
 
   it('Cleeng stored the refund, app killed before the answer (mid outbox delivery)', async () => {
     const { paymentId, psp } = await capturedPayment();
@@ -557,59 +553,55 @@ describe('connector-managed rebill (Cleverbridge ProcessCart, POST /ops/rebillin
    * answered from its `x-connector-attempt` replay cache (`replays`): the real API has no idempotency key, so
    * each of those re-sends would have been one more charge (issue 8 item 1).
    */
-  // issue 8 item 1 (ProcessCart re-sent blindly): observed today "6 of 3, ProcessCart re-sent 3x": every charge
-  // of the batch in flight at the kill was sent again after the restart; only the emulator's
-  // x-connector-attempt cache (which the real API lacks) kept them from charging twice. Flip to `it` after the fix.
-  it.failing(
-    'app killed on the 2nd ProcessCart of a batch (gateway answered, before the write)',
-    async () => {
-      const subs = [
-        await dueCleverbridgeSubscription(),
-        await dueCleverbridgeSubscription(),
-        await dueCleverbridgeSubscription(),
-      ];
-      const ids = subs.map((s) => s.id);
-      const replaysBefore = await cleverbridgeReplays(world);
-      await world.killAppOn('cleverbridge', 'POST /cart/processcart', 1);
+  // issue 8 item 1 (ProcessCart re-sent blindly): before the fix "6 of 3, ProcessCart re-sent 3x"; now the
+  // attempts in flight at the kill are looked up, never re-sent
+  it('app killed on the 2nd ProcessCart of a batch (gateway answered, before the write)', async () => {
+    const subs = [
+      await dueCleverbridgeSubscription(),
+      await dueCleverbridgeSubscription(),
+      await dueCleverbridgeSubscription(),
+    ];
+    const ids = subs.map((s) => s.id);
+    const replaysBefore = await cleverbridgeReplays(world);
+    await world.killAppOn('cleverbridge', 'POST /cart/processcart', 1);
+    await world.ops('POST', '/ops/rebilling/run');
+    await world.restartAfterCrash();
+    const statuses = async (): Promise<string[]> =>
+      (
+        await world.sql<{ status: string }>(
+          'SELECT status FROM rebill_attempts WHERE subscription_id = ANY($1::uuid[]) ORDER BY status',
+          [ids],
+        )
+      ).map((a) => a.status);
+    // the cron is off: an operator run stands in for the next tick, after the crashed lease (5s) ran out
+    const final = await poll(async () => {
       await world.ops('POST', '/ops/rebilling/run');
-      await world.restartAfterCrash();
-      const statuses = async (): Promise<string[]> =>
-        (
-          await world.sql<{ status: string }>(
-            'SELECT status FROM rebill_attempts WHERE subscription_id = ANY($1::uuid[]) ORDER BY status',
-            [ids],
-          )
-        ).map((a) => a.status);
-      // the cron is off: an operator run stands in for the next tick, after the crashed lease (5s) ran out
-      const final = await poll(async () => {
-        await world.ops('POST', '/ops/rebilling/run');
-        const all = await statuses();
-        return all.length === ids.length && all.every((st) => st === 'captured') ? 'captured x3' : undefined;
-      }, FINAL_WITHIN_MS);
-      let paid = 0;
-      let periods = 0;
-      for (const s of subs) {
-        const rebills = (await cleverbridgeRebills(world, s.externalId)).filter((p) => p.status === 'Paid');
-        paid += rebills.length;
-        periods += new Set(rebills.map((p) => p.period)).size;
-      }
-      const resent = (await cleverbridgeReplays(world)) - replaysBefore;
-      await expectOutcome(
-        'rebill (batch of 3)',
-        'mid rebill batch (2nd charge)',
-        {
-          charges: paid + resent,
-          // connector-managed Cleverbridge rebills are not reported to Cleeng: the periods captured are the record
-          reports: (await statuses()).filter((st) => st === 'captured').length,
-          final: final ?? `not final: ${(await statuses()).join(',') || 'no attempts'}`,
-          undelivered: 0,
-        },
-        { charges: periods, reports: 3, final: 'captured x3' },
-        resent ? ` (ProcessCart re-sent ${resent}x)` : '',
-      );
-      expect(periods).toBe(3);
-    },
-  );
+      const all = await statuses();
+      return all.length === ids.length && all.every((st) => st === 'captured') ? 'captured x3' : undefined;
+    }, FINAL_WITHIN_MS);
+    let paid = 0;
+    let periods = 0;
+    for (const s of subs) {
+      const rebills = (await cleverbridgeRebills(world, s.externalId)).filter((p) => p.status === 'Paid');
+      paid += rebills.length;
+      periods += new Set(rebills.map((p) => p.period)).size;
+    }
+    const resent = (await cleverbridgeReplays(world)) - replaysBefore;
+    await expectOutcome(
+      'rebill (batch of 3)',
+      'mid rebill batch (2nd charge)',
+      {
+        charges: paid + resent,
+        // connector-managed Cleverbridge rebills are not reported to Cleeng: the periods captured are the record
+        reports: (await statuses()).filter((st) => st === 'captured').length,
+        final: final ?? `not final: ${(await statuses()).join(',') || 'no attempts'}`,
+        undelivered: 0,
+      },
+      { charges: periods, reports: 3, final: 'captured x3' },
+      resent ? ` (ProcessCart re-sent ${resent}x)` : '',
+    );
+    expect(periods).toBe(3);
+  });
 });
 
 describe('payment-details update (POST /v1/payment-details: zero-amount authorisation + Cleeng payment details)', () => {
