@@ -289,7 +289,14 @@ describe('fuzz: every route and webhook', () => {
       if (after.gatewayCalls !== before.gatewayCalls) {
         fail(`gateway called for a rejected request: ${where}`);
       }
-      if (rejectedMeansNothingStored && JSON.stringify(after.rows) !== JSON.stringify(before.rows)) {
+      // only a webhook route writes the inbox; for the others a late emulator notification of an earlier,
+      // accepted purchase may land in it meanwhile
+      const compared = (rows: RowCounts): Partial<RowCounts> =>
+        req.path.startsWith('/webhooks') ? rows : { ...rows, inbox_events: undefined };
+      if (
+        rejectedMeansNothingStored &&
+        JSON.stringify(compared(after.rows)) !== JSON.stringify(compared(before.rows))
+      ) {
         fail(
           `rows stored for a rejected request: ${where}\n${JSON.stringify(before.rows)}\n${JSON.stringify(after.rows)}`,
         );
