@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { PurchaseReconciler } from '../src/purchases/purchase.reconciler';
 import { FAST_INBOX, OPERATOR } from './support/flows';
 import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -72,7 +74,13 @@ async function read(id: string): Promise<PurchaseBody> {
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ ...FAST_INBOX, REBILL_CRON: 'off' });
+  // the purchase reconciler runs when a test says so (runOnce); unknown purchases are due for it at once
+  app = await startTestApp({
+    ...FAST_INBOX,
+    REBILL_CRON: 'off',
+    RECONCILE_INTERVAL_MS: '3600000',
+    RECONCILE_UNKNOWN_AFTER_MS: '0',
+  });
 });
 
 afterAll(async () => {
@@ -302,6 +310,118 @@ describe('POST /v1/purchases (Cleverbridge ProcessCart)', () => {
     expect(l.purchases).toEqual([expect.objectContaining({ status: 'Paid', attempt: body.id })]);
     expect(await processCartCalls(body.id)).toEqual([expect.objectContaining({ status: 500 })]);
     expect(await read(body.id)).toMatchObject({ status: 'captured', purchaseId: l.purchases[0]?.purchaseId });
+  });
+
+  it('charged, its answer and its notification lost: the reconciler looks it up and captures it, nothing re-sent', async () => {
+    await app.http
+      .post('/sandbox/faults/cleverbridge')
+      .send({ failAfterNext: 1, lostWebhookRate: 1 })
+      .expect(200);
+    let res;
+    try {
+      res = await buy({ customer: customer(), items: [{ productId: '200002', quantity: 1 }] });
+    } finally {
+      await app.http.delete('/sandbox/faults/cleverbridge').expect(204);
+    }
+    const body = res.body as PurchaseBody;
+    expect(body).toMatchObject({ status: 'unknown' });
+    await settle();
+    expect((await read(body.id)).status).toBe('unknown'); // no notification: it would stay so for ever
+    await app.app.get(PurchaseReconciler).runOnce();
+    const l = await ledger(body.id);
+    expect(l.purchases).toEqual([expect.objectContaining({ status: 'Paid', attempt: body.id })]);
+    expect(await read(body.id)).toMatchObject({ status: 'captured', purchaseId: l.purchases[0]?.purchaseId });
+    expect(await processCartCalls(body.id)).toHaveLength(1);
+  });
+
+  it('nothing reached Cleverbridge and no notification: the lookup finds nothing, rejected as not processed', async () => {
+    await app.http.post('/sandbox/faults/cleverbridge').send({ failNext: 1, failStatus: 503 }).expect(200);
+    let res;
+    try {
+      res = await buy({ customer: customer(), items: [{ productId: '200002', quantity: 1 }] });
+    } finally {
+      await app.http.delete('/sandbox/faults/cleverbridge').expect(204);
+    }
+    const body = res.body as PurchaseBody;
+    expect(body).toMatchObject({ status: 'unknown' });
+    await app.app.get(PurchaseReconciler).runOnce();
+    expect(await read(body.id)).toMatchObject({ status: 'rejected', decline: { code: 'GW_TIMEOUT' } });
+    expect((await ledger(body.id)).purchases).toHaveLength(0);
+    // the refused one only: the reconciler never sends a cart
+    expect(await processCartCalls(body.id)).toEqual([expect.objectContaining({ status: 503 })]);
+  });
+
+  describe('a client retry after its Idempotency-Key went stale (the first request died with its process)', () => {
+    /** What a crash before the answer leaves: the key `in_progress`, old enough to be taken over. */
+    async function crashedBeforeAnswering(key: string): Promise<void> {
+      await app.app.get(DataSource).query(
+        `UPDATE idempotency_records SET state = 'in_progress', response_status = NULL, response_body = NULL,
+             created_at = now() - interval '1 hour' WHERE key = $1`,
+        [key],
+      );
+    }
+
+    it('resumes the same purchase: the lookup finds it charged, no second ProcessCart', async () => {
+      const key = randomUUID();
+      const body = { customer: customer(), items: [{ productId: '200002', quantity: 1 }] };
+      await app.http
+        .post('/sandbox/faults/cleverbridge')
+        .send({ failAfterNext: 1, lostWebhookRate: 1 })
+        .expect(200);
+      let first;
+      try {
+        first = (await buy(body, key)).body as PurchaseBody;
+      } finally {
+        await app.http.delete('/sandbox/faults/cleverbridge').expect(204);
+      }
+      expect(first.status).toBe('unknown');
+      await crashedBeforeAnswering(key);
+      const retry = await buy(body, key);
+      expect(retry.status).toBe(201);
+      expect(retry.body).toMatchObject({ id: first.id, status: 'captured', purchaseId: expect.any(String) });
+      expect((await ledger(first.id)).purchases).toHaveLength(1);
+      expect(await processCartCalls(first.id)).toHaveLength(1);
+      const mine = await app.app
+        .get(DataSource)
+        .query<unknown[]>(`SELECT id FROM purchases WHERE customer->>'customerReferenceId' = $1`, [
+          body.customer.customerReferenceId,
+        ]);
+      expect(mine).toHaveLength(1);
+    });
+
+    it('sends the same cart again under the same key only when the lookup says nothing was bought', async () => {
+      const key = randomUUID();
+      const body = { customer: customer(), items: [{ productId: '200002', quantity: 1 }] };
+      await app.http.post('/sandbox/faults/cleverbridge').send({ failNext: 1, failStatus: 503 }).expect(200);
+      let first;
+      try {
+        first = (await buy(body, key)).body as PurchaseBody;
+      } finally {
+        await app.http.delete('/sandbox/faults/cleverbridge').expect(204);
+      }
+      expect(first.status).toBe('unknown');
+      await crashedBeforeAnswering(key);
+      const retry = await buy(body, key);
+      expect(retry.body).toMatchObject({ id: first.id, status: 'captured' });
+      expect((await ledger(first.id)).purchases).toEqual([
+        expect.objectContaining({ status: 'Paid', attempt: first.id }),
+      ]);
+    });
+
+    it('a cart Cleverbridge refused is refused again, not sent again', async () => {
+      const key = randomUUID();
+      const body = {
+        customer: customer(),
+        items: [{ productId: '200002', quantity: 1 }],
+        extraParameters: behaviour('invalid'),
+      };
+      expect((await buy(body, key)).status).toBe(400);
+      const calls = ((await app.http.get('/sandbox/cleverbridge/requests')).body as unknown[]).length;
+      const retry = await buy(body, key);
+      expect(retry.status).toBe(400);
+      expect(retry.body.details[0].messages[0]).toContain('INVALID_REQUEST');
+      expect(((await app.http.get('/sandbox/cleverbridge/requests')).body as unknown[]).length).toBe(calls);
+    });
   });
 
   it('refunds and a chargeback made in Cleverbridge are recorded once each', async () => {

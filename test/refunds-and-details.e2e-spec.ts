@@ -11,6 +11,7 @@ import {
   sendCleengWebhook,
   settle,
   FAST_INBOX,
+  newCustomerId,
   renewalData,
 } from './support/flows';
 
@@ -278,6 +279,43 @@ describe('refunds, captures on request, payment details and gateway notification
       .query({ customerId: order.customerId })
       .set('X-Api-Key', API_KEY);
     expect(mine.body).toEqual([]);
+  });
+
+  it('a retry with the same Idempotency-Key after the tokenisation answer was lost: one tokenisation, one details', async () => {
+    const customerId = newCustomerId();
+    const key = randomUUID();
+    const send = () =>
+      app.http
+        .post('/v1/payment-details')
+        .set('X-Api-Key', API_KEY)
+        .set('Idempotency-Key', key)
+        .send({ customerId, gateway: 'adyen', paymentMethod: card(CARDS.approve), currency: 'USD' });
+    // Adyen tokenises, every answer (the request's tries under one key) is held past our timeout
+    await app.http.post('/sandbox/faults/adyen').send({ hangNext: 3, hangMs: 2500 }).expect(200);
+    let lost;
+    try {
+      lost = await send();
+    } finally {
+      await app.http.delete('/sandbox/faults/adyen').expect(204);
+    }
+    expect(lost.body.code).toBe('UPSTREAM_UNAVAILABLE');
+    const retry = await send();
+    expect(retry.status).toBe(201);
+    expect(retry.body).toMatchObject({ customerId, status: 'active' });
+    const ledger = (await app.http.get('/sandbox/adyen/ledger')).body as {
+      payments: { shopperReference?: string }[];
+    };
+    // before the fix the retry tokenised again under a new gateway key: two zero-amount authorisations
+    expect(
+      ledger.payments.filter((p) => p.shopperReference === `cleeng-customer-${customerId}`),
+    ).toHaveLength(1);
+    const stored = await app.app
+      .get(DataSource)
+      .query<unknown[]>(`SELECT id FROM payment_details WHERE customer_id = $1`, [customerId]);
+    expect(stored).toHaveLength(1);
+    // and a replay of the answered request is the same details
+    const replay = await send();
+    expect(replay.body).toEqual(retry.body);
   });
 
   it('payment-details input errors are 4xx with field details; a declined card is 422', async () => {

@@ -23,7 +23,12 @@ import {
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
-import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import {
+  ClientRequestKey,
+  ClientRequestKeyOf,
+  Idempotent,
+  IdempotencyInterceptor,
+} from '../common/idempotency/idempotency.interceptor';
 import { TokeniseRateLimit } from '../rate-limit/rate-limit.decorators';
 import { CreatePaymentDetailsDto, ListPaymentDetailsQuery } from './dto/create-payment-details.dto';
 import { PaymentDetailsView, toPaymentDetailsView } from './payment-details.view';
@@ -41,7 +46,11 @@ export class PaymentDetailsController {
   @Post()
   @TokeniseRateLimit()
   @Idempotent('optional')
-  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'replays return the first response; a retry after a crash resumes the same tokenisation',
+  })
   @ApiOperation({
     summary: 'Update payment details: tokenise a new card (no charge) and create Cleeng payment details',
     description: 'Cleeng deactivates the old details and sends paymentDetailsDeactivated to their connector.',
@@ -50,8 +59,9 @@ export class PaymentDetailsController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreatePaymentDetailsDto,
+    @ClientRequestKeyOf() request: ClientRequestKey | undefined,
   ): Promise<PaymentDetailsView> {
-    return toPaymentDetailsView(await this.details.register(principal, dto));
+    return toPaymentDetailsView(await this.details.register(principal, dto, request));
   }
 
   @Get()

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { PaymentDetailsAttemptEntity } from './payment-details-attempt.entity';
 import { PaymentDetailsEntity } from './payment-details.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { OutboxModule } from '../outbox/outbox.module';
@@ -7,7 +8,11 @@ import { PaymentDetailsController } from './payment-details.controller';
 import { PaymentDetailsService } from './payment-details.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PaymentDetailsEntity]), GatewaysModule, OutboxModule],
+  imports: [
+    TypeOrmModule.forFeature([PaymentDetailsEntity, PaymentDetailsAttemptEntity]),
+    GatewaysModule,
+    OutboxModule,
+  ],
   controllers: [PaymentDetailsController],
   providers: [PaymentDetailsService],
   exports: [PaymentDetailsService],

@@ -20,6 +20,8 @@ import {
 import { OutboxService } from '../outbox/outbox.service';
 import { callGateway } from '../gateways/gateway-call';
 import { shopperReference } from './shopper-reference';
+import { ClientRequestKey } from '../common/idempotency/idempotency.interceptor';
+import { PaymentDetailsAttemptEntity } from './payment-details-attempt.entity';
 import {
   PAYMENT_DETAILS_TRANSITIONS,
   PaymentDetailsEntity,
@@ -95,6 +97,7 @@ export class PaymentDetailsService implements OnModuleInit {
       returnUrl?: string;
       currency?: string;
     },
+    request?: ClientRequestKey,
   ): Promise<PaymentDetailsEntity> {
     const customer = restrictedCustomer(principal);
     if (customer !== undefined && customer !== input.customerId) {
@@ -108,7 +111,14 @@ export class PaymentDetailsService implements OnModuleInit {
         `no Cleeng paymentMethodId configured for gateway ${input.gateway}`,
       );
     }
-    const attempt = randomUUID();
+    const resumed = request ? await this.recordAttempt(request, input) : undefined;
+    if (resumed?.paymentDetailsId) {
+      // the first request stored them and died before answering
+      return this.db.getRepository(PaymentDetailsEntity).findOneByOrFail({ id: resumed.paymentDetailsId });
+    }
+    // a retry of a recorded attempt repeats its gateway idempotency key: the gateway answers with the first
+    // tokenisation instead of making a second
+    const attempt = resumed?.id ?? randomUUID();
     const reference = shopperReference(input.customerId);
     const outcome = await callGateway(
       () =>
@@ -155,6 +165,15 @@ export class PaymentDetailsService implements OnModuleInit {
     }
     const token = result.recurringToken;
     const saved = await this.db.transaction(async (manager) => {
+      const recorded = resumed
+        ? await manager.findOne(PaymentDetailsAttemptEntity, {
+            where: { id: resumed.id },
+            lock: { mode: 'pessimistic_write' },
+          })
+        : null;
+      if (recorded?.paymentDetailsId) {
+        return manager.findOneByOrFail(PaymentDetailsEntity, { id: recorded.paymentDetailsId });
+      }
       const details = await this.create(manager, {
         customerId: input.customerId,
         gateway: input.gateway,
@@ -172,10 +191,42 @@ export class PaymentDetailsService implements OnModuleInit {
           token,
         }),
       );
+      if (recorded) {
+        await manager.update(
+          PaymentDetailsAttemptEntity,
+          { id: recorded.id },
+          { paymentDetailsId: details.id },
+        );
+      }
       return details;
     });
     this.outbox.notify();
     return saved;
+  }
+
+  /**
+   * The tokenisation attempt of this caller-scoped Idempotency-Key: recorded before the gateway call, or the one
+   * an earlier request (that died) recorded.
+   */
+  private async recordAttempt(
+    request: ClientRequestKey,
+    input: { customerId: string; gateway: GatewayId },
+  ): Promise<PaymentDetailsAttemptEntity> {
+    const repo = this.db.getRepository(PaymentDetailsAttemptEntity);
+    await repo
+      .createQueryBuilder()
+      .insert()
+      .values({
+        id: randomUUID(),
+        requestScope: request.scope,
+        requestKey: request.key,
+        customerId: input.customerId,
+        gateway: input.gateway,
+        paymentDetailsId: null,
+      })
+      .orIgnore()
+      .execute();
+    return repo.findOneByOrFail({ requestScope: request.scope, requestKey: request.key });
   }
 
   async list(principal: Principal, customerId: string): Promise<PaymentDetailsEntity[]> {

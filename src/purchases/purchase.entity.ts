@@ -7,8 +7,9 @@ import type { GatewayId } from '../gateways/gateway-ids';
 
 /**
  * A one-off ProcessCart purchase (in-app update, free-to-paid, support hours).
- * - processing: the call is on its way (a crash leaves it here; the notification settles it)
- * - unknown: no answer (timeout / 5xx); resolved by Cleverbridge's notification, never by a second purchase
+ * - processing: the call is on its way (a crash leaves it here; the notification or a lookup settles it)
+ * - unknown: no answer (timeout / 5xx); resolved by Cleverbridge's notification or a lookup, never by a second
+ *   purchase (only a lookup that finds nothing lets the caller's retry send the same cart again)
  * - pending: waiting for an offline payment
  * - action_required: the customer must use the checkout URL (unknown customer, missing or declined payment data)
  * - rejected: declined without anything the customer can do here (non-interactive)
@@ -28,7 +29,8 @@ export type PurchaseStatus =
 
 export const PURCHASE_TRANSITIONS: TransitionTable<PurchaseStatus> = {
   processing: ['unknown', 'pending', 'action_required', 'rejected', 'invalid', 'captured'],
-  unknown: ['pending', 'action_required', 'rejected', 'captured'],
+  // (invalid: a cart sent again after a lookup found nothing, refused this time)
+  unknown: ['pending', 'action_required', 'rejected', 'invalid', 'captured'],
   pending: ['captured', 'rejected'],
   action_required: ['captured', 'rejected'],
   // the customer may still pay through the URL a decline came with, or Cleverbridge's own retry may pay
@@ -83,6 +85,12 @@ export class PurchaseEntity {
   @Column({ name: 'retry_scheduled', type: 'boolean' }) retryScheduled!: boolean;
   @Column({ type: 'jsonb' }) adjustments!: PurchaseAdjustment[];
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  /** the caller-scoped Idempotency-Key it was asked for under: a retry with that key resumes this purchase */
+  @Column({ name: 'request_scope', type: 'text', nullable: true }) requestScope!: string | null;
+  @Column({ name: 'request_key', type: 'text', nullable: true }) requestKey!: string | null;
+  /** when its unknown outcome (`processing` after a crash, `unknown`) is next looked up; backed off */
+  @Column({ name: 'next_check_at', type: 'timestamptz', default: () => 'now()' }) nextCheckAt!: Date;
+  @Column({ name: 'check_attempts', type: 'int', default: 0 }) checkAttempts!: number;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

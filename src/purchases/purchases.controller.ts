@@ -17,7 +17,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
-import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import {
+  ClientRequestKey,
+  ClientRequestKeyOf,
+  Idempotent,
+  IdempotencyInterceptor,
+} from '../common/idempotency/idempotency.interceptor';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { PurchaseView, toPurchaseView } from './purchase.view';
 import { PurchasesService } from './purchases.service';
@@ -39,12 +44,16 @@ export class PurchasesController {
     summary: 'Buy through Cleverbridge ProcessCart with the payment details Cleverbridge holds',
     description:
       '201 with status captured | pending (offline payment) | action_required (send checkoutUrl to the customer; ' +
-      'valid 72 h) | rejected (+ decline) | unknown (no answer; settled by the notification, never bought twice). ' +
-      '400 when Cleverbridge refuses the cart.',
+      'valid 72 h) | rejected (+ decline) | unknown (no answer; settled by the notification or a lookup, never ' +
+      'bought twice) | processing (a retry while the first request may still be running). A retry with the same ' +
+      'Idempotency-Key after a crash resumes the same purchase. 400 when Cleverbridge refuses the cart.',
   })
   @ApiCreatedResponse({ type: PurchaseView })
-  async create(@Body() dto: CreatePurchaseDto): Promise<PurchaseView> {
-    return toPurchaseView(await this.purchases.create(dto));
+  async create(
+    @Body() dto: CreatePurchaseDto,
+    @ClientRequestKeyOf() request: ClientRequestKey | undefined,
+  ): Promise<PurchaseView> {
+    return toPurchaseView(await this.purchases.create(dto, request));
   }
 
   @Get(':id')

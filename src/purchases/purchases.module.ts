@@ -4,12 +4,13 @@ import { PurchaseEntity } from './purchase.entity';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module';
 import { PurchasesController } from './purchases.controller';
+import { PurchaseReconciler } from './purchase.reconciler';
 import { PurchasesService } from './purchases.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([PurchaseEntity]), GatewaysModule, SubscriptionsModule],
   controllers: [PurchasesController],
-  providers: [PurchasesService],
+  providers: [PurchasesService, PurchaseReconciler],
   exports: [PurchasesService],
 })
 export class PurchasesModule {}

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -7,7 +7,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { Money } from '../common/money/money';
 import { assertTransition } from '../common/state-machine';
 import { decline as makeDecline } from '../gateways/decline-codes';
-import { callGateway, GatewayCallOutcome } from '../gateways/gateway-call';
+import { callGateway, GATEWAY_RETRY_DELAYS_MS, GatewayCallOutcome } from '../gateways/gateway-call';
 import { CartCustomer, GatewayEvent, PaymentResult, ProcessCartInput } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { isIdempotent, requireOperation } from '../gateways/gateway-operations';
@@ -16,8 +16,14 @@ import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { applyAfterSale } from '../refunds/after-sale';
 import { PURCHASE_TRANSITIONS, PurchaseEntity, PurchaseItemRecord, PurchaseStatus } from './purchase.entity';
 import { lockById } from '../common/database/row-lock';
+import { returnedRows } from '../common/database/query-result';
+import { backoffDelay } from '../common/polling-worker';
+import { ClientRequestKey } from '../common/idempotency/idempotency.interceptor';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 const CAPTURED: readonly PurchaseStatus[] = ['captured', 'partially_refunded', 'refunded', 'charged_back'];
+/** the ProcessCart outcome is not known yet */
+const OPEN: readonly PurchaseStatus[] = ['processing', 'unknown'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type PurchaseChanges = Partial<Omit<PurchaseEntity, 'id' | 'createdAt' | 'updatedAt'>>;
@@ -31,6 +37,49 @@ function customerOf(dto: CreatePurchaseDto): CartCustomer {
     return { customerReferenceId };
   }
   return { subscriptionId: subscriptionId ?? '' };
+}
+
+function itemRecords(dto: CreatePurchaseDto): PurchaseItemRecord[] {
+  return dto.items.map((item) => ({
+    productId: item.productId,
+    quantity: item.quantity,
+    ...(item.dynamicPrice
+      ? { dynamicPrice: { value: item.dynamicPrice.value, currency: item.dynamicPrice.currency } }
+      : {}),
+    ...(item.dynamicName !== undefined ? { dynamicName: item.dynamicName } : {}),
+    ...(item.additionalName !== undefined ? { additionalName: item.additionalName } : {}),
+    ...(item.extraParameters ? { extraParameters: item.extraParameters } : {}),
+  }));
+}
+
+/** The cart as sent: the purchase id is its key (`x-connector-attempt`) and reference. */
+function cartInput(dto: CreatePurchaseDto, id: string): ProcessCartInput {
+  return {
+    idempotencyKey: id,
+    reference: id,
+    customer: customerOf(dto),
+    items: itemRecords(dto).map((item) => ({
+      productId: item.productId,
+      quantity: item.quantity,
+      ...(item.dynamicPrice
+        ? { dynamicPrice: Money.of(item.dynamicPrice.value, item.dynamicPrice.currency) }
+        : {}),
+      ...(item.dynamicName !== undefined ? { dynamicName: item.dynamicName } : {}),
+      ...(item.additionalName !== undefined ? { additionalName: item.additionalName } : {}),
+      ...(item.extraParameters ? { extraParameters: item.extraParameters } : {}),
+    })),
+    mode: dto.mode ?? 'interactive',
+    ...(dto.extraParameters ? { extraParameters: dto.extraParameters } : {}),
+    ...(dto.extraParameterMode ? { extraParameterMode: dto.extraParameterMode } : {}),
+    ...(dto.defaultCountryId ? { defaultCountryId: dto.defaultCountryId } : {}),
+    ...(dto.defaultLanguageId ? { defaultLanguageId: dto.defaultLanguageId } : {}),
+  };
+}
+
+function refusedCart(code: string, message: string): DomainError {
+  return new DomainError('VALIDATION_FAILED', `Cleverbridge refused the cart: ${message}`, [
+    { field: 'cart', messages: [`${code}: ${message}`] },
+  ]);
 }
 
 /**
@@ -47,40 +96,23 @@ export class PurchasesService {
     private readonly gateways: GatewayRegistry,
     private readonly subscriptions: SubscriptionsService,
     private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(dto: CreatePurchaseDto): Promise<PurchaseEntity> {
+  /**
+   * Buys the cart. The purchase is recorded under the caller's Idempotency-Key before ProcessCart is sent: a
+   * retry with that key (after a crash left the key stale) resumes this purchase instead of buying again.
+   */
+  async create(dto: CreatePurchaseDto, request?: ClientRequestKey): Promise<PurchaseEntity> {
+    const repo = this.db.getRepository(PurchaseEntity);
+    if (request) {
+      const earlier = await repo.findOneBy({ requestScope: request.scope, requestKey: request.key });
+      if (earlier) {
+        return this.resume(earlier, dto);
+      }
+    }
     const id = randomUUID();
-    const items: PurchaseItemRecord[] = dto.items.map((item) => ({
-      productId: item.productId,
-      quantity: item.quantity,
-      ...(item.dynamicPrice
-        ? { dynamicPrice: { value: item.dynamicPrice.value, currency: item.dynamicPrice.currency } }
-        : {}),
-      ...(item.dynamicName !== undefined ? { dynamicName: item.dynamicName } : {}),
-      ...(item.additionalName !== undefined ? { additionalName: item.additionalName } : {}),
-      ...(item.extraParameters ? { extraParameters: item.extraParameters } : {}),
-    }));
-    const input: ProcessCartInput = {
-      idempotencyKey: id,
-      reference: id,
-      customer: customerOf(dto),
-      items: items.map((item) => ({
-        productId: item.productId,
-        quantity: item.quantity,
-        ...(item.dynamicPrice
-          ? { dynamicPrice: Money.of(item.dynamicPrice.value, item.dynamicPrice.currency) }
-          : {}),
-        ...(item.dynamicName !== undefined ? { dynamicName: item.dynamicName } : {}),
-        ...(item.additionalName !== undefined ? { additionalName: item.additionalName } : {}),
-        ...(item.extraParameters ? { extraParameters: item.extraParameters } : {}),
-      })),
-      mode: dto.mode ?? 'interactive',
-      ...(dto.extraParameters ? { extraParameters: dto.extraParameters } : {}),
-      ...(dto.extraParameterMode ? { extraParameterMode: dto.extraParameterMode } : {}),
-      ...(dto.defaultCountryId ? { defaultCountryId: dto.defaultCountryId } : {}),
-      ...(dto.defaultLanguageId ? { defaultLanguageId: dto.defaultLanguageId } : {}),
-    };
+    const input = cartInput(dto, id);
     // the merchant-of-record gateway: the one that sells carts
     const gateway = this.gateways.offering('processCart');
     const problems = gateway.validatePurchase?.(input) ?? [];
@@ -91,32 +123,84 @@ export class PurchasesService {
         problems,
       );
     }
-    const processCart = requireOperation(gateway, 'processCart');
+    requireOperation(gateway, 'processCart');
+    const items = itemRecords(dto);
     const priced = items.every((i) => i.dynamicPrice);
     const currency = items[0]?.dynamicPrice?.currency ?? null;
-    const repo = this.db.getRepository(PurchaseEntity);
-    await repo.insert({
-      id,
-      gateway: gateway.id,
-      customer: input.customer,
-      items,
-      mode: input.mode,
-      xParameters: dto.extraParameters ?? {},
-      status: 'processing',
-      externalPurchaseId: null,
-      externalSubscriptionId: null,
-      totalMinor: priced
-        ? items.reduce((sum, i) => sum + (i.dynamicPrice?.value ?? 0) * i.quantity, 0)
-        : null,
-      currency: priced ? currency : null,
-      refundedMinor: 0,
-      checkoutUrl: null,
-      checkoutExpiresAt: null,
-      decline: null,
-      retryScheduled: false,
-      adjustments: [],
-      lastError: null,
-    });
+    try {
+      await repo.insert({
+        id,
+        gateway: gateway.id,
+        customer: input.customer,
+        items,
+        mode: input.mode,
+        xParameters: dto.extraParameters ?? {},
+        status: 'processing',
+        externalPurchaseId: null,
+        externalSubscriptionId: null,
+        totalMinor: priced
+          ? items.reduce((sum, i) => sum + (i.dynamicPrice?.value ?? 0) * i.quantity, 0)
+          : null,
+        currency: priced ? currency : null,
+        refundedMinor: 0,
+        checkoutUrl: null,
+        checkoutExpiresAt: null,
+        decline: null,
+        retryScheduled: false,
+        adjustments: [],
+        lastError: null,
+        requestScope: request?.scope ?? null,
+        requestKey: request?.key ?? null,
+        // the call in flight is this request's: nobody looks it up before it could have answered
+        nextCheckAt: this.later(this.inFlightGraceMs()),
+        checkAttempts: 0,
+      });
+    } catch (error) {
+      const raced = request
+        ? await repo.findOneBy({ requestScope: request.scope, requestKey: request.key })
+        : null;
+      if (raced) {
+        return this.resume(raced, dto);
+      }
+      throw error;
+    }
+    return this.send(id, input);
+  }
+
+  /**
+   * A retry of a purchase already recorded under the caller's key: what it came to, or, while its outcome is
+   * not known, what the gateway's lookup says. Only a lookup that finds nothing sends the cart again (the same
+   * key); a lookup that cannot be made leaves it open for the reconciler. Never a second purchase.
+   */
+  private async resume(earlier: PurchaseEntity, dto: CreatePurchaseDto): Promise<PurchaseEntity> {
+    if (earlier.status === 'invalid') {
+      throw refusedCart(earlier.decline?.rawCode ?? 'InvalidRequest', earlier.lastError ?? 'refused');
+    }
+    if (!OPEN.includes(earlier.status)) {
+      return earlier;
+    }
+    const claimed = await this.claimCheck(earlier.id);
+    if (!claimed) {
+      // its own call may still be in flight, or another instance is looking it up: answer what it is now
+      return this.get(earlier.id);
+    }
+    const looked = await this.lookUp(claimed);
+    if (looked.kind === 'not_found') {
+      this.logger.warn(
+        `purchase ${claimed.id}: Cleverbridge holds nothing from it; sending it again (same key)`,
+      );
+      return this.send(claimed.id, cartInput(dto, claimed.id));
+    }
+    if (looked.kind === 'failed') {
+      await this.checkLater(claimed.id, claimed.checkAttempts);
+    }
+    return looked.purchase;
+  }
+
+  /** ProcessCart with the purchase's key, and its answer applied. */
+  private async send(id: string, input: ProcessCartInput): Promise<PurchaseEntity> {
+    const gateway = this.gateways.offering('processCart');
+    const processCart = requireOperation(gateway, 'processCart');
     // no idempotency key at Cleverbridge: a cart that may have arrived is never sent again; the notification
     // (or a lookup) tells what it did
     const outcome = await callGateway(() => processCart(input), {
@@ -126,14 +210,110 @@ export class PurchasesService {
     });
     const purchase = await this.applyOutcome(id, outcome);
     if (outcome.kind === 'invalid') {
-      throw new DomainError('VALIDATION_FAILED', `Cleverbridge refused the cart: ${outcome.error.message}`, [
-        {
-          field: 'cart',
-          messages: [`${outcome.error.gatewayCode ?? 'InvalidRequest'}: ${outcome.error.message}`],
-        },
-      ]);
+      throw refusedCart(outcome.error.gatewayCode ?? 'InvalidRequest', outcome.error.message);
     }
     return purchase;
+  }
+
+  /**
+   * What Cleverbridge did with a purchase whose ProcessCart outcome is not known (`processing` after a crash,
+   * `unknown` after a lost answer). `found`: applied as if it had answered; `not_found`: it certainly holds
+   * nothing from this purchase; `failed`: the lookup could not be made (still open).
+   */
+  async lookUp(
+    purchase: PurchaseEntity,
+  ): Promise<{ kind: 'resolved' | 'not_found' | 'failed'; purchase: PurchaseEntity }> {
+    const gateway = this.gateways.get(purchase.gateway);
+    const lookupCall = requireOperation(gateway, 'lookupCall');
+    const looked = await callGateway(
+      () =>
+        lookupCall({
+          idempotencyKey: purchase.id,
+          sentAfter: purchase.createdAt,
+          ...(purchase.externalPurchaseId ? { externalPaymentId: purchase.externalPurchaseId } : {}),
+        }),
+      { gateway: gateway.id, operation: 'lookupCall' },
+    );
+    if (looked.kind !== 'ok') {
+      const error =
+        looked.kind === 'not_processed'
+          ? looked.decline.reason
+          : looked.kind === 'invalid'
+            ? looked.error.message
+            : looked.error;
+      this.logger.warn(
+        `purchase ${purchase.id}: lookup at ${gateway.id} failed (${error}); looking again later`,
+      );
+      return { kind: 'failed', purchase: await this.get(purchase.id) };
+    }
+    if (looked.value.kind === 'not_found') {
+      return { kind: 'not_found', purchase };
+    }
+    return {
+      kind: 'resolved',
+      purchase: await this.applyOutcome(purchase.id, { kind: 'ok', value: looked.value.result }),
+    };
+  }
+
+  /**
+   * Nothing was bought (the lookup found nothing) and nobody is asking any more: rejected as not processed, so it
+   * does not stay open for ever. A later PaidOrderNotification would still capture it.
+   */
+  async abandon(id: string): Promise<PurchaseEntity> {
+    return this.db.transaction(async (manager) => {
+      const purchase = await this.lock(manager, id);
+      if (!purchase) {
+        throw new DomainError('PURCHASE_NOT_FOUND', `purchase ${id} not found`);
+      }
+      if (!OPEN.includes(purchase.status)) {
+        return purchase;
+      }
+      this.logger.warn(`purchase ${id} (${purchase.status}): Cleverbridge holds nothing from it; rejected`);
+      return this.change(manager, purchase, 'rejected', {
+        decline: makeDecline('GW_TIMEOUT', {
+          reason: 'the cart never reached Cleverbridge; nothing was bought',
+        }),
+      });
+    });
+  }
+
+  /**
+   * Reserves an open purchase for one lookup (its next check moves past the lookup), unless its own call may be
+   * in flight or another instance holds it. Returns it as it stands, or null.
+   */
+  async claimCheck(id: string): Promise<PurchaseEntity | null> {
+    const now = this.clock.now();
+    const claimed = returnedRows<{ id: string }>(
+      await this.db.query(
+        `UPDATE purchases SET next_check_at = $2, check_attempts = check_attempts + 1
+         WHERE id = $1 AND status IN ('processing', 'unknown') AND next_check_at <= $3
+         RETURNING id`,
+        [id, this.later(this.inFlightGraceMs()), now],
+      ),
+    );
+    return claimed.length === 1 ? this.get(id) : null;
+  }
+
+  /** Still open after a check: look again after a backoff. */
+  async checkLater(id: string, attempts: number): Promise<void> {
+    const { intervalMs, backoffMaxMs } = this.config.reconciler;
+    await this.db.query(
+      `UPDATE purchases SET next_check_at = $2 WHERE id = $1 AND status IN ('processing', 'unknown')`,
+      [id, this.later(backoffDelay(attempts, intervalMs, backoffMaxMs))],
+    );
+  }
+
+  /**
+   * Longer than a ProcessCart can take (one try past the connection, plus the tries refused before it, with
+   * their backoff), doubled: a purchase younger than this may still have its call in flight.
+   */
+  private inFlightGraceMs(): number {
+    const backoff = GATEWAY_RETRY_DELAYS_MS.reduce((sum, ms) => sum + ms, 0);
+    return Math.max(this.config.reconciler.unknownAfterMs, 2 * (this.config.gatewayTimeoutMs + backoff));
+  }
+
+  private later(ms: number): Date {
+    return new Date(this.clock.now().getTime() + ms);
   }
 
   async get(id: string): Promise<PurchaseEntity> {
@@ -144,7 +324,10 @@ export class PurchasesService {
     return found;
   }
 
-  /** The ProcessCart answer -> purchase state (a notification that came first wins: it is past processing). */
+  /**
+   * The ProcessCart answer (or what a lookup found) -> purchase state; only while the outcome is open (a
+   * notification that came first wins).
+   */
   private async applyOutcome(
     id: string,
     outcome: GatewayCallOutcome<PaymentResult>,
@@ -154,13 +337,21 @@ export class PurchasesService {
       if (!purchase) {
         throw new DomainError('PURCHASE_NOT_FOUND', `purchase ${id} not found`);
       }
-      if (purchase.status !== 'processing') {
+      if (!OPEN.includes(purchase.status)) {
         return purchase;
       }
       switch (outcome.kind) {
-        case 'unknown':
+        case 'unknown': {
           this.logger.warn(`purchase ${id}: ProcessCart outcome unknown (${outcome.error})`);
-          return this.change(manager, purchase, 'unknown', { lastError: outcome.error });
+          // the notification normally settles it; past RECONCILE_UNKNOWN_AFTER_MS the reconciler looks it up
+          const schedule = {
+            nextCheckAt: this.later(this.config.reconciler.unknownAfterMs),
+            checkAttempts: 0,
+          };
+          return purchase.status === 'unknown'
+            ? this.save(manager, purchase, { lastError: outcome.error, ...schedule })
+            : this.change(manager, purchase, 'unknown', { lastError: outcome.error, ...schedule });
+        }
         case 'not_processed':
           return this.change(manager, purchase, 'rejected', { decline: outcome.decline });
         case 'invalid':

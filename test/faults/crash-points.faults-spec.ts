@@ -280,63 +280,59 @@ describe('initial purchase (Adyen, POST /v1/payments)', () => {
 });
 
 describe('one-off purchase (Cleverbridge ProcessCart, POST /v1/purchases)', () => {
-  // STILL OPEN (issue 8 item 1, one-off purchases): the ProcessCart itself is no longer re-sent, but a client
-  // retry after the crashed request's Idempotency-Key went stale runs the purchase again as a new purchase:
-  // observed "2 of 1" (two Paid purchases). Fix: resume the purchase recorded under that key instead of
-  // creating another. Flip to `it` then.
-  it.failing(
-    'gateway answered, app killed before the write; the client retries with its Idempotency-Key',
-    async () => {
-      const customerRef = `fault-${randomUUID()}`;
-      const ledger = async (): Promise<{ purchaseId: string; status: string }[]> =>
-        (
-          await world.emulator<{ purchases: { purchaseId: string; status: string }[] }>(
-            'GET',
-            '/cleverbridge/ledger',
-          )
-        ).purchases;
-      const known = new Set((await ledger()).map((p) => p.purchaseId));
-      const replaysBefore = await cleverbridgeReplays(world);
-      const body = {
-        customer: { customerReferenceId: customerRef },
-        items: [{ productId: '100001', quantity: 1 }],
-      };
-      const key = randomUUID();
-      await world.killAppOn('cleverbridge', 'POST /cart/processcart');
-      expect((await world.api('POST', '/v1/purchases', body, key)).status).toBe(0);
-      await world.restartAfterCrash();
-      const retry = await world.api('POST', '/v1/purchases', body, key);
-      const statuses = async (): Promise<string[]> =>
-        (
-          await world.sql<{ status: string }>(
-            `SELECT status FROM purchases WHERE customer->>'customerReferenceId' = $1`,
-            [customerRef],
-          )
-        ).map((r) => r.status);
-      const final = await poll(async () => {
-        const all = await statuses();
-        return all.length > 0 && all.every((st) => st === 'captured' || st === 'rejected')
-          ? all.join(',')
-          : undefined;
-      }, FINAL_WITHIN_MS);
-      const paid = (await ledger()).filter((p) => !known.has(p.purchaseId) && p.status === 'Paid').length;
-      const resent = (await cleverbridgeReplays(world)) - replaysBefore;
-      const captured = (await statuses()).filter((st) => st === 'captured').length;
-      await expectOutcome(
-        'one-off purchase (CB)',
-        'gateway answered, before write',
-        {
-          charges: paid + resent,
-          // Cleverbridge is merchant of record: no Cleeng report; the purchase rows captured are the record
-          reports: captured,
-          final: final ?? `not final: ${(await statuses()).join(',') || 'no purchase'}`,
-          undelivered: 0,
-        },
-        { charges: 1, reports: 1, final: 'captured' },
-        `${retryNote(retry)}${resent ? ` (ProcessCart re-sent ${resent}x)` : ''}`,
-      );
-    },
-  );
+  // issue 8 item 1 (one-off purchases): before the fix the client retry after the crashed request's
+  // Idempotency-Key went stale ran the purchase again as a new purchase ("2 of 1", two Paid purchases); now the
+  // purchase recorded under that key is resumed: its notification or the gateway's lookup settles it
+  it('gateway answered, app killed before the write; the client retries with its Idempotency-Key', async () => {
+    const customerRef = `fault-${randomUUID()}`;
+    const ledger = async (): Promise<{ purchaseId: string; status: string }[]> =>
+      (
+        await world.emulator<{ purchases: { purchaseId: string; status: string }[] }>(
+          'GET',
+          '/cleverbridge/ledger',
+        )
+      ).purchases;
+    const known = new Set((await ledger()).map((p) => p.purchaseId));
+    const replaysBefore = await cleverbridgeReplays(world);
+    const body = {
+      customer: { customerReferenceId: customerRef },
+      items: [{ productId: '100001', quantity: 1 }],
+    };
+    const key = randomUUID();
+    await world.killAppOn('cleverbridge', 'POST /cart/processcart');
+    expect((await world.api('POST', '/v1/purchases', body, key)).status).toBe(0);
+    await world.restartAfterCrash();
+    const retry = await world.api('POST', '/v1/purchases', body, key);
+    const statuses = async (): Promise<string[]> =>
+      (
+        await world.sql<{ status: string }>(
+          `SELECT status FROM purchases WHERE customer->>'customerReferenceId' = $1`,
+          [customerRef],
+        )
+      ).map((r) => r.status);
+    const final = await poll(async () => {
+      const all = await statuses();
+      return all.length > 0 && all.every((st) => st === 'captured' || st === 'rejected')
+        ? all.join(',')
+        : undefined;
+    }, FINAL_WITHIN_MS);
+    const paid = (await ledger()).filter((p) => !known.has(p.purchaseId) && p.status === 'Paid').length;
+    const resent = (await cleverbridgeReplays(world)) - replaysBefore;
+    const captured = (await statuses()).filter((st) => st === 'captured').length;
+    await expectOutcome(
+      'one-off purchase (CB)',
+      'gateway answered, before write',
+      {
+        charges: paid + resent,
+        // Cleverbridge is merchant of record: no Cleeng report; the purchase rows captured are the record
+        reports: captured,
+        final: final ?? `not final: ${(await statuses()).join(',') || 'no purchase'}`,
+        undelivered: 0,
+      },
+      { charges: 1, reports: 1, final: 'captured' },
+      `${retryNote(retry)}${resent ? ` (ProcessCart re-sent ${resent}x)` : ''}`,
+    );
+  });
 });
 
 /** A Cleeng renewal: the subscription's recurring payments in Cleeng until one is `status`. */
@@ -637,34 +633,30 @@ describe('payment-details update (POST /v1/payment-details: zero-amount authoris
 
   const details = (customerId: string) => ({ customerId, gateway: 'adyen', paymentMethod: APPROVE_CARD });
 
-  // issue 8 item 4 (stuck states): the crashed request leaves no payment-details row, so the client's retry
-  // tokenises again under a new gateway key: two zero-amount authorisations and two stored tokens at Adyen
-  // (DESIGN §5 "a retry after a crash repeats the same key"). Flip to `it` once the attempt is recorded
-  // before the gateway call and resumed with its key.
-  it.failing(
-    'gateway answered, app killed before the write; the client retries with its Idempotency-Key',
-    async () => {
-      const customerId = newCustomerId();
-      const before = await adyenPayments(world);
-      const since = await dbNow(world);
-      const key = randomUUID();
-      await world.killAppOn('adyen', 'POST /payments');
-      expect((await world.api('POST', '/v1/payment-details', details(customerId), key)).status).toBe(0);
-      await world.restartAfterCrash();
-      const retry = await world.api('POST', '/v1/payment-details', details(customerId), key);
-      await expectOutcome(
-        'payment details',
-        'gateway answered, before write',
-        await observeDetails(customerId, before, since),
-        {
-          charges: 1,
-          reports: 1,
-          final: 'active',
-        },
-        retryNote(retry),
-      );
-    },
-  );
+  // issue 8 item 4: before the fix the crashed request left no trace, so the client's retry tokenised again under
+  // a new gateway key ("2 of 1": two zero-amount authorisations); now the attempt is recorded under the
+  // Idempotency-Key before the gateway call and the retry repeats its gateway key (DESIGN §5)
+  it('gateway answered, app killed before the write; the client retries with its Idempotency-Key', async () => {
+    const customerId = newCustomerId();
+    const before = await adyenPayments(world);
+    const since = await dbNow(world);
+    const key = randomUUID();
+    await world.killAppOn('adyen', 'POST /payments');
+    expect((await world.api('POST', '/v1/payment-details', details(customerId), key)).status).toBe(0);
+    await world.restartAfterCrash();
+    const retry = await world.api('POST', '/v1/payment-details', details(customerId), key);
+    await expectOutcome(
+      'payment details',
+      'gateway answered, before write',
+      await observeDetails(customerId, before, since),
+      {
+        charges: 1,
+        reports: 1,
+        final: 'active',
+      },
+      retryNote(retry),
+    );
+  });
 
   it('Cleeng stored the details, app killed before the answer (mid outbox delivery)', async () => {
     const customerId = newCustomerId();

@@ -1,4 +1,11 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
+import {
+  CallHandler,
+  createParamDecorator,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { from, Observable, of } from 'rxjs';
@@ -13,6 +20,23 @@ export const IDEMPOTENT = 'idempotency:mode';
 export const Idempotent = (mode: 'required' | 'optional' = 'optional'): MethodDecorator =>
   SetMetadata(IDEMPOTENT, mode);
 
+/** The caller-scoped Idempotency-Key a request runs under (scope = caller + route). */
+export interface ClientRequestKey {
+  scope: string;
+  key: string;
+}
+
+type KeyedRequest = AuthenticatedRequest & { clientRequestKey?: ClientRequestKey };
+
+/**
+ * The request's Idempotency-Key with its caller scope, when it sent one: a handler whose work must outlive a
+ * crash records it with that work, so a retry after the key went stale resumes the work instead of repeating it.
+ */
+export const ClientRequestKeyOf = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): ClientRequestKey | undefined =>
+    ctx.switchToHttp().getRequest<KeyedRequest>().clientRequestKey,
+);
+
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
@@ -25,7 +49,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!mode) {
       return next.handle();
     }
-    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const req = context.switchToHttp().getRequest<KeyedRequest>();
     const res = context.switchToHttp().getResponse<Response>();
     const raw = req.headers['idempotency-key'];
     const key = Array.isArray(raw) ? raw[0] : raw;
@@ -52,6 +76,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
           res.setHeader('Idempotent-Replayed', 'true');
           return of(begin.body);
         }
+        req.clientRequestKey = { scope, key };
         return next.handle().pipe(
           mergeMap((body: unknown) =>
             from(this.store.complete(scope, key, res.statusCode, body).then(() => body)),
