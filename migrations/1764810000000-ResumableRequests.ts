@@ -6,7 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - purchases: the request key, and a reconciler schedule for purchases whose ProcessCart outcome is not known
  *   (`processing` after a crash, `unknown` after a lost answer), resolved by the gateway's lookup;
  * - payment_details_attempts: a tokenisation attempt (its id is in the gateway idempotency key) and the
- *   payment details it produced.
+ *   payment details it produced;
+ * - an index for the reconciler's look at `authorised` payments (an initial purchase whose capture was lost).
  */
 export class ResumableRequests1764810000000 implements MigrationInterface {
   name = 'ResumableRequests1764810000000';
@@ -34,9 +35,13 @@ export class ResumableRequests1764810000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         UNIQUE (request_scope, request_key)
       )`);
+    await q.query(
+      `CREATE INDEX payments_authorised_check_idx ON payments (next_check_at) WHERE status = 'authorised'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX payments_authorised_check_idx`);
     await q.query(`DROP TABLE payment_details_attempts`);
     await q.query(`DROP INDEX purchases_next_check_idx`);
     await q.query(`ALTER TABLE purchases DROP COLUMN check_attempts`);

@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { AdyenWebhookEmitter } from './adyen/adyen-webhook.emitter';
+import { CleengWebhookEmitter } from './cleeng/cleeng-webhook.emitter';
+import { CleverbridgeNotifier } from './cleverbridge/cleverbridge-notifier';
 import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxModule } from './sandbox.module';
 import { sandboxSettings } from './sandbox-settings';
@@ -9,9 +12,26 @@ import { sandboxSettings } from './sandbox-settings';
  * The emulators as their own process (`node dist/sandbox/standalone.js`), for the crash-point fault suite
  * (test/faults): the app under test runs with SANDBOX=false and every *_API_URL pointing here, so the
  * emulators outlive the app's SIGKILL and keep counting charges and reports. Environment:
- * SANDBOX_PORT (listen), SANDBOX_APP_URL (where webhooks go), and the same secrets as the app (defaults: the
- * sandbox's own, see sandbox-settings.ts).
+ * SANDBOX_PORT (listen), SANDBOX_APP_URL (where webhooks go), SANDBOX_WEBHOOK_RETRY_DELAYS_MS (comma-separated
+ * waits before each redelivery of a webhook the app did not accept; default the emulators' own short schedule),
+ * and the same secrets as the app (defaults: the sandbox's own, see sandbox-settings.ts).
  */
+
+/**
+ * The vendors keep redelivering a webhook the app did not accept (Adyen: for days, on a growing schedule), so a
+ * webhook sent while the app is down arrives after its restart. The in-process emulators give up after a few
+ * seconds, fine for tests that never kill the app; the fault suite sets a schedule that spans a restart.
+ */
+function retryDelays(value: string | undefined): number[] | undefined {
+  if (!value) {
+    return undefined;
+  }
+  const delays = value.split(',').map((ms) => Number(ms.trim()));
+  if (delays.some((ms) => !Number.isInteger(ms) || ms < 0)) {
+    throw new Error(`SANDBOX_WEBHOOK_RETRY_DELAYS_MS must be comma-separated milliseconds, got ${value}`);
+  }
+  return delays;
+}
 async function main(): Promise<void> {
   const port = Number(process.env.SANDBOX_PORT ?? '4100');
   const appUrl = process.env.SANDBOX_APP_URL ?? 'http://127.0.0.1:3000';
@@ -20,6 +40,12 @@ async function main(): Promise<void> {
     logger: ['error', 'warn'],
   });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  const delays = retryDelays(process.env.SANDBOX_WEBHOOK_RETRY_DELAYS_MS);
+  if (delays) {
+    app.get(AdyenWebhookEmitter).dispatcher.retryDelaysMs = delays;
+    app.get(CleengWebhookEmitter).dispatcher.retryDelaysMs = delays;
+    app.get(CleverbridgeNotifier).dispatcher.retryDelaysMs = delays;
+  }
   await app.listen(port, '127.0.0.1');
   new Logger('Sandbox').warn(`standalone sandbox on http://127.0.0.1:${port}/sandbox, webhooks to ${appUrl}`);
 }

@@ -136,6 +136,10 @@ export class PaymentProcessor {
       return this.state.transition(manager, payment.id, 'authorised', {
         externalPaymentId,
         paymentDetailsId: detailsId,
+        // the capture is on its way; if this process dies before its answer is written, the reconciler
+        // captures under the same key once the call could no longer be in flight
+        nextCheckAt: this.state.firstCheckAt('pending'),
+        checkAttempts: 0,
         gatewayState: {
           ...payment.gatewayState,
           authorisationId: externalPaymentId,

@@ -23,6 +23,16 @@ export interface ReconcileSummary {
   resolved: number;
 }
 
+/**
+ * An initial purchase is captured right after its authorisation (auto-capture); one left `authorised` lost its
+ * capture to a crash. Authorise-first renewals stay `authorised` until Cleeng asks for the capture.
+ */
+const AWAITS_CAPTURE_SQL = `(status = 'authorised' AND gateway_state->>'flow' = 'initial')`;
+
+function awaitsCapture(payment: PaymentEntity): boolean {
+  return payment.status === 'authorised' && payment.gatewayState?.flow === 'initial';
+}
+
 /** How long a claimed row stays reserved for this instance's pass (several gateway calls with retries). */
 const CHECK_LEASE_MS = 5 * 60_000;
 
@@ -68,7 +78,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
       try {
         const payment = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id: row.id });
         const after = await this.reconcile(payment);
-        if (OPEN_STATUSES.includes(after.status)) {
+        if (OPEN_STATUSES.includes(after.status) || awaitsCapture(after)) {
           await this.checkLater(after.id, row.checkAttempts, after);
         } else {
           resolved += 1;
@@ -89,6 +99,11 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
    */
   async reconcile(payment: PaymentEntity): Promise<PaymentEntity> {
     const current = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id: payment.id });
+    if (awaitsCapture(current)) {
+      // an initial purchase authorised, its capture's answer never written (the process died): capture again
+      // under the same key; the gateway answers with the first capture instead of capturing twice
+      return this.captures.capture(current, this.gateways.get(current.gateway));
+    }
     if (!OPEN_STATUSES.includes(current.status)) {
       return current;
     }
@@ -203,7 +218,8 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
       `UPDATE payments SET next_check_at = $2, check_attempts = check_attempts + 1
        WHERE id IN (
          SELECT candidate.id FROM payments candidate
-         WHERE candidate.status IN ('pending', 'unknown', 'action_required') AND candidate.next_check_at <= $1
+         WHERE (candidate.status IN ('pending', 'unknown', 'action_required') OR ${AWAITS_CAPTURE_SQL})
+           AND candidate.next_check_at <= $1
          ORDER BY candidate.next_check_at
          LIMIT ${this.config.reconciler.batchSize}
          FOR UPDATE SKIP LOCKED)
@@ -226,7 +242,8 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
       next = Math.min(next, deadline);
     }
     await this.db.query(
-      `UPDATE payments SET next_check_at = $2 WHERE id = $1 AND status IN ('pending', 'unknown', 'action_required')`,
+      `UPDATE payments SET next_check_at = $2
+       WHERE id = $1 AND (status IN ('pending', 'unknown', 'action_required') OR ${AWAITS_CAPTURE_SQL})`,
       [id, new Date(next)],
     );
   }

@@ -119,7 +119,13 @@ export class SandboxProcess extends NodeProcess {
   constructor(port: number, appUrl: string) {
     super(
       'dist/sandbox/standalone.js',
-      { SANDBOX_PORT: String(port), SANDBOX_APP_URL: appUrl },
+      {
+        SANDBOX_PORT: String(port),
+        SANDBOX_APP_URL: appUrl,
+        // like the vendors, webhooks sent while the app is dead are redelivered after its restart (Adyen retries
+        // for days: 2 min, 5 min, 10 min, ...; scaled down like the app's intervals)
+        SANDBOX_WEBHOOK_RETRY_DELAYS_MS: '200,1000,3000,5000,10000,10000,10000',
+      },
       `http://127.0.0.1:${port}/sandbox/faults`,
       'sandbox.log',
     );
