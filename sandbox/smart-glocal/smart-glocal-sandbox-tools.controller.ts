@@ -101,6 +101,21 @@ export class SmartGlocalSandboxToolsController {
     return this.service.dispatcher.idle(idleTimeout(timeoutMs));
   }
 
+  /** Deliveries wait until resume (tests: a webhook held back while the clock moves, or delivered late). */
+  @Post('webhooks/pause')
+  @HttpCode(200)
+  pause(): { paused: boolean } {
+    this.service.dispatcher.pause();
+    return { paused: true };
+  }
+
+  @Post('webhooks/resume')
+  @HttpCode(200)
+  resume(): { paused: boolean } {
+    this.service.dispatcher.resume();
+    return { paused: false };
+  }
+
   /** One webhook about a session, now: `{sessionId, type, signature?: 'valid'|'invalid'|'missing'}`. */
   @Post('webhooks/send')
   @HttpCode(200)
