@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  SANDBOX_MERCHANT_PRIVATE_KEY,
+  SANDBOX_SMART_GLOCAL_PRIVATE_KEY,
+  SANDBOX_SMART_GLOCAL_PUBLIC_KEY,
+} from './smart-glocal/smart-glocal-test-keys';
 
 /**
  * The sandbox's own secrets. The emulators sign and verify with them, and the app is pointed at them
@@ -18,11 +23,12 @@ export const SANDBOX_SECRETS = {
   cleverbridgePassword: 'sandbox-cleverbridge-password',
   cleverbridgeNotifyUsername: 'sandbox-cleverbridge-notify',
   cleverbridgeNotifyPassword: 'sandbox-cleverbridge-notify-password',
+  smartGlocalProject: 'sandbox-project',
 } as const;
 
 export const SANDBOX_PAYMENT_METHODS = 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104';
 /** The app is given only the gateways it implements: its registry refuses ids it does not know. */
-const APP_PAYMENT_METHODS = 'adyen:101,cleverbridge:104';
+const APP_PAYMENT_METHODS = ['adyen:101', 'cleverbridge:104', 'smart-glocal:102'].join(',');
 const DEFAULT_CLEENG_SIGNATURE_HEADER = 'X-Cleeng-Signature';
 
 /** What the emulators need to know: where the app is and the secrets it was given (env wins over defaults). */
@@ -38,6 +44,8 @@ export interface SandboxSettings {
   };
   adyen: { apiKey: string; merchantAccount: string; hmacKey: string };
   cleverbridge: { username: string; password: string; notifyUsername: string; notifyPassword: string };
+  /** PEM: the merchant's key the emulator verifies requests with (derived from the app's private key), its own to sign */
+  smartGlocal: { project: string; merchantPrivateKey: string; privateKey: string };
 }
 
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
@@ -70,6 +78,10 @@ export function sandboxEnv(options: SandboxEnvOptions): Record<string, string> {
     CLEVERBRIDGE_PASSWORD: SANDBOX_SECRETS.cleverbridgePassword,
     CLEVERBRIDGE_NOTIFY_USERNAME: SANDBOX_SECRETS.cleverbridgeNotifyUsername,
     CLEVERBRIDGE_NOTIFY_PASSWORD: SANDBOX_SECRETS.cleverbridgeNotifyPassword,
+    SMART_GLOCAL_API_URL: `${sandboxUrl}/smart-glocal`,
+    SMART_GLOCAL_PROJECT: SANDBOX_SECRETS.smartGlocalProject,
+    SMART_GLOCAL_PRIVATE_KEY: SANDBOX_MERCHANT_PRIVATE_KEY,
+    SMART_GLOCAL_PUBLIC_KEY: SANDBOX_SMART_GLOCAL_PUBLIC_KEY,
   };
 }
 
@@ -129,6 +141,11 @@ export function sandboxSettings(env: Record<string, string | undefined>, publicU
       password: nonEmpty(env.CLEVERBRIDGE_PASSWORD, d.cleverbridgePassword),
       notifyUsername: nonEmpty(env.CLEVERBRIDGE_NOTIFY_USERNAME, d.cleverbridgeNotifyUsername),
       notifyPassword: nonEmpty(env.CLEVERBRIDGE_NOTIFY_PASSWORD, d.cleverbridgeNotifyPassword),
+    },
+    smartGlocal: {
+      project: nonEmpty(env.SMART_GLOCAL_PROJECT, d.smartGlocalProject),
+      merchantPrivateKey: nonEmpty(env.SMART_GLOCAL_PRIVATE_KEY, SANDBOX_MERCHANT_PRIVATE_KEY),
+      privateKey: SANDBOX_SMART_GLOCAL_PRIVATE_KEY,
     },
   };
 }

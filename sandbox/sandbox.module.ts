@@ -9,6 +9,7 @@ import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxFaultsController } from './faults/sandbox-faults.controller';
 import { SandboxCoreModule } from './sandbox-core.module';
 import { SandboxSettings } from './sandbox-settings';
+import { SmartGlocalSandboxModule } from './smart-glocal/smart-glocal-sandbox.module';
 
 /** Emulators of every outside system, mounted under /sandbox when SANDBOX=true (see sandbox/index.ts). */
 @Module({})
@@ -21,6 +22,7 @@ export class SandboxModule {
         AdyenSandboxModule,
         CleengSandboxModule,
         CleverbridgeSandboxModule,
+        SmartGlocalSandboxModule,
       ],
       controllers: [SandboxAuthController, SandboxFaultsController, SandboxClockController],
       providers: [SandboxAuthService],

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   const clock = new SandboxClockService();
   const app = await NestFactory.create(SandboxModule.forRoot(sandboxSettings(process.env, appUrl), clock), {
     logger: ['error', 'warn'],
+    // Smart Glocal's emulator verifies signatures on the exact bytes received
+    rawBody: true,
   });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   const delays = retryDelays(process.env.SANDBOX_WEBHOOK_RETRY_DELAYS_MS);

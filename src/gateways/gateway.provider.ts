@@ -86,6 +86,18 @@ export interface CompleteActionInput extends BaseInput {
   details: Record<string, unknown>;
   /** state the gateway kept from the first call */
   state?: Record<string, unknown>;
+  /** the payment's id at the gateway, when known (a gateway that completes by looking the payment up) */
+  externalPaymentId?: string;
+}
+
+/** Cancel by our reference; the gateway's payment id too when it is known (a gateway that cancels only by its own id). */
+export interface CancelByReferenceInput extends BaseInput {
+  externalPaymentId?: string;
+}
+
+/** The merchant's go-ahead for a payment the gateway holds until confirmed (Smart Glocal `ready_to_confirm`). */
+export interface ConfirmInput extends BaseInput {
+  externalPaymentId: string;
 }
 
 export interface CaptureInput extends BaseInput {
@@ -190,6 +202,13 @@ export type GatewayEventType =
   | 'refund.failed'
   | 'chargeback'
   | 'token.created'
+  /**
+   * the gateway holds the payment until the merchant confirms it (`amount` is what it will take): the
+   * connector confirms when the amount is its own, and cancels otherwise
+   */
+  | 'payment.confirmation_requested'
+  /** the payment waits for the shopper (3DS / redirect), announced by notification rather than in the answer */
+  | 'payment.action_required'
   /** authentic, understood, and of no interest to the connector */
   | 'ignored';
 
@@ -222,6 +241,8 @@ export interface GatewayEvent {
   extraParameters?: Record<string, string>;
   /** refunds: less than the whole payment */
   partial?: boolean;
+  /** `payment.action_required`: where the shopper must go */
+  action?: GatewayAction;
 }
 
 /** What a connector-managed subscription asks of its gateway, as given to `POST /v1/subscriptions`. */
@@ -288,7 +309,9 @@ export interface GatewayProvider {
    */
   returnDetails?(request: { query: Record<string, unknown>; body: unknown }): ReturnDetails;
   /** cancel whatever the gateway did under our reference, when its payment id is unknown (timeouts) */
-  cancelByReference?(input: BaseInput): Promise<ModificationResult>;
+  cancelByReference?(input: CancelByReferenceInput): Promise<ModificationResult>;
+  /** the merchant's go-ahead after `payment.confirmation_requested` (declined by `cancel`) */
+  confirm?(input: ConfirmInput): Promise<ModificationResult>;
   /** charge one period of a connector-managed subscription (capability connectorManagedRebill) */
   rebill?(input: RebillInput): Promise<PaymentResult>;
   /** merchant-of-record one-off or in-app purchase (Cleverbridge ProcessCart) */

@@ -192,6 +192,7 @@ export class PaymentsService {
           reference: claimed.id,
           details,
           ...(claimed.gatewayState?.actionState ? { state: claimed.gatewayState.actionState } : {}),
+          ...(claimed.externalPaymentId ? { externalPaymentId: claimed.externalPaymentId } : {}),
         }),
       { gateway: gateway.id, operation: 'completeAction' },
     );

@@ -198,7 +198,12 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
     }
     const cancel = gateway.cancelByReference.bind(gateway);
     const outcome = await callGateway(
-      () => cancel({ idempotencyKey: `${payment.id}:void`, reference: payment.id }),
+      () =>
+        cancel({
+          idempotencyKey: `${payment.id}:void`,
+          reference: payment.id,
+          ...(payment.externalPaymentId ? { externalPaymentId: payment.externalPaymentId } : {}),
+        }),
       { gateway: gateway.id, operation: 'cancelByReference' },
     );
     if (outcome.kind !== 'ok') {

@@ -12,6 +12,9 @@ import { ConnectorEventsHandler } from '../rebilling/connector-events.handler';
 import { PaymentProcessor } from '../payments/payment-processor.service';
 import { OPEN_STATUSES, PaymentStateService } from '../payments/payment-state.service';
 import { RefundsService } from '../refunds/refunds.service';
+import { RebillAttemptEntity } from '../rebilling/rebill-attempt.entity';
+import { callGateway } from '../gateways/gateway-call';
+import { requireOperation } from '../gateways/gateway-operations';
 
 /**
  * Applies normalised gateway notifications (Adyen AUTHORISATION, CAPTURE, CAPTURE_FAILED,
@@ -63,6 +66,10 @@ export class GatewayEventsRouter implements OnModuleInit {
         return this.refundSettled(event);
       case 'token.created':
         return this.tokenCreated(stored, event);
+      case 'payment.confirmation_requested':
+        return this.confirmationRequested(stored, event);
+      case 'payment.action_required':
+        return this.actionRequired(stored, event);
       case 'cancel.failed':
       case 'chargeback':
       case 'ignored':
@@ -208,5 +215,126 @@ export class GatewayEventsRouter implements OnModuleInit {
       await manager.update(PaymentEntity, { id: current.id }, { paymentDetailsId: detailsId });
       return 'done';
     });
+  }
+
+  /**
+   * The gateway holds a payment until we confirm it (Smart Glocal `ready_to_confirm`). Confirmed only when the
+   * amount and currency are exactly our payment's (or rebill attempt's) on a fresh read, and it is still open;
+   * otherwise the gateway is told to cancel, so nothing we did not ask for is taken. A payment already settled
+   * by a later notification that arrived first (payment_finished before ready_to_confirm) is left alone.
+   */
+  private async confirmationRequested(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const externalPaymentId = event.externalPaymentId;
+    if (!externalPaymentId) {
+      return 'ignored';
+    }
+    const gateway = this.gateways.get(stored.source);
+    const payment = await this.payment(stored.source, event);
+    const attempt = payment ? null : await this.confirmableAttempt(stored.source, event);
+    const target = payment
+      ? {
+          id: payment.id,
+          open: OPEN_STATUSES.includes(payment.status),
+          abandoned: ['rejected', 'cancelled'].includes(payment.status),
+          amountMinor: payment.amountMinor,
+          currency: payment.currency,
+        }
+      : attempt
+        ? {
+            id: attempt.id,
+            open: ['charging', 'unknown', 'pending'].includes(attempt.status),
+            abandoned: false,
+            amountMinor: attempt.amountMinor,
+            currency: attempt.currency,
+          }
+        : null;
+    if (!target) {
+      this.logger.warn(
+        `${stored.source} ${externalPaymentId} asks for confirmation but is not ours: left to expire`,
+      );
+      return 'ignored';
+    }
+    const matches =
+      event.amount?.value === target.amountMinor && event.amount.currency === target.currency.toUpperCase();
+    if (target.open && matches) {
+      const confirm = requireOperation(gateway, 'confirm');
+      const outcome = await callGateway(
+        () => confirm({ idempotencyKey: `${target.id}:confirm`, reference: target.id, externalPaymentId }),
+        { gateway: gateway.id, operation: 'confirm' },
+      );
+      if (outcome.kind === 'unknown' || outcome.kind === 'not_processed') {
+        throw new Error(`confirming ${externalPaymentId} got no answer; trying again`);
+      }
+      if (outcome.kind === 'invalid') {
+        this.logger.warn(
+          `${stored.source} refused to confirm ${externalPaymentId}: ${outcome.error.message}`,
+        );
+        return 'ignored';
+      }
+      if (outcome.value.status === 'rejected' && payment) {
+        await this.paymentState.reject(
+          payment,
+          outcome.value.decline ?? decline('PAY_DEC'),
+          externalPaymentId,
+        );
+      }
+      return 'done';
+    }
+    if (!target.open && !target.abandoned) {
+      return 'ignored'; // settled already (the outcome arrived first)
+    }
+    const cancel = requireOperation(gateway, 'cancel');
+    const outcome = await callGateway(
+      () => cancel({ idempotencyKey: `${target.id}:cancel`, reference: target.id, externalPaymentId }),
+      { gateway: gateway.id, operation: 'cancel' },
+    );
+    if (outcome.kind === 'unknown' || outcome.kind === 'not_processed') {
+      throw new Error(`cancelling ${externalPaymentId} got no answer; trying again`);
+    }
+    if (payment && target.open) {
+      const got = event.amount ? `${event.amount.value} ${event.amount.currency}` : 'no amount';
+      this.logger.error(
+        `payment ${payment.id}: ${stored.source} asked to confirm ${got}, expected ${target.amountMinor} ${target.currency}; cancelled`,
+      );
+      await this.paymentState.reject(
+        payment,
+        decline('GW_ERROR', { code: 'AMOUNT_MISMATCH', reason: `gateway asked for ${got}` }),
+        externalPaymentId,
+      );
+    }
+    return 'done';
+  }
+
+  /** A rebill attempt of the connector's schedule that the event names (by attempt id or its key). */
+  private async confirmableAttempt(source: string, event: GatewayEvent): Promise<RebillAttemptEntity | null> {
+    const repo = this.db.getRepository(RebillAttemptEntity);
+    const uuid = /^[0-9a-f-]{36}$/i;
+    const owner = event.attemptKey?.split(':')[0];
+    for (const id of [event.reference, owner]) {
+      if (id && uuid.test(id)) {
+        const found = await repo.findOneBy({ id, gateway: source });
+        if (found) {
+          return found;
+        }
+      }
+    }
+    return event.externalPaymentId
+      ? repo.findOneBy({ gateway: source, externalPaymentId: event.externalPaymentId })
+      : null;
+  }
+
+  /** The shopper must act (3DS), announced by notification: the payment shows the action to the front-end. */
+  private async actionRequired(stored: InboxEventEntity, event: GatewayEvent): Promise<InboxOutcome> {
+    const payment = await this.payment(stored.source, event);
+    if (!payment || !event.action || !['pending', 'unknown'].includes(payment.status)) {
+      return 'ignored'; // not ours, a rebill (no shopper to send), or settled / already waiting for the shopper
+    }
+    const gateway = this.gateways.get(payment.gateway);
+    await this.processor.applyResult(payment, gateway, payment.gatewayState?.pendingOperation ?? 'charge', {
+      status: 'action_required',
+      action: event.action,
+      ...(event.externalPaymentId ? { externalPaymentId: event.externalPaymentId } : {}),
+    });
+    return 'done';
   }
 }

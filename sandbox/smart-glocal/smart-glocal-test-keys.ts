@@ -1,0 +1,91 @@
+/**
+ * Fixed RSA key pairs of the Smart Glocal sandbox: test keys, never used in production (production reads
+ * SMART_GLOCAL_PRIVATE_KEY / SMART_GLOCAL_PUBLIC_KEY, which have no fallback). Fixed rather than generated so
+ * the app and a standalone sandbox in another process (test/faults) agree on them.
+ */
+
+/** The merchant's (the connector's) pair: the app signs with the private key, the emulator verifies. */
+export const SANDBOX_MERCHANT_PRIVATE_KEY = [
+  '-----BEGIN PRIVATE KEY-----',
+  'MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCjsf0sTeJgzpot',
+  'FNt8ZPGXzX8P5kVjkv6ClPar3ol7VHm6sJdAu3OzcAekugiGvdSzHZRg3jzVbPAJ',
+  'cScXG1z6LFKF6ddhdB6yFFInj1STWcM8arBCb8f8qu+uPJRbHVk4N86UVzy28D2t',
+  'ACgGdn1em9KsWSH4HAuMrFrCuU6nH5If9uibsgNPdsH/kxTWJspVl4I0ifYzy2ac',
+  'u0tdxIPGVnwN7e8Q72bnSlBrJAGDnYsMgcHN/AfoLs5OJdx1PJLpawPfwGXaSi/3',
+  'J3EXc1p94fgwBYs8Ji80PO8f/6tvzsd2+TkKf1h7adxWCr4c2PTX4Tzg0QiwHj22',
+  'Lgym0GbpAgMBAAECggEAAmv3Dg/GYbPt18r2xLXb3hOQx+Yi7DLVwY40sPaTGacp',
+  'p1ZxaRL84C5aryCyYe3M1KwUUsjRlAw1tMPrwKDco7Xs40ls21WaSbg7LS9ifk0L',
+  'bhYXLrxwBUl9+neNtA77QwawmiLiy+Vkc6nMftu3ChscpzgGwnX00rggDRXoJDa5',
+  '3bGbO3jKJmJYpSzSLtGfeUoWP+vWAUVOQ0amPFq/fOjUyUbUpO4JPjau2JFZj4a1',
+  'h+aKs0JkWEbQfXrGTDJB+J0ox0FqiZTdaHgtP2HXVw4Y/9LZdwVIkCH8JBTGU0NN',
+  'K4jrtawIDnt/MpreLpnGc8kMrO8pxWFT1F9t3EbKiwKBgQDNx5Qu6ebWrFL2nVEc',
+  'qnt3Zzjo0Cyq6IaW8ThHveaVMlkjJdX8MJ5HgeV6MkclvodkraOO01oAi4GJFUn5',
+  '/yBOuorDDt0j0DAQ7kwNVRupxNtCFFr0GM4aDI00eL5c9o6WbPI3k9SeMCMNuJ0v',
+  '7CSuy74op8LvgndTj/tfAz9UJwKBgQDLpR8km7Snuo1N2M9K1F5nT7iSeN/+WjFa',
+  'DAf4dGt2HCON6f+7LNktsZQwZPmxRDgCtKSImL1LMTWyj49UQnEQxitJColz2tJM',
+  'KrOYVKXG/+IlS+2PxUOmjhoZLZ5eWY83rKq2rEpbJAtegUg05tjfX9p4hEJ/zCcl',
+  'Mj+2fc4GbwKBgG+ey41rCPD3RoVJLj9LZm+NSTxX93K5cJAdxnZ71sClL9613k3O',
+  'nXySRES1UwxxPgXpfieyE0bqZVhTeO4naoHqA+zseh28BuaYLB6rRLcg9gHxAqkX',
+  'b2yH1Gxa9n98qjmEXRqykIlB+TGvK2xcPkWmdL6eyUmbzlhAaIzQOSDPAoGBALIo',
+  'oElPq0m+DFcZoaiOiJSLiychdp04XMqxkduMRmNLFNPX7rHa95lhLQr1m/i4fOPp',
+  'E7SpI5n/0EGKFNObWP1a0Y2SGVRxEOAvz3UqQOoK/NaySYApDRlOYoi6fz19zqzf',
+  'c25i5p47t3KTWg9mEj/BxQkAdIkHmwuQnWrTPwYjAoGBAJVmSzwvSxfJcwEoeZHq',
+  'bfvf/NE4hT9F1MJSKoQO7JEScIX/n8KOpmrZAhcLdVeej9Zxb2FwZ54qhWBlhy/I',
+  'gCrClQ5BOy3q6kUUgMqHHqK+z1RJPW3XQq3XbZKwTj1ePCnBaBmfN9nyWulrw3qa',
+  'gMYHVDt9tE+ytic8PzIIqind',
+  '-----END PRIVATE KEY-----',
+].join('\n');
+export const SANDBOX_MERCHANT_PUBLIC_KEY = [
+  '-----BEGIN PUBLIC KEY-----',
+  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAo7H9LE3iYM6aLRTbfGTx',
+  'l81/D+ZFY5L+gpT2q96Je1R5urCXQLtzs3AHpLoIhr3Usx2UYN481WzwCXEnFxtc',
+  '+ixShenXYXQeshRSJ49Uk1nDPGqwQm/H/KrvrjyUWx1ZODfOlFc8tvA9rQAoBnZ9',
+  'XpvSrFkh+BwLjKxawrlOpx+SH/bom7IDT3bB/5MU1ibKVZeCNIn2M8tmnLtLXcSD',
+  'xlZ8De3vEO9m50pQayQBg52LDIHBzfwH6C7OTiXcdTyS6WsD38Bl2kov9ydxF3Na',
+  'feH4MAWLPCYvNDzvH/+rb87Hdvk5Cn9Ye2ncVgq+HNj01+E84NEIsB49ti4MptBm',
+  '6QIDAQAB',
+  '-----END PUBLIC KEY-----',
+].join('\n');
+
+/** Smart Glocal's pair: the emulator signs its webhooks, the app verifies with the public key. */
+export const SANDBOX_SMART_GLOCAL_PRIVATE_KEY = [
+  '-----BEGIN PRIVATE KEY-----',
+  'MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDKG//BltlCo9Jd',
+  'UN3lvg12R/ctlIlKp3bufZA73pSHQWzmxz2QY9w6aUFsHwUiziTdL0AVrWix3vEv',
+  '4D0OPsQOobx8OVXPAqQ12vJLLppLjRn9Nhlnv8JJiQRzPDbo7wtB4PVaVS7N8cts',
+  '/9GKWTH6TTtf5IXW2kOFUbbi2HAoeufYiYwWhQAOsuQE1vADI7XTw/A62VbqZdwd',
+  'qUNfqpyJCfLBKRbhp05N2tx/W5y5jczImlZ5hRjGPR61LWi6ElF7ePJ/GgTSpiuU',
+  'lT9zCX6f9oIXXT0Bo4YZHKXNZZH5Ub2vAkwGebalnGFXb1aaI6ks3lhNwO8mZre5',
+  'aYMIopinAgMBAAECggEAAKS82GWd5M5subYA3t26C+myvxxn9irjqrgPoNaBQTpT',
+  'bxtXS4G7ORxjWZrHrhKwn1uqfTyDcX2KOw11uaPi2pZn6TqtgUPljfOtLdFvgFS/',
+  'WRpg/lQ9Tsqhjv8Jaw3HyrqSor+pWdKD7qGUjeI20dszwzG7vga34abJnvNIIs4v',
+  '7SdveK068iOon65hsHE9wkMQKewHs3Gl3gMoWCZgDL8DI3u3tOtRIVSDqvrpQK/w',
+  'RAgC66HOvmNgB9mJVdyg5j4qTBbYfapAOcTeKUiWxggFsUqL7jXrJ0E4nzVu1/XF',
+  'srTPEHKtduvnYyUH9rlzZ92hdIyc+OxIxiud+bVJMQKBgQDqKv/wMwuQhrLeMgjk',
+  'ZxsW4naGFjSVsVLgXUmPhpfar7hBj6LudNsu8TwNKtfXMfNUd9qqbcN3q9gK8CY9',
+  'U98HtcbG71YeZrcXrEvFZe6G7dCZCJ/yiTnngzJObX0JDa9WcKHcIFcz87GNJ4/4',
+  'l5JUNurmVKg/obOto4E+EnCZ9QKBgQDc89db9Jtuqz7h1AZvMwUaPFudR5M5R8by',
+  'WoQR7+jMvdf3vfgFStNsRIUMeW1nJaF6zl0s5Gwbi++a2tMBm2hVyh14IZVi7rRS',
+  '3FAa/XaAVzQnPeI7oyDKIVC6oUW11Mu3oLg7pdaN0cWlGUayjYJzPkooJFxW7+/v',
+  'WvK5HLl6qwKBgQChTW1vsDnPHHopxJ2Ld9qZMPYj9zfRxYwpMRly3GvOICz0PFUn',
+  'nSc+dr2+9Dwp6CaNkOH3dBSpYp43KqWsqRGA5h4++q5/0pFcpTqsh0J/f2GpiN9k',
+  '2lIgv6bvj0wJ6HtXN87HKx/mkX9ElHP/8ajCifHVJ4ueCW0TtwVYFKur4QKBgQCN',
+  'wgg24B3lCAtlGgIyz9oDNhxVMTm8s1dp4DcBxxlmWpq4QPJietpgiSmPkkxltBgB',
+  'UWsoRTkzBznn8WMVkd6DxBPaIjnU6m9ZBi6C0oF33/r+/k4qkwOTi4Je6t9txKQb',
+  'IQtygXjBLogO38OjBPVf+OPdE08HHBOlToWRzGMX1wKBgC6ezq6lMVo4rabDEt2a',
+  'nePsl2V3G1d1br0xdqiZL6hdWFNTQgVGenOmFDhrvMREx+IWYabZR36bLqpyqWLa',
+  '6Em7/YBAGDREN/P19GY1dJc5JHLGJ2ahTqPWRs3PmzKM5v50DNEBDxBZETBDj0Y/',
+  'Jhdnhox70vRC2qkSINWCS2Vd',
+  '-----END PRIVATE KEY-----',
+].join('\n');
+export const SANDBOX_SMART_GLOCAL_PUBLIC_KEY = [
+  '-----BEGIN PUBLIC KEY-----',
+  'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAyhv/wZbZQqPSXVDd5b4N',
+  'dkf3LZSJSqd27n2QO96Uh0Fs5sc9kGPcOmlBbB8FIs4k3S9AFa1osd7xL+A9Dj7E',
+  'DqG8fDlVzwKkNdrySy6aS40Z/TYZZ7/CSYkEczw26O8LQeD1WlUuzfHLbP/Rilkx',
+  '+k07X+SF1tpDhVG24thwKHrn2ImMFoUADrLkBNbwAyO108PwOtlW6mXcHalDX6qc',
+  'iQnywSkW4adOTdrcf1ucuY3MyJpWeYUYxj0etS1ouhJRe3jyfxoE0qYrlJU/cwl+',
+  'n/aCF109AaOGGRylzWWR+VG9rwJMBnm2pZxhV29WmiOpLN5YTcDvJma3uWmDCKKY',
+  'pwIDAQAB',
+  '-----END PUBLIC KEY-----',
+].join('\n');
