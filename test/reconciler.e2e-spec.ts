@@ -29,7 +29,8 @@ describe('unknown-outcome reconciler', () => {
     // Adyen faults injected below, so their next check is put out of this file's reach
     const db = app.app.get(DataSource);
     await db.query(
-      `UPDATE payments SET next_check_at = 'infinity' WHERE status IN ('pending', 'unknown', 'action_required')`,
+      `UPDATE payments SET next_check_at = 'infinity'
+       WHERE status IN ('pending', 'unknown', 'action_required', 'authorised')`,
     );
     await db.query(`UPDATE refunds SET next_check_at = 'infinity' WHERE status IN ('requested', 'unknown')`);
   });

@@ -156,7 +156,7 @@ export class CleengSandboxController {
     };
 
     try {
-      await this.faults.beforeRequest('cleeng');
+      await this.faults.beforeRequest('cleeng', `${req.method} ${path}`);
     } catch (error) {
       if (error instanceof InjectedFault) {
         this.store.logRequest({ ...entry, status: error.status });

@@ -30,6 +30,7 @@ export class FaultSettingsDto implements FaultSettings {
   @IsOptional() @Type(() => Number) @IsNumber() @Min(0) @Max(1) lostWebhookRate?: number;
   @IsOptional() @Type(() => Number) @IsNumber() @Min(0) @Max(1) duplicateWebhookRate?: number;
   @IsOptional() @Type(() => Number) @IsInt() @Min(2) killPid?: number;
+  @IsOptional() @IsString() @MaxLength(200) failOn?: string;
   @IsOptional() @IsString() @MaxLength(200) killOn?: string;
   @IsOptional() @Type(() => Number) @IsInt() @Min(0) killSkip?: number;
 }

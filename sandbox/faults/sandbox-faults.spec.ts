@@ -35,3 +35,20 @@ describe('SandboxFaults kill switch', () => {
     expect(await victim.exited).toBe('SIGKILL');
   });
 });
+
+describe('SandboxFaults failOn', () => {
+  it('fails only the matching requests, and counts only those against failNext', async () => {
+    const faults = new SandboxFaults();
+    faults.set('cleeng', { failNext: 1, failStatus: 503, failOn: 'POST /payments' });
+    await expect(faults.beforeRequest('cleeng', 'POST /sandbox/cleeng/3.1/orders')).resolves.toBeUndefined();
+    await expect(
+      faults.beforeRequest('cleeng', 'POST /sandbox/cleeng/3.1/payment_details'),
+    ).resolves.toBeUndefined();
+    await expect(faults.beforeRequest('cleeng', 'POST /sandbox/cleeng/3.1/payments')).rejects.toMatchObject({
+      status: 503,
+    });
+    await expect(
+      faults.beforeRequest('cleeng', 'POST /sandbox/cleeng/3.1/payments'),
+    ).resolves.toBeUndefined();
+  });
+});

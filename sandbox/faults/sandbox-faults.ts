@@ -10,6 +10,12 @@ export interface FaultSettings {
   /** the next N requests are answered with `failStatus` before any processing */
   failNext?: number;
   failStatus?: number;
+  /**
+   * `failNext` and `errorRate` only for requests matching this `METHOD /path` suffix (as `killOn`), e.g. only
+   * Cleeng's payment reports (`POST /payments`) while its orders still work; emulators that pass the operation
+   * to beforeRequest: cleeng
+   */
+  failOn?: string;
   /** sent as `Retry-After` (seconds) with an injected 429 or 503 */
   retryAfterSeconds?: number;
   /** the next N requests are processed, then their response is held for `hangMs` (client times out) */
@@ -98,14 +104,20 @@ export class SandboxFaults {
     return Object.fromEntries(this.settings);
   }
 
-  /** Call before processing a request: may delay, may throw InjectedFault (nothing processed). */
-  async beforeRequest(system: SandboxSystem): Promise<void> {
+  /**
+   * Call before processing a request: may delay, may throw InjectedFault (nothing processed). `operation` is
+   * `METHOD /path`, matched against `failOn`.
+   */
+  async beforeRequest(system: SandboxSystem, operation = ''): Promise<void> {
     const s = this.settings.get(system);
     if (!s) {
       return;
     }
     if (s.latencyMs) {
       await sleep(s.latencyMs);
+    }
+    if (s.failOn !== undefined && !matchesOperation(s.failOn, operation)) {
+      return;
     }
     if (s.failNext && s.failNext > 0) {
       s.failNext -= 1;

@@ -438,6 +438,37 @@ describe('Cleeng renewal, capture-only (inbox: subscriptionReadyForPaymentCaptur
     );
   });
 
+  it('written, Cleeng down, app killed before the report is delivered', async () => {
+    const b = await bought();
+    const before = await adyenPayments(world);
+    const since = await dbNow(world);
+    // only the report fails: the renewal's Cleeng order is created before the charge
+    await world.emulator('POST', '/faults/cleeng', {
+      failNext: 100_000,
+      failStatus: 503,
+      failOn: 'POST /payments',
+    });
+    await sendCleengWebhook('subscriptionReadyForPaymentCapture', renewalData(b));
+    const waiting = await poll(async () => {
+      const rows = await world.sql<{ attempts: number }>(
+        `SELECT attempts FROM outbox_messages WHERE created_at >= $1 AND status = 'pending' AND attempts > 0`,
+        [since],
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, 20_000);
+    expect(waiting).toBeDefined();
+    await world.app.kill();
+    await world.clearFaults();
+    await world.expireLeasesOfDeadInstance();
+    await world.app.start();
+    await expectOutcome(
+      'capture-only',
+      'after write, before outbox',
+      await observeRenewal(b.subscription.subscriptionId, 'captured', before, since),
+      { charges: 1, reports: 1, final: 'captured' },
+    );
+  });
+
   it('Cleeng stored the report, app killed before the answer (mid outbox delivery)', async () => {
     const b = await bought();
     const before = await adyenPayments(world);
@@ -617,6 +648,69 @@ describe('connector-managed rebill (Cleverbridge ProcessCart, POST /ops/rebillin
       resent ? ` (ProcessCart re-sent ${resent}x)` : '',
     );
     expect(periods).toBe(3);
+  });
+});
+
+describe('connector-managed rebill (Adyen, stored card, POST /ops/rebilling/run)', () => {
+  it('gateway answered, app killed before the write; the next run charges nothing twice', async () => {
+    const customerId = newCustomerId();
+    const details = await world.api(
+      'POST',
+      '/v1/payment-details',
+      { customerId, gateway: 'adyen', paymentMethod: APPROVE_CARD, currency: 'USD' },
+      randomUUID(),
+    );
+    if (details.status !== 201) {
+      throw new Error(`payment details: ${details.status} ${JSON.stringify(details.body)}`);
+    }
+    const created = await world.api(
+      'POST',
+      '/v1/subscriptions',
+      {
+        customerId,
+        gateway: 'adyen',
+        paymentDetailsId: (details.body as { id: string }).id,
+        amount: { value: MONTHLY, currency: 'USD' },
+        interval: 'P1M',
+        nextBillingAt: new Date(Date.now() - 60_000).toISOString(),
+      },
+      randomUUID(),
+    );
+    if (created.status !== 201) {
+      throw new Error(`subscription: ${created.status} ${JSON.stringify(created.body)}`);
+    }
+    const id = (created.body as { id: string }).id;
+    const before = await adyenPayments(world);
+    await world.killAppOn('adyen', 'POST /payments');
+    await world.ops('POST', '/ops/rebilling/run');
+    await world.restartAfterCrash();
+    const statuses = async (): Promise<string[]> =>
+      (
+        await world.sql<{ status: string }>('SELECT status FROM rebill_attempts WHERE subscription_id = $1', [
+          id,
+        ])
+      ).map((a) => a.status);
+    // the cron is off: an operator run stands in for the next tick, after the crashed lease (5s) ran out
+    const final = await poll(async () => {
+      await world.ops('POST', '/ops/rebilling/run');
+      const all = await statuses();
+      return all.length === 1 && all[0] === 'captured' ? 'captured' : undefined;
+    }, FINAL_WITHIN_MS);
+    const charges = (await newCharges(world, before)).filter(
+      (p) => p.shopperReference === `cleeng-customer-${customerId}`,
+    );
+    await expectOutcome(
+      'rebill (Adyen)',
+      'gateway answered, before write',
+      {
+        charges: charges.length,
+        // not linked to a Cleeng subscription: the period captured is the record
+        reports: (await statuses()).filter((st) => st === 'captured').length,
+        final: final ?? `not final: ${(await statuses()).join(',') || 'no attempt'}`,
+        undelivered: 0,
+      },
+      { charges: 1, reports: 1, final: 'captured' },
+    );
   });
 });
 
