@@ -468,3 +468,22 @@ describe('Smart Glocal recurring', () => {
     );
   });
 });
+
+describe('Smart Glocal free trial', () => {
+  it('a zero-amount order is a zero-amount payment with recurrent: true: token stored, initial-free-transaction reported', async () => {
+    const o = await order({ offerId: OFFERS.freeTrialUsd });
+    expect(o.amount.value).toBe(0);
+    const started = (await pay(o.id, sgCard(CARDS.approve))).body as PaymentView;
+    expect(started.status).toBe('pending');
+    const done = await until(started.id, 'captured');
+    expect(done.amount.value).toBe(0);
+    const s = await session(done.externalPaymentId!);
+    expect(s.acquiring_payments[0]?.amount_details.amount).toBe(0);
+    const reported = await eventually(async () => {
+      const [p] = await cleengPaymentsForOrder(app, o.cleengOrderId);
+      return p?.status === 'captured' ? p : undefined;
+    });
+    expect(reported.paymentOperation).toBe('initial-free-transaction');
+    expect(reported.paymentDetailsId).toBeTruthy();
+  });
+});
