@@ -288,6 +288,26 @@ describe('Smart Glocal 3-D Secure', () => {
     expect(done.externalPaymentId).toBe(started.externalPaymentId);
   });
 
+  it('a return posted as a form (an ACS that POSTs back) completes too, answered with a GET redirect', async () => {
+    const o = await order();
+    const started = (await pay(o.id, sgCard(CARDS.threeDS))).body as PaymentView;
+    await until(started.id, 'action_required');
+    // the 3DS outcome is known to Smart Glocal; its webhook is held back, so only the return can settle it now
+    await app.http.post('/sandbox/smart-glocal/webhooks/pause');
+    try {
+      await app.http.get(`/sandbox/smart-glocal/3ds/${started.externalPaymentId!}/approve`);
+      const posted = await app.http
+        .post(`/v1/payments/${started.id}/return`)
+        .type('form')
+        .send({ PaRes: 'eJzLSM3JyQcABiwCFQ==', MD: 'abc' });
+      expect(posted.status).toBe(303);
+      expect(posted.headers.location).toBe('return');
+      expect((await payment(started.id)).status).toBe('captured');
+    } finally {
+      await app.http.post('/sandbox/smart-glocal/webhooks/resume');
+    }
+  });
+
   it('completeAction through POST /v1/payments/:id/complete; a denied challenge is rejected', async () => {
     const o = await order();
     const started = (await pay(o.id, sgCard(CARDS.threeDS))).body as PaymentView;
