@@ -1,4 +1,5 @@
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import {
   advanceClock,
   CARDS,
@@ -505,5 +506,41 @@ describe('Smart Glocal free trial', () => {
     });
     expect(reported.paymentOperation).toBe('initial-free-transaction');
     expect(reported.paymentDetailsId).toBeTruthy();
+  });
+});
+
+describe('Smart Glocal tokens at rest', () => {
+  it('after every flow above, no Smart Glocal token or card number is anywhere in the database or on operator routes', async () => {
+    await settle();
+    const tokens = ((await app.http.get('/sandbox/smart-glocal/sessions')).body as SgSession[])
+      .map((s) => s.acquiring_payments[0]?.recurrent?.token)
+      .filter((t): t is string => typeof t === 'string');
+    expect(tokens.length).toBeGreaterThan(2);
+    const secrets = [...tokens, CARDS.approve, CARDS.threeDS];
+    const db = app.app.get(DataSource);
+    const sealed: { n: number }[] = await db.query(
+      `SELECT count(*)::int AS n FROM inbox_events WHERE source = 'smart-glocal' AND payload ? 'token'`,
+    );
+    expect(sealed[0]?.n).toBeGreaterThan(0);
+    const tables: { table_name: string }[] = await db.query(
+      `SELECT table_name FROM information_schema.tables
+       WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+    );
+    const leaks: string[] = [];
+    for (const { table_name: table } of tables) {
+      const rows: { row: string }[] = await db.query(
+        `SELECT t::text AS row FROM "${table.replace(/"/g, '""')}" t`,
+      );
+      for (const { row } of rows) {
+        leaks.push(
+          ...secrets.filter((secret) => row.includes(secret)).map((secret) => `${table}: ${secret}`),
+        );
+      }
+    }
+    expect([...new Set(leaks)]).toEqual([]);
+    for (const route of ['/ops/inbox?source=smart-glocal', '/ops/outbox']) {
+      const text = JSON.stringify((await app.http.get(route).set(OPERATOR)).body);
+      expect(secrets.filter((secret) => text.includes(secret))).toEqual([]);
+    }
   });
 });
