@@ -1,4 +1,5 @@
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import {
   advanceClock,
   CARDS,
@@ -288,6 +289,26 @@ describe('Smart Glocal 3-D Secure', () => {
     expect(done.externalPaymentId).toBe(started.externalPaymentId);
   });
 
+  it('a return posted as a form (an ACS that POSTs back) completes too, answered with a GET redirect', async () => {
+    const o = await order();
+    const started = (await pay(o.id, sgCard(CARDS.threeDS))).body as PaymentView;
+    await until(started.id, 'action_required');
+    // the 3DS outcome is known to Smart Glocal; its webhook is held back, so only the return can settle it now
+    await app.http.post('/sandbox/smart-glocal/webhooks/pause');
+    try {
+      await app.http.get(`/sandbox/smart-glocal/3ds/${started.externalPaymentId!}/approve`);
+      const posted = await app.http
+        .post(`/v1/payments/${started.id}/return`)
+        .type('form')
+        .send({ PaRes: 'eJzLSM3JyQcABiwCFQ==', MD: 'abc' });
+      expect(posted.status).toBe(303);
+      expect(posted.headers.location).toBe('return');
+      expect((await payment(started.id)).status).toBe('captured');
+    } finally {
+      await app.http.post('/sandbox/smart-glocal/webhooks/resume');
+    }
+  });
+
   it('completeAction through POST /v1/payments/:id/complete; a denied challenge is rejected', async () => {
     const o = await order();
     const started = (await pay(o.id, sgCard(CARDS.threeDS))).body as PaymentView;
@@ -466,5 +487,60 @@ describe('Smart Glocal recurring', () => {
     expect((await session(charged.externalPaymentId!)).acquiring_payments[0]?.amount_details.amount).toBe(
       1299,
     );
+  });
+});
+
+describe('Smart Glocal free trial', () => {
+  it('a zero-amount order is a zero-amount payment with recurrent: true: token stored, initial-free-transaction reported', async () => {
+    const o = await order({ offerId: OFFERS.freeTrialUsd });
+    expect(o.amount.value).toBe(0);
+    const started = (await pay(o.id, sgCard(CARDS.approve))).body as PaymentView;
+    expect(started.status).toBe('pending');
+    const done = await until(started.id, 'captured');
+    expect(done.amount.value).toBe(0);
+    const s = await session(done.externalPaymentId!);
+    expect(s.acquiring_payments[0]?.amount_details.amount).toBe(0);
+    const reported = await eventually(async () => {
+      const [p] = await cleengPaymentsForOrder(app, o.cleengOrderId);
+      return p?.status === 'captured' ? p : undefined;
+    });
+    expect(reported.paymentOperation).toBe('initial-free-transaction');
+    expect(reported.paymentDetailsId).toBeTruthy();
+  });
+});
+
+describe('Smart Glocal tokens at rest', () => {
+  it('after every flow above, no Smart Glocal token or card number is anywhere in the database or on operator routes', async () => {
+    await settle();
+    const tokens = ((await app.http.get('/sandbox/smart-glocal/sessions')).body as SgSession[])
+      .map((s) => s.acquiring_payments[0]?.recurrent?.token)
+      .filter((t): t is string => typeof t === 'string');
+    expect(tokens.length).toBeGreaterThan(2);
+    const secrets = [...tokens, CARDS.approve, CARDS.threeDS];
+    const db = app.app.get(DataSource);
+    const sealed: { n: number }[] = await db.query(
+      `SELECT count(*)::int AS n FROM inbox_events WHERE source = 'smart-glocal' AND payload ? 'token'`,
+    );
+    expect(sealed[0]?.n).toBeGreaterThan(0);
+    const tables: { table_name: string }[] = await db.query(
+      `SELECT table_name FROM information_schema.tables
+       WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+    );
+    const leaks: string[] = [];
+    for (const { table_name: table } of tables) {
+      const rows: { row: string }[] = await db.query(
+        `SELECT t::text AS row FROM "${table.replace(/"/g, '""')}" t`,
+      );
+      for (const { row } of rows) {
+        leaks.push(
+          ...secrets.filter((secret) => row.includes(secret)).map((secret) => `${table}: ${secret}`),
+        );
+      }
+    }
+    expect([...new Set(leaks)]).toEqual([]);
+    for (const route of ['/ops/inbox?source=smart-glocal', '/ops/outbox']) {
+      const text = JSON.stringify((await app.http.get(route).set(OPERATOR)).body);
+      expect(secrets.filter((secret) => text.includes(secret))).toEqual([]);
+    }
   });
 });

@@ -1,11 +1,17 @@
 import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/config.factory';
 import { AdyenEnv } from './adyen/adyen.options';
 import { gatewayConfigSections } from './gateway-config';
 
+const smartGlocalKeys = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'gw-cfg-'));
 const production = {
   NODE_ENV: 'production',
@@ -27,6 +33,10 @@ const production = {
   CLEVERBRIDGE_PASSWORD: 'p',
   CLEVERBRIDGE_NOTIFY_USERNAME: 'nu',
   CLEVERBRIDGE_NOTIFY_PASSWORD: 'np',
+  SMART_GLOCAL_API_URL: 'https://demo.smart-glocal.com',
+  SMART_GLOCAL_PROJECT: 'shop',
+  SMART_GLOCAL_PRIVATE_KEY: smartGlocalKeys.privateKey,
+  SMART_GLOCAL_PUBLIC_KEY: smartGlocalKeys.publicKey,
 };
 
 describe('gateway env blocks in loadConfig', () => {
@@ -43,6 +53,7 @@ describe('gateway env blocks in loadConfig', () => {
     ['ADYEN_HMAC_KEY_PREVIOUS', 'zz'],
     ['CLEVERBRIDGE_NOTIFY_PASSWORD', undefined],
     ['CLEVERBRIDGE_API_URL', 'not a url'],
+    ['SMART_GLOCAL_PRIVATE_KEY', 'not a key'],
   ])('fails fast naming %s outside the sandbox', (name, value) => {
     const env = { ...production, [name]: value };
     expect(() => loadConfig(env, gatewayConfigSections())).toThrow(ConfigError);

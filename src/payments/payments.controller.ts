@@ -97,9 +97,34 @@ export class PaymentsController {
     @Res() res: Response,
   ): Promise<void> {
     await this.payments.completeFromReturn(id, { query, body: undefined });
+    this.land(id, res);
+  }
+
+  /**
+   * The same return for gateways (or 3DS pages) that send the browser back with a form POST: the form fields
+   * are the return payload, and the browser is answered with a GET redirect (303), so a reload never re-posts.
+   */
+  @Post(':id/return')
+  @HttpCode(303)
+  @ApiExcludeEndpoint()
+  @Header('Cache-Control', 'no-store')
+  @Header('Referrer-Policy', 'no-referrer')
+  async returnByPost(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: Record<string, unknown>,
+    @Body() body: unknown,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.payments.completeFromReturn(id, { query, body });
+    this.land(id, res, true);
+  }
+
+  private land(id: string, res: Response, fromPost = false): void {
     const landing = this.payments.shopperLanding(id);
     if (landing) {
       res.redirect(303, landing);
+    } else if (fromPost) {
+      res.redirect(303, 'return'); // the same URL, by GET
     } else {
       res.status(200).type('text/plain').send('Thank you. You can close this page.');
     }

@@ -1,3 +1,12 @@
+import { generateKeyPairSync } from 'node:crypto';
+
+/** Made-up Smart Glocal keys (PKCS#8 / SPKI PEM), as a deployment provides them. */
+const SMART_GLOCAL_TEST_KEYS = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
+
 /**
  * Every variable the configuration requires outside the sandbox, with made-up values: what a deployment
  * must set. Config specs start from it so they test the config, not the sandbox's defaults.
@@ -20,4 +29,8 @@ export const COMPLETE_ENV: Readonly<Record<string, string>> = {
   CLEVERBRIDGE_PASSWORD: 'cb-password',
   CLEVERBRIDGE_NOTIFY_USERNAME: 'cb-notify',
   CLEVERBRIDGE_NOTIFY_PASSWORD: 'cb-notify-password',
+  SMART_GLOCAL_API_URL: 'https://smart-glocal.example.test',
+  SMART_GLOCAL_PROJECT: 'sg-project',
+  SMART_GLOCAL_PRIVATE_KEY: SMART_GLOCAL_TEST_KEYS.privateKey,
+  SMART_GLOCAL_PUBLIC_KEY: SMART_GLOCAL_TEST_KEYS.publicKey,
 };
