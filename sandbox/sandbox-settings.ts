@@ -18,11 +18,15 @@ export const SANDBOX_SECRETS = {
   cleverbridgePassword: 'sandbox-cleverbridge-password',
   cleverbridgeNotifyUsername: 'sandbox-cleverbridge-notify',
   cleverbridgeNotifyPassword: 'sandbox-cleverbridge-notify-password',
+  smartpayMerchantKey: 'sandbox-smartpay-merchant-key',
+  smartpayAuthKey: 'sandbox-smartpay-auth-key',
+  smartpayNotifyUsername: 'sandbox-smartpay-notify',
+  smartpayNotifyPassword: 'sandbox-smartpay-notify-password',
 } as const;
 
 export const SANDBOX_PAYMENT_METHODS = 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104';
 /** The app is given only the gateways it implements: its registry refuses ids it does not know. */
-const APP_PAYMENT_METHODS = 'adyen:101,cleverbridge:104';
+const APP_PAYMENT_METHODS = 'adyen:101,smartpay:103,cleverbridge:104';
 const DEFAULT_CLEENG_SIGNATURE_HEADER = 'X-Cleeng-Signature';
 
 /** What the emulators need to know: where the app is and the secrets it was given (env wins over defaults). */
@@ -38,6 +42,7 @@ export interface SandboxSettings {
   };
   adyen: { apiKey: string; merchantAccount: string; hmacKey: string };
   cleverbridge: { username: string; password: string; notifyUsername: string; notifyPassword: string };
+  smartpay: { merchantKey: string; authKey: string; notifyUsername: string; notifyPassword: string };
 }
 
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
@@ -70,6 +75,12 @@ export function sandboxEnv(options: SandboxEnvOptions): Record<string, string> {
     CLEVERBRIDGE_PASSWORD: SANDBOX_SECRETS.cleverbridgePassword,
     CLEVERBRIDGE_NOTIFY_USERNAME: SANDBOX_SECRETS.cleverbridgeNotifyUsername,
     CLEVERBRIDGE_NOTIFY_PASSWORD: SANDBOX_SECRETS.cleverbridgeNotifyPassword,
+    SMARTPAY_API_URL: `${sandboxUrl}/smartpay`,
+    SMARTPAY_MERCHANT_KEY: SANDBOX_SECRETS.smartpayMerchantKey,
+    SMARTPAY_AUTH_KEY: SANDBOX_SECRETS.smartpayAuthKey,
+    SMARTPAY_NOTIFY_USERNAME: SANDBOX_SECRETS.smartpayNotifyUsername,
+    SMARTPAY_NOTIFY_PASSWORD: SANDBOX_SECRETS.smartpayNotifyPassword,
+    SMARTPAY_WIDGET_URL: `${sandboxUrl}/smartpay/widget`,
   };
 }
 
@@ -129,6 +140,12 @@ export function sandboxSettings(env: Record<string, string | undefined>, publicU
       password: nonEmpty(env.CLEVERBRIDGE_PASSWORD, d.cleverbridgePassword),
       notifyUsername: nonEmpty(env.CLEVERBRIDGE_NOTIFY_USERNAME, d.cleverbridgeNotifyUsername),
       notifyPassword: nonEmpty(env.CLEVERBRIDGE_NOTIFY_PASSWORD, d.cleverbridgeNotifyPassword),
+    },
+    smartpay: {
+      merchantKey: nonEmpty(env.SMARTPAY_MERCHANT_KEY, d.smartpayMerchantKey),
+      authKey: nonEmpty(env.SMARTPAY_AUTH_KEY, d.smartpayAuthKey),
+      notifyUsername: nonEmpty(env.SMARTPAY_NOTIFY_USERNAME, d.smartpayNotifyUsername),
+      notifyPassword: nonEmpty(env.SMARTPAY_NOTIFY_PASSWORD, d.smartpayNotifyPassword),
     },
   };
 }

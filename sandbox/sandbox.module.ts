@@ -8,6 +8,7 @@ import { SandboxClockController } from './clock/sandbox-clock.controller';
 import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxFaultsController } from './faults/sandbox-faults.controller';
 import { SandboxCoreModule } from './sandbox-core.module';
+import { SmartPaySandboxModule } from './smartpay/smartpay-sandbox.module';
 import { SandboxSettings } from './sandbox-settings';
 
 /** Emulators of every outside system, mounted under /sandbox when SANDBOX=true (see sandbox/index.ts). */
@@ -21,6 +22,7 @@ export class SandboxModule {
         AdyenSandboxModule,
         CleengSandboxModule,
         CleverbridgeSandboxModule,
+        SmartPaySandboxModule,
       ],
       controllers: [SandboxAuthController, SandboxFaultsController, SandboxClockController],
       providers: [SandboxAuthService],

@@ -26,6 +26,11 @@ export interface GatewayCapabilities {
    * payment's external id changes, and Cleeng's `externalPaymentId` is updated to match
    */
   refundsByCaptureId: boolean;
+  /**
+   * the gateway runs the subscription's schedule itself (billing mode 2): the first payment answers a widget
+   * action, and every billing cycle reaches us as a `billing.*` event to report to Cleeng
+   */
+  gatewayManagedBilling?: boolean;
 }
 
 export interface CardMetadata {
@@ -75,6 +80,8 @@ export interface AuthoriseInput extends BaseInput {
   storeForRecurring: boolean;
   returnUrl: string;
   browserInfo?: BrowserInfo;
+  /** the Cleeng offer the order is for (gateway-managed billing maps its plan from it) */
+  offerId?: string;
 }
 
 export type TokeniseInput = Omit<AuthoriseInput, 'amount' | 'initiator' | 'storeForRecurring'> & {
@@ -124,6 +131,8 @@ export interface PaymentResult {
   decline?: Decline;
   /** opaque state to keep for a later call (e.g. completeAction) */
   state?: Record<string, unknown>;
+  /** gateway-managed billing: the gateway's subscription that will charge this payment and its renewals */
+  externalSubscriptionId?: string;
 }
 
 export type ModificationResultStatus = 'received' | 'captured' | 'cancelled' | 'refunded' | 'rejected';
@@ -190,6 +199,11 @@ export type GatewayEventType =
   | 'refund.failed'
   | 'chargeback'
   | 'token.created'
+  /** gateway-managed billing (mode 2): one billing cycle's charge succeeded / failed at the gateway */
+  | 'billing.succeeded'
+  | 'billing.failed'
+  /** gateway-managed billing: the gateway's subscription changed status (`subscriptionStatus`) */
+  | 'subscription.updated'
   /** authentic, understood, and of no interest to the connector */
   | 'ignored';
 
@@ -222,7 +236,14 @@ export interface GatewayEvent {
   extraParameters?: Record<string, string>;
   /** refunds: less than the whole payment */
   partial?: boolean;
+  /** gateway-managed billing: the gateway's id of the billing cycle a `billing.*` event is about */
+  billingCycleId?: string;
+  /** `subscription.updated`: the gateway subscription's status, normalised */
+  subscriptionStatus?: GatewaySubscriptionStatus;
 }
+
+/** A gateway-managed subscription's status in our words. */
+export type GatewaySubscriptionStatus = 'pending' | 'active' | 'paused' | 'cancelled' | 'ended';
 
 /** What a connector-managed subscription asks of its gateway, as given to `POST /v1/subscriptions`. */
 export interface SubscriptionTerms {

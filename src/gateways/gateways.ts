@@ -1,5 +1,6 @@
 import { adyenGateway } from './adyen/adyen.definition';
 import { cleverbridgeGateway } from './cleverbridge/cleverbridge.definition';
+import { smartPayGateway } from './smartpay/smartpay.definition';
 
 /** Every gateway this build offers. A new gateway adds its definition here and nothing else outside its folder. */
-export const GATEWAY_DEFINITIONS = [adyenGateway, cleverbridgeGateway] as const;
+export const GATEWAY_DEFINITIONS = [adyenGateway, cleverbridgeGateway, smartPayGateway] as const;

@@ -109,6 +109,7 @@ export class PaymentsService {
           amount,
           initiator: 'customer' as const,
           storeForRecurring: true,
+          offerId: order.offerId,
         };
         return requireOperation(gateway, mode)(call);
       },

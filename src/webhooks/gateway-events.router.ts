@@ -5,6 +5,7 @@ import { RetryLaterError } from '../common/errors/retry-later.error';
 import { decline } from '../gateways/decline-codes';
 import { GatewayEvent } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
+import { GatewayBillingService } from '../gateway-billing/gateway-billing.service';
 import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { PaymentEntity } from '../payments/payment.entity';
@@ -31,6 +32,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     private readonly refunds: RefundsService,
     private readonly gateways: GatewayRegistry,
     private readonly connectorManaged: ConnectorEventsHandler,
+    private readonly gatewayManaged: GatewayBillingService,
   ) {}
 
   onModuleInit(): void {
@@ -63,6 +65,10 @@ export class GatewayEventsRouter implements OnModuleInit {
         return this.refundSettled(event);
       case 'token.created':
         return this.tokenCreated(stored, event);
+      case 'billing.succeeded':
+      case 'billing.failed':
+      case 'subscription.updated':
+        return this.gatewayManaged.handle(stored.source, event);
       case 'cancel.failed':
       case 'chargeback':
       case 'ignored':
