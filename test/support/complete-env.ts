@@ -20,4 +20,10 @@ export const COMPLETE_ENV: Readonly<Record<string, string>> = {
   CLEVERBRIDGE_PASSWORD: 'cb-password',
   CLEVERBRIDGE_NOTIFY_USERNAME: 'cb-notify',
   CLEVERBRIDGE_NOTIFY_PASSWORD: 'cb-notify-password',
+  SMARTPAY_API_URL: 'https://smartpay.example.test',
+  SMARTPAY_MERCHANT_KEY: 'sp-merchant-key',
+  SMARTPAY_AUTH_KEY: 'sp-auth-key',
+  SMARTPAY_NOTIFY_USERNAME: 'sp-notify',
+  SMARTPAY_NOTIFY_PASSWORD: 'sp-notify-password',
+  SMARTPAY_WIDGET_URL: 'https://sdk.smartpay.example.test/smp-bundle.js',
 };
