@@ -22,6 +22,7 @@ export class GatewaySubscriptions1764810000000 implements MigrationInterface {
         amount_minor bigint NOT NULL CHECK (amount_minor >= 0),
         currency char(3) NOT NULL,
         status text NOT NULL CHECK (status IN ('pending', 'active', 'paused', 'cancelled', 'ended')),
+        initial_transaction_id text,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT gateway_subscriptions_external_uq UNIQUE (gateway, external_subscription_id),

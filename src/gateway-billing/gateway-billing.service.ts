@@ -26,7 +26,8 @@ const FINAL: GatewaySubscriptionStatus[] = ['cancelled', 'ended'];
  *   subscription). Every later cycle is an externally managed payment report, captured or rejected with the
  *   normalised decline, deduplicated per transaction and outcome.
  * - Status changes are mirrored; cancelled or ended terminates the Cleeng subscription (once).
- * Every decision is taken with the subscription row locked, so redeliveries and concurrent workers agree.
+ * Every decision is taken with the subscription row locked, so redeliveries and concurrent workers agree; the
+ * payment itself is settled afterwards through PaymentStateService (its own lock), never inside that transaction.
  */
 @Injectable()
 export class GatewayBillingService {
@@ -53,93 +54,117 @@ export class GatewayBillingService {
       // money moved on a subscription we do not know (yet): never drop it silently
       throw new RetryLaterError(`no ${gateway} subscription ${externalId} is known yet`);
     }
-    const outcome = await this.db.transaction(async (manager) => {
-      const sub = await manager.findOneOrFail(GatewaySubscriptionEntity, {
-        where: { id: registered.id },
-        lock: { mode: 'pessimistic_write' },
-      });
-      return event.type === 'subscription.updated'
-        ? this.statusChanged(manager, sub, event)
-        : this.cycle(manager, sub, event);
-    });
+    const outcome =
+      event.type === 'subscription.updated'
+        ? await this.statusChanged(registered.id, event)
+        : await this.cycle(registered.id, event);
     this.outbox.notify();
     return outcome;
   }
 
-  private async cycle(
-    manager: EntityManager,
-    sub: GatewaySubscriptionEntity,
-    event: GatewayEvent,
-  ): Promise<InboxOutcome> {
+  /**
+   * One billing cycle's transaction. The first one the subscription sees is claimed as the initial payment's
+   * (under the row lock, committed) and settles that payment through the payment state machine, in its own
+   * transaction; any other is a renewal, reported in the same transaction that decided it.
+   */
+  private async cycle(subscriptionId: string, event: GatewayEvent): Promise<InboxOutcome> {
     const transactionId = event.externalPaymentId;
     if (!transactionId) {
       return 'ignored';
     }
     const succeeded = event.type === 'billing.succeeded';
-    const payment = await manager.findOneByOrFail(PaymentEntity, { id: sub.paymentId });
-    if (OPEN_STATUSES.includes(payment.status)) {
-      // the first cycle is the initial payment
-      if (succeeded) {
-        await this.processor.applyResult(payment, this.gateways.get(sub.gateway), 'complete', {
-          status: 'captured',
+    const decided = await this.db.transaction(async (manager) => {
+      const sub = await this.lock(manager, subscriptionId);
+      if (sub.initialTransactionId === null) {
+        await manager.update(
+          GatewaySubscriptionEntity,
+          { id: sub.id },
+          {
+            initialTransactionId: transactionId,
+            ...(succeeded && sub.status === 'pending' ? { status: 'active' } : {}),
+          },
+        );
+        sub.initialTransactionId = transactionId;
+      }
+      if (sub.initialTransactionId === transactionId) {
+        return { initial: true as const, sub };
+      }
+      const payment = await manager.findOneByOrFail(PaymentEntity, { id: sub.paymentId });
+      const order = await manager.findOneByOrFail(OrderEntity, { id: sub.orderId });
+      this.requireCleengSubscription(payment, order);
+      await this.outbox.enqueue(
+        manager,
+        emsCycleReport({
+          gateway: sub.gateway,
+          subscriptionId: sub.id,
+          customerId: sub.customerId,
+          offerId: sub.offerId,
+          cleengSubscriptionId: order.cleengSubscriptionId,
+          paymentMethodId: sub.paymentMethodId,
+          amount: event.amount
+            ? Money.of(event.amount.value, event.amount.currency)
+            : Money.of(sub.amountMinor, sub.currency),
+          status: succeeded ? 'captured' : 'rejected',
           externalPaymentId: transactionId,
-        });
-      } else {
-        await this.paymentState.reject(payment, event.decline ?? decline('PAY_DEC'), transactionId);
-      }
-      if (succeeded && sub.status === 'pending') {
-        await this.move(manager, sub, 'active');
-      }
+          ...(succeeded ? {} : { decline: event.decline ?? decline('PAY_DEC') }),
+        }),
+      );
+      return { initial: false as const, sub };
+    });
+    if (!decided.initial) {
       return 'done';
     }
-    if (payment.externalPaymentId === transactionId) {
-      return 'ignored'; // the initial payment's cycle again
+    const payment = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id: decided.sub.paymentId });
+    if (!OPEN_STATUSES.includes(payment.status)) {
+      return 'ignored'; // settled by an earlier delivery of this cycle
     }
-    const order = await manager.findOneByOrFail(OrderEntity, { id: sub.orderId });
-    this.requireCleengSubscription(payment, order);
-    await this.outbox.enqueue(
-      manager,
-      emsCycleReport({
-        gateway: sub.gateway,
-        subscriptionId: sub.id,
-        customerId: sub.customerId,
-        offerId: sub.offerId,
-        cleengSubscriptionId: order.cleengSubscriptionId,
-        paymentMethodId: sub.paymentMethodId,
-        amount: event.amount
-          ? Money.of(event.amount.value, event.amount.currency)
-          : Money.of(sub.amountMinor, sub.currency),
-        status: succeeded ? 'captured' : 'rejected',
+    if (succeeded) {
+      await this.processor.applyResult(payment, this.gateways.get(decided.sub.gateway), 'complete', {
+        status: 'captured',
         externalPaymentId: transactionId,
-        ...(succeeded ? {} : { decline: event.decline ?? decline('PAY_DEC') }),
-      }),
-    );
+      });
+    } else {
+      await this.paymentState.reject(payment, event.decline ?? decline('PAY_DEC'), transactionId);
+    }
     return 'done';
   }
 
-  private async statusChanged(
-    manager: EntityManager,
-    sub: GatewaySubscriptionEntity,
-    event: GatewayEvent,
-  ): Promise<InboxOutcome> {
+  /** Mirrors the status; cancelled or ended terminates the Cleeng subscription once and drops an unpaid start. */
+  private async statusChanged(subscriptionId: string, event: GatewayEvent): Promise<InboxOutcome> {
     const to = event.subscriptionStatus;
-    if (!to || to === sub.status) {
+    if (!to) {
       return 'ignored';
     }
-    if (!GATEWAY_SUBSCRIPTION_TRANSITIONS[sub.status].includes(to)) {
-      this.logger.warn(
-        `${sub.gateway} subscription ${sub.externalSubscriptionId}: ${sub.status} -> ${to} ignored`,
-      );
-      return 'ignored';
+    const moved = await this.db.transaction(async (manager) => {
+      const sub = await this.lock(manager, subscriptionId);
+      if (to === sub.status) {
+        return sub; // a redelivery: the payment below may still need settling
+      }
+      if (!GATEWAY_SUBSCRIPTION_TRANSITIONS[sub.status].includes(to)) {
+        this.logger.warn(
+          `${sub.gateway} subscription ${sub.externalSubscriptionId}: ${sub.status} -> ${to} ignored`,
+        );
+        return undefined;
+      }
+      if (FINAL.includes(to)) {
+        const payment = await manager.findOneByOrFail(PaymentEntity, { id: sub.paymentId });
+        const order = await manager.findOneByOrFail(OrderEntity, { id: sub.orderId });
+        this.requireCleengSubscription(payment, order);
+        if (order.cleengSubscriptionId) {
+          await this.outbox.enqueue(
+            manager,
+            subscriptionTerminateReport(order.cleengSubscriptionId, `gateway-subscription:${sub.id}`),
+          );
+        }
+      }
+      await manager.update(GatewaySubscriptionEntity, { id: sub.id }, { status: to });
+      sub.status = to;
+      return sub;
+    });
+    if (!moved || !FINAL.includes(to)) {
+      return moved ? 'done' : 'ignored';
     }
-    if (!FINAL.includes(to)) {
-      await this.move(manager, sub, to);
-      return 'done';
-    }
-    const payment = await manager.findOneByOrFail(PaymentEntity, { id: sub.paymentId });
-    const order = await manager.findOneByOrFail(OrderEntity, { id: sub.orderId });
-    this.requireCleengSubscription(payment, order);
-    await this.move(manager, sub, to);
+    const payment = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id: moved.paymentId });
     if (OPEN_STATUSES.includes(payment.status)) {
       // the gateway's own word: no payment will come for this subscription
       await this.paymentState.reject(
@@ -147,13 +172,14 @@ export class GatewayBillingService {
         decline('PAY_DEC', { code: `subscription_${to}`, reason: `the gateway subscription was ${to}` }),
       );
     }
-    if (order.cleengSubscriptionId) {
-      await this.outbox.enqueue(
-        manager,
-        subscriptionTerminateReport(order.cleengSubscriptionId, `gateway-subscription:${sub.id}`),
-      );
-    }
     return 'done';
+  }
+
+  private lock(manager: EntityManager, id: string): Promise<GatewaySubscriptionEntity> {
+    return manager.findOneOrFail(GatewaySubscriptionEntity, {
+      where: { id },
+      lock: { mode: 'pessimistic_write' },
+    });
   }
 
   /**
@@ -164,15 +190,6 @@ export class GatewayBillingService {
     if (payment.status === 'captured' && !order.cleengSubscriptionId && !payment.cleengPaymentId) {
       throw new RetryLaterError(`payment ${payment.id}: waiting for Cleeng to accept the initial payment`);
     }
-  }
-
-  private async move(
-    manager: EntityManager,
-    sub: GatewaySubscriptionEntity,
-    to: GatewaySubscriptionStatus,
-  ): Promise<void> {
-    await manager.update(GatewaySubscriptionEntity, { id: sub.id }, { status: to });
-    sub.status = to;
   }
 
   /** Our row for the gateway subscription, registered from the initial payment that created it. */

@@ -30,6 +30,9 @@ export class GatewaySubscriptionEntity {
   @Column({ name: 'amount_minor', type: 'bigint', transformer: bigintToNumber }) amountMinor!: number;
   @Column({ type: 'char', length: 3 }) currency!: string;
   @Column({ type: 'text' }) status!: GatewaySubscriptionStatus;
+  /** the first billing cycle's transaction: it settles the initial payment, every later one is a renewal */
+  @Column({ name: 'initial_transaction_id', type: 'text', nullable: true }) initialTransactionId!:
+    string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

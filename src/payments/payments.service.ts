@@ -179,6 +179,10 @@ export class PaymentsService {
       if (current.status === 'pending' && current.gatewayState?.pendingOperation === 'complete') {
         return current; // another request is completing it right now
       }
+      if (this.gateways.get(current.gateway).capabilities.gatewayManagedBilling) {
+        // the widget's result races the first billing cycle's notification: whichever is second sees the outcome
+        return current;
+      }
       throw new DomainError(
         'PAYMENT_NOT_ACTIONABLE',
         `payment ${payment.id} is ${current.status}, not waiting for the shopper`,
