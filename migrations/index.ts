@@ -6,6 +6,7 @@ import { ReconcileSchedule1764400000000 } from './1764400000000-ReconcileSchedul
 import { InboxLeaseToken1764450000000 } from './1764450000000-InboxLeaseToken';
 import { OutboxFailureReason1764700000000 } from './1764700000000-OutboxFailureReason';
 import { ResumableRequests1764810000000 } from './1764810000000-ResumableRequests';
+import { GatewaySubscriptions1764820000000 } from './1764820000000-GatewaySubscriptions';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   InboxLeaseToken1764450000000,
   OutboxFailureReason1764700000000,
   ResumableRequests1764810000000,
+  GatewaySubscriptions1764820000000,
 ];

@@ -24,11 +24,15 @@ export const SANDBOX_SECRETS = {
   cleverbridgeNotifyUsername: 'sandbox-cleverbridge-notify',
   cleverbridgeNotifyPassword: 'sandbox-cleverbridge-notify-password',
   smartGlocalProject: 'sandbox-project',
+  smartpayMerchantKey: 'sandbox-smartpay-merchant-key',
+  smartpayAuthKey: 'sandbox-smartpay-auth-key',
+  smartpayNotifyUsername: 'sandbox-smartpay-notify',
+  smartpayNotifyPassword: 'sandbox-smartpay-notify-password',
 } as const;
 
 export const SANDBOX_PAYMENT_METHODS = 'adyen:101,smart-glocal:102,smartpay:103,cleverbridge:104';
 /** The app is given only the gateways it implements: its registry refuses ids it does not know. */
-const APP_PAYMENT_METHODS = ['adyen:101', 'cleverbridge:104', 'smart-glocal:102'].join(',');
+const APP_PAYMENT_METHODS = SANDBOX_PAYMENT_METHODS;
 const DEFAULT_CLEENG_SIGNATURE_HEADER = 'X-Cleeng-Signature';
 
 /** What the emulators need to know: where the app is and the secrets it was given (env wins over defaults). */
@@ -46,6 +50,7 @@ export interface SandboxSettings {
   cleverbridge: { username: string; password: string; notifyUsername: string; notifyPassword: string };
   /** PEM: the merchant's key the emulator verifies requests with (derived from the app's private key), its own to sign */
   smartGlocal: { project: string; merchantPrivateKey: string; privateKey: string };
+  smartpay: { merchantKey: string; authKey: string; notifyUsername: string; notifyPassword: string };
 }
 
 export const SANDBOX_SETTINGS = Symbol('SANDBOX_SETTINGS');
@@ -82,6 +87,12 @@ export function sandboxEnv(options: SandboxEnvOptions): Record<string, string> {
     SMART_GLOCAL_PROJECT: SANDBOX_SECRETS.smartGlocalProject,
     SMART_GLOCAL_PRIVATE_KEY: SANDBOX_MERCHANT_PRIVATE_KEY,
     SMART_GLOCAL_PUBLIC_KEY: SANDBOX_SMART_GLOCAL_PUBLIC_KEY,
+    SMARTPAY_API_URL: `${sandboxUrl}/smartpay`,
+    SMARTPAY_MERCHANT_KEY: SANDBOX_SECRETS.smartpayMerchantKey,
+    SMARTPAY_AUTH_KEY: SANDBOX_SECRETS.smartpayAuthKey,
+    SMARTPAY_NOTIFY_USERNAME: SANDBOX_SECRETS.smartpayNotifyUsername,
+    SMARTPAY_NOTIFY_PASSWORD: SANDBOX_SECRETS.smartpayNotifyPassword,
+    SMARTPAY_WIDGET_URL: `${sandboxUrl}/smartpay/widget`,
   };
 }
 
@@ -146,6 +157,12 @@ export function sandboxSettings(env: Record<string, string | undefined>, publicU
       project: nonEmpty(env.SMART_GLOCAL_PROJECT, d.smartGlocalProject),
       merchantPrivateKey: nonEmpty(env.SMART_GLOCAL_PRIVATE_KEY, SANDBOX_MERCHANT_PRIVATE_KEY),
       privateKey: SANDBOX_SMART_GLOCAL_PRIVATE_KEY,
+    },
+    smartpay: {
+      merchantKey: nonEmpty(env.SMARTPAY_MERCHANT_KEY, d.smartpayMerchantKey),
+      authKey: nonEmpty(env.SMARTPAY_AUTH_KEY, d.smartpayAuthKey),
+      notifyUsername: nonEmpty(env.SMARTPAY_NOTIFY_USERNAME, d.smartpayNotifyUsername),
+      notifyPassword: nonEmpty(env.SMARTPAY_NOTIFY_PASSWORD, d.smartpayNotifyPassword),
     },
   };
 }

@@ -8,6 +8,7 @@ import { SandboxClockController } from './clock/sandbox-clock.controller';
 import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxFaultsController } from './faults/sandbox-faults.controller';
 import { SandboxCoreModule } from './sandbox-core.module';
+import { SmartPaySandboxModule } from './smartpay/smartpay-sandbox.module';
 import { SandboxSettings } from './sandbox-settings';
 import { SmartGlocalSandboxModule } from './smart-glocal/smart-glocal-sandbox.module';
 
@@ -23,6 +24,7 @@ export class SandboxModule {
         CleengSandboxModule,
         CleverbridgeSandboxModule,
         SmartGlocalSandboxModule,
+        SmartPaySandboxModule,
       ],
       controllers: [SandboxAuthController, SandboxFaultsController, SandboxClockController],
       providers: [SandboxAuthService],

@@ -83,6 +83,7 @@ PROD_ENV=(
   SMARTPAY_AUTH_KEY="$(openssl rand -hex 16)"
   SMARTPAY_NOTIFY_USERNAME="$(openssl rand -hex 8)"
   SMARTPAY_NOTIFY_PASSWORD="$(openssl rand -hex 16)"
+  SMARTPAY_WIDGET_URL=https://sdk.smartpay.example.invalid/smp-bundle.js
   REBILL_CRON=off
 )
 

@@ -141,6 +141,9 @@ export interface ExternalPaymentInput {
   subscriptionId?: number;
 }
 
+/** Gateways whose Cleeng payment method is set up as externally managed (they own the billing schedule). */
+const EXTERNALLY_MANAGED_GATEWAYS: readonly string[] = ['smartpay'];
+
 /**
  * All state of the Cleeng emulator, in memory. Every method is synchronous, so a check-then-write
  * sequence can never interleave with another request.
@@ -768,8 +771,19 @@ export class CleengSandboxStore {
   /** Active subscriptions whose paid period ends at or before `asOf`: the renewals Cleeng would bill. */
   subscriptionsDue(asOf: Date): SubscriptionRecord[] {
     return [...this.subscriptions.values()].filter(
-      (s) => s.status === 'active' && s.expiresAt.getTime() <= asOf.getTime(),
+      (s) =>
+        s.status === 'active' &&
+        s.expiresAt.getTime() <= asOf.getTime() &&
+        !this.isExternallyManaged(s.paymentMethodId),
     );
+  }
+
+  /**
+   * The publisher configured this payment method as externally managed in Cleeng: the gateway runs the schedule
+   * (SmartPay billing cycles), so Cleeng sends no renewal webhooks for its subscriptions.
+   */
+  isExternallyManaged(paymentMethodId: number): boolean {
+    return EXTERNALLY_MANAGED_GATEWAYS.includes(this.gatewayByPaymentMethodId.get(paymentMethodId) ?? '');
   }
 
   /** Missing fields fall back to DEFAULT_DUNNING (not to the previous setting). */

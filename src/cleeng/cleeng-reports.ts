@@ -269,3 +269,18 @@ export function subscriptionTerminateReport(
     },
   };
 }
+
+/**
+ * One billing cycle of a gateway-managed subscription (billing mode 2) as an externally managed payment: the
+ * dedupe key is the gateway's transaction and the outcome, so each cycle is reported once however often the
+ * gateway repeats its notification.
+ */
+export function emsCycleReport(
+  input: Omit<EmsReportInput, 'attemptId' | 'tryNumber'> & { gateway: string },
+): OutboxMessageInput {
+  const message = emsPaymentReport({ ...input, attemptId: input.externalPaymentId, tryNumber: 0 });
+  return {
+    ...message,
+    dedupeKey: `ems-payment:cycle:${input.gateway}:${input.externalPaymentId}:${input.status}`,
+  };
+}

@@ -48,6 +48,8 @@ export interface CleengPayment {
   status: string;
   externalPaymentId?: string | null;
   paymentDetailsId?: number | string | null;
+  /** the subscription Cleeng created or renewed with this payment */
+  subscriptionId?: number | string | null;
 }
 
 /** Cleeng's numeric ids travel as numbers on the wire; we keep them as strings locally. */

@@ -30,6 +30,7 @@ const NEEDS: Record<keyof GatewayCapabilities, OptionalOperation[]> = {
   threeDSecure: ['completeAction', 'returnDetails'],
   connectorManagedRebill: ['rebill'],
   refundsByCaptureId: ['refund'],
+  gatewayManagedBilling: ['charge', 'completeAction', 'parseWebhook'],
 };
 
 /** Operations whose presence must be declared: implementing one without its capability is also refused. */

@@ -26,6 +26,11 @@ export interface GatewayCapabilities {
    * payment's external id changes, and Cleeng's `externalPaymentId` is updated to match
    */
   refundsByCaptureId: boolean;
+  /**
+   * the gateway runs the subscription's schedule itself (billing mode 2): the first payment answers a widget
+   * action, and every billing cycle reaches us as a `billing.*` event to report to Cleeng
+   */
+  gatewayManagedBilling?: boolean;
 }
 
 export interface CardMetadata {
@@ -75,6 +80,8 @@ export interface AuthoriseInput extends BaseInput {
   storeForRecurring: boolean;
   returnUrl: string;
   browserInfo?: BrowserInfo;
+  /** the Cleeng offer the order is for (gateway-managed billing maps its plan from it) */
+  offerId?: string;
 }
 
 export type TokeniseInput = Omit<AuthoriseInput, 'amount' | 'initiator' | 'storeForRecurring'> & {
@@ -136,6 +143,8 @@ export interface PaymentResult {
   decline?: Decline;
   /** opaque state to keep for a later call (e.g. completeAction) */
   state?: Record<string, unknown>;
+  /** gateway-managed billing: the gateway's subscription that will charge this payment and its renewals */
+  externalSubscriptionId?: string;
 }
 
 export type ModificationResultStatus = 'received' | 'captured' | 'cancelled' | 'refunded' | 'rejected';
@@ -209,6 +218,11 @@ export type GatewayEventType =
   | 'payment.confirmation_requested'
   /** the payment waits for the shopper (3DS / redirect), announced by notification rather than in the answer */
   | 'payment.action_required'
+  /** gateway-managed billing (mode 2): one billing cycle's charge succeeded / failed at the gateway */
+  | 'billing.succeeded'
+  | 'billing.failed'
+  /** gateway-managed billing: the gateway's subscription changed status (`subscriptionStatus`) */
+  | 'subscription.updated'
   /** authentic, understood, and of no interest to the connector */
   | 'ignored';
 
@@ -243,7 +257,14 @@ export interface GatewayEvent {
   partial?: boolean;
   /** `payment.action_required`: where the shopper must go */
   action?: GatewayAction;
+  /** gateway-managed billing: the gateway's id of the billing cycle a `billing.*` event is about */
+  billingCycleId?: string;
+  /** `subscription.updated`: the gateway subscription's status, normalised */
+  subscriptionStatus?: GatewaySubscriptionStatus;
 }
+
+/** A gateway-managed subscription's status in our words. */
+export type GatewaySubscriptionStatus = 'pending' | 'active' | 'paused' | 'cancelled' | 'ended';
 
 /** What a connector-managed subscription asks of its gateway, as given to `POST /v1/subscriptions`. */
 export interface SubscriptionTerms {

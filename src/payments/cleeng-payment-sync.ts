@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull } from 'typeorm';
+import { OrderEntity } from '../orders/order.entity';
 import { CLEENG_PAYMENT_CREATE } from '../cleeng/cleeng-reports';
 import { CleengPayment } from '../cleeng/cleeng.types';
 import { OutboxService } from '../outbox/outbox.service';
@@ -30,6 +31,17 @@ export class CleengPaymentSync implements OnModuleInit {
         { id: message.aggregateId },
         { cleengPaymentId: String(payment.id) },
       );
+      if (payment.subscriptionId !== undefined && payment.subscriptionId !== null) {
+        // the subscription Cleeng created for an initial payment: later reports about it name it
+        const paid = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
+        if (paid) {
+          await manager.update(
+            OrderEntity,
+            { id: paid.orderId, cleengSubscriptionId: IsNull() },
+            { cleengSubscriptionId: String(payment.subscriptionId) },
+          );
+        }
+      }
       if (payment.paymentDetailsId !== undefined && payment.paymentDetailsId !== null) {
         const local = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
         if (local?.paymentDetailsId) {

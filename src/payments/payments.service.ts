@@ -109,6 +109,7 @@ export class PaymentsService {
           amount,
           initiator: 'customer' as const,
           storeForRecurring: true,
+          offerId: order.offerId,
         };
         return requireOperation(gateway, mode)(call);
       },
@@ -177,6 +178,10 @@ export class PaymentsService {
       const current = await this.db.getRepository(PaymentEntity).findOneByOrFail({ id: payment.id });
       if (current.status === 'pending' && current.gatewayState?.pendingOperation === 'complete') {
         return current; // another request is completing it right now
+      }
+      if (this.gateways.get(current.gateway).capabilities.gatewayManagedBilling) {
+        // the widget's result races the first billing cycle's notification: whichever is second sees the outcome
+        return current;
       }
       throw new DomainError(
         'PAYMENT_NOT_ACTIONABLE',

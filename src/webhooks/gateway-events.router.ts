@@ -5,6 +5,7 @@ import { RetryLaterError } from '../common/errors/retry-later.error';
 import { decline } from '../gateways/decline-codes';
 import { GatewayEvent } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
+import { GatewayBillingService } from '../gateway-billing/gateway-billing.service';
 import { InboxEventEntity } from '../inbox/inbox-event.entity';
 import { InboxOutcome, InboxService } from '../inbox/inbox.service';
 import { PaymentEntity } from '../payments/payment.entity';
@@ -34,6 +35,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     private readonly refunds: RefundsService,
     private readonly gateways: GatewayRegistry,
     private readonly connectorManaged: ConnectorEventsHandler,
+    private readonly gatewayManaged: GatewayBillingService,
   ) {}
 
   onModuleInit(): void {
@@ -70,6 +72,10 @@ export class GatewayEventsRouter implements OnModuleInit {
         return this.confirmationRequested(stored, event);
       case 'payment.action_required':
         return this.actionRequired(stored, event);
+      case 'billing.succeeded':
+      case 'billing.failed':
+      case 'subscription.updated':
+        return this.gatewayManaged.handle(stored.source, event);
       case 'cancel.failed':
       case 'chargeback':
       case 'ignored':

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CleengModule } from '../cleeng/cleeng.module';
+import { GatewayBillingModule } from '../gateway-billing/gateway-billing.module';
 import { GatewaysModule } from '../gateways/gateways.module';
 import { InboxModule } from '../inbox/inbox.module';
 import { OutboxModule } from '../outbox/outbox.module';
@@ -24,6 +25,7 @@ import { GatewayWebhooksController } from './gateway-webhooks.controller';
     PaymentsModule,
     RefundsModule,
     PaymentDetailsModule,
+    GatewayBillingModule,
   ],
   controllers: [CleengWebhookController, GatewayWebhooksController],
   providers: [CleengWebhookRouter, GatewayEventsRouter],

@@ -33,4 +33,10 @@ export const COMPLETE_ENV: Readonly<Record<string, string>> = {
   SMART_GLOCAL_PROJECT: 'sg-project',
   SMART_GLOCAL_PRIVATE_KEY: SMART_GLOCAL_TEST_KEYS.privateKey,
   SMART_GLOCAL_PUBLIC_KEY: SMART_GLOCAL_TEST_KEYS.publicKey,
+  SMARTPAY_API_URL: 'https://smartpay.example.test',
+  SMARTPAY_MERCHANT_KEY: 'sp-merchant-key',
+  SMARTPAY_AUTH_KEY: 'sp-auth-key',
+  SMARTPAY_NOTIFY_USERNAME: 'sp-notify',
+  SMARTPAY_NOTIFY_PASSWORD: 'sp-notify-password',
+  SMARTPAY_WIDGET_URL: 'https://sdk.smartpay.example.test/smp-bundle.js',
 };

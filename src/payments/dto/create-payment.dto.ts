@@ -8,7 +8,7 @@ export class CreatePaymentDto {
 
   @ApiProperty({
     description:
-      'gateway-specific payment method, passed to the gateway untouched. Adyen: {type:"scheme", encryptedCardNumber, ...} or raw {number, expiryMonth, expiryYear, cvc, holderName}',
+      'gateway-specific payment method, passed to the gateway untouched. Adyen: {type:"scheme", encryptedCardNumber, ...} or raw {number, expiryMonth, expiryYear, cvc, holderName}. SmartPay (no card: answered with a widget action): {billingPeriod?: "P1M", billingAddress: {addressLine1, city, postCode, countryCode, state?}, consumer?: {firstName, lastName, email}}',
     example: {
       type: 'scheme',
       number: '4111111111111111',
