@@ -132,6 +132,8 @@ export class SubscriptionsService {
           offerId: dto.offerId ?? null,
           productId: dto.productId ?? null,
           quantity,
+          defaultLanguageId: dto.defaultLanguageId ?? null,
+          cleengLinkPaymentId: null,
           amountMinor: dto.amount.value,
           currency: dto.amount.currency,
           billingInterval: interval.text,

@@ -79,6 +79,16 @@ export class CreateSubscriptionDto {
   @Max(10_000)
   quantity?: number;
 
+  @ApiPropertyOptional({
+    example: 'de',
+    description:
+      "the subscription's language at the gateway, ISO 639-1 (Cleverbridge: the rebill's defaultLanguageId; " +
+      'default CLEVERBRIDGE_DEFAULT_LANGUAGE_ID)',
+  })
+  @IsOptional()
+  @Matches(/^[a-z]{2}$/, { message: 'defaultLanguageId must be an ISO 639-1 code like en' })
+  defaultLanguageId?: string;
+
   @ApiProperty({ type: MoneyDto, description: 'charged every period: {value: minor units, currency}' })
   @IsDefined()
   @ValidateNested()
