@@ -8,6 +8,7 @@ import {
   Param,
   Patch,
   Post,
+  Query,
   Req,
   Res,
   UseFilters,
@@ -118,6 +119,15 @@ export class CleengSandboxController {
     @Param('id') id: string,
   ): Promise<CleengBody> {
     return this.exchange(req, res, () => this.api.deletePaymentDetails(id));
+  }
+
+  @Get('subscriptions')
+  listSubscriptions(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Query() query: Record<string, unknown>,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.listSubscriptions(query));
   }
 
   @Patch('subscriptions/:id')
