@@ -241,7 +241,10 @@ describe('Cleeng sandbox webhook routes, clock and operator actions (HTTP)', () 
     const stored = (state.body.payments as { id: number; subscriptionId?: number }[]).find(
       (p) => p.id === payment.body.payment.id,
     );
-    return { paymentId: payment.body.payment.id, subscriptionId: stored?.subscriptionId };
+    if (stored?.subscriptionId === undefined) {
+      throw new Error('the captured payment created no subscription');
+    }
+    return { paymentId: payment.body.payment.id, subscriptionId: stored.subscriptionId };
   }
 
   it('delivers the renewal a clock advance makes due; the idle route waits for it', async () => {
