@@ -103,15 +103,18 @@ async function delivered(aggregateId: string): Promise<OutboxRow[]> {
 /** Our subscription waiting for its Cleverbridge subscription (the first purchase names it), billed from tomorrow. */
 async function pendingSubscription(customerId: string): Promise<string> {
   const nextBillingAt = new Date((await clockNow()).getTime() + 86_400_000).toISOString();
-  const res = await app.http.post('/v1/subscriptions').set(API).send({
-    customerId,
-    gateway: 'cleverbridge',
-    offerId: OFFER,
-    productId: '100001',
-    amount: { value: 999, currency: 'USD' },
-    interval: 'P1M',
-    nextBillingAt,
-  });
+  const res = await app.http
+    .post('/v1/subscriptions')
+    .set(API)
+    .send({
+      customerId,
+      gateway: 'cleverbridge',
+      offerId: OFFER,
+      productId: '100001',
+      amount: { value: 999, currency: 'USD' },
+      interval: 'P1M',
+      nextBillingAt,
+    });
   expect(res.status).toBe(201);
   expect(res.body).toMatchObject({ status: 'pending' });
   return (res.body as { id: string }).id;
@@ -235,7 +238,10 @@ describe('Cleverbridge as an externally managed Cleeng subscription', () => {
     // a partial refund of the initial purchase, made in Cleverbridge; its notification delivered twice
     await app.http.post('/sandbox/faults/cleverbridge').send({ duplicateWebhookRate: 1 }).expect(200);
     try {
-      await app.http.post(`/sandbox/cleverbridge/purchases/${purchaseId}/refund`).send({ amount: 300 }).expect(200);
+      await app.http
+        .post(`/sandbox/cleverbridge/purchases/${purchaseId}/refund`)
+        .send({ amount: 300 })
+        .expect(200);
       await settle();
     } finally {
       await app.http.post('/sandbox/faults/cleverbridge').send({ duplicateWebhookRate: 0 }).expect(200);
@@ -285,7 +291,10 @@ describe('Cleverbridge as an externally managed Cleeng subscription', () => {
       .post('/v1/purchases')
       .set(API)
       .set('Idempotency-Key', randomUUID())
-      .send({ customer: { customerReferenceId: `em-run-${seq}` }, items: [{ productId: '100001', quantity: 1 }] });
+      .send({
+        customer: { customerReferenceId: `em-run-${seq}` },
+        items: [{ productId: '100001', quantity: 1 }],
+      });
     const externalSubscriptionId = (first.body as { subscriptionId: string }).subscriptionId;
     const created = await app.http
       .post('/v1/subscriptions')

@@ -339,7 +339,11 @@ export class PurchasesService {
     if (!externalSubscriptionId || !externalPurchaseId || !currency) {
       return;
     }
-    const found = await this.subscriptions.findByExternalId(manager, purchase.gateway, externalSubscriptionId);
+    const found = await this.subscriptions.findByExternalId(
+      manager,
+      purchase.gateway,
+      externalSubscriptionId,
+    );
     const sub = found ? await this.subscriptions.lock(manager, found.id) : null;
     if (!sub) {
       return;

@@ -225,7 +225,11 @@ export class ExternallyManagedReports implements OnModuleInit {
       }
       return;
     }
-    await manager.update(ConnectorSubscriptionEntity, { id: subscriptionId }, { cleengSubscriptionId: found });
+    await manager.update(
+      ConnectorSubscriptionEntity,
+      { id: subscriptionId },
+      { cleengSubscriptionId: found },
+    );
     this.logger.log(`subscription ${subscriptionId}: linked to Cleeng subscription ${found}`);
   }
 }
