@@ -102,6 +102,14 @@ export class CleengSandboxApi {
     return deleted.ok ? { status: 200, body: { success: true } } : envelope(deleted, 'data');
   }
 
+  putWebhookSubscription(topic: string, body: unknown): CleengResponse {
+    return envelope(this.store.webhookSubscriptions.put(topic, body), 'data');
+  }
+
+  listWebhookSubscriptions(): CleengResponse {
+    return envelope({ ok: true, value: this.store.webhookSubscriptions.list() }, 'data');
+  }
+
   listSubscriptions(query: Record<string, unknown>): CleengResponse {
     const list = andThen(parseSubscriptionList(query), (filter) => this.store.listSubscriptions(filter));
     return envelope(

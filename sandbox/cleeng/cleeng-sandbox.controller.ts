@@ -8,6 +8,7 @@ import {
   Param,
   Patch,
   Post,
+  Put,
   Query,
   Req,
   Res,
@@ -119,6 +120,24 @@ export class CleengSandboxController {
     @Param('id') id: string,
   ): Promise<CleengBody> {
     return this.exchange(req, res, () => this.api.deletePaymentDetails(id));
+  }
+
+  @Get('webhook_subscriptions')
+  listWebhookSubscriptions(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.listWebhookSubscriptions());
+  }
+
+  @Put('webhook_subscriptions/:topic')
+  putWebhookSubscription(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('topic') topic: string,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.putWebhookSubscription(topic, body));
   }
 
   @Get('subscriptions')

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../clock/clock';
 import { InvalidMoneyError, Money } from '../shared/money';
 import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { CleengWebhookSubscriptions } from './cleeng-webhook-subscriptions';
 import {
   addDays,
   addPeriod,
@@ -165,6 +166,8 @@ export class CleengSandboxStore {
   private payments = new Map<number, PaymentRecord>();
   private paymentDetails = new Map<number, PaymentDetailsRecord>();
   private subscriptions = new Map<number, SubscriptionRecord>();
+  /** webhook settings (`/3.1/webhook_subscriptions`) */
+  readonly webhookSubscriptions = new CleengWebhookSubscriptions();
   private nextIds: { order: number; payment: number; paymentDetails: number; subscription: number } =
     processUniqueIds();
   private idempotency = new Map<string, StoredResponse>();
@@ -1031,6 +1034,7 @@ export class CleengSandboxStore {
   }
 
   reset(): void {
+    this.webhookSubscriptions.reset();
     this.orders = new Map();
     this.payments = new Map();
     this.paymentDetails = new Map();
