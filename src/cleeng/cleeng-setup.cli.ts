@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, resolveRuntimeMode } from '../config/config.factory';
 import { gatewayConfigSections } from '../gateways/gateway-config';
 import { loadSandbox } from '../sandbox-loader';
@@ -19,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(unknown.length > 0 ? `unknown argument: ${unknown.join(' ')}\n\n${USAGE}` : USAGE);
     return unknown.length > 0 ? 2 : 0;
   }
+  // the command's own lines are its output; per-call debug logs would bury them
+  Logger.overrideLogger(['error', 'warn']);
   const env = process.env;
   // the app's own resolution: with SANDBOX=true the sandbox supplies its defaults, explicit values win
   const mode = resolveRuntimeMode(env);
