@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { card, CARDS, cleengState, FAST_INBOX, newCustomerId, OPERATOR, settle } from './support/flows';
+import {
+  card,
+  CARDS,
+  cleengState,
+  existingCleengSubscription,
+  FAST_INBOX,
+  newCustomerId,
+  OPERATOR,
+  settle,
+} from './support/flows';
 import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -8,7 +17,6 @@ import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
  * stored payment details, rebilled on the test clock as a merchant-initiated charge of the stored token.
  */
 const API = { 'X-Api-Key': API_KEY };
-const CLEENG_SUBSCRIPTION = 934_567_890;
 let app: TestApp;
 
 interface AdyenLedgerPayment {
@@ -67,6 +75,13 @@ describe('connector-managed Adyen subscription', () => {
       'paymentDetailsId',
     ]);
 
+    const cleengSubscription = await existingCleengSubscription(app, {
+      customerId,
+      offerId: 'S100000001_US',
+      paymentMethodId: 101,
+      netAmount: 12.99,
+      currency: 'USD',
+    });
     const nextBillingAt = new Date((await clockNow()).getTime() + 86_400_000);
     const created = await app.http
       .post('/v1/subscriptions')
@@ -76,7 +91,7 @@ describe('connector-managed Adyen subscription', () => {
         customerId,
         gateway: 'adyen',
         paymentDetailsId,
-        cleengSubscriptionId: CLEENG_SUBSCRIPTION,
+        cleengSubscriptionId: cleengSubscription,
         offerId: 'S100000001_US',
         amount: { value: 1299, currency: 'USD' },
         interval: 'P1M',
@@ -137,6 +152,6 @@ describe('connector-managed Adyen subscription', () => {
         (p) => p.externalPaymentId === attempt?.externalPaymentId,
       );
     });
-    expect(payment).toMatchObject({ status: 'captured', subscriptionId: CLEENG_SUBSCRIPTION });
+    expect(payment).toMatchObject({ status: 'captured', subscriptionId: cleengSubscription });
   });
 });

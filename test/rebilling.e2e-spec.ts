@@ -44,6 +44,7 @@ interface Subscription {
 
 interface LedgerPurchase {
   purchaseId: string;
+  languageId?: string;
   status: string;
   rebill: boolean;
   attempt?: string;
@@ -194,6 +195,30 @@ describe('a rebill through ProcessCart', () => {
 
     expect((await runNow()).captured).toBe(0); // nothing due any more
     expect(await rebills(s.externalId)).toHaveLength(1);
+  });
+
+  it("the cart names the subscription's language, else CLEVERBRIDGE_DEFAULT_LANGUAGE_ID (en)", async () => {
+    const german = await dueSubscription({ defaultLanguageId: 'de' });
+    const plain = await dueSubscription();
+    expect(await sub(german.id)).toMatchObject({ defaultLanguageId: 'de' });
+    await runNow();
+    expect((await rebills(german.externalId)).map((p) => p.languageId)).toEqual(['de']);
+    expect((await rebills(plain.externalId)).map((p) => p.languageId)).toEqual(['en']);
+    const bad = await app.http
+      .post('/v1/subscriptions')
+      .set(API)
+      .send({
+        customerId: 'c-1',
+        gateway: 'cleverbridge',
+        externalSubscriptionId: 'S-lang',
+        productId: '100001',
+        amount: { value: MONTHLY, currency: 'USD' },
+        interval: 'P1M',
+        nextBillingAt: new Date().toISOString(),
+        defaultLanguageId: 'German',
+      });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('defaultLanguageId');
   });
 
   it('WaitingForOfflinePayment: pending until the PaidOrderNotification, then advanced', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FAST_INBOX, OPERATOR } from './support/flows';
+import { existingCleengSubscription, FAST_INBOX, OPERATOR } from './support/flows';
 import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -262,11 +262,18 @@ describe('reports to Cleeng', () => {
     const customerRef = newRef();
     const externalId = await cleverbridgeSubscription(customerRef);
     const customerId = String(800_000_000 + Math.floor(Math.random() * 99_999_999));
+    const cleengSubscription = await existingCleengSubscription(app, {
+      customerId,
+      offerId: 'S100000001_US',
+      paymentMethodId: 104,
+      netAmount: 9.99,
+      currency: 'USD',
+    });
     const created = await create({
       ...valid(),
       customerId,
       externalSubscriptionId: externalId,
-      cleengSubscriptionId: 912_345_678,
+      cleengSubscriptionId: cleengSubscription,
       offerId: 'S100000001_US',
       nextBillingAt: new Date((await clockNow()).getTime() - 60_000).toISOString(),
     });
@@ -300,7 +307,7 @@ describe('reports to Cleeng', () => {
       taxAmount: 0,
       currency: 'USD',
       externalPaymentId: (charged.attempts[0] as Attempt & { externalPaymentId: string }).externalPaymentId,
-      subscriptionId: 912_345_678,
+      subscriptionId: cleengSubscription,
     });
     expect(reports[0]?.payload.body).toMatchObject({
       status: 'rejected',
@@ -319,7 +326,9 @@ describe('reports to Cleeng', () => {
     const cleeng = (await app.http.get('/sandbox/cleeng/state')).body as {
       payments: { externalPaymentId: string | null; status: string; subscriptionId: number | null }[];
     };
-    const mine = cleeng.payments.filter((p) => p.subscriptionId === 912_345_678);
+    const mine = cleeng.payments.filter(
+      (p) => p.subscriptionId === cleengSubscription && !p.externalPaymentId?.startsWith('earlier-'),
+    );
     expect(mine.map((p) => p.status).sort()).toEqual(['captured', 'rejected']);
   });
 });

@@ -5,13 +5,14 @@ import {
   parseCreatePayment,
   parseCreatePaymentDetails,
   parsePathId,
+  parseSubscriptionList,
   parseTerminateSubscription,
   parseUpdatePayment,
   parseUpdateSubscription,
 } from './cleeng-sandbox.parse';
 import { CleengSandboxStore } from './cleeng-sandbox.store';
 import { fail, Outcome } from './cleeng-sandbox.types';
-import { CleengResponse, envelope } from './cleeng-sandbox.wire';
+import { apiPayment, CleengResponse, envelope } from './cleeng-sandbox.wire';
 
 function andThen<T, U>(outcome: Outcome<T>, next: (value: T) => Outcome<U>): Outcome<U> {
   return outcome.ok ? next(outcome.value) : outcome;
@@ -47,7 +48,7 @@ export class CleengSandboxApi {
       ? andThen(parseCreateExternalPayment(body), (input) => this.store.createExternalPayment(input))
       : andThen(parseCreatePayment(body), (input) => this.store.createPayment(input));
     return envelope(
-      map(payment, (p) => this.store.wirePayment(p)),
+      map(payment, (p) => apiPayment(this.store.wirePayment(p))),
       'payment',
       { message: 'Payment created successfully' },
     );
@@ -58,7 +59,7 @@ export class CleengSandboxApi {
       andThen(parseUpdatePayment(body), (input) => this.store.updatePayment(id, input)),
     );
     return envelope(
-      map(payment, (p) => this.store.wirePayment(p)),
+      map(payment, (p) => apiPayment(this.store.wirePayment(p))),
       'payment',
     );
   }
@@ -68,7 +69,7 @@ export class CleengSandboxApi {
       this.store.cancelPayment(id),
     );
     return envelope(
-      map(payment, (p) => this.store.wirePayment(p)),
+      map(payment, (p) => apiPayment(this.store.wirePayment(p))),
       'payment',
     );
   }
@@ -89,7 +90,7 @@ export class CleengSandboxApi {
       this.store.authorisedPayments(id),
     );
     return envelope(
-      map(payments, (list) => list.map((p) => this.store.wirePayment(p))),
+      map(payments, (list) => list.map((p) => apiPayment(this.store.wirePayment(p)))),
       'data',
     );
   }
@@ -99,6 +100,22 @@ export class CleengSandboxApi {
       this.store.deletePaymentDetails(id),
     );
     return deleted.ok ? { status: 200, body: { success: true } } : envelope(deleted, 'data');
+  }
+
+  putWebhookSubscription(topic: string, body: unknown): CleengResponse {
+    return envelope(this.store.webhookSubscriptions.put(topic, body), 'data');
+  }
+
+  listWebhookSubscriptions(): CleengResponse {
+    return envelope({ ok: true, value: this.store.webhookSubscriptions.list() }, 'data');
+  }
+
+  listSubscriptions(query: Record<string, unknown>): CleengResponse {
+    const list = andThen(parseSubscriptionList(query), (filter) => this.store.listSubscriptions(filter));
+    return envelope(
+      map(list, (subscriptions) => subscriptions.map((s) => this.store.wireSubscription(s))),
+      'data',
+    );
   }
 
   updateSubscription(rawId: string, body: unknown): CleengResponse {

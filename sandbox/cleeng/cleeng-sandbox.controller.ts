@@ -8,6 +8,8 @@ import {
   Param,
   Patch,
   Post,
+  Put,
+  Query,
   Req,
   Res,
   UseFilters,
@@ -118,6 +120,33 @@ export class CleengSandboxController {
     @Param('id') id: string,
   ): Promise<CleengBody> {
     return this.exchange(req, res, () => this.api.deletePaymentDetails(id));
+  }
+
+  @Get('webhook_subscriptions')
+  listWebhookSubscriptions(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.listWebhookSubscriptions());
+  }
+
+  @Put('webhook_subscriptions/:topic')
+  putWebhookSubscription(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('topic') topic: string,
+    @Body() body: unknown,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.putWebhookSubscription(topic, body));
+  }
+
+  @Get('subscriptions')
+  listSubscriptions(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Query() query: Record<string, unknown>,
+  ): Promise<CleengBody> {
+    return this.exchange(req, res, () => this.api.listSubscriptions(query));
   }
 
   @Patch('subscriptions/:id')

@@ -17,7 +17,7 @@ import {
   UpdateSubscriptionInput,
 } from './cleeng-sandbox.types';
 import { Money } from '../shared/money';
-import type { ExternalPaymentInput } from './cleeng-sandbox.store';
+import type { ExternalPaymentInput, SubscriptionListFilter } from './cleeng-sandbox.store';
 
 /**
  * Hand-written validation of Cleeng request bodies. Unknown fields are refused (400) so a misspelt
@@ -180,6 +180,63 @@ function parsing<T>(read: () => T): Outcome<T> {
 
 function fieldProblem(message: string): never {
   throw new InvalidField(message);
+}
+
+const SUBSCRIPTION_LIST_STATUSES = ['active', 'stopped', 'terminated'] as const;
+
+/**
+ * `GET /3.1/subscriptions` query: customerId, offerId (only with customerId), paymentMethodId, status (one or
+ * several), offset >= 0, limit 1..100.
+ */
+export function parseSubscriptionList(query: Record<string, unknown>): Outcome<SubscriptionListFilter> {
+  return parsing(() => {
+    const known = [
+      'customerId',
+      'offerId',
+      'paymentMethodId',
+      'status',
+      'externalId',
+      'transactionId',
+      'offset',
+      'limit',
+    ];
+    const unknown = Object.keys(query).filter((k) => !known.includes(k));
+    if (unknown.length > 0) {
+      fieldProblem(`${unknown[0] ?? ''}: unknown query parameter`);
+    }
+    const int = (name: string, min: number, max: number): number | undefined => {
+      const raw = query[name];
+      if (raw === undefined) {
+        return undefined;
+      }
+      if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+        fieldProblem(`${name}: must be an integer from ${min} to ${max}`);
+      }
+      return Number(raw);
+    };
+    const customerId = int('customerId', 1, 999_999_999_999);
+    const offerId = query.offerId;
+    if (offerId !== undefined && (typeof offerId !== 'string' || customerId === undefined)) {
+      fieldProblem('offerId: a single offer id, only together with customerId');
+    }
+    const rawStatus = query.status;
+    const statuses =
+      rawStatus === undefined ? undefined : (Array.isArray(rawStatus) ? rawStatus : [rawStatus]).map(String);
+    if (statuses?.some((st) => !(SUBSCRIPTION_LIST_STATUSES as readonly string[]).includes(st))) {
+      fieldProblem(`status: must be ${SUBSCRIPTION_LIST_STATUSES.join(', ')}`);
+    }
+    const paymentMethodId = int('paymentMethodId', 1, 999_999_999_999);
+    return {
+      ...(customerId !== undefined ? { customerId } : {}),
+      ...(typeof offerId === 'string' ? { offerId } : {}),
+      ...(paymentMethodId !== undefined ? { paymentMethodId } : {}),
+      ...(statuses ? { statuses: statuses as SubscriptionListFilter['statuses'] } : {}),
+      // the emulator's subscriptions carry no external or transaction id: such a filter matches none
+      ...(query.externalId !== undefined || query.transactionId !== undefined ? { matchNone: true } : {}),
+      offset: int('offset', 0, 1_000_000) ?? 0,
+      limit: int('limit', 1, 100) ?? 100,
+    };
+  });
 }
 
 /** Path ids are digits only (Cleeng routes match `{id:\d+}`); anything else is simply not found. */
@@ -346,7 +403,6 @@ export function parseUpdatePayment(body: unknown): Outcome<UpdatePaymentInput> {
         return {
           ...common,
           status,
-          orderId: f.id('orderId'),
           paymentOperation: f.oneOf('paymentOperation', PAYMENT_OPERATIONS),
           refundedReason: f.text('refundedReason'),
           ...(refundedAmount !== undefined ? { refundedAmount } : {}),

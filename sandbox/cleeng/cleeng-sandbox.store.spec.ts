@@ -163,7 +163,7 @@ describe('CleengSandboxStore: order pricing', () => {
   });
 
   it('gives a free trial on the first order only; renewals pay the offer price', () => {
-    const { api } = setup();
+    const { api, store } = setup();
     const trial = placeOrder(api, { offerId: 'S100000002_US' });
     expect(trial.totalPrice).toBe(0);
     expect(trial.priceBreakdown).toMatchObject({ offerPrice: 9.99, discountAmount: 9.99 });
@@ -179,7 +179,7 @@ describe('CleengSandboxStore: order pricing', () => {
       }),
     );
     expect(free.amount).toBe(0);
-    expect(free.subscriptionId).toBe(400000001);
+    expect(store.snapshot().payments.find((p) => p.id === free.id)?.subscriptionId).toBe(400000001);
 
     const renewal = placeOrder(api, {
       offerId: 'S100000002_US',
@@ -290,7 +290,6 @@ describe('CleengSandboxStore: payments', () => {
       refundedReason: null,
       refundedAmount: 0,
       refundType: null,
-      subscriptionId: 400000001,
     });
 
     const state = store.snapshot();
@@ -399,7 +398,6 @@ describe('CleengSandboxStore: payments', () => {
     expect(captured).toMatchObject({
       status: 'captured',
       externalPaymentId: 'psp-capture-ref',
-      subscriptionId: 400000001,
     });
     expect(store.snapshot().subscriptions).toHaveLength(1);
     expect(api.updatePayment(String(authorised.id), { status: 'captured' }).body.message).toBe(
@@ -440,7 +438,7 @@ describe('CleengSandboxStore: payments', () => {
         paymentDetailsId: 300000001,
       }),
     );
-    expect(renewal.subscriptionId).toBe(400000001);
+    expect(store.snapshot().payments.find((p) => p.id === renewal.id)?.subscriptionId).toBe(400000001);
     const after = store.snapshot().subscriptions[0];
     expect(after?.renewalCycle.completed).toBe(1);
     expect(after?.latestPaymentExternalId).toBe('psp-renewal-1');
@@ -545,7 +543,7 @@ describe('CleengSandboxStore: refunds', () => {
     expect(
       api.updatePayment(String(authorised.id), {
         status: 'refunded',
-        orderId: authorised.orderId + 1,
+        orderId: (authorised.orderId ?? 0) + 1,
         paymentOperation: 'initial-payment',
         refundedReason: 'x',
       }).body.message,
@@ -750,5 +748,98 @@ describe('CleengSandboxStore: subscriptions', () => {
     expect(store.snapshot()).toEqual({ orders: [], payments: [], paymentDetails: [], subscriptions: [] });
     expect(store.requests()).toEqual([]);
     expect(placeOrder(api).id).toBeGreaterThan(100000001);
+  });
+});
+
+describe('CleengSandboxStore: externally managed payments', () => {
+  const CLEVERBRIDGE_METHOD = 104;
+  function ems(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      customerId: CUSTOMER,
+      status: 'captured',
+      offerId: 'S100000001_US',
+      paymentMethodId: CLEVERBRIDGE_METHOD,
+      netAmount: 9.99,
+      taxAmount: 0,
+      currency: 'USD',
+      externalPaymentId: 'P-1',
+      ...overrides,
+    };
+  }
+  function list(api: CleengSandboxApi, query: Record<string, unknown>): WireSubscription[] {
+    const res = api.listSubscriptions(query);
+    expect(res.status).toBe(200);
+    return res.body.data as WireSubscription[];
+  }
+
+  it('a captured payment without subscriptionId creates an externally managed subscription, found by listing', () => {
+    const { api, store, clock } = setup();
+    const created = payment(api.createPayment(ems()));
+    expect(created).toMatchObject({ orderId: null, status: 'captured', paymentOperation: 'initial-payment' });
+    expect(created).not.toHaveProperty('subscriptionId'); // PaymentResource does not name it
+    const [subscription] = list(api, { customerId: String(CUSTOMER), offerId: 'S100000001_US' });
+    expect(subscription).toMatchObject({
+      customerId: CUSTOMER,
+      offerId: 'S100000001_US',
+      status: 'active',
+      isExternallyManaged: true,
+      latestPaymentExternalId: 'P-1',
+      paymentMethodId: CLEVERBRIDGE_METHOD,
+    });
+    // its schedule runs elsewhere: Cleeng never bills it
+    clock.advance(40 * 24 * HOUR_MS);
+    expect(store.subscriptionsDue(clock.now())).toEqual([]);
+
+    const renewal = payment(
+      api.createPayment(ems({ externalPaymentId: 'P-2', subscriptionId: subscription?.subscriptionId })),
+    );
+    expect(renewal.paymentOperation).toBe('recurring-payment');
+    const [renewed] = list(api, { customerId: String(CUSTOMER) });
+    expect(renewed).toMatchObject({ latestPaymentExternalId: 'P-2', renewalCycle: { completed: 1 } });
+    expect(renewed?.dateTo).toBeGreaterThan(subscription?.dateTo ?? Infinity);
+  });
+
+  it('a rejected payment creates nothing; an unknown or foreign subscription is refused', () => {
+    const { api } = setup();
+    payment(api.createPayment(ems({ status: 'rejected', rejectedReason: 'PAY_DEC: declined' })));
+    expect(list(api, { customerId: String(CUSTOMER) })).toEqual([]);
+    expect(api.createPayment(ems({ subscriptionId: 912345678 })).status).toBe(404);
+    payment(api.createPayment(ems()));
+    const [mine] = list(api, { customerId: String(CUSTOMER) });
+    const foreign = api.createPayment(ems({ customerId: 316720888, subscriptionId: mine?.subscriptionId }));
+    expect(foreign.status).toBe(422);
+    expect(api.createPayment(ems({ offerId: 'S199999999_US' })).status).toBe(404);
+    expect(api.createPayment(ems({ currency: 'EUR' })).status).toBe(422);
+  });
+
+  it('is refunded and charged back without an order; a payment of an order still needs its orderId', () => {
+    const { api } = setup();
+    const paid = payment(api.createPayment(ems()));
+    const body = { status: 'refunded', paymentOperation: 'initial-payment', refundedReason: 'r' };
+    expect(api.updatePayment(String(paid.id), { ...body, orderId: 123 }).status).toBe(422);
+    expect(
+      payment(api.updatePayment(String(paid.id), { ...body, refundedAmount: 3, refundType: 'refund' })),
+    ).toMatchObject({ status: 'refunded', refundedAmount: 3, refundType: 'refund' });
+    expect(payment(api.updatePayment(String(paid.id), { ...body, refundType: 'chargeback' }))).toMatchObject({
+      refundedAmount: 9.99,
+      refundType: 'chargeback',
+    });
+
+    const ordered = payment(capture(api, placeOrder(api).id));
+    expect(api.updatePayment(String(ordered.id), body)).toMatchObject({
+      status: 400,
+      body: { message: 'orderId: is required when status is refunded' },
+    });
+  });
+
+  it('lists with Cleeng filters and refuses malformed ones', () => {
+    const { api } = setup();
+    payment(api.createPayment(ems()));
+    expect(list(api, { customerId: String(CUSTOMER), status: ['terminated'] })).toEqual([]);
+    expect(list(api, { customerId: String(CUSTOMER), externalId: 'x' })).toEqual([]);
+    expect(list(api, { limit: '1' })).toHaveLength(1);
+    expect(api.listSubscriptions({ offerId: 'S100000001_US' }).status).toBe(400);
+    expect(api.listSubscriptions({ limit: '101' }).status).toBe(400);
+    expect(api.listSubscriptions({ surprise: '1' }).status).toBe(400);
   });
 });

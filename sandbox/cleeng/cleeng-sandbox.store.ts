@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../clock/clock';
 import { InvalidMoneyError, Money } from '../shared/money';
 import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
+import { CleengWebhookSubscriptions } from './cleeng-webhook-subscriptions';
 import {
   addDays,
   addPeriod,
@@ -129,6 +130,16 @@ export type IdempotentResult =
   | { kind: 'conflict' };
 
 /** The externally managed variant of `POST /3.1/payments`, as parsed. */
+export interface SubscriptionListFilter {
+  customerId?: number;
+  offerId?: string;
+  paymentMethodId?: number;
+  statuses?: SubscriptionRecord['status'][];
+  matchNone?: boolean;
+  offset: number;
+  limit: number;
+}
+
 export interface ExternalPaymentInput {
   customerId: number;
   status: 'captured' | 'rejected';
@@ -158,6 +169,8 @@ export class CleengSandboxStore {
   private payments = new Map<number, PaymentRecord>();
   private paymentDetails = new Map<number, PaymentDetailsRecord>();
   private subscriptions = new Map<number, SubscriptionRecord>();
+  /** webhook settings (`/3.1/webhook_subscriptions`) */
+  readonly webhookSubscriptions = new CleengWebhookSubscriptions();
   private nextIds: { order: number; payment: number; paymentDetails: number; subscription: number } =
     processUniqueIds();
   private idempotency = new Map<string, StoredResponse>();
@@ -376,34 +389,116 @@ export class CleengSandboxStore {
   }
 
   /**
-   * Externally managed payment (`POST /3.1/payments` EMS variant): a charge the connector's own schedule
-   * made, reported without an order. Cleeng records it against the subscription.
+   * Externally managed payment (`POST /3.1/payments` EMS variant): a charge made outside Cleeng (a gateway's
+   * or the connector's own schedule), reported without an order. Seed 000: the externalPaymentId "will
+   * guarantee payment and subscription creation at Cleeng" — a captured payment without `subscriptionId`
+   * creates an externally managed subscription (no renewal events: its schedule runs elsewhere); with one, it
+   * renews that subscription, which must exist and be the customer's for the offer. The answer is Cleeng's
+   * PaymentResource, which does not name the subscription (find it with `GET /subscriptions`). Nothing is
+   * deduplicated: the same externalPaymentId twice is two payments, as Cleeng documents no such check.
    */
   createExternalPayment(input: ExternalPaymentInput): Outcome<PaymentRecord> {
-    // externally managed subscriptions may live outside this emulator's own subscription list
+    const offer = findOffer(input.offerId);
+    if (!offer) {
+      return fail(404, `Offer with id ${input.offerId} not found`);
+    }
+    if (input.amount.currency !== offer.currency) {
+      return fail(
+        422,
+        `currency: offer ${offer.id} is sold in ${offer.currency}, not ${input.amount.currency}`,
+      );
+    }
+    const unknownMethod = this.checkPaymentMethod(input.paymentMethodId);
+    if (unknownMethod) {
+      return unknownMethod;
+    }
+    const subscription =
+      input.subscriptionId === undefined ? undefined : this.subscriptions.get(input.subscriptionId);
+    if (input.subscriptionId !== undefined) {
+      if (!subscription) {
+        return fail(404, `Subscription with id ${input.subscriptionId} does not exists`);
+      }
+      if (subscription.customerId !== input.customerId || subscription.offerId !== offer.id) {
+        return fail(
+          422,
+          `subscriptionId: subscription ${subscription.subscriptionId} belongs to another customer or offer`,
+        );
+      }
+    }
     const now = this.now();
     const payment: PaymentRecord = {
       id: this.nextIds.payment++,
       orderId: 0,
       customerId: input.customerId,
-      offerId: input.offerId,
+      offerId: offer.id,
       paymentMethodId: input.paymentMethodId,
       country: input.country ?? '',
       amount: input.amount,
       status: input.status,
-      paymentOperation: 'recurring-payment',
+      paymentOperation: subscription ? 'recurring-payment' : 'initial-payment',
       externalPaymentId: input.externalPaymentId,
       paymentDetailsId: null,
       rejectedReason: input.rejectedReason ?? null,
       refundedReason: null,
       refundType: null,
       refunds: [],
-      subscriptionId: input.subscriptionId ?? null,
+      subscriptionId: subscription?.subscriptionId ?? null,
       createdAt: now,
       updatedAt: now,
     };
     this.payments.set(payment.id, payment);
+    if (input.status !== 'captured') {
+      return succeed(payment);
+    }
+    if (subscription) {
+      // money taken after a termination does not bring the subscription back
+      if (subscription.status !== 'terminated') {
+        subscription.expiresAt = addPeriod(subscription.expiresAt, offer.period);
+        subscription.completedCycles += 1;
+        subscription.latestPaymentExternalId = payment.externalPaymentId;
+        subscription.updatedAt = now;
+      }
+      return succeed(payment);
+    }
+    const created: SubscriptionRecord = {
+      subscriptionId: this.nextIds.subscription++,
+      customerId: input.customerId,
+      offerId: offer.id,
+      status: 'active',
+      paymentDetailsId: null,
+      paymentMethodId: input.paymentMethodId,
+      paymentCountry: input.country ?? '',
+      inTrial: false,
+      couponCode: null,
+      dateFrom: now,
+      expiresAt: addPeriod(now, offer.period),
+      nextPaymentAction: this.nextPaymentAction(),
+      completedCycles: 0,
+      latestPaymentExternalId: payment.externalPaymentId,
+      externalProperties: {},
+      terminationType: null,
+      externallyManaged: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.subscriptions.set(created.subscriptionId, created);
+    payment.subscriptionId = created.subscriptionId;
     return succeed(payment);
+  }
+
+  /**
+   * `GET /3.1/subscriptions`: filters customerId, offerId (only with customerId), paymentMethodId, status;
+   * offset / limit (1..100, default 100 here). Newest first.
+   */
+  listSubscriptions(filter: SubscriptionListFilter): Outcome<SubscriptionRecord[]> {
+    const all = [...this.subscriptions.values()]
+      .filter(() => filter.matchNone !== true)
+      .filter((s) => filter.customerId === undefined || s.customerId === filter.customerId)
+      .filter((s) => filter.offerId === undefined || s.offerId === filter.offerId)
+      .filter((s) => filter.paymentMethodId === undefined || s.paymentMethodId === filter.paymentMethodId)
+      .filter((s) => filter.statuses === undefined || filter.statuses.includes(s.status))
+      .sort((a, b) => b.subscriptionId - a.subscriptionId);
+    return succeed(all.slice(filter.offset, filter.offset + filter.limit));
   }
 
   updatePayment(paymentId: number, input: UpdatePaymentInput): Outcome<PaymentRecord> {
@@ -412,7 +507,12 @@ export class CleengSandboxStore {
       return fail(404, `Payment with id ${paymentId} not found`);
     }
     if (input.orderId !== undefined && input.orderId !== payment.orderId) {
-      return fail(422, `orderId: payment ${payment.id} belongs to order ${payment.orderId}`);
+      return fail(
+        422,
+        payment.orderId === 0
+          ? `orderId: payment ${payment.id} is externally managed and has no order`
+          : `orderId: payment ${payment.id} belongs to order ${payment.orderId}`,
+      );
     }
     if (input.paymentOperation !== undefined && input.paymentOperation !== payment.paymentOperation) {
       return fail(422, `paymentOperation: payment ${payment.id} is a ${payment.paymentOperation}`);
@@ -420,6 +520,9 @@ export class CleengSandboxStore {
     const illegal = this.checkTransition(payment, input.status);
     if (illegal) {
       return illegal;
+    }
+    if (input.status === 'refunded' && payment.orderId !== 0 && input.orderId === undefined) {
+      return fail(400, 'orderId: is required when status is refunded');
     }
     const now = this.now();
     switch (input.status) {
@@ -585,6 +688,7 @@ export class CleengSandboxStore {
       latestPaymentExternalId: payment.externalPaymentId,
       externalProperties: {},
       terminationType: null,
+      externallyManaged: false,
       createdAt: now,
       updatedAt: now,
     };
@@ -773,6 +877,7 @@ export class CleengSandboxStore {
     return [...this.subscriptions.values()].filter(
       (s) =>
         s.status === 'active' &&
+        !s.externallyManaged &&
         s.expiresAt.getTime() <= asOf.getTime() &&
         !this.isExternallyManaged(s.paymentMethodId),
     );
@@ -944,6 +1049,7 @@ export class CleengSandboxStore {
   }
 
   reset(): void {
+    this.webhookSubscriptions.reset();
     this.orders = new Map();
     this.payments = new Map();
     this.paymentDetails = new Map();

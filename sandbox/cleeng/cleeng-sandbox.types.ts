@@ -83,6 +83,7 @@ export interface RefundRecord {
 
 export interface PaymentRecord {
   id: number;
+  /** 0: an externally managed payment (no order) */
   orderId: number;
   customerId: number;
   offerId: string;
@@ -132,6 +133,8 @@ export interface SubscriptionRecord {
   latestPaymentExternalId: string | null;
   externalProperties: Record<string, unknown>;
   terminationType: TerminationType | null;
+  /** created by an externally managed payment: its schedule runs elsewhere, Cleeng sends no renewal events */
+  externallyManaged: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -176,7 +179,8 @@ export type UpdatePaymentInput =
   | (UpdatePaymentCommon & { status: 'rejected'; rejectedReason: string })
   | (UpdatePaymentCommon & {
       status: 'refunded';
-      orderId: number;
+      /** required for a payment of an order; an externally managed payment has none */
+      orderId?: number;
       paymentOperation: PaymentOperation;
       refundedReason: string;
       /** Major units as sent; converted with the payment's currency exponent. Absent = the rest. */

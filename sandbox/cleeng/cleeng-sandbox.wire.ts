@@ -41,7 +41,8 @@ export interface WireOrder {
 
 export interface WirePayment {
   id: number;
-  orderId: number;
+  /** null: an externally managed payment */
+  orderId: number | null;
   status: PaymentStatus;
   totalAmount: number;
   amount: number;
@@ -58,6 +59,7 @@ export interface WirePayment {
   refundedReason: string | null;
   refundedAmount: number;
   refundType: RefundType | null;
+  /** inspection only (`/sandbox/cleeng/state`): Cleeng's PaymentResource does not name the subscription */
   subscriptionId?: number;
 }
 
@@ -145,7 +147,7 @@ export function refundedTotal(payment: PaymentRecord): Money {
 export function toWirePayment(payment: PaymentRecord, paymentGateway: string): WirePayment {
   return {
     id: payment.id,
-    orderId: payment.orderId,
+    orderId: payment.orderId === 0 ? null : payment.orderId,
     status: payment.status,
     totalAmount: major(payment.amount),
     amount: major(payment.amount),
@@ -164,6 +166,12 @@ export function toWirePayment(payment: PaymentRecord, paymentGateway: string): W
     refundType: payment.refundType,
     ...(payment.subscriptionId !== null ? { subscriptionId: payment.subscriptionId } : {}),
   };
+}
+
+/** The payment as Cleeng's API answers it: PaymentResource has no subscription id. */
+export function apiPayment(payment: WirePayment): WirePayment {
+  const { subscriptionId: _omitted, ...rest } = payment;
+  return rest;
 }
 
 export function toWirePaymentDetails(
@@ -208,7 +216,7 @@ export function toWireSubscription(
     renewalCycle: { completed: subscription.completedCycles, unit: period.unit, amount: period.amount },
     latestPaymentExternalId: subscription.latestPaymentExternalId,
     externalProperties: { ...subscription.externalProperties },
-    isExternallyManaged: false,
+    isExternallyManaged: subscription.externallyManaged,
     terminationType: subscription.terminationType,
   };
 }

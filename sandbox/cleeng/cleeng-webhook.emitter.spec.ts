@@ -236,7 +236,15 @@ describe('Cleeng sandbox webhook routes, clock and operator actions (HTTP)', () 
         paymentDetails: { token: 'tok-1', paymentMethodSpecificParams: {} },
       })
       .expect(200);
-    return { paymentId: payment.body.payment.id, subscriptionId: payment.body.payment.subscriptionId };
+    // Cleeng's answer does not name the subscription: the inspection state does
+    const state = await http().get('/sandbox/cleeng/state').expect(200);
+    const stored = (state.body.payments as { id: number; subscriptionId?: number }[]).find(
+      (p) => p.id === payment.body.payment.id,
+    );
+    if (stored?.subscriptionId === undefined) {
+      throw new Error('the captured payment created no subscription');
+    }
+    return { paymentId: payment.body.payment.id, subscriptionId: stored.subscriptionId };
   }
 
   it('delivers the renewal a clock advance makes due; the idle route waits for it', async () => {

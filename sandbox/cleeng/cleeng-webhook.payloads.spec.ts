@@ -31,6 +31,7 @@ const subscription: SubscriptionRecord = {
   latestPaymentExternalId: 'PSP1',
   externalProperties: {},
   terminationType: null,
+  externallyManaged: false,
   createdAt: created,
   updatedAt: created,
 };

@@ -83,6 +83,17 @@ describe('parseProcessCart', () => {
       'exactly one customer identifier is required: cart.logonPurchaseId, cart.customerReferenceId or subscription.subscriptionId',
     ],
     [
+      'a rebill without the default language id',
+      {
+        processCartRequest: {
+          cart: { items: [{ productId: '1', quantity: 1 }] },
+          subscription: { subscriptionId: 'S1' },
+        },
+      },
+      'INVALID_ELEMENT',
+      'processCartRequest.defaultLanguageId is required when rebilling a subscription',
+    ],
+    [
       'bad x-parameter',
       {
         processCartRequest: {

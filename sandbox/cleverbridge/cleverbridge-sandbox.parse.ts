@@ -255,6 +255,13 @@ function parse(body: unknown): ParsedProcessCart {
       'processCartRequest.defaultLanguageId must be a 2-letter language id',
     );
   }
+  // The seed lists what a rebilling call contains: subscription id, default language id, product id, quantity.
+  if (customer.kind === 'subscriptionId' && language === undefined) {
+    throw new InvalidElement(
+      'INVALID_ELEMENT',
+      'processCartRequest.defaultLanguageId is required when rebilling a subscription',
+    );
+  }
   // FraudProtectionMode (0 Disabled / 1 Enabled) is accepted and has no effect in the sandbox.
   enumOf(
     get('fraudProtectionMode'),

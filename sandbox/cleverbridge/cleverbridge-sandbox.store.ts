@@ -65,6 +65,8 @@ export interface SandboxPurchase {
   /** not a rebill and holds a subscription product: paying it creates a subscription */
   createsSubscription: boolean;
   extraParameterMode: ExtraParameterMode;
+  /** the cart's defaultLanguageId (required on rebills) */
+  languageId?: string;
   /** cart-level x-parameters as requested */
   extraParameters: Record<string, string>;
   attempt?: string;
@@ -151,6 +153,7 @@ export interface LedgerPurchase {
   rebill: boolean;
   createdSubscription: boolean;
   mode: ProcessCartMode;
+  languageId?: string;
   items: {
     productId: string;
     productName: string;
@@ -426,6 +429,7 @@ export class CleverbridgeSandboxStore {
       rebill: subscription !== undefined,
       createsSubscription: subscription === undefined && items.some((i) => i.subscriptionProduct),
       extraParameterMode: cart.extraParameterMode,
+      ...(cart.defaultLanguageId !== undefined ? { languageId: cart.defaultLanguageId } : {}),
       extraParameters: cart.extraParameters,
       ...(cart.extraParameters[X_ATTEMPT] !== undefined ? { attempt: cart.extraParameters[X_ATTEMPT] } : {}),
       retries: [],
@@ -918,6 +922,7 @@ export class CleverbridgeSandboxStore {
       rebill: p.rebill,
       createdSubscription: p.createsSubscription && p.subscriptionId !== undefined,
       mode: p.mode,
+      ...(p.languageId !== undefined ? { languageId: p.languageId } : {}),
       items: p.items.map((i) => ({
         productId: i.productId,
         productName: i.productName,

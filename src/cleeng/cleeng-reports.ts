@@ -17,6 +17,10 @@ export const CLEENG_DETAILS_DELETE = 'cleeng.payment_details.delete';
 export const CLEENG_SUBSCRIPTION_TERMINATE = 'cleeng.subscription.terminate';
 
 export const CLEENG_EMS_PAYMENT_CREATE = 'cleeng.ems-payment.create';
+export const CLEENG_SUBSCRIPTION_LINK = 'cleeng.subscription.link';
+/** path/body params resolved at send time (registered by the subscriptions module) */
+export const EMS_SUBSCRIPTION_PARAM = 'emsCleengSubscriptionId';
+export const EMS_PAYMENT_PARAM = 'emsCleengPaymentId';
 
 /**
  * Cleeng's externally-managed variant of `POST /3.1/payments` (external-apis.md: required customerId, status
@@ -49,6 +53,11 @@ export interface EmsReportInput {
   status: 'captured' | 'rejected';
   externalPaymentId: string;
   decline?: Decline;
+  /**
+   * The Cleeng subscription exists but its id is not known yet (an earlier report of this subscription made
+   * Cleeng create it): `subscriptionId` is filled when sent, from the link, and the report waits until then.
+   */
+  cleengSubscriptionAtSend?: boolean;
 }
 
 /** One report per try and outcome, in order per subscription; the dedupe key makes a re-enqueue a no-op. */
@@ -71,7 +80,72 @@ export function emsPaymentReport(input: EmsReportInput): OutboxMessageInput {
     kind: CLEENG_EMS_PAYMENT_CREATE,
     aggregateId: input.subscriptionId,
     dedupeKey: `ems-payment:${input.attemptId}:${input.tryNumber}:${input.status}`,
-    payload: { method: 'POST', path: '/payments', body: { ...body } },
+    payload: {
+      method: 'POST',
+      path: '/payments',
+      body: { ...body },
+      ...(!input.cleengSubscriptionId && input.cleengSubscriptionAtSend
+        ? { bodyParams: { subscriptionId: EMS_SUBSCRIPTION_PARAM } }
+        : {}),
+    },
+  };
+}
+
+/**
+ * Cleeng's answer to an externally managed payment is its PaymentResource, which does not name the subscription
+ * it created: `GET /3.1/subscriptions?customerId=&offerId=` finds it by `latestPaymentExternalId` (the result
+ * handler links it). Queued right after the creating report, in the same order.
+ */
+export function emsSubscriptionLinkReport(input: {
+  subscriptionId: string;
+  customerId: string;
+  offerId: string;
+  externalPaymentId: string;
+}): OutboxMessageInput {
+  const query = new URLSearchParams({ customerId: input.customerId, offerId: input.offerId });
+  return {
+    kind: CLEENG_SUBSCRIPTION_LINK,
+    aggregateId: input.subscriptionId,
+    dedupeKey: `ems-subscription-link:${input.subscriptionId}:${input.externalPaymentId}`,
+    payload: { method: 'GET', path: `/subscriptions?${query.toString()}`, ref: input.externalPaymentId },
+  };
+}
+
+export interface EmsAfterSaleInput {
+  subscriptionId: string;
+  /** the gateway payment reported earlier (its Cleeng payment id is found when sent) */
+  externalPaymentId: string;
+  /** the reported payment created the Cleeng subscription (initial-payment) or renewed it (recurring-payment) */
+  paymentOperation: 'initial-payment' | 'recurring-payment';
+  kind: 'refund' | 'chargeback';
+  /** the gateway's id of the refund / chargeback: one report each */
+  adjustmentId: string;
+  amount: Money;
+  reason: string | null;
+}
+
+/**
+ * A refund or chargeback made at the gateway, on the externally managed Cleeng payment: `PATCH
+ * /3.1/payments/{id}` status refunded (design §10) without `orderId` (such a payment has no order), with
+ * `refundType` refund or chargeback. Ordered after the payment's own report (same aggregate).
+ */
+export function emsAfterSaleReport(input: EmsAfterSaleInput): OutboxMessageInput {
+  return {
+    kind: CLEENG_PAYMENT_REFUND,
+    aggregateId: input.subscriptionId,
+    dedupeKey: `ems-after-sale:${input.subscriptionId}:${input.externalPaymentId}:${input.kind}:${input.adjustmentId}`,
+    payload: {
+      method: 'PATCH',
+      path: `/payments/{${EMS_PAYMENT_PARAM}}`,
+      ref: input.externalPaymentId,
+      body: {
+        status: 'refunded',
+        paymentOperation: input.paymentOperation,
+        refundedReason: input.reason ?? input.kind,
+        refundedAmount: input.amount.toMajorNumber(),
+        refundType: input.kind,
+      },
+    },
   };
 }
 

@@ -66,7 +66,7 @@ export class CleengClient {
 
   /** One call to Cleeng; throws CleengRejectedError (4xx) or CleengUnavailableError (retry later). */
   async send<T = Record<string, unknown>>(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     body?: unknown,
     idempotencyKey?: string,

@@ -194,6 +194,8 @@ export interface RebillInput extends BaseInput {
   productId?: string;
   quantity?: number;
   extraParameters?: Record<string, string>;
+  /** the subscription's language at the gateway (Cleverbridge `defaultLanguageId`); else the gateway's default */
+  defaultLanguageId?: string;
   periodStart: Date;
 }
 

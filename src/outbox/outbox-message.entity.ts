@@ -3,10 +3,18 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeor
 export type OutboxStatus = 'pending' | 'delivered' | 'dead';
 
 export interface OutboxHttpPayload {
-  method: 'POST' | 'PATCH' | 'DELETE';
+  /** GET: a read whose answer a result handler applies (e.g. finding the subscription Cleeng created) */
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** path under CLEENG_API_URL, e.g. `/payments` */
   path: string;
   body?: Record<string, unknown>;
+  /**
+   * Body fields filled when sent, like path placeholders: `{field: paramName}` (e.g. a subscription id Cleeng
+   * gives in answer to an earlier message of the same aggregate). Numeric ids are sent as numbers.
+   */
+  bodyParams?: Record<string, string>;
+  /** what the message is about besides its aggregate (e.g. a gateway payment id), for param resolvers */
+  ref?: string;
   /** where the sealed secret goes in the body, e.g. `paymentDetails.token` */
   secretPath?: string;
 }

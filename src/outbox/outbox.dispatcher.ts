@@ -120,16 +120,25 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
   }
 
   private async deliver(row: OutboxRow): Promise<'delivered' | 'retried' | 'dead'> {
-    const body = row.payload.body ? structuredClone(row.payload.body) : undefined;
+    let body = row.payload.body ? structuredClone(row.payload.body) : undefined;
     if (body && row.payload.secretPath && row.sealed_secret) {
       setPath(body, row.payload.secretPath, this.outbox.revealSecret(row.sealed_secret));
     }
     try {
-      const path = await this.outbox.resolvePath(row.payload.path, row.aggregate_id);
+      const path = await this.outbox.resolvePath(row.payload.path, row.aggregate_id, row.payload.ref);
       if (path === undefined) {
         throw new CleengUnavailableError(`cannot resolve ${row.payload.path} yet`);
       }
-      const result = await this.cleeng.send(row.payload.method, path, body, row.dedupe_key);
+      if (body && row.payload.bodyParams) {
+        body = await this.outbox.resolveBody(body, row.payload.bodyParams, row.aggregate_id, row.payload.ref);
+        if (body === undefined) {
+          throw new CleengUnavailableError(
+            `cannot resolve ${Object.keys(row.payload.bodyParams).join(', ')} of the body yet`,
+          );
+        }
+      }
+      const key = row.payload.method === 'GET' ? undefined : row.dedupe_key;
+      const result = await this.cleeng.send(row.payload.method, path, body, key);
       await this.db.transaction(async (manager) => {
         await manager.query(
           `UPDATE outbox_messages SET status = 'delivered', delivered_at = $2, attempts = attempts + 1,

@@ -20,7 +20,7 @@ export interface OutboxMessageInput {
 export type OutboxReplaySelector = { ids: string[] } | { paymentId: string } | { all: true };
 
 /** Resolves a `{name}` placeholder in a message path from local state at send time (e.g. Cleeng's payment id). */
-export type OutboxPathParamResolver = (aggregateId: string) => Promise<string | null>;
+export type OutboxPathParamResolver = (aggregateId: string, ref?: string) => Promise<string | null>;
 
 export type OutboxResultHandler = (
   manager: EntityManager,
@@ -84,15 +84,34 @@ export class OutboxService {
   }
 
   /** The path with its placeholders filled, or undefined if one cannot be resolved yet. */
-  async resolvePath(path: string, aggregateId: string): Promise<string | undefined> {
+  async resolvePath(path: string, aggregateId: string, ref?: string): Promise<string | undefined> {
     let resolved = path;
     for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
       const resolver = name ? this.pathParams.get(name) : undefined;
-      const value = resolver ? await resolver(aggregateId) : null;
+      const value = resolver ? await resolver(aggregateId, ref) : null;
       if (value === null) {
         return undefined;
       }
       resolved = resolved.replace(`{${name}}`, encodeURIComponent(value));
+    }
+    return resolved;
+  }
+
+  /** `payload.bodyParams` filled in `body` (ids as numbers), or undefined if one cannot be resolved yet. */
+  async resolveBody(
+    body: Record<string, unknown>,
+    params: Record<string, string>,
+    aggregateId: string,
+    ref?: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const resolved = { ...body };
+    for (const [field, name] of Object.entries(params)) {
+      const resolver = this.pathParams.get(name);
+      const value = resolver ? await resolver(aggregateId, ref) : null;
+      if (value === null) {
+        return undefined;
+      }
+      resolved[field] = /^\d{1,15}$/.test(value) ? Number(value) : value;
     }
     return resolved;
   }

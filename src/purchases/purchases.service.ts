@@ -12,6 +12,7 @@ import { CartCustomer, GatewayEvent, PaymentResult, ProcessCartInput } from '../
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { isIdempotent, requireOperation } from '../gateways/gateway-operations';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { ExternallyManagedReports } from '../subscriptions/externally-managed-reports';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { applyAfterSale } from '../refunds/after-sale';
 import { PURCHASE_TRANSITIONS, PurchaseEntity, PurchaseItemRecord, PurchaseStatus } from './purchase.entity';
@@ -95,6 +96,7 @@ export class PurchasesService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly gateways: GatewayRegistry,
     private readonly subscriptions: SubscriptionsService,
+    private readonly reports: ExternallyManagedReports,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -503,7 +505,7 @@ export class PurchasesService {
     if (result.kind !== 'apply') {
       return result.kind;
     }
-    await this.change(manager, purchase, result.to, {
+    const saved = await this.change(manager, purchase, result.to, {
       adjustments: [...purchase.adjustments, result.adjustment],
       ...(kind === 'refund'
         ? {
@@ -512,7 +514,37 @@ export class PurchasesService {
           }
         : {}),
     });
+    await this.reportAfterSale(manager, saved, kind, adjustmentId, result.adjustment.amountMinor);
     return 'done';
+  }
+
+  /** A purchase that started one of our subscriptions was reported to Cleeng: so is its refund / chargeback. */
+  private async reportAfterSale(
+    manager: EntityManager,
+    purchase: PurchaseEntity,
+    kind: 'refund' | 'chargeback',
+    adjustmentId: string,
+    amountMinor: number,
+  ): Promise<void> {
+    const { externalSubscriptionId, externalPurchaseId, currency } = purchase;
+    if (!externalSubscriptionId || !externalPurchaseId || !currency) {
+      return;
+    }
+    const found = await this.subscriptions.findByExternalId(
+      manager,
+      purchase.gateway,
+      externalSubscriptionId,
+    );
+    const sub = found ? await this.subscriptions.lock(manager, found.id) : null;
+    if (!sub) {
+      return;
+    }
+    await this.reports.reportAfterSale(manager, sub, {
+      externalPaymentId: externalPurchaseId,
+      kind,
+      adjustmentId,
+      amount: Money.of(amountMinor, currency),
+    });
   }
 
   private async linkSubscription(
@@ -526,7 +558,24 @@ export class PurchasesService {
     if (!ours || !theirs) {
       return false;
     }
-    return (await this.subscriptions.linkExternalId(manager, ours, theirs)) === 'linked';
+    if ((await this.subscriptions.linkExternalId(manager, ours, theirs)) !== 'linked') {
+      return false;
+    }
+    // the purchase that started the subscription: its initial payment (Cleeng creates its subscription)
+    const sub = await this.subscriptions.lock(manager, ours);
+    if (sub && purchase.externalPurchaseId) {
+      await this.reports.reportCharge(manager, sub, {
+        status: 'captured',
+        amount:
+          purchase.totalMinor !== null && purchase.currency
+            ? Money.of(purchase.totalMinor, purchase.currency)
+            : Money.of(sub.amountMinor, sub.currency),
+        externalPaymentId: purchase.externalPurchaseId,
+        attemptId: `purchase:${purchase.id}`,
+        tryNumber: 1,
+      });
+    }
+    return true;
   }
 
   private async lock(manager: EntityManager, id: string): Promise<PurchaseEntity | null> {

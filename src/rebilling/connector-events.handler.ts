@@ -8,6 +8,8 @@ import type { InboxOutcome } from '../inbox/inbox.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PurchasesService } from '../purchases/purchases.service';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { ExternallyManagedReports } from '../subscriptions/externally-managed-reports';
+import { Money } from '../common/money/money';
 import { CAPTURED_ATTEMPT_STATUSES, RebillAdjustment, RebillAttemptEntity } from './rebill-attempt.entity';
 import { applyAfterSale } from '../refunds/after-sale';
 import { RebillAttempts } from './rebill-attempts';
@@ -38,6 +40,7 @@ export class ConnectorEventsHandler {
     private readonly purchases: PurchasesService,
     private readonly subscriptions: SubscriptionsService,
     private readonly outbox: OutboxService,
+    private readonly reports: ExternallyManagedReports,
     private readonly clock: Clock,
   ) {}
 
@@ -193,7 +196,7 @@ export class ConnectorEventsHandler {
     const attempt = await this.findAttempt(event);
     if (attempt) {
       return this.db.transaction(async (manager): Promise<InboxOutcome> => {
-        await this.subscriptions.lock(manager, attempt.subscriptionId);
+        const sub = await this.subscriptions.lock(manager, attempt.subscriptionId);
         const locked = await this.attempts.lock(manager, attempt.id);
         if (!locked) {
           throw new Error(`attempt ${attempt.id} vanished`);
@@ -218,6 +221,15 @@ export class ConnectorEventsHandler {
           this.logger.warn(
             `attempt ${locked.id}: charged back (${result.adjustment.amountMinor} ${locked.currency})`,
           );
+        }
+        if (sub && locked.externalPaymentId) {
+          await this.reports.reportAfterSale(manager, sub, {
+            externalPaymentId: locked.externalPaymentId,
+            kind,
+            adjustmentId,
+            amount: Money.of(result.adjustment.amountMinor, locked.currency),
+            reason: event.reason ?? null,
+          });
         }
         return 'done';
       });

@@ -1,16 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { emsPaymentReport } from '../cleeng/cleeng-reports';
 import { Money } from '../common/money/money';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { decline as makeDecline, Decline } from '../gateways/decline-codes';
 import { GatewayCallOutcome } from '../gateways/gateway-call';
 import { PaymentResult } from '../gateways/gateway.provider';
-import { OutboxService } from '../outbox/outbox.service';
 import { parseInterval, periodStart } from '../subscriptions/billing-interval';
 import { ConnectorSubscriptionEntity, SubscriptionStatus } from '../subscriptions/subscription.entity';
 import { subscriptionTransition, SubscriptionsService } from '../subscriptions/subscriptions.service';
+import { ExternallyManagedReports } from '../subscriptions/externally-managed-reports';
 import { Checkout, RebillDecision } from './dunning';
 import { RebillAttemptEntity, RebillAttemptStatus, RebillTry } from './rebill-attempt.entity';
 import { RebillAttempts } from './rebill-attempts';
@@ -51,11 +49,10 @@ export class RebillOutcomeWriter {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly outbox: OutboxService,
     private readonly subscriptions: SubscriptionsService,
     private readonly attempts: RebillAttempts,
     private readonly claims: RebillClaims,
+    private readonly reports: ExternallyManagedReports,
   ) {}
 
   /**
@@ -284,7 +281,7 @@ export class RebillOutcomeWriter {
     });
   }
 
-  /** Externally managed payment report to Cleeng, only for subscriptions linked to a Cleeng subscription. */
+  /** Externally managed payment report to Cleeng (ExternallyManagedReports decides whether and how). */
   private async report(
     manager: EntityManager,
     sub: ConnectorSubscriptionEntity,
@@ -293,26 +290,14 @@ export class RebillOutcomeWriter {
     externalPaymentId: string | undefined,
     decline?: Decline,
   ): Promise<void> {
-    const paymentMethodId = this.config.cleeng.paymentMethods.get(sub.gateway);
-    if (!sub.cleengSubscriptionId || !sub.offerId || paymentMethodId === undefined) {
-      return;
-    }
-    await this.outbox.enqueue(
-      manager,
-      emsPaymentReport({
-        subscriptionId: sub.id,
-        customerId: sub.customerId,
-        offerId: sub.offerId,
-        cleengSubscriptionId: sub.cleengSubscriptionId,
-        paymentMethodId,
-        amount: Money.of(attempt.amountMinor, attempt.currency),
-        attemptId: attempt.id,
-        tryNumber: attempt.tryNumber,
-        status,
-        externalPaymentId: externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey,
-        ...(decline ? { decline } : {}),
-      }),
-    );
+    await this.reports.reportCharge(manager, sub, {
+      status,
+      amount: Money.of(attempt.amountMinor, attempt.currency),
+      externalPaymentId: externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey,
+      attemptId: attempt.id,
+      tryNumber: attempt.tryNumber,
+      ...(decline ? { decline } : {}),
+    });
   }
 
   private async updateSub(

@@ -411,6 +411,7 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
             ...(stored ? { token: stored.token } : {}),
             ...(sub.productId ? { productId: sub.productId } : {}),
             quantity: sub.quantity,
+            ...(sub.defaultLanguageId ? { defaultLanguageId: sub.defaultLanguageId } : {}),
             extraParameters: sub.xParameters,
             periodStart: attempt.periodStart,
           }),

@@ -34,9 +34,17 @@ export class ConnectorSubscriptionEntity {
   externalSubscriptionId!: string | null;
   @Column({ name: 'cleeng_subscription_id', type: 'text', nullable: true }) cleengSubscriptionId!:
     string | null;
+  /**
+   * The gateway payment whose externally managed report makes Cleeng create the subscription (null: none
+   * reported yet). Later reports name `cleengSubscriptionId`, resolved when sent.
+   */
+  @Column({ name: 'cleeng_link_payment_id', type: 'text', nullable: true }) cleengLinkPaymentId!:
+    string | null;
   @Column({ name: 'offer_id', type: 'text', nullable: true }) offerId!: string | null;
   @Column({ name: 'product_id', type: 'text', nullable: true }) productId!: string | null;
   @Column({ type: 'integer' }) quantity!: number;
+  /** ISO 639-1; null = the gateway's default (Cleverbridge: CLEVERBRIDGE_DEFAULT_LANGUAGE_ID) */
+  @Column({ name: 'default_language_id', type: 'text', nullable: true }) defaultLanguageId!: string | null;
   @Column({ name: 'amount_minor', type: 'bigint', transformer: bigintToNumber }) amountMinor!: number;
   @Column({ type: 'char', length: 3 }) currency!: string;
   /** ISO 8601 duration, e.g. P1M */

@@ -63,6 +63,8 @@ export class SubscriptionView {
   @ApiPropertyOptional() productId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) paymentDetailsId?: string;
   @ApiProperty() quantity!: number;
+  @ApiPropertyOptional({ example: 'de', description: 'ISO 639-1; absent = the gateway default' })
+  defaultLanguageId?: string;
   @ApiProperty({ type: MoneyView }) amount!: MoneyView;
   @ApiProperty({ example: 'P1M', description: 'ISO 8601 duration' }) interval!: string;
   @ApiProperty({ format: 'date-time', description: 'start of the next period to charge' })
@@ -136,6 +138,7 @@ export function toSubscriptionView(
     ...(s.productId ? { productId: s.productId } : {}),
     ...(s.paymentDetailsId ? { paymentDetailsId: s.paymentDetailsId } : {}),
     quantity: s.quantity,
+    ...(s.defaultLanguageId ? { defaultLanguageId: s.defaultLanguageId } : {}),
     amount: { value: s.amountMinor, currency: s.currency },
     interval: s.billingInterval,
     nextBillingAt: s.nextBillingAt.toISOString(),

@@ -71,10 +71,12 @@ export class SubscriptionsService {
         messages: [`${dto.amount.value} minor units cannot be split evenly over quantity ${quantity}`],
       });
     }
-    if (dto.cleengSubscriptionId !== undefined && !/^\d{1,18}$/.test(dto.customerId)) {
+    // reported to Cleeng (externally managed): the customer is a Cleeng customer
+    const reported = dto.cleengSubscriptionId !== undefined || dto.offerId !== undefined;
+    if (reported && !/^\d{1,18}$/.test(dto.customerId)) {
       errors.push({
         field: 'customerId',
-        messages: ['must be the numeric Cleeng customer id when cleengSubscriptionId is given'],
+        messages: ['must be the numeric Cleeng customer id when offerId or cleengSubscriptionId is given'],
       });
     }
     const nextBillingAt = new Date(dto.nextBillingAt);
@@ -112,7 +114,7 @@ export class SubscriptionsService {
         `gateway ${dto.gateway} cannot rebill connector-managed subscriptions`,
       );
     }
-    if (dto.cleengSubscriptionId !== undefined && !this.config.cleeng.paymentMethods.has(dto.gateway)) {
+    if (reported && !this.config.cleeng.paymentMethods.has(dto.gateway)) {
       throw new DomainError(
         'GATEWAY_NOT_AVAILABLE',
         `no Cleeng paymentMethodId configured for ${dto.gateway} (CLEENG_PAYMENT_METHODS)`,
@@ -132,6 +134,8 @@ export class SubscriptionsService {
           offerId: dto.offerId ?? null,
           productId: dto.productId ?? null,
           quantity,
+          defaultLanguageId: dto.defaultLanguageId ?? null,
+          cleengLinkPaymentId: null,
           amountMinor: dto.amount.value,
           currency: dto.amount.currency,
           billingInterval: interval.text,

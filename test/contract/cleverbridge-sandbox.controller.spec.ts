@@ -41,6 +41,7 @@ const options: CleverbridgeOptions = {
   password: 'sandbox-cleverbridge-password',
   notifyUsername: 'sandbox-cleverbridge-notify',
   notifyPassword: 'sandbox-cleverbridge-notify-password',
+  defaultLanguageId: 'en',
 };
 
 /** The emulator's view: the same Cleverbridge users as the gateway's config. */

@@ -81,6 +81,7 @@ function rebill(
     externalSubscriptionId: subscriptionId,
     productId: '100001',
     extraParameters: extra,
+    defaultLanguageId: 'en',
     periodStart: new Date('2025-04-01T00:00:00.000Z'),
   });
   return send(store, input);

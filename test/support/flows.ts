@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { API_KEY, eventually, TestApp } from './test-app';
+import { SANDBOX_SECRETS } from '../../sandbox/sandbox-settings';
 
 export const CARDS = {
   approve: '4111111111111111',
@@ -236,4 +237,42 @@ export async function renewalData(
     paymentMethodId: 101,
     dunningAttemptDate,
   };
+}
+
+/**
+ * An externally managed Cleeng subscription that already exists (as one made by an earlier payment elsewhere):
+ * an externally managed `POST /3.1/payments` straight to the sandbox Cleeng, found through its state.
+ */
+export async function existingCleengSubscription(
+  app: TestApp,
+  input: {
+    customerId: string;
+    offerId: string;
+    paymentMethodId: number;
+    netAmount: number;
+    currency: string;
+  },
+): Promise<number> {
+  const externalPaymentId = `earlier-${randomUUID()}`;
+  const res = await app.http
+    .post('/sandbox/cleeng/3.1/payments')
+    .set('X-Publisher-Token', SANDBOX_SECRETS.cleengPublisherToken)
+    .send({
+      ...input,
+      customerId: Number(input.customerId),
+      status: 'captured',
+      taxAmount: 0,
+      externalPaymentId,
+    });
+  if (res.status !== 200) {
+    throw new Error(`sandbox Cleeng refused the payment: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  const state = (await app.http.get('/sandbox/cleeng/state')).body as {
+    subscriptions: { subscriptionId: number; latestPaymentExternalId: string | null }[];
+  };
+  const found = state.subscriptions.find((s) => s.latestPaymentExternalId === externalPaymentId);
+  if (!found) {
+    throw new Error('the sandbox Cleeng created no subscription');
+  }
+  return found.subscriptionId;
 }

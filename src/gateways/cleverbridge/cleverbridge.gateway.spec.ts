@@ -77,6 +77,7 @@ describe('CleverbridgeGateway (HTTP)', () => {
       password: 'api-pass',
       notifyUsername: 'notify-user',
       notifyPassword: 'notify-pass',
+      defaultLanguageId: 'en',
       ...overrides,
     };
     return new CleverbridgeGateway({ gatewayTimeoutMs: 300 }, options, new FixedClock());
@@ -189,10 +190,33 @@ describe('CleverbridgeGateway (HTTP)', () => {
             { key: 'x-connector-reference', value: 'pay_r1' },
           ],
         },
+        defaultLanguageId: 'en',
         processCartMode: 'NonInteractive',
         subscription: { subscriptionId: 'S9000001' },
       },
     });
+  });
+
+  it("rebills in the subscription's language when it has one, else the deployment default", async () => {
+    handler = reply(200, { status: 'Paid', purchaseId: '500000003', isPaymentRetryScheduled: false });
+    const rebill = {
+      idempotencyKey: 'att_r2',
+      reference: 'pay_r2',
+      amount: Money.of(999, 'USD'),
+      customer: { reference: 'cust-1' },
+      externalSubscriptionId: 'S9000001',
+      productId: '100001',
+      periodStart: new Date('2025-04-01T00:00:00.000Z'),
+    };
+    await gateway({ defaultLanguageId: 'fr' }).rebill({ ...rebill, defaultLanguageId: 'de' });
+    await gateway({ defaultLanguageId: 'fr' }).rebill(rebill);
+    expect(
+      captured.map(
+        (c) =>
+          (c.body as { processCartRequest: { defaultLanguageId?: string } }).processCartRequest
+            .defaultLanguageId,
+      ),
+    ).toEqual(['de', 'fr']);
   });
 
   it('never calls Cleverbridge with an invalid cart', async () => {

@@ -107,7 +107,12 @@ export class CleverbridgeGateway implements GatewayProvider {
 
   /** One period of a connector-managed subscription: non-interactive ProcessCart on the subscription id. */
   rebill(input: RebillInput): Promise<PaymentResult> {
-    return this.processCart(toRebillCart(input));
+    return this.processCart(
+      toRebillCart({
+        ...input,
+        defaultLanguageId: input.defaultLanguageId ?? this.options.defaultLanguageId,
+      }),
+    );
   }
 
   /**

@@ -260,6 +260,15 @@ describe('toRebillCart', () => {
     });
   });
 
+  it("carries the subscription's default language id (the seed's four things a rebill must contain)", () => {
+    const body = toProcessCartRequest(toRebillCart({ ...rebill, defaultLanguageId: 'de' }));
+    expect(body.processCartRequest).toMatchObject({
+      defaultLanguageId: 'de',
+      subscription: { subscriptionId: 'S9073119' },
+      cart: { items: [{ productId: '100001', quantity: 2 }] },
+    });
+  });
+
   it('never rebills without the subscription id (Cleverbridge would open a new subscription)', () => {
     const err = thrown(() =>
       toRebillCart({ ...rebill, externalSubscriptionId: undefined, productId: undefined }),

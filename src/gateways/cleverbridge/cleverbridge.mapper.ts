@@ -296,6 +296,7 @@ export function toRebillCart(input: RebillInput): ProcessCartInput {
       [X_PERIOD]: input.periodStart.toISOString().slice(0, 10),
     },
     ...(input.customer.country ? { defaultCountryId: input.customer.country } : {}),
+    ...(input.defaultLanguageId !== undefined ? { defaultLanguageId: input.defaultLanguageId } : {}),
   };
 }
 

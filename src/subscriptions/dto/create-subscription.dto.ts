@@ -50,7 +50,9 @@ export class CreateSubscriptionDto {
 
   @ApiPropertyOptional({
     example: '912345678',
-    description: 'Cleeng subscription: every charge is reported to Cleeng',
+    description:
+      'an existing Cleeng subscription every charge is reported to; without it (but with offerId) the first ' +
+      'captured charge makes Cleeng create one, which is then linked',
   })
   @IsOptional()
   @Transform(digitsToString)
@@ -59,7 +61,9 @@ export class CreateSubscriptionDto {
 
   @ApiPropertyOptional({
     example: 'S100000001_US',
-    description: 'Cleeng offer; required with cleengSubscriptionId',
+    description:
+      'Cleeng offer: every charge is reported to Cleeng as an externally managed payment (customerId must then ' +
+      'be the numeric Cleeng customer id); required with cleengSubscriptionId',
   })
   @ValidateIf((o: CreateSubscriptionDto) => o.offerId !== undefined || o.cleengSubscriptionId !== undefined)
   @IsString({ message: 'offerId is required when cleengSubscriptionId is given' })
@@ -78,6 +82,16 @@ export class CreateSubscriptionDto {
   @Min(1)
   @Max(10_000)
   quantity?: number;
+
+  @ApiPropertyOptional({
+    example: 'de',
+    description:
+      "the subscription's language at the gateway, ISO 639-1 (Cleverbridge: the rebill's defaultLanguageId; " +
+      'default CLEVERBRIDGE_DEFAULT_LANGUAGE_ID)',
+  })
+  @IsOptional()
+  @Matches(/^[a-z]{2}$/, { message: 'defaultLanguageId must be an ISO 639-1 code like en' })
+  defaultLanguageId?: string;
 
   @ApiProperty({ type: MoneyDto, description: 'charged every period: {value: minor units, currency}' })
   @IsDefined()
