@@ -152,6 +152,7 @@ export async function runCleengSetup(
     `webhook endpoint: ${target.url} (payment methods ${target.paymentMethodIds.join(', ')}, HMAC-SHA256)`,
   );
   print('reading the current webhook subscriptions (GET /webhook_subscriptions) ...');
+  const call = <T>(fn: () => Promise<T>): Promise<T> => explained(fn, config.sandbox);
   const current = currentSubscriptions(await call(() => cleeng.send('GET', '/webhook_subscriptions')));
   const plans = CONNECTOR_TOPICS.map((topic) => planTopic(topic, current.get(topic) ?? [], target));
   print(options.dryRun ? 'plan (dry run: nothing is changed):' : 'plan:');
@@ -201,7 +202,7 @@ function printDunning(target: SetupTarget, print: (line: string) => void): void 
 }
 
 /** Cleeng's refusal or absence, in words an operator can act on. */
-async function call<T>(fn: () => Promise<T>): Promise<T> {
+async function explained<T>(fn: () => Promise<T>, sandbox: boolean): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -211,9 +212,8 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
       throw new CleengSetupError(`Cleeng refused the request: HTTP ${err.status}: ${err.message}${hint}`);
     }
     if (err instanceof CleengUnavailableError) {
-      throw new CleengSetupError(
-        `Cleeng is unreachable or failing: ${err.message} (with SANDBOX=true the app must be running: npm start)`,
-      );
+      const hint = sandbox ? ' (the Cleeng emulator runs inside the app: start it first, npm start)' : '';
+      throw new CleengSetupError(`Cleeng is unreachable or failing: ${err.message}${hint}`);
     }
     throw err;
   }
