@@ -1,42 +1,19 @@
 import 'reflect-metadata';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
+import { COMPLETE_ENV } from '../../test/support/complete-env';
 import { ConfigError, loadConfig } from '../config/config.factory';
 import { AdyenEnv } from './adyen/adyen.options';
 import { gatewayConfigSections } from './gateway-config';
 
-const smartGlocalKeys = generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  publicKeyEncoding: { type: 'spki', format: 'pem' },
-});
 const dataDir = (): string => mkdtempSync(join(tmpdir(), 'gw-cfg-'));
 const production = {
+  ...COMPLETE_ENV,
   NODE_ENV: 'production',
   DATABASE_URL: 'postgres://localhost/x',
-  ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-  API_KEYS: 'k',
-  OPERATOR_KEY: 'o',
-  CUSTOMER_JWKS_URL: 'https://example.com/jwks.json',
-  CLEENG_API_URL: 'https://api.cleeng.com/3.1',
-  CLEENG_PUBLISHER_TOKEN: 't',
-  CLEENG_WEBHOOK_SECRET: 's',
-  CLEENG_PAYMENT_METHODS: 'adyen:101,cleverbridge:104',
-  ADYEN_API_URL: 'https://checkout-test.adyen.com/v71',
   ADYEN_API_KEY: 'ak',
-  ADYEN_MERCHANT_ACCOUNT: 'M',
-  ADYEN_HMAC_KEY: 'AABB',
-  CLEVERBRIDGE_API_URL: 'https://rest.cleverbridge.com',
   CLEVERBRIDGE_USERNAME: 'u',
-  CLEVERBRIDGE_PASSWORD: 'p',
-  CLEVERBRIDGE_NOTIFY_USERNAME: 'nu',
-  CLEVERBRIDGE_NOTIFY_PASSWORD: 'np',
-  SMART_GLOCAL_API_URL: 'https://demo.smart-glocal.com',
-  SMART_GLOCAL_PROJECT: 'shop',
-  SMART_GLOCAL_PRIVATE_KEY: smartGlocalKeys.privateKey,
-  SMART_GLOCAL_PUBLIC_KEY: smartGlocalKeys.publicKey,
 };
 
 describe('gateway env blocks in loadConfig', () => {
