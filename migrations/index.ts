@@ -5,6 +5,7 @@ import { SubscriptionPaymentDetails1764300000000 } from './1764300000000-Subscri
 import { ReconcileSchedule1764400000000 } from './1764400000000-ReconcileSchedule';
 import { InboxLeaseToken1764450000000 } from './1764450000000-InboxLeaseToken';
 import { OutboxFailureReason1764700000000 } from './1764700000000-OutboxFailureReason';
+import { DashboardTimeline1764860000000 } from './1764860000000-DashboardTimeline';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ReconcileSchedule1764400000000,
   InboxLeaseToken1764450000000,
   OutboxFailureReason1764700000000,
+  DashboardTimeline1764860000000,
 ];

@@ -159,7 +159,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
         };
         return requireOperation(gateway, operation)(input);
       },
-      { gateway: gateway.id, operation },
+      { gateway: gateway.id, operation, subject: payment.id },
     );
     return this.processor.settle(payment, gateway, operation, outcome);
   }
@@ -184,7 +184,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
     const cancel = gateway.cancelByReference.bind(gateway);
     const outcome = await callGateway(
       () => cancel({ idempotencyKey: `${payment.id}:void`, reference: payment.id }),
-      { gateway: gateway.id, operation: 'cancelByReference' },
+      { gateway: gateway.id, operation: 'cancelByReference', subject: payment.id },
     );
     if (outcome.kind !== 'ok') {
       return payment;
