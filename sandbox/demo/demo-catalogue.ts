@@ -1,0 +1,30 @@
+import { THREE_DS_TEST_CARD } from '../adyen/adyen-test-cards';
+import { SANDBOX_OFFERS } from '../cleeng/cleeng-sandbox.offers';
+
+/**
+ * The gateways the demo can drive and how: `card` pays an order with a card form (the app answers captured,
+ * rejected or an action to render). A gateway added later adds a line here; its action (a redirect or a
+ * widget) is rendered generically.
+ */
+export interface DemoGateway {
+  id: string;
+  label: string;
+  flow: 'card';
+  country: string;
+}
+
+export const DEMO_GATEWAYS: readonly DemoGateway[] = [
+  { id: 'adyen', label: 'Adyen (cards, 3-D Secure)', flow: 'card', country: 'US' },
+];
+
+export const DEMO_CARDS: readonly { number: string; label: string }[] = [
+  { number: '4111111111111111', label: 'Visa 4111 … approved' },
+  { number: THREE_DS_TEST_CARD, label: 'Visa 3220 … 3-D Secure challenge' },
+  { number: '4000000000000002', label: 'Visa 0002 … declined (soft)' },
+  { number: '4000000000000069', label: 'Visa 0069 … expired card (hard decline)' },
+  { number: '4000000000009995', label: 'Visa 9995 … insufficient funds' },
+];
+
+export const DEMO_OFFERS = SANDBOX_OFFERS.filter((o) =>
+  ['S100000001_US', 'S100000002_US', 'S100000006_US', 'S100000007_US'].includes(o.id),
+);
