@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Get,
@@ -44,6 +45,12 @@ import { DashboardQueries } from './dashboard.queries';
 import * as views from './dashboard.views';
 import { gatewayLatencies } from './gateway-latency';
 
+/** A server-rendered page in the OpenAPI document: an HTML string. */
+const HtmlPage = (): MethodDecorator =>
+  applyDecorators(
+    ApiOkResponse({ description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }),
+  );
+
 /** Most inbox events replayed by one click: a bigger backlog is replayed in several. */
 const REPLAY_ALL_LIMIT = 1000;
 
@@ -71,7 +78,7 @@ export class DashboardController {
   @Get('login')
   @PublicPage()
   @ApiOperation({ summary: 'Operator sign-in form' })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   loginForm(@Res() res: Response): void {
     const nonce = newLoginNonce();
     res.cookie(LOGIN_COOKIE, nonce, this.cookieOptions(10 * 60 * 1000, '/dashboard/login'));
@@ -81,7 +88,7 @@ export class DashboardController {
   @Post('login')
   @PublicPage()
   @HttpCode(303)
-  @ApiOperation({ summary: 'Sign in with the operator key (form post); sets the session cookie' })
+  @ApiExcludeEndpoint() // a browser form post answered by a redirect (README, Operator dashboard)
   async login(@Req() req: Request, @Body() form: LoginFormDto, @Res() res: Response): Promise<void> {
     const nonce = parseCookies(req.headers.cookie)[LOGIN_COOKIE];
     if (!nonce || !constantTimeEqual(nonce, form._csrf)) {
@@ -113,7 +120,7 @@ export class DashboardController {
 
   @Post('logout')
   @HttpCode(303)
-  @ApiOperation({ summary: 'Sign out (form post with the CSRF token)' })
+  @ApiExcludeEndpoint() // a browser form post answered by a redirect (README, Operator dashboard)
   async logout(
     @Req() req: DashboardRequest,
     @Body() _form: ActionFormDto,
@@ -141,7 +148,7 @@ export class DashboardController {
   @ApiOperation({
     summary: 'Overview: payments of the last 24 h / 7 d by status and gateway, approvals, declines, amounts',
   })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async overview(
     @Req() req: DashboardRequest,
     @Query() query: OverviewQueryDto,
@@ -154,7 +161,7 @@ export class DashboardController {
 
   @Get('payments')
   @ApiOperation({ summary: 'Payments, newest first; search by any id or customer; paged' })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async payments(
     @Req() req: DashboardRequest,
     @Query() query: PaymentSearchQueryDto,
@@ -169,7 +176,7 @@ export class DashboardController {
   @ApiOperation({
     summary: "One payment's timeline: state changes, gateway calls, webhooks, refunds, reports to Cleeng",
   })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async payment(
     @Req() req: DashboardRequest,
     @Param('id', ParseUUIDPipe) id: string,
@@ -185,7 +192,7 @@ export class DashboardController {
 
   @Get('inbox')
   @ApiOperation({ summary: 'Inbox: backlog and failed webhooks with their last error' })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async inboxPage(@Req() req: DashboardRequest, @Res() res: Response): Promise<void> {
     const [counts, failed, pending] = [
       await this.queries.inboxCounts(),
@@ -197,7 +204,7 @@ export class DashboardController {
 
   @Post('inbox/:id/replay')
   @HttpCode(303)
-  @ApiOperation({ summary: 'Replay one failed webhook (form post with the CSRF token)' })
+  @ApiExcludeEndpoint() // a browser form post answered by a redirect (README, Operator dashboard)
   async replayInbox(
     @Req() req: DashboardRequest,
     @Param('id', ParseUUIDPipe) id: string,
@@ -215,7 +222,7 @@ export class DashboardController {
 
   @Post('inbox/replay-failed')
   @HttpCode(303)
-  @ApiOperation({ summary: 'Replay every failed webhook (up to 1000 per click)' })
+  @ApiExcludeEndpoint() // a browser form post answered by a redirect (README, Operator dashboard)
   async replayAllInbox(
     @Req() req: DashboardRequest,
     @Body() form: ActionFormDto,
@@ -231,7 +238,7 @@ export class DashboardController {
 
   @Get('outbox')
   @ApiOperation({ summary: 'Outbox: pending and dead reports to Cleeng with their last error' })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async outboxPage(@Req() req: DashboardRequest, @Res() res: Response): Promise<void> {
     const [counts, dead, pending] = [
       await this.queries.outboxCounts(),
@@ -243,7 +250,7 @@ export class DashboardController {
 
   @Post('outbox/:id/replay')
   @HttpCode(303)
-  @ApiOperation({ summary: 'Replay one dead report to Cleeng (form post with the CSRF token)' })
+  @ApiExcludeEndpoint() // a browser form post answered by a redirect (README, Operator dashboard)
   async replayOutbox(
     @Req() req: DashboardRequest,
     @Param('id') id: string,
@@ -266,7 +273,7 @@ export class DashboardController {
 
   @Post('outbox/replay-dead')
   @HttpCode(303)
-  @ApiOperation({ summary: 'Replay every dead report to Cleeng; each payment keeps its order' })
+  @ApiExcludeEndpoint() // a browser form post answered by a redirect (README, Operator dashboard)
   async replayAllOutbox(
     @Req() req: DashboardRequest,
     @Body() form: ActionFormDto,
@@ -281,7 +288,7 @@ export class DashboardController {
   @ApiOperation({
     summary: 'Connector-managed subscriptions due and in dunning; recovered vs lost per month',
   })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async subscriptions(@Req() req: DashboardRequest, @Res() res: Response): Promise<void> {
     const now = this.clock.now();
     const [due, dunning, months] = [
@@ -294,7 +301,7 @@ export class DashboardController {
 
   @Get('gateways')
   @ApiOperation({ summary: 'Gateways: latency p50/p99 and error rate per operation, reconciler queues' })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async gateways(@Req() req: DashboardRequest, @Res() res: Response): Promise<void> {
     const [latency, queues] = [await gatewayLatencies(), await this.queries.reconcilerQueues()];
     this.page(res, views.gatewaysPage(this.ctx(req, 'gateways'), [...GATEWAY_IDS], latency, queues));
@@ -302,7 +309,7 @@ export class DashboardController {
 
   @Get('audit')
   @ApiOperation({ summary: 'Audit log: sign-ins and actions, newest first' })
-  @ApiOkResponse({ description: 'HTML page' })
+  @HtmlPage()
   async auditPage(@Req() req: DashboardRequest, @Res() res: Response): Promise<void> {
     this.page(res, views.auditPage(this.ctx(req, 'audit'), await this.audit.recent()));
   }
