@@ -5,9 +5,10 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import { DemoApi } from './demo-api';
-import { DEMO_CARDS, DEMO_GATEWAYS, DEMO_OFFERS } from './demo-catalogue';
+import { DEMO_CARDS, DEMO_GATEWAYS, DEMO_OFFERS, offerInterval } from './demo-catalogue';
 import {
   actionPage,
+  cartResultPage,
   checkoutForm,
   cleengPanel,
   CleengView,
@@ -47,6 +48,9 @@ export class EmptyFormDto {
 interface DemoCheckout {
   customerId: string;
   paymentId?: string;
+  /** cart flow: our purchase id and connector-managed subscription id */
+  purchaseId?: string;
+  subscriptionId?: string;
 }
 
 /**
@@ -81,6 +85,10 @@ export class DemoController {
     const offer = DEMO_OFFERS.find((o) => o.id === form.offerId);
     if (!gateway || !offer) {
       res.status(400).type('html').send(checkoutForm(form.customerId, 'unknown offer or gateway'));
+      return;
+    }
+    if (gateway.flow === 'cart') {
+      await this.cartCheckout(form.customerId, gateway.id, gateway.productId ?? '', offer, res);
       return;
     }
     const order = await this.api.call('POST', '/v1/orders', {
@@ -177,6 +185,10 @@ export class DemoController {
         .send(page('Unknown checkout', '<p>This checkout was not started here.</p>'));
       return;
     }
+    if (checkout.purchaseId) {
+      await this.cartResult(orderId, checkout, typeof note === 'string' ? note : undefined, res);
+      return;
+    }
     const payment = checkout.paymentId
       ? (await this.api.call('GET', `/v1/payments/${checkout.paymentId}`)).body
       : undefined;
@@ -203,6 +215,10 @@ export class DemoController {
   ): Promise<void> {
     const days = Math.min(Number(form.days ?? '31') || 31, 366);
     await this.api.call('POST', '/sandbox/clock/advance', { body: { days } });
+    if (this.checkouts.get(orderId)?.subscriptionId) {
+      // the cron tick would do it within a minute; the demo presses the operator's button instead
+      await this.api.call('POST', '/ops/rebilling/run', { operator: true });
+    }
     await this.api.settle();
     res.redirect(303, `/demo/orders/${esc(orderId)}`);
   }
@@ -228,6 +244,122 @@ export class DemoController {
       await this.api.settle();
     }
     res.redirect(303, `/demo/orders/${orderId}${note}`);
+  }
+
+  @Post('orders/:orderId/decline-next')
+  @HttpCode(303)
+  async declineNext(
+    @Param('orderId') orderId: string,
+    @Body() _form: EmptyFormDto,
+    @Res() res: Response,
+  ): Promise<void> {
+    const checkout = this.checkouts.get(orderId);
+    const external = checkout?.purchaseId ? await this.externalSubscription(checkout) : undefined;
+    if (external) {
+      await this.api.call(
+        'POST',
+        `/sandbox/cleverbridge/subscriptions/${encodeURIComponent(external)}/behaviour`,
+        {
+          body: { behaveAs: 'decline:PAY_CLE', times: 1 },
+        },
+      );
+    }
+    res.redirect(303, `/demo/orders/${orderId}`);
+  }
+
+  /** Merchant of record: the first purchase, then the connector-managed subscription it started. */
+  private async cartCheckout(
+    customerId: string,
+    gateway: string,
+    productId: string,
+    offer: (typeof DEMO_OFFERS)[number],
+    res: Response,
+  ): Promise<void> {
+    const bought = await this.api.call('POST', '/v1/purchases', {
+      idempotencyKey: randomUUID(),
+      body: { customer: { customerReferenceId: `demo-${customerId}` }, items: [{ productId, quantity: 1 }] },
+    });
+    const purchaseId = typeof bought.body.id === 'string' ? bought.body.id : undefined;
+    if (!purchaseId || bought.status >= 400) {
+      res
+        .status(200)
+        .type('html')
+        .send(checkoutForm(customerId, `purchase refused: ${JSON.stringify(bought.body)}`));
+      return;
+    }
+    const checkout: DemoCheckout = { customerId, purchaseId };
+    this.checkouts.set(purchaseId, checkout);
+    if (typeof bought.body.checkoutUrl === 'string') {
+      res
+        .status(200)
+        .type('html')
+        .send(actionPage({ type: 'redirect', url: bought.body.checkoutUrl, method: 'GET' }));
+      return;
+    }
+    const externalSubscriptionId = bought.body.subscriptionId;
+    if (bought.body.status === 'captured' && typeof externalSubscriptionId === 'string') {
+      const now =
+        (await this.api.call<{ now?: string }>('GET', '/sandbox/clock')).body.now ?? new Date().toISOString();
+      const next = new Date(now);
+      next.setUTCMonth(next.getUTCMonth() + 1);
+      const minor = Math.round(Number(offer.price) * 100);
+      const sub = await this.api.call('POST', '/v1/subscriptions', {
+        idempotencyKey: randomUUID(),
+        body: {
+          customerId: `demo-${customerId}`,
+          gateway,
+          externalSubscriptionId,
+          productId,
+          amount: { value: minor, currency: offer.currency },
+          interval: offerInterval({ unit: 'month', amount: 1 }),
+          nextBillingAt: next.toISOString(),
+        },
+      });
+      if (typeof sub.body.id === 'string') {
+        checkout.subscriptionId = sub.body.id;
+      }
+    }
+    await this.api.settle();
+    res.redirect(303, `/demo/orders/${purchaseId}`);
+  }
+
+  private async cartResult(
+    orderId: string,
+    checkout: DemoCheckout,
+    note: string | undefined,
+    res: Response,
+  ): Promise<void> {
+    const purchase = (await this.api.call('GET', `/v1/purchases/${checkout.purchaseId ?? ''}`)).body;
+    const subscription = checkout.subscriptionId
+      ? (await this.api.call('GET', `/v1/subscriptions/${checkout.subscriptionId}`)).body
+      : undefined;
+    const external = typeof purchase.subscriptionId === 'string' ? purchase.subscriptionId : undefined;
+    const ledger = external
+      ? ((
+          await this.api.call<{ purchases?: Record<string, unknown>[] }>(
+            'GET',
+            `/sandbox/cleverbridge/ledger?subscriptionId=${encodeURIComponent(external)}`,
+          )
+        ).body.purchases ?? [])
+      : [];
+    const clock = (await this.api.call<{ now?: string }>('GET', '/sandbox/clock')).body.now ?? '';
+    res.type('html').send(
+      cartResultPage(
+        orderId,
+        {
+          purchase,
+          ...(subscription ? { subscription } : {}),
+          ledger,
+        },
+        clock,
+        note,
+      ),
+    );
+  }
+
+  private async externalSubscription(checkout: DemoCheckout): Promise<string | undefined> {
+    const purchase = (await this.api.call('GET', `/v1/purchases/${checkout.purchaseId ?? ''}`)).body;
+    return typeof purchase.subscriptionId === 'string' ? purchase.subscriptionId : undefined;
   }
 
   private apiBase(): string {

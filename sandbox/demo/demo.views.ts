@@ -71,7 +71,7 @@ export function checkoutForm(customerId: string, error?: string): string {
       })),
     )}</select>
 <label for="gateway">Gateway</label><select id="gateway" name="gateway">${options(DEMO_GATEWAYS.map((g) => ({ value: g.id, label: g.label })))}</select>
-<label for="card">Test card</label><select id="card" name="card">${options(DEMO_CARDS.map((c) => ({ value: c.number, label: c.label })))}</select>
+<label for="card">Test card (card gateways)</label><select id="card" name="card">${options(DEMO_CARDS.map((c) => ({ value: c.number, label: c.label })))}</select>
 <p><button type="submit">Pay</button></p></form>
 <p class="muted">The demo calls the connector's API over HTTP with the sandbox API key, like a shop would. Cleeng, Adyen and the test clock are the sandbox emulators.</p>`,
   );
@@ -152,5 +152,43 @@ ${payment?.id ? `<p><a class="button" href="/dashboard/payments/${esc(payment.id
 <form class="inline" method="post" action="/demo/orders/${esc(orderId)}/refund"><button type="submit" id="refund">Refund the first payment</button></form>
 <p class="muted">Renewals are Cleeng's: when the period ends the Cleeng emulator sends its renewal webhook, the connector charges the stored card and reports the payment, which appears on the right.</p>`,
     panel,
+  );
+}
+
+export interface CartView {
+  purchase: Record<string, unknown>;
+  subscription?: Record<string, unknown>;
+  ledger: Record<string, unknown>[];
+}
+
+/** A merchant-of-record purchase and the connector-managed subscription it started. */
+export function cartResultPage(orderId: string, view: CartView, clock: string, message?: string): string {
+  const sub = view.subscription;
+  const attempts = (sub?.attempts as Record<string, unknown>[] | undefined) ?? [];
+  const status =
+    typeof sub?.status === 'string'
+      ? sub.status
+      : typeof view.purchase.status === 'string'
+        ? view.purchase.status
+        : 'unknown';
+  const rows = (items: Record<string, unknown>[], keys: string[]): string =>
+    items.length
+      ? `<table><tr>${keys.map((k) => `<th>${esc(k)}</th>`).join('')}</tr>${items
+          .map((i) => `<tr>${keys.map((k) => `<td>${esc(i[k])}</td>`).join('')}</tr>`)
+          .join('')}</table>`
+      : '<p class="muted">none</p>';
+  return page(
+    `Subscription ${status}`,
+    `${message ? `<p class="error" role="status">${esc(message)}</p>` : ''}
+<p class="status" id="payment-status">${esc(status)}</p>
+<p>First purchase <code>${esc(view.purchase.purchaseId)}</code> (${esc(view.purchase.status)}) · Cleverbridge subscription <code>${esc(view.purchase.subscriptionId)}</code> · sandbox time <code id="sandbox-time">${esc(clock)}</code></p>
+${sub ? `<p>Next billing <code>${esc(sub.nextBillingAt)}</code></p>` : ''}
+<h2>Renewals the connector ran</h2><div id="attempts">${rows(attempts, ['periodIndex', 'status', 'tryNumber', 'externalPaymentId', 'decline'])}</div>
+<h2>Watch it live</h2>
+<form class="inline" method="post" action="/demo/orders/${esc(orderId)}/advance"><input type="hidden" name="days" value="31"><button type="submit" id="advance-month">Advance the clock a month (renewal)</button></form>
+<form class="inline" method="post" action="/demo/orders/${esc(orderId)}/decline-next"><button type="submit" id="decline-next">Make the next renewal decline once (soft)</button></form>
+<form class="inline" method="post" action="/demo/orders/${esc(orderId)}/advance"><input type="hidden" name="days" value="1"><button type="submit">Advance a day (dunning retry)</button></form>
+<p class="muted">The connector owns this schedule: after the clock moves it runs its rebilling pass, retries a soft decline on its dunning schedule, and honours Cleverbridge's own scheduled retries. The operator dashboard's subscriptions page shows the same.</p>`,
+    `<h2>What Cleverbridge saw</h2><div id="gateway-ledger">${rows(view.ledger, ['purchaseId', 'status', 'total', 'period', 'createdAt'])}</div>`,
   );
 }

@@ -136,4 +136,25 @@ describeWithBrowser('dashboard and demo checkout in Chromium', () => {
     expect(await page.textContent('#cleeng-payments')).toMatch(/captured[\s\S]*captured/);
     await shot('23-demo-renewed');
   });
+
+  it('runs the Cleverbridge demo: a merchant-of-record purchase, then renewals the connector runs and duns', async () => {
+    await page.goto(`${app.url}/demo`);
+    await page.selectOption('#gateway', 'cleverbridge');
+    await Promise.all([
+      page.waitForURL(/\/demo\/orders\//, { timeout: 30_000 }),
+      page.click('button[type=submit]'),
+    ]);
+    expect(await page.textContent('#payment-status')).toBe('active');
+    await shot('24-demo-cleverbridge-purchase');
+    await Promise.all([page.waitForURL(/\/demo\/orders\//), page.click('#decline-next')]);
+    await Promise.all([
+      page.waitForURL(/\/demo\/orders\//, { timeout: 60_000 }),
+      page.click('#advance-month'),
+    ]);
+    expect(await page.textContent('#payment-status')).toBe('past_due');
+    expect(await page.textContent('#attempts')).toContain('PAY_CLE');
+    await shot('25-demo-cleverbridge-dunning');
+    await page.goto(`${app.url}/dashboard/subscriptions`);
+    await shot('26-dashboard-dunning');
+  });
 });
