@@ -97,6 +97,11 @@ describe('operator dashboard', () => {
       expect(page.text).toContain('signed in as alice');
     }
     await agent.get('/dashboard?window=1y').expect(400);
+    // a confirmation only shows when the dashboard itself signed it for this session
+    const crafted = await agent
+      .get('/dashboard')
+      .query({ done: 'Session expired: mail your key to x@y', sig: 'x' });
+    expect(crafted.text).not.toContain('mail your key');
     await agent
       .get('/dashboard/assets/chart.umd.min.js')
       .expect(200)

@@ -70,6 +70,11 @@ export class SessionSigner {
     return typeof presented === 'string' && constantTimeEqual(presented, this.csrfToken(session));
   }
 
+  /** Signs a confirmation shown after a redirect, so a crafted link cannot put its own text on a page. */
+  flashSignature(session: DashboardSession, message: string): string {
+    return createHmac('sha256', this.csrfKey).update(`flash:${session.id}:${message}`).digest('base64url');
+  }
+
   private sign(payload: string): string {
     return createHmac('sha256', this.sessionKey).update(payload).digest('base64url');
   }

@@ -214,6 +214,7 @@ export class DashboardController {
     const requeued = await this.inbox.requeue(id);
     await this.logAction(req, 'inbox.replay', id, requeued ? 'ok' : 'not_failed');
     this.back(
+      req,
       res,
       form.back ?? '/dashboard/inbox',
       requeued ? `Webhook ${id} requeued.` : `Webhook ${id} was not failed.`,
@@ -233,7 +234,7 @@ export class DashboardController {
       requeued += (await this.inbox.requeue(id)) ? 1 : 0;
     }
     await this.logAction(req, 'inbox.replay_all', undefined, 'ok', { requeued });
-    this.back(res, form.back ?? '/dashboard/inbox', `${requeued} failed webhooks requeued.`);
+    this.back(req, res, form.back ?? '/dashboard/inbox', `${requeued} failed webhooks requeued.`);
   }
 
   @Get('outbox')
@@ -265,6 +266,7 @@ export class DashboardController {
     const requeued = await this.outbox.replay({ ids: [id] });
     await this.logAction(req, 'outbox.replay', id, requeued ? 'ok' : 'not_dead');
     this.back(
+      req,
       res,
       form.back ?? '/dashboard/outbox',
       requeued ? `Report #${id} requeued.` : `Report #${id} was not dead.`,
@@ -281,7 +283,7 @@ export class DashboardController {
   ): Promise<void> {
     const requeued = await this.outbox.replay({ all: true });
     await this.logAction(req, 'outbox.replay_all', undefined, 'ok', { requeued });
-    this.back(res, form.back ?? '/dashboard/outbox', `${requeued} dead reports requeued.`);
+    this.back(req, res, form.back ?? '/dashboard/outbox', `${requeued} dead reports requeued.`);
   }
 
   @Get('subscriptions')
@@ -315,7 +317,12 @@ export class DashboardController {
   }
 
   private ctx(req: DashboardRequest, active: string): views.PageContext {
-    const flash = typeof req.query.done === 'string' ? req.query.done.slice(0, 200) : undefined;
+    const done = typeof req.query.done === 'string' ? req.query.done.slice(0, 200) : undefined;
+    const signature = typeof req.query.sig === 'string' ? req.query.sig : '';
+    const flash =
+      done && constantTimeEqual(signature, this.signer.flashSignature(req.dashboardSession, done))
+        ? done
+        : undefined;
     return {
       operator: req.dashboardSession.operator,
       csrf: this.signer.csrfToken(req.dashboardSession),
@@ -329,8 +336,9 @@ export class DashboardController {
     res.type('html').send(body);
   }
 
-  private back(res: Response, path: string, message: string): void {
-    res.redirect(303, `${path}?${new URLSearchParams({ done: message }).toString()}`);
+  private back(req: DashboardRequest, res: Response, path: string, message: string): void {
+    const sig = this.signer.flashSignature(req.dashboardSession, message);
+    res.redirect(303, `${path}?${new URLSearchParams({ done: message, sig }).toString()}`);
   }
 
   private logAction(
