@@ -7,6 +7,7 @@ import { InboxLeaseToken1764450000000 } from './1764450000000-InboxLeaseToken';
 import { OutboxFailureReason1764700000000 } from './1764700000000-OutboxFailureReason';
 import { ResumableRequests1764810000000 } from './1764810000000-ResumableRequests';
 import { GatewaySubscriptions1764820000000 } from './1764820000000-GatewaySubscriptions';
+import { DashboardTimeline1764860000000 } from './1764860000000-DashboardTimeline';
 import { ExternallyManagedCleeng1764910000000 } from './1764910000000-ExternallyManagedCleeng';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
@@ -20,5 +21,6 @@ export const MIGRATIONS = [
   OutboxFailureReason1764700000000,
   ResumableRequests1764810000000,
   GatewaySubscriptions1764820000000,
+  DashboardTimeline1764860000000,
   ExternallyManagedCleeng1764910000000,
 ];

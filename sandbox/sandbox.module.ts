@@ -4,6 +4,7 @@ import { SandboxAuthController } from './auth/sandbox-auth.controller';
 import { SandboxAuthService } from './auth/sandbox-auth.service';
 import { CleengSandboxModule } from './cleeng/cleeng-sandbox.module';
 import { CleverbridgeSandboxModule } from './cleverbridge/cleverbridge-sandbox.module';
+import { DemoModule } from './demo/demo.module';
 import { SandboxClockController } from './clock/sandbox-clock.controller';
 import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxFaultsController } from './faults/sandbox-faults.controller';
@@ -25,6 +26,7 @@ export class SandboxModule {
         CleverbridgeSandboxModule,
         SmartGlocalSandboxModule,
         SmartPaySandboxModule,
+        DemoModule,
       ],
       controllers: [SandboxAuthController, SandboxFaultsController, SandboxClockController],
       providers: [SandboxAuthService],

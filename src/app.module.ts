@@ -22,6 +22,7 @@ import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { PurchasesModule } from './purchases/purchases.module';
 import { RebillingModule } from './rebilling/rebilling.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 
 export interface AppModuleOptions {
   /** where logs go (default stdout) */
@@ -75,6 +76,7 @@ export class AppModule {
         SubscriptionsModule,
         PurchasesModule,
         RebillingModule,
+        DashboardModule,
         ...(options.modules ?? []),
       ],
     };

@@ -33,6 +33,36 @@ export interface GatewayCallOptions {
    */
   idempotent?: boolean;
   retryDelaysMs?: readonly number[];
+  /** our id of what the call is about (payment, refund, attempt): links the recorded call to its timeline */
+  subject?: string;
+}
+
+/** What the dashboard's timeline keeps of one call: summaries only, never card data or tokens. */
+export interface GatewayCallRecord {
+  gateway: GatewayId;
+  operation: string;
+  subject?: string;
+  outcome: GatewayCallMetricOutcome;
+  durationMs: number;
+  response: Record<string, string | number | boolean>;
+}
+
+export type GatewayCallRecorder = (record: GatewayCallRecord) => void;
+
+let recorder: GatewayCallRecorder | undefined;
+
+/**
+ * Installed by the dashboard module; it must not throw or block (it is called after every call). Removing passes
+ * the recorder being removed, so an app closing does not remove the one a newer app in the process installed.
+ */
+export function setGatewayCallRecorder(
+  next: GatewayCallRecorder | undefined,
+  removing?: GatewayCallRecorder,
+): void {
+  if (next === undefined && removing !== undefined && recorder !== removing) {
+    return;
+  }
+  recorder = next;
 }
 
 /**
@@ -48,8 +78,9 @@ export async function callGateway<T>(
 ): Promise<GatewayCallOutcome<T>> {
   const stop = gatewayCallDuration.startTimer({ gateway: options.gateway, operation: options.operation });
   let outcome: GatewayCallMetricOutcome = 'error';
+  let result: GatewayCallOutcome<T> | undefined;
   try {
-    const result = await callWithRetries(
+    result = await callWithRetries(
       call,
       options.retryDelaysMs ?? GATEWAY_RETRY_DELAYS_MS,
       options.idempotent ?? true,
@@ -57,7 +88,60 @@ export async function callGateway<T>(
     outcome = result.kind;
     return result;
   } finally {
-    stop({ outcome });
+    const seconds = stop({ outcome });
+    recorder?.({
+      gateway: options.gateway,
+      operation: options.operation,
+      ...(options.subject !== undefined ? { subject: options.subject } : {}),
+      outcome,
+      durationMs: Math.round(seconds * 1000),
+      response: summariseOutcome(result),
+    });
+  }
+}
+
+/** Fields of a result that are safe to keep: statuses, ids, decline codes. Anything else is left out. */
+const SAFE_RESULT_FIELDS = ['status', 'externalPaymentId', 'externalId', 'externalSubscriptionId'];
+
+export function summariseOutcome(
+  result: GatewayCallOutcome<unknown> | undefined,
+): Record<string, string | number | boolean> {
+  if (result === undefined) {
+    return {};
+  }
+  switch (result.kind) {
+    case 'unknown':
+      return { error: result.error.slice(0, 200) };
+    case 'not_processed':
+      return { declineCode: result.decline.code, error: (result.decline.rawReason ?? '').slice(0, 200) };
+    case 'invalid':
+      return { error: result.error.message.slice(0, 200) };
+    case 'ok': {
+      const summary: Record<string, string | number | boolean> = {};
+      const value = result.value;
+      if (value === null || typeof value !== 'object') {
+        return summary;
+      }
+      const fields = value as Record<string, unknown>;
+      for (const key of SAFE_RESULT_FIELDS) {
+        const v = fields[key];
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+          summary[key] = typeof v === 'string' ? v.slice(0, 100) : v;
+        }
+      }
+      const declined = fields.decline as { code?: unknown; rawCode?: unknown } | undefined;
+      if (declined && typeof declined.code === 'string') {
+        summary.declineCode = declined.code;
+        if (typeof declined.rawCode === 'string') {
+          summary.rawDeclineCode = declined.rawCode.slice(0, 50);
+        }
+      }
+      const action = fields.action as { type?: unknown } | undefined;
+      if (action && typeof action.type === 'string') {
+        summary.action = action.type;
+      }
+      return summary;
+    }
   }
 }
 

@@ -43,7 +43,7 @@ export class CapturePaymentService {
           externalPaymentId,
           amount,
         }),
-      { gateway: gateway.id, operation: 'capture' },
+      { gateway: gateway.id, operation: 'capture', subject: payment.id },
     );
     switch (outcome.kind) {
       case 'ok':
@@ -99,7 +99,7 @@ export class CapturePaymentService {
             reference: payment.id,
             externalPaymentId,
           }),
-        { gateway: gateway.id, operation: 'cancel' },
+        { gateway: gateway.id, operation: 'cancel', subject: payment.id },
       );
       if (cancelled.kind !== 'ok') {
         this.logger.error(

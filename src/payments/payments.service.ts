@@ -96,7 +96,7 @@ export class PaymentsService {
             idempotencyKey: `${payment.id}:tokenise`,
             currency: amount.currency,
           }),
-        { gateway: gateway.id, operation: 'tokenise' },
+        { gateway: gateway.id, operation: 'tokenise', subject: payment.id },
       );
       return this.processor.settle(payment, gateway, 'tokenise', outcome);
     }
@@ -113,7 +113,7 @@ export class PaymentsService {
         };
         return requireOperation(gateway, mode)(call);
       },
-      { gateway: gateway.id, operation: mode },
+      { gateway: gateway.id, operation: mode, subject: payment.id },
     );
     return this.processor.settle(payment, gateway, mode, outcome);
   }
@@ -199,7 +199,7 @@ export class PaymentsService {
           ...(claimed.gatewayState?.actionState ? { state: claimed.gatewayState.actionState } : {}),
           ...(claimed.externalPaymentId ? { externalPaymentId: claimed.externalPaymentId } : {}),
         }),
-      { gateway: gateway.id, operation: 'completeAction' },
+      { gateway: gateway.id, operation: 'completeAction', subject: claimed.id },
     );
     if (outcome.kind === 'invalid') {
       await this.paymentState.releaseCompletion(claimed.id, outcome.error.message);

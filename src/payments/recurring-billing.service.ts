@@ -135,7 +135,7 @@ export class RecurringBillingService {
         };
         return requireOperation(gateway, mode === 'authorise' ? 'authorise' : 'charge')(input);
       },
-      { gateway: gateway.id, operation: mode },
+      { gateway: gateway.id, operation: mode, subject: pending.id },
     );
     const settled = await this.processor.settle(pending, gateway, mode, outcome);
     if (settled.status === 'unknown') {

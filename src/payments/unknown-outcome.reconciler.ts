@@ -174,7 +174,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
         };
         return requireOperation(gateway, operation)(input);
       },
-      { gateway: gateway.id, operation },
+      { gateway: gateway.id, operation, subject: payment.id },
     );
     return this.processor.settle(payment, gateway, operation, outcome);
   }
@@ -204,7 +204,7 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
           reference: payment.id,
           ...(payment.externalPaymentId ? { externalPaymentId: payment.externalPaymentId } : {}),
         }),
-      { gateway: gateway.id, operation: 'cancelByReference' },
+      { gateway: gateway.id, operation: 'cancelByReference', subject: payment.id },
     );
     if (outcome.kind !== 'ok') {
       return payment;

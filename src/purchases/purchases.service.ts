@@ -209,6 +209,7 @@ export class PurchasesService {
       gateway: gateway.id,
       operation: 'processCart',
       idempotent: isIdempotent(gateway, 'processCart'),
+      subject: id,
     });
     const purchase = await this.applyOutcome(id, outcome);
     if (outcome.kind === 'invalid') {

@@ -415,7 +415,12 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
             extraParameters: sub.xParameters,
             periodStart: attempt.periodStart,
           }),
-        { gateway: gateway.id, operation: 'rebill', idempotent: isIdempotent(gateway, 'rebill') },
+        {
+          gateway: gateway.id,
+          operation: 'rebill',
+          idempotent: isIdempotent(gateway, 'rebill'),
+          subject: attempt.id,
+        },
       );
       decision = decideRebill(answer, this.dunningState(sub, attempt, clock.now()), this.policy);
     } catch (err) {

@@ -78,7 +78,7 @@ export class RefundsService {
           amount: Money.of(refund.amountMinor, refund.currency),
           ...(refund.reason ? { reason: refund.reason } : {}),
         }),
-      { gateway: gateway.id, operation: 'refund' },
+      { gateway: gateway.id, operation: 'refund', subject: refund.paymentId },
     );
     switch (outcome.kind) {
       case 'ok':

@@ -176,7 +176,7 @@ export class CleengWebhookRouter implements OnModuleInit {
           gateway,
           'cancel',
         )({ idempotencyKey: `${payment.id}:cancel`, reference: payment.id, externalPaymentId }),
-      { gateway: gateway.id, operation: 'cancel' },
+      { gateway: gateway.id, operation: 'cancel', subject: payment.id },
     );
     if (outcome.kind !== 'ok' || outcome.value.status === 'rejected') {
       throw new RetryLaterError(`cancel of payment ${payment.id} not confirmed by the gateway`);

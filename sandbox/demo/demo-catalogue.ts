@@ -1,0 +1,48 @@
+import { THREE_DS_TEST_CARD } from '../adyen/adyen-test-cards';
+import { SANDBOX_OFFERS } from '../cleeng/cleeng-sandbox.offers';
+
+/**
+ * The gateways the demo can drive and how:
+ *  - `card`: a Cleeng order paid with a test card (captured, rejected, or an action to render); Cleeng renews;
+ *  - `cart`: a merchant-of-record first purchase (`POST /v1/purchases`, Cleverbridge's "Handled by Client"
+ *    subscription), then a connector-managed subscription that the connector rebills and duns itself.
+ * A gateway added later adds a line here; its action (a redirect or a widget) is rendered generically.
+ */
+export interface DemoGateway {
+  id: string;
+  label: string;
+  flow: 'card' | 'cart';
+  country: string;
+  /** cart flow: the gateway's product for the offer's plan */
+  productId?: string;
+}
+
+export const DEMO_GATEWAYS: readonly DemoGateway[] = [
+  { id: 'adyen', label: 'Adyen (cards, 3-D Secure; Cleeng renews)', flow: 'card', country: 'US' },
+  {
+    id: 'cleverbridge',
+    label: 'Cleverbridge (merchant of record; the connector renews and duns)',
+    flow: 'cart',
+    country: 'US',
+    productId: '100001',
+  },
+];
+
+/** ISO 8601 interval of an offer's period, for a connector-managed subscription. */
+export function offerInterval(period: { unit: string; amount: number }): string {
+  const unit =
+    period.unit === 'week' ? 'W' : period.unit === 'year' ? 'Y' : period.unit === 'day' ? 'D' : 'M';
+  return `P${period.amount}${unit}`;
+}
+
+export const DEMO_CARDS: readonly { number: string; label: string }[] = [
+  { number: '4111111111111111', label: 'Visa 4111 … approved' },
+  { number: THREE_DS_TEST_CARD, label: 'Visa 3220 … 3-D Secure challenge' },
+  { number: '4000000000000002', label: 'Visa 0002 … declined (soft)' },
+  { number: '4000000000000069', label: 'Visa 0069 … expired card (hard decline)' },
+  { number: '4000000000009995', label: 'Visa 9995 … insufficient funds' },
+];
+
+export const DEMO_OFFERS = SANDBOX_OFFERS.filter((o) =>
+  ['S100000001_US', 'S100000002_US', 'S100000006_US', 'S100000007_US'].includes(o.id),
+);
