@@ -235,7 +235,7 @@ export class PurchasesService {
           sentAfter: purchase.createdAt,
           ...(purchase.externalPurchaseId ? { externalPaymentId: purchase.externalPurchaseId } : {}),
         }),
-      { gateway: gateway.id, operation: 'lookupCall' },
+      { gateway: gateway.id, operation: 'lookupCall', subject: purchase.id },
     );
     if (looked.kind !== 'ok') {
       const error =

@@ -291,7 +291,7 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
           sentAfter: attempt.createdAt,
           ...(attempt.externalPaymentId ? { externalPaymentId: attempt.externalPaymentId } : {}),
         }),
-      { gateway: gateway.id, operation: 'lookupCall' },
+      { gateway: gateway.id, operation: 'lookupCall', subject: attempt.id },
     );
     const state = this.dunningState(sub, attempt, clock.now());
     const waitForPayment = (): RebillDecision => ({

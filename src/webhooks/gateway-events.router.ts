@@ -266,7 +266,7 @@ export class GatewayEventsRouter implements OnModuleInit {
       const confirm = requireOperation(gateway, 'confirm');
       const outcome = await callGateway(
         () => confirm({ idempotencyKey: `${target.id}:confirm`, reference: target.id, externalPaymentId }),
-        { gateway: gateway.id, operation: 'confirm' },
+        { gateway: gateway.id, operation: 'confirm', subject: target.id },
       );
       if (outcome.kind === 'unknown' || outcome.kind === 'not_processed') {
         throw new Error(`confirming ${externalPaymentId} got no answer; trying again`);
@@ -292,7 +292,7 @@ export class GatewayEventsRouter implements OnModuleInit {
     const cancel = requireOperation(gateway, 'cancel');
     const outcome = await callGateway(
       () => cancel({ idempotencyKey: `${target.id}:cancel`, reference: target.id, externalPaymentId }),
-      { gateway: gateway.id, operation: 'cancel' },
+      { gateway: gateway.id, operation: 'cancel', subject: target.id },
     );
     if (outcome.kind === 'unknown' || outcome.kind === 'not_processed') {
       throw new Error(`cancelling ${externalPaymentId} got no answer; trying again`);
