@@ -170,7 +170,7 @@ describe('API security and bad input', () => {
     const notEnabled = await app.http
       .post('/v1/orders')
       .set('X-Api-Key', API_KEY)
-      .send({ ...base, gateway: 'smartpay' });
+      .send({ ...base, gateway: 'paypal' });
     expect(notEnabled.status).toBe(400);
     expect(JSON.stringify(notEnabled.body.details)).toContain('gateway must be one of adyen, cleverbridge');
     const byMethodId = await app.http

@@ -27,6 +27,12 @@ const production = {
   CLEVERBRIDGE_PASSWORD: 'p',
   CLEVERBRIDGE_NOTIFY_USERNAME: 'nu',
   CLEVERBRIDGE_NOTIFY_PASSWORD: 'np',
+  SMARTPAY_API_URL: 'https://smartpay.example.com',
+  SMARTPAY_MERCHANT_KEY: 'mk',
+  SMARTPAY_AUTH_KEY: 'ak',
+  SMARTPAY_NOTIFY_USERNAME: 'su',
+  SMARTPAY_NOTIFY_PASSWORD: 'sp',
+  SMARTPAY_WIDGET_URL: 'https://sdk.smartpay.example.com/smp-bundle.js',
 };
 
 describe('gateway env blocks in loadConfig', () => {
@@ -43,6 +49,8 @@ describe('gateway env blocks in loadConfig', () => {
     ['ADYEN_HMAC_KEY_PREVIOUS', 'zz'],
     ['CLEVERBRIDGE_NOTIFY_PASSWORD', undefined],
     ['CLEVERBRIDGE_API_URL', 'not a url'],
+    ['SMARTPAY_AUTH_KEY', undefined],
+    ['SMARTPAY_WIDGET_URL', 'not a url'],
   ])('fails fast naming %s outside the sandbox', (name, value) => {
     const env = { ...production, [name]: value };
     expect(() => loadConfig(env, gatewayConfigSections())).toThrow(ConfigError);
