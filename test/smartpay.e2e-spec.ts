@@ -263,6 +263,25 @@ describe('gateway-managed billing (mode 2)', () => {
     await app.http.post(`/sandbox/smartpay/test/subscriptions/${subscriptionId}/cancel`).expect(200);
     await settle();
     await eventually(async () => (await cleengSubscription(customerId))?.status === 'terminated');
+
+    // SmartPay says it again (a new notification id): mirrored already, Cleeng is not asked a second time
+    const cancelledAgain = {
+      id: `event-${randomUUID()}`,
+      createdAt: '2026-01-01T00:00:00.00Z',
+      sourceSystem: 'subscription-module',
+      origin: 'api',
+      eventType: 'deleted',
+      objectId: subscriptionId,
+      data: { subscriptionId },
+    };
+    const answer = (await app.http.post('/sandbox/smartpay/test/notifications/send').send(cancelledAgain))
+      .body as { status: number };
+    expect(answer.status).toBe(200);
+    await settle();
+    const terminations = (
+      (await app.http.get('/sandbox/cleeng/requests')).body as { method: string; path: string }[]
+    ).filter((r) => r.method === 'PATCH' && r.path.endsWith(`/subscriptions/${cleengSub?.subscriptionId}`));
+    expect(terminations).toHaveLength(1);
   });
 
   it('a failing first cycle rejects the initial payment and reports it rejected with the normalised decline', async () => {

@@ -90,8 +90,7 @@ export class GatewayBillingService {
         return { initial: true as const, sub };
       }
       const payment = await manager.findOneByOrFail(PaymentEntity, { id: sub.paymentId });
-      const order = await manager.findOneByOrFail(OrderEntity, { id: sub.orderId });
-      this.requireCleengSubscription(payment, order);
+      this.requireCleengSubscription(payment);
       await this.outbox.enqueue(
         manager,
         emsCycleReport({
@@ -99,7 +98,7 @@ export class GatewayBillingService {
           subscriptionId: sub.id,
           customerId: sub.customerId,
           offerId: sub.offerId,
-          cleengSubscriptionId: order.cleengSubscriptionId,
+          cleengSubscriptionId: payment.gatewayState?.cleengSubscriptionId ?? null,
           paymentMethodId: sub.paymentMethodId,
           amount: event.amount
             ? Money.of(event.amount.value, event.amount.currency)
@@ -148,12 +147,12 @@ export class GatewayBillingService {
       }
       if (FINAL.includes(to)) {
         const payment = await manager.findOneByOrFail(PaymentEntity, { id: sub.paymentId });
-        const order = await manager.findOneByOrFail(OrderEntity, { id: sub.orderId });
-        this.requireCleengSubscription(payment, order);
-        if (order.cleengSubscriptionId) {
+        this.requireCleengSubscription(payment);
+        const cleengSubscriptionId = payment.gatewayState?.cleengSubscriptionId;
+        if (cleengSubscriptionId) {
           await this.outbox.enqueue(
             manager,
-            subscriptionTerminateReport(order.cleengSubscriptionId, `gateway-subscription:${sub.id}`),
+            subscriptionTerminateReport(cleengSubscriptionId, `gateway-subscription:${sub.id}`),
           );
         }
       }
@@ -186,8 +185,12 @@ export class GatewayBillingService {
    * The Cleeng subscription comes from Cleeng's answer to the initial payment report; until that report is
    * delivered, later reports about the subscription wait (the inbox retries).
    */
-  private requireCleengSubscription(payment: PaymentEntity, order: OrderEntity): void {
-    if (payment.status === 'captured' && !order.cleengSubscriptionId && !payment.cleengPaymentId) {
+  private requireCleengSubscription(payment: PaymentEntity): void {
+    if (
+      payment.status === 'captured' &&
+      !payment.gatewayState?.cleengSubscriptionId &&
+      !payment.cleengPaymentId
+    ) {
       throw new RetryLaterError(`payment ${payment.id}: waiting for Cleeng to accept the initial payment`);
     }
   }

@@ -1,7 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull } from 'typeorm';
-import { OrderEntity } from '../orders/order.entity';
+import { DataSource } from 'typeorm';
 import { CLEENG_PAYMENT_CREATE } from '../cleeng/cleeng-reports';
 import { CleengPayment } from '../cleeng/cleeng.types';
 import { OutboxService } from '../outbox/outbox.service';
@@ -32,15 +31,12 @@ export class CleengPaymentSync implements OnModuleInit {
         { cleengPaymentId: String(payment.id) },
       );
       if (payment.subscriptionId !== undefined && payment.subscriptionId !== null) {
-        // the subscription Cleeng created for an initial payment: later reports about it name it
-        const paid = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
-        if (paid) {
-          await manager.update(
-            OrderEntity,
-            { id: paid.orderId, cleengSubscriptionId: IsNull() },
-            { cleengSubscriptionId: String(payment.subscriptionId) },
-          );
-        }
+        // the subscription Cleeng created with an initial payment: later reports about it name it (never overwritten)
+        await manager.query(
+          `UPDATE payments SET gateway_state = coalesce(gateway_state, '{}'::jsonb) || jsonb_build_object('cleengSubscriptionId', $2::text)
+           WHERE id = $1 AND NOT (coalesce(gateway_state, '{}'::jsonb) ? 'cleengSubscriptionId')`,
+          [message.aggregateId, String(payment.subscriptionId)],
+        );
       }
       if (payment.paymentDetailsId !== undefined && payment.paymentDetailsId !== null) {
         const local = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
