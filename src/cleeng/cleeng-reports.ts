@@ -18,6 +18,7 @@ export const CLEENG_SUBSCRIPTION_TERMINATE = 'cleeng.subscription.terminate';
 
 export const CLEENG_EMS_PAYMENT_CREATE = 'cleeng.ems-payment.create';
 export const CLEENG_SUBSCRIPTION_LINK = 'cleeng.subscription.link';
+export const CLEENG_PAYMENT_SUBSCRIPTION_LINK = 'cleeng.payment.subscription-link';
 /** path/body params resolved at send time (registered by the subscriptions module) */
 export const EMS_SUBSCRIPTION_PARAM = 'emsCleengSubscriptionId';
 export const EMS_PAYMENT_PARAM = 'emsCleengPaymentId';
@@ -107,6 +108,26 @@ export function emsSubscriptionLinkReport(input: {
     kind: CLEENG_SUBSCRIPTION_LINK,
     aggregateId: input.subscriptionId,
     dedupeKey: `ems-subscription-link:${input.subscriptionId}:${input.externalPaymentId}`,
+    payload: { method: 'GET', path: `/subscriptions?${query.toString()}`, ref: input.externalPaymentId },
+  };
+}
+
+/**
+ * Which Cleeng subscription an initial payment created: Cleeng's payment answer does not name it, so the customer's
+ * subscriptions to the offer are listed and the one whose latest payment is ours is kept (on the payment). Ordered
+ * after the payment's own report (same aggregate).
+ */
+export function paymentSubscriptionLinkReport(input: {
+  paymentId: string;
+  customerId: string;
+  offerId: string;
+  externalPaymentId: string;
+}): OutboxMessageInput {
+  const query = new URLSearchParams({ customerId: input.customerId, offerId: input.offerId });
+  return {
+    kind: CLEENG_PAYMENT_SUBSCRIPTION_LINK,
+    aggregateId: input.paymentId,
+    dedupeKey: `payment-subscription-link:${input.paymentId}`,
     payload: { method: 'GET', path: `/subscriptions?${query.toString()}`, ref: input.externalPaymentId },
   };
 }

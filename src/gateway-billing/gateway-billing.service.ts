@@ -182,15 +182,11 @@ export class GatewayBillingService {
   }
 
   /**
-   * The Cleeng subscription comes from Cleeng's answer to the initial payment report; until that report is
-   * delivered, later reports about the subscription wait (the inbox retries).
+   * The Cleeng subscription is the one the initial payment's report created (looked up once Cleeng accepted the
+   * report); until it is known, later reports about the subscription wait (the inbox retries).
    */
   private requireCleengSubscription(payment: PaymentEntity): void {
-    if (
-      payment.status === 'captured' &&
-      !payment.gatewayState?.cleengSubscriptionId &&
-      !payment.cleengPaymentId
-    ) {
+    if (payment.status === 'captured' && !payment.gatewayState?.cleengSubscriptionId) {
       throw new RetryLaterError(`payment ${payment.id}: waiting for Cleeng to accept the initial payment`);
     }
   }

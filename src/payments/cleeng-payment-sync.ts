@@ -1,8 +1,15 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { CLEENG_PAYMENT_CREATE } from '../cleeng/cleeng-reports';
+import { DataSource, EntityManager } from 'typeorm';
+import {
+  CLEENG_PAYMENT_CREATE,
+  CLEENG_PAYMENT_SUBSCRIPTION_LINK,
+  paymentSubscriptionLinkReport,
+} from '../cleeng/cleeng-reports';
+import { CleengUnavailableError } from '../cleeng/cleeng.client';
 import { CleengPayment } from '../cleeng/cleeng.types';
+import { GatewayRegistry } from '../gateways/gateway.registry';
+import { OrderEntity } from '../orders/order.entity';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { PaymentEntity } from './payment.entity';
@@ -17,6 +24,7 @@ export class CleengPaymentSync implements OnModuleInit {
     @InjectDataSource() private readonly db: DataSource,
     private readonly details: PaymentDetailsService,
     private readonly outbox: OutboxService,
+    private readonly gateways: GatewayRegistry,
   ) {}
 
   onModuleInit(): void {
@@ -31,12 +39,9 @@ export class CleengPaymentSync implements OnModuleInit {
         { cleengPaymentId: String(payment.id) },
       );
       if (payment.subscriptionId !== undefined && payment.subscriptionId !== null) {
-        // the subscription Cleeng created with an initial payment: later reports about it name it (never overwritten)
-        await manager.query(
-          `UPDATE payments SET gateway_state = coalesce(gateway_state, '{}'::jsonb) || jsonb_build_object('cleengSubscriptionId', $2::text)
-           WHERE id = $1 AND NOT (coalesce(gateway_state, '{}'::jsonb) ? 'cleengSubscriptionId')`,
-          [message.aggregateId, String(payment.subscriptionId)],
-        );
+        await this.keepCleengSubscription(manager, message.aggregateId, String(payment.subscriptionId));
+      } else {
+        await this.lookUpCleengSubscription(manager, message.aggregateId);
       }
       if (payment.paymentDetailsId !== undefined && payment.paymentDetailsId !== null) {
         const local = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
@@ -45,9 +50,65 @@ export class CleengPaymentSync implements OnModuleInit {
         }
       }
     });
+    this.outbox.registerResultHandler(CLEENG_PAYMENT_SUBSCRIPTION_LINK, async (manager, message, result) => {
+      const listed = (result as { data?: unknown } | undefined)?.data;
+      const found = (Array.isArray(listed) ? (listed as ListedSubscription[]) : [])
+        .filter((s) => s.subscriptionId !== undefined && s.latestPaymentExternalId === message.payload.ref)
+        .map((s) => String(s.subscriptionId))[0];
+      if (!found) {
+        throw new CleengUnavailableError(
+          `Cleeng lists no subscription created by payment ${message.payload.ref ?? '?'} yet`,
+        );
+      }
+      await this.keepCleengSubscription(manager, message.aggregateId, found);
+    });
     this.outbox.registerPathParam('cleengPaymentId', async (paymentId) => {
       const payment = await this.db.getRepository(PaymentEntity).findOneBy({ id: paymentId });
       return payment?.cleengPaymentId ?? null;
     });
   }
+
+  /** The subscription Cleeng created with an initial payment: later reports about it name it (never overwritten). */
+  private async keepCleengSubscription(
+    manager: EntityManager,
+    paymentId: string,
+    cleengSubscriptionId: string,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE payments SET gateway_state = coalesce(gateway_state, '{}'::jsonb) || jsonb_build_object('cleengSubscriptionId', $2::text)
+       WHERE id = $1 AND NOT (coalesce(gateway_state, '{}'::jsonb) ? 'cleengSubscriptionId')`,
+      [paymentId, cleengSubscriptionId],
+    );
+  }
+
+  /**
+   * A gateway that runs the billing schedule reports later cycles on the Cleeng subscription its initial payment
+   * created; Cleeng's answer does not name it, so it is looked up (queued after this report).
+   */
+  private async lookUpCleengSubscription(manager: EntityManager, paymentId: string): Promise<void> {
+    const local = await manager.findOneBy(PaymentEntity, { id: paymentId });
+    if (
+      !local?.externalPaymentId ||
+      local.status !== 'captured' ||
+      local.operation !== 'initial-payment' ||
+      !this.gateways.get(local.gateway).capabilities.gatewayManagedBilling
+    ) {
+      return;
+    }
+    const order = await manager.findOneByOrFail(OrderEntity, { id: local.orderId });
+    await this.outbox.enqueue(
+      manager,
+      paymentSubscriptionLinkReport({
+        paymentId,
+        customerId: order.customerId,
+        offerId: order.offerId,
+        externalPaymentId: local.externalPaymentId,
+      }),
+    );
+  }
+}
+
+interface ListedSubscription {
+  subscriptionId?: number | string;
+  latestPaymentExternalId?: string | null;
 }
