@@ -487,11 +487,12 @@ export class DashboardQueries {
   async reconcilerQueues(): Promise<{ status: string; n: number; oldestSeconds: number | null }[]> {
     const queues: { status: string; n: number; oldestSeconds: number | null }[] = [];
     for (const status of OPEN_PAYMENT_STATUSES) {
-      // the status is a literal so the planner can use the partial payments_next_check_idx
+      // the status is a literal so the planner can use the partial payments_next_check_idx; a row parked at
+      // 'infinity' has no age (and PostgreSQL before 17 refuses now() - 'infinity')
       const [row]: { n: number; oldest: number | null }[] = await this.db.query(
         `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM payments WHERE status = '${status}' LIMIT $1) c) AS n,
                 (SELECT extract(epoch FROM now() - min(next_check_at))::float8 FROM payments
-                  WHERE status = '${status}') AS oldest`,
+                  WHERE status = '${status}' AND isfinite(next_check_at)) AS oldest`,
         [BACKLOG_COUNT_CAP],
       );
       queues.push({ status, n: row?.n ?? 0, oldestSeconds: row?.oldest ?? null });
