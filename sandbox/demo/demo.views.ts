@@ -65,7 +65,7 @@ export function checkoutForm(customerId: string, error?: string): string {
 <label for="gateway">Gateway</label><select id="gateway" name="gateway">${options(DEMO_GATEWAYS.map((g) => ({ value: g.id, label: g.label })))}</select>
 <label for="card">Test card (card gateways)</label><select id="card" name="card">${options(DEMO_CARDS.map((c) => ({ value: c.number, label: c.label })))}</select>
 <p><button type="submit">Pay</button></p></form>
-<p class="muted">The demo calls the connector's API over HTTP with the sandbox API key, like a shop would. Cleeng, Adyen and the test clock are the sandbox emulators.</p>`,
+<p class="muted">The demo calls the connector's API over HTTP with the sandbox API key, like a shop would. Cleeng, the gateways (Adyen, Cleverbridge, Smart Glocal, SmartPay) and the test clock are the sandbox emulators.</p>`,
   );
 }
 
