@@ -17,6 +17,11 @@ export interface DemoGateway {
   country: string;
   /** card flow: the `paymentMethod.type` of a card in the gateway's own words */
   cardType?: string;
+  /**
+   * card flow: the completion detail that names the gateway's payment, sent when the browser comes back from a
+   * redirect with nothing in its query (Smart Glocal's 3-D Secure returns a bare `return_url`)
+   */
+  returnDetailKey?: string;
   /** cart flow: the gateway's product for the offer's plan */
   productId?: string;
 }
@@ -35,6 +40,7 @@ export const DEMO_GATEWAYS: readonly DemoGateway[] = [
     flow: 'card',
     country: 'US',
     cardType: 'card',
+    returnDetailKey: 'sessionId',
   },
   {
     id: 'smartpay',

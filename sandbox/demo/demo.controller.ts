@@ -48,6 +48,7 @@ export class EmptyFormDto {
 /** One checkout the demo started: which payment an order's return belongs to (kept in memory: a demo). */
 interface DemoCheckout {
   customerId: string;
+  gateway?: string;
   paymentId?: string;
   /** cart flow: our purchase id and connector-managed subscription id */
   purchaseId?: string;
@@ -147,7 +148,11 @@ export class DemoController {
       },
     });
     const paymentId = typeof answer.body.id === 'string' ? answer.body.id : undefined;
-    const checkout: DemoCheckout = { customerId: form.customerId, ...(paymentId ? { paymentId } : {}) };
+    const checkout: DemoCheckout = {
+      customerId: form.customerId,
+      gateway: gateway.id,
+      ...(paymentId ? { paymentId } : {}),
+    };
     this.checkouts.set(orderId, checkout);
     const paid = paymentId ? await this.awaitDecision(paymentId, answer) : answer;
     if (paid.body.status === 'action_required' && paid.body.action) {
@@ -189,7 +194,7 @@ export class DemoController {
     }
     const completed = await this.api.call('POST', `/v1/payments/${checkout.paymentId}/complete`, {
       idempotencyKey: randomUUID(),
-      body: { details: query },
+      body: { details: await this.returnDetails(checkout, query) },
     });
     await this.awaitDecision(checkout.paymentId, completed);
     const note =
@@ -405,15 +410,29 @@ export class DemoController {
    */
   private async awaitDecision(paymentId: string, answer: AppAnswer): Promise<AppAnswer> {
     let current = answer;
-    for (
-      let round = 0;
-      round < 10 && (current.status >= 400 || current.body.status === 'pending');
-      round += 1
-    ) {
+    // bounded by time, not rounds: on a loaded machine one round can take a while
+    const deadline = Date.now() + 25_000;
+    while ((current.status >= 400 || current.body.status === 'pending') && Date.now() < deadline) {
       await this.api.settle();
       current = await this.api.call('GET', `/v1/payments/${paymentId}`);
+      if (current.body.status === 'pending') {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     }
     return current;
+  }
+
+  /** What the browser brought back; when it brought nothing, the gateway's payment id under the gateway's key. */
+  private async returnDetails(
+    checkout: DemoCheckout,
+    query: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const key = DEMO_GATEWAYS.find((g) => g.id === checkout.gateway)?.returnDetailKey;
+    if (Object.keys(query).length > 0 || !key || !checkout.paymentId) {
+      return query;
+    }
+    const payment = (await this.api.call('GET', `/v1/payments/${checkout.paymentId}`)).body;
+    return typeof payment.externalPaymentId === 'string' ? { [key]: payment.externalPaymentId } : query;
   }
 
   /** What the gateway billed for a gateway-managed subscription (the SmartPay emulator's test state). */

@@ -46,10 +46,12 @@ describeWithBrowser('demo checkout with Smart Glocal and SmartPay in Chromium', 
     await page.selectOption('#card', CARDS.threeDS);
     await page.click('button[type=submit]');
     // the payment answered pending; the demo polled until the webhooks put it in action_required
-    await page.waitForURL(/\/sandbox\/smart-glocal\/3ds\/ps_/, { timeout: 30_000 });
+    await page.waitForURL(/\/sandbox\/smart-glocal\/3ds\/ps_/, { timeout: 60_000 });
     await shot('30-demo-smart-glocal-3ds');
-    await Promise.all([page.waitForURL(/\/demo\/orders\//, { timeout: 30_000 }), page.click('#approve')]);
+    await Promise.all([page.waitForURL(/\/demo\/orders\//, { timeout: 60_000 }), page.click('#approve')]);
     expect(await page.textContent('#payment-status')).toBe('captured');
+    // the completion call was accepted (a refused one shows its error on the page)
+    expect(await page.$('p.error')).toBeNull();
     expect(await page.textContent('#cleeng-payments')).toContain('initial-payment');
     await shot('31-demo-smart-glocal-captured');
 
@@ -66,7 +68,7 @@ describeWithBrowser('demo checkout with Smart Glocal and SmartPay in Chromium', 
         (r) => r.path === 'session/init/payment' && JSON.stringify(r.body).includes('Demo Shopper'),
       ),
     ).toBe(true);
-  });
+  }, 150_000);
 
   it('pays through SmartPay: the widget stores the card, its result completes the payment, captured', async () => {
     await page.goto(`${app.url}/demo`);
@@ -77,11 +79,12 @@ describeWithBrowser('demo checkout with Smart Glocal and SmartPay in Chromium', 
     await widget.locator('input[name=card]').fill(CARDS.approve);
     await shot('32-demo-smartpay-widget');
     await widget.locator('button').click();
-    await widget.locator('text=stored').waitFor({ timeout: 15_000 });
-    await Promise.all([page.waitForURL(/\/demo\/orders\//, { timeout: 30_000 }), page.click('#widget-done')]);
+    await widget.locator('text=stored').waitFor({ timeout: 30_000 });
+    await Promise.all([page.waitForURL(/\/demo\/orders\//, { timeout: 60_000 }), page.click('#widget-done')]);
     expect(await page.textContent('#payment-status')).toBe('captured');
+    expect(await page.$('p.error')).toBeNull();
     expect(await page.textContent('#gateway-cycles')).toContain('succeeded');
     expect(await page.textContent('#cleeng-payments')).toMatch(/captured[\s\S]*initial-payment/);
     await shot('33-demo-smartpay-captured');
-  });
+  }, 150_000);
 });
