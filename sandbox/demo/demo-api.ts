@@ -48,6 +48,8 @@ export class DemoApi {
     for (let round = 0; round < 3; round += 1) {
       await this.call('GET', '/sandbox/cleeng/webhooks/idle?timeoutMs=5000');
       await this.call('GET', '/sandbox/adyen/webhooks/idle?timeoutMs=5000');
+      await this.call('GET', '/sandbox/smart-glocal/webhooks/idle?timeoutMs=5000');
+      await this.call('POST', '/sandbox/smartpay/test/notifications/idle');
       await this.call('POST', '/ops/inbox/process', { operator: true });
       await this.call('POST', '/ops/outbox/dispatch', { operator: true });
     }

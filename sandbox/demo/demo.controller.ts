@@ -4,7 +4,7 @@ import { IsIn, IsNumberString, IsOptional, IsString, Matches, MaxLength } from '
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Response } from 'express';
 import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
-import { DemoApi } from './demo-api';
+import { AppAnswer, DemoApi } from './demo-api';
 import { DEMO_CARDS, DEMO_GATEWAYS, DEMO_OFFERS, offerInterval } from './demo-catalogue';
 import {
   actionPage,
@@ -17,6 +17,7 @@ import {
   page,
   resultPage,
   esc,
+  gatewayCyclesPanel,
 } from './demo.views';
 
 export class CheckoutFormDto {
@@ -47,10 +48,13 @@ export class EmptyFormDto {
 /** One checkout the demo started: which payment an order's return belongs to (kept in memory: a demo). */
 interface DemoCheckout {
   customerId: string;
+  gateway?: string;
   paymentId?: string;
   /** cart flow: our purchase id and connector-managed subscription id */
   purchaseId?: string;
   subscriptionId?: string;
+  /** widget flow: the gateway's own subscription (it bills the cycles) */
+  gatewaySubscriptionId?: string;
 }
 
 /**
@@ -109,28 +113,57 @@ export class DemoController {
     }
     const orderId = String(order.body.id);
     this.checkouts.set(orderId, { customerId: form.customerId });
-    const paid = await this.api.call('POST', '/v1/payments', {
+    const paymentMethod =
+      gateway.flow === 'widget'
+        ? // gateway-managed: no card here (the widget stores it); the plan's period is the offer's
+          {
+            billingPeriod: offerInterval(offer.period),
+            billingAddress: {
+              addressLine1: '1 Main St',
+              city: 'Springfield',
+              postCode: '62701',
+              countryCode: gateway.country,
+              state: 'IL',
+            },
+            consumer: {
+              firstName: 'Demo',
+              lastName: 'Shopper',
+              email: `demo-${form.customerId}@example.com`,
+            },
+          }
+        : {
+            type: gateway.cardType ?? 'scheme',
+            number: form.card,
+            expiryMonth: '03',
+            expiryYear: '2030',
+            cvc: '737',
+            holderName: 'Demo Shopper',
+          };
+    const answer = await this.api.call('POST', '/v1/payments', {
       idempotencyKey: randomUUID(),
       body: {
         orderId,
-        paymentMethod: {
-          type: 'scheme',
-          number: form.card,
-          expiryMonth: '03',
-          expiryYear: '2030',
-          cvc: '737',
-          holderName: 'Demo Shopper',
-        },
+        paymentMethod,
         returnUrl: new URL(`/demo/return/${orderId}`, this.apiBase()).toString(),
       },
     });
-    const paymentId = typeof paid.body.id === 'string' ? paid.body.id : undefined;
-    this.checkouts.set(orderId, { customerId: form.customerId, ...(paymentId ? { paymentId } : {}) });
+    const paymentId = typeof answer.body.id === 'string' ? answer.body.id : undefined;
+    const checkout: DemoCheckout = {
+      customerId: form.customerId,
+      gateway: gateway.id,
+      ...(paymentId ? { paymentId } : {}),
+    };
+    this.checkouts.set(orderId, checkout);
+    const paid = paymentId ? await this.awaitDecision(paymentId, answer) : answer;
     if (paid.body.status === 'action_required' && paid.body.action) {
+      const action = paid.body.action as DemoAction;
+      if (action.type !== 'redirect' && typeof action.data?.subscriptionId === 'string') {
+        checkout.gatewaySubscriptionId = action.data.subscriptionId;
+      }
       res
         .status(200)
         .type('html')
-        .send(actionPage(paid.body.action as DemoAction));
+        .send(actionPage(action, `/demo/return/${orderId}`));
       return;
     }
     if (paid.status >= 400) {
@@ -161,9 +194,9 @@ export class DemoController {
     }
     const completed = await this.api.call('POST', `/v1/payments/${checkout.paymentId}/complete`, {
       idempotencyKey: randomUUID(),
-      body: { details: query },
+      body: { details: await this.returnDetails(checkout, query) },
     });
-    await this.api.settle();
+    await this.awaitDecision(checkout.paymentId, completed);
     const note =
       completed.status >= 400
         ? `?note=${encodeURIComponent(JSON.stringify(completed.body).slice(0, 300))}`
@@ -193,6 +226,9 @@ export class DemoController {
       ? (await this.api.call('GET', `/v1/payments/${checkout.paymentId}`)).body
       : undefined;
     const clock = (await this.api.call<{ now?: string }>('GET', '/sandbox/clock')).body.now ?? '';
+    const cycles = checkout.gatewaySubscriptionId
+      ? gatewayCyclesPanel(await this.smartpayCycles(checkout.gatewaySubscriptionId))
+      : '';
     res
       .type('html')
       .send(
@@ -200,8 +236,9 @@ export class DemoController {
           orderId,
           payment,
           clock,
-          cleengPanel(await this.cleengFor(checkout.customerId)),
+          cleengPanel(await this.cleengFor(checkout.customerId)) + cycles,
           typeof note === 'string' ? note : undefined,
+          checkout.gatewaySubscriptionId !== undefined,
         ),
       );
   }
@@ -293,7 +330,12 @@ export class DemoController {
       res
         .status(200)
         .type('html')
-        .send(actionPage({ type: 'redirect', url: bought.body.checkoutUrl, method: 'GET' }));
+        .send(
+          actionPage(
+            { type: 'redirect', url: bought.body.checkoutUrl, method: 'GET' },
+            `/demo/orders/${purchaseId}`,
+          ),
+        );
       return;
     }
     const externalSubscriptionId = bought.body.subscriptionId;
@@ -360,6 +402,48 @@ export class DemoController {
   private async externalSubscription(checkout: DemoCheckout): Promise<string | undefined> {
     const purchase = (await this.api.call('GET', `/v1/purchases/${checkout.purchaseId ?? ''}`)).body;
     return typeof purchase.subscriptionId === 'string' ? purchase.subscriptionId : undefined;
+  }
+
+  /**
+   * An asynchronous gateway (Smart Glocal) answers `pending`: its webhooks decide, so the demo lets the
+   * emulators deliver and looks at the payment again, as a shop's front end polls.
+   */
+  private async awaitDecision(paymentId: string, answer: AppAnswer): Promise<AppAnswer> {
+    let current = answer;
+    // bounded by time, not rounds: on a loaded machine one round can take a while
+    const deadline = Date.now() + 25_000;
+    while ((current.status >= 400 || current.body.status === 'pending') && Date.now() < deadline) {
+      await this.api.settle();
+      current = await this.api.call('GET', `/v1/payments/${paymentId}`);
+      if (current.body.status === 'pending') {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    return current;
+  }
+
+  /** What the browser brought back; when it brought nothing, the gateway's payment id under the gateway's key. */
+  private async returnDetails(
+    checkout: DemoCheckout,
+    query: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const key = DEMO_GATEWAYS.find((g) => g.id === checkout.gateway)?.returnDetailKey;
+    if (Object.keys(query).length > 0 || !key || !checkout.paymentId) {
+      return query;
+    }
+    const payment = (await this.api.call('GET', `/v1/payments/${checkout.paymentId}`)).body;
+    return typeof payment.externalPaymentId === 'string' ? { [key]: payment.externalPaymentId } : query;
+  }
+
+  /** What the gateway billed for a gateway-managed subscription (the SmartPay emulator's test state). */
+  private async smartpayCycles(subscriptionId: string): Promise<Record<string, unknown>[]> {
+    const state = (
+      await this.api.call<{ subscriptions?: { id?: string; billingCycles?: Record<string, unknown>[] }[] }>(
+        'GET',
+        '/sandbox/smartpay/test/state',
+      )
+    ).body;
+    return (state.subscriptions ?? []).find((s) => s.id === subscriptionId)?.billingCycles ?? [];
   }
 
   private apiBase(): string {

@@ -24,27 +24,19 @@ function asText(value: unknown): string {
 
 const STYLE = `body{margin:0;font:15px/1.45 system-ui,sans-serif;background:#f3f4f6;color:#111827}
 header{background:#1e3a8a;color:#fff;padding:.7rem 1rem}header a{color:#bfdbfe}main{display:flex;flex-wrap:wrap;gap:1rem;padding:1rem;max-width:1200px;margin:0 auto}
-section{background:#fff;border-radius:8px;padding:1rem;flex:2 1 420px;min-width:0}aside{background:#fff;border-radius:8px;padding:1rem;flex:1 1 300px;min-width:0}
+section{background:#fff;border-radius:8px;padding:1rem;flex:2 1 420px;min-width:0}aside{background:#fff;border-radius:8px;padding:1rem;flex:1 1 300px;min-width:0;overflow-x:auto}
 label{display:block;margin:.6rem 0 .2rem;font-weight:600}select,input{font:inherit;padding:.4rem;width:100%;max-width:420px}
 button,.button{background:#2563eb;color:#fff;border:0;border-radius:6px;padding:.5rem .9rem;font:inherit;cursor:pointer;text-decoration:none;display:inline-block;margin:.3rem .3rem 0 0}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #e5e7eb;padding:.3rem;text-align:left;font-size:.9em;vertical-align:top}
 .status{font-size:1.3rem;font-weight:700}.muted{color:#6b7280}.error{background:#fef2f2;border:1px solid #fecaca;padding:.6rem;border-radius:6px}
+iframe{width:100%;max-width:560px;height:260px;border:1px solid #d1d5db;border-radius:6px;background:#fff}
 code{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all}form.inline{display:inline}`;
 
-/** The page script: follows a redirect action and mounts a gateway widget (the small generic hook). */
+/** The page script: follows a redirect action. */
 export const DEMO_SCRIPT = `'use strict';
 (function () {
   var auto = document.querySelector('form[data-auto-submit]');
   if (auto) setTimeout(function () { auto.submit(); }, 800);
-  document.querySelectorAll('[data-widget-url]').forEach(function (el) {
-    var script = document.createElement('script');
-    script.src = el.getAttribute('data-widget-url');
-    script.onload = function () {
-      var data = JSON.parse(el.getAttribute('data-widget-data') || '{}');
-      if (window.DemoWidget && typeof window.DemoWidget.mount === 'function') window.DemoWidget.mount(el, data);
-    };
-    document.head.appendChild(script);
-  });
 })();
 `;
 
@@ -73,7 +65,7 @@ export function checkoutForm(customerId: string, error?: string): string {
 <label for="gateway">Gateway</label><select id="gateway" name="gateway">${options(DEMO_GATEWAYS.map((g) => ({ value: g.id, label: g.label })))}</select>
 <label for="card">Test card (card gateways)</label><select id="card" name="card">${options(DEMO_CARDS.map((c) => ({ value: c.number, label: c.label })))}</select>
 <p><button type="submit">Pay</button></p></form>
-<p class="muted">The demo calls the connector's API over HTTP with the sandbox API key, like a shop would. Cleeng, Adyen and the test clock are the sandbox emulators.</p>`,
+<p class="muted">The demo calls the connector's API over HTTP with the sandbox API key, like a shop would. Cleeng, the gateways (Adyen, Cleverbridge, Smart Glocal, SmartPay) and the test clock are the sandbox emulators.</p>`,
   );
 }
 
@@ -81,8 +73,13 @@ export type DemoAction =
   | { type: 'redirect'; url: string; method: 'GET' | 'POST'; params?: Record<string, string> }
   | { type: 'widget' | 'hosted'; url?: string; data?: Record<string, unknown> };
 
-/** Renders any gateway action generically: a redirect (GET link or POST form with its params) or a widget. */
-export function actionPage(action: DemoAction): string {
+/**
+ * Renders any gateway action generically: a redirect (GET link or POST form with its params) or a widget: the
+ * widget's page (its URL with the action's data as query) in a frame, then a button that brings the action's
+ * data back to `returnTo` as the completion details (the connector asks the gateway; it never takes the
+ * browser's word).
+ */
+export function actionPage(action: DemoAction, returnTo: string): string {
   if (action.type === 'redirect') {
     const params = Object.entries(action.params ?? {})
       .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
@@ -94,9 +91,17 @@ export function actionPage(action: DemoAction): string {
 <button type="submit" id="continue-action">Continue</button></form>`,
     );
   }
+  const data = Object.entries(action.data ?? {}).filter(
+    ([, v]) => typeof v === 'string' || typeof v === 'number',
+  );
+  const widgetUrl = action.url ? new URL(action.url) : undefined;
+  data.forEach(([k, v]) => widgetUrl?.searchParams.set(k, String(v)));
   return page(
-    'Complete the payment in the gateway widget',
-    `<div id="gateway-widget" data-widget-url="${esc(action.url ?? '')}" data-widget-data="${esc(JSON.stringify(action.data ?? {}))}"><p class="muted">Loading the gateway's widget…</p></div>`,
+    'Store your card in the gateway widget',
+    `<p>The gateway keeps the card: store it in its widget below, then continue.</p>
+${widgetUrl ? `<iframe id="gateway-widget" name="gateway-widget" title="Gateway widget" src="${esc(widgetUrl.toString())}"></iframe>` : '<p class="error">The gateway named no widget.</p>'}
+<form method="get" action="${esc(returnTo)}">${data.map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('')}
+<button type="submit" id="widget-done">I stored my card: continue</button></form>`,
   );
 }
 
@@ -136,6 +141,7 @@ export function resultPage(
   clock: string,
   panel: string,
   message?: string,
+  gatewayManaged = false,
 ): string {
   const status = typeof payment?.status === 'string' ? payment.status : 'no payment yet';
   const declined = payment?.decline as { code?: string; reason?: string } | undefined;
@@ -150,7 +156,11 @@ ${payment?.id ? `<p><a class="button" href="/dashboard/payments/${esc(payment.id
 <form class="inline" method="post" action="/demo/orders/${esc(orderId)}/advance"><input type="hidden" name="days" value="8"><button type="submit">Advance the clock 8 days</button></form>
 <form class="inline" method="post" action="/demo/orders/${esc(orderId)}/advance"><input type="hidden" name="days" value="31"><button type="submit" id="advance-month">Advance the clock a month (renewal)</button></form>
 <form class="inline" method="post" action="/demo/orders/${esc(orderId)}/refund"><button type="submit" id="refund">Refund the first payment</button></form>
-<p class="muted">Renewals are Cleeng's: when the period ends the Cleeng emulator sends its renewal webhook, the connector charges the stored card and reports the payment, which appears on the right.</p>`,
+<p class="muted">${
+      gatewayManaged
+        ? "Renewals are the gateway's: when the period ends it bills the stored card itself and notifies the connector, which reports the cycle to Cleeng; both appear on the right."
+        : "Renewals are Cleeng's: when the period ends the Cleeng emulator sends its renewal webhook, the connector charges the stored card and reports the payment, which appears on the right."
+    }</p>`,
     panel,
   );
 }
@@ -191,4 +201,16 @@ ${sub ? `<p>Next billing <code>${esc(sub.nextBillingAt)}</code></p>` : ''}
 <p class="muted">The connector owns this schedule: after the clock moves it runs its rebilling pass, retries a soft decline on its dunning schedule, and honours Cleverbridge's own scheduled retries. The operator dashboard's subscriptions page shows the same.</p>`,
     `<h2>What Cleverbridge saw</h2><div id="gateway-ledger">${rows(view.ledger, ['purchaseId', 'status', 'total', 'period', 'createdAt'])}</div>`,
   );
+}
+
+/** A gateway-managed subscription's billing cycles, as the gateway ran them. */
+export function gatewayCyclesPanel(cycles: Record<string, unknown>[]): string {
+  const keys = ['dueAt', 'status', 'transactionId', 'resultCode'];
+  return `<h2>What SmartPay billed</h2><div id="gateway-cycles">${
+    cycles.length
+      ? `<table><tr>${keys.map((k) => `<th>${esc(k)}</th>`).join('')}</tr>${cycles
+          .map((c) => `<tr>${keys.map((k) => `<td>${esc(c[k])}</td>`).join('')}</tr>`)
+          .join('')}</table>`
+      : '<p class="muted">no cycle yet</p>'
+  }</div>`;
 }
