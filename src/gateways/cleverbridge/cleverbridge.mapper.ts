@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { constantTimeEqual } from '../../common/crypto/constant-time';
 import { FieldError } from '../../common/errors/domain-error';
 import { InvalidMoneyError, Money } from '../../common/money/money';
 import { decline, Decline, DeclineCode } from '../decline-codes';
@@ -19,7 +18,8 @@ import {
   RebillInput,
   WebhookHeaders,
 } from '../gateway.provider';
-import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
+import { WebhookMalformedError } from '../../inbox/webhook.errors';
+import { verifyWebhookBasicAuth } from '../webhook-basic-auth';
 import { CleverbridgeValidationError } from './cleverbridge.errors';
 import { jsonNestingDepth, MAX_JSON_DEPTH } from '../../common/http/json-depth';
 import {
@@ -515,34 +515,12 @@ function isKnownType(type: string): type is CleverbridgeNotificationType {
   return (CLEVERBRIDGE_NOTIFICATION_TYPES as readonly string[]).includes(type);
 }
 
-function headerValue(headers: WebhookHeaders, name: string): string | undefined {
-  const entry = Object.entries(headers).find(([key]) => key.toLowerCase() === name);
-  const value = entry?.[1];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * HTTP Basic auth check for notifications: both parts are compared in constant time, and both comparisons
- * always run. Throws WebhookUnauthenticatedError; never looks at the body.
- */
+/** Cleverbridge notifications are authenticated with HTTP Basic (never reads the body). */
 export function verifyBasicAuth(
   headers: WebhookHeaders,
   expected: { username: string; password: string },
 ): void {
-  const header = headerValue(headers, 'authorization');
-  const match = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
-  if (!match?.[1]) {
-    throw new WebhookUnauthenticatedError('cleverbridge notification: missing Basic authorization');
-  }
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const username = colon >= 0 ? decoded.slice(0, colon) : decoded;
-  const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-  const userOk = constantTimeEqual(username, expected.username);
-  const passwordOk = constantTimeEqual(password, expected.password);
-  if (!(userOk && passwordOk) || colon < 0 || expected.username === '' || expected.password === '') {
-    throw new WebhookUnauthenticatedError('cleverbridge notification: wrong Basic credentials');
-  }
+  verifyWebhookBasicAuth(headers, expected, 'cleverbridge notification');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,5 @@
-import { constantTimeEqual } from '../../common/crypto/constant-time';
 import { Money } from '../../common/money/money';
-import { WebhookMalformedError, WebhookUnauthenticatedError } from '../../inbox/webhook.errors';
+import { WebhookMalformedError } from '../../inbox/webhook.errors';
 import { Decline, decline, DeclineCode } from '../decline-codes';
 import {
   GatewayEvent,
@@ -9,6 +8,7 @@ import {
   PaymentResult,
   WebhookHeaders,
 } from '../gateway.provider';
+import { verifyWebhookBasicAuth } from '../webhook-basic-auth';
 import { GatewayRequestRejectedError, GatewayUnavailableError } from '../gateway.errors';
 import {
   SmartPayAddress,
@@ -182,29 +182,12 @@ export function errorForStatus(httpStatus: number, body: unknown, path: string):
   return new GatewayRequestRejectedError(GATEWAY, message, httpStatus, code);
 }
 
-function headerValue(headers: WebhookHeaders, name: string): string | undefined {
-  const entry = Object.entries(headers).find(([key]) => key.toLowerCase() === name);
-  const value = entry?.[1];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Basic auth of the Notification Service Settings; both parts compared in constant time; never reads the body. */
+/** Smartpay notifications are authenticated with HTTP Basic (never reads the body). */
 export function verifyBasicAuth(
   headers: WebhookHeaders,
   expected: { username: string; password: string },
 ): void {
-  const header = headerValue(headers, 'authorization');
-  const match = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
-  if (!match?.[1]) {
-    throw new WebhookUnauthenticatedError('smartpay notification: missing Basic authorization');
-  }
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const userOk = constantTimeEqual(colon >= 0 ? decoded.slice(0, colon) : decoded, expected.username);
-  const passwordOk = constantTimeEqual(colon >= 0 ? decoded.slice(colon + 1) : '', expected.password);
-  if (!(userOk && passwordOk) || colon < 0 || expected.username === '' || expected.password === '') {
-    throw new WebhookUnauthenticatedError('smartpay notification: wrong Basic credentials');
-  }
+  verifyWebhookBasicAuth(headers, expected, 'smartpay notification');
 }
 
 const SUBSCRIPTION_STATUSES: Record<string, GatewaySubscriptionStatus> = {
