@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { returnedRows } from '../common/database/query-result';
+import { claimDueChecks } from '../common/database/lease-claim';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -219,19 +219,14 @@ export class UnknownOutcomeReconciler extends PollingWorker<ReconcileSummary> {
    */
   private async claimDue(): Promise<{ id: string; checkAttempts: number }[]> {
     const now = this.clock.now();
-    const result: unknown = await this.db.query(
-      `UPDATE payments SET next_check_at = $2, check_attempts = check_attempts + 1
-       WHERE id IN (
-         SELECT candidate.id FROM payments candidate
-         WHERE (candidate.status IN ('pending', 'unknown', 'action_required') OR ${AWAITS_CAPTURE_SQL})
-           AND candidate.next_check_at <= $1
-         ORDER BY candidate.next_check_at
-         LIMIT ${this.config.reconciler.batchSize}
-         FOR UPDATE SKIP LOCKED)
-       RETURNING id, check_attempts`,
-      [now, new Date(now.getTime() + CHECK_LEASE_MS)],
-    );
-    return returnedRows<{ id: string; check_attempts: number }>(result).map((r) => ({
+    const due = await claimDueChecks(this.db, {
+      table: 'payments',
+      open: `status IN ('pending', 'unknown', 'action_required') OR ${AWAITS_CAPTURE_SQL}`,
+      now,
+      leaseUntil: new Date(now.getTime() + CHECK_LEASE_MS),
+      limit: this.config.reconciler.batchSize,
+    });
+    return due.map((r) => ({
       id: r.id,
       checkAttempts: r.check_attempts,
     }));

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { returnedRows } from '../common/database/query-result';
+import { claimDueChecks } from '../common/database/lease-claim';
 import { PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PurchaseEntity } from './purchase.entity';
@@ -34,19 +34,13 @@ export class PurchaseReconciler extends PollingWorker<{ checked: number; resolve
 
   protected async pass(): Promise<{ checked: number; resolved: number }> {
     const now = this.clock.now();
-    const due = returnedRows<{ id: string; check_attempts: number }>(
-      await this.db.query(
-        `UPDATE purchases SET next_check_at = $2, check_attempts = check_attempts + 1
-         WHERE id IN (
-           SELECT candidate.id FROM purchases candidate
-           WHERE candidate.status IN ('processing', 'unknown') AND candidate.next_check_at <= $1
-           ORDER BY candidate.next_check_at
-           LIMIT ${this.config.reconciler.batchSize}
-           FOR UPDATE SKIP LOCKED)
-         RETURNING id, check_attempts`,
-        [now, new Date(now.getTime() + CHECK_LEASE_MS)],
-      ),
-    );
+    const due = await claimDueChecks(this.db, {
+      table: 'purchases',
+      open: `status IN ('processing', 'unknown')`,
+      now,
+      leaseUntil: new Date(now.getTime() + CHECK_LEASE_MS),
+      limit: this.config.reconciler.batchSize,
+    });
     let resolved = 0;
     for (const row of due) {
       if (this.stopped) {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { returnedRows } from '../common/database/query-result';
+import { claimDueChecks } from '../common/database/lease-claim';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { RefundEntity } from './refund.entity';
@@ -33,18 +33,13 @@ export class RefundReconciler extends PollingWorker<{ retried: number }> {
 
   protected async pass(): Promise<{ retried: number }> {
     const now = this.clock.now();
-    const result: unknown = await this.db.query(
-      `UPDATE refunds SET next_check_at = $2, check_attempts = check_attempts + 1
-       WHERE id IN (
-         SELECT candidate.id FROM refunds candidate
-         WHERE candidate.status IN ('requested', 'unknown') AND candidate.next_check_at <= $1
-         ORDER BY candidate.next_check_at
-         LIMIT ${this.config.reconciler.batchSize}
-         FOR UPDATE SKIP LOCKED)
-       RETURNING id, check_attempts`,
-      [now, new Date(now.getTime() + CHECK_LEASE_MS)],
-    );
-    const due = returnedRows<{ id: string; check_attempts: number }>(result);
+    const due = await claimDueChecks(this.db, {
+      table: 'refunds',
+      open: `status IN ('requested', 'unknown')`,
+      now,
+      leaseUntil: new Date(now.getTime() + CHECK_LEASE_MS),
+      limit: this.config.reconciler.batchSize,
+    });
     for (const row of due) {
       if (this.stopped) {
         break; // shutting down: nothing is claimed, the next pass (any instance) takes the rest

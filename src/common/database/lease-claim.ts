@@ -21,6 +21,8 @@ export interface LeaseClaim {
   limit: number;
   /** the lease: column -> value set on every claimed row (appended to the parameters) */
   lease: Readonly<Record<string, unknown>>;
+  /** counters incremented by one on every claimed row (e.g. attempts) */
+  increment?: readonly string[];
   /** columns of the claimed rows to return */
   returning: string;
 }
@@ -30,7 +32,10 @@ export async function claimLeased<Row>(db: SqlRunner, claim: LeaseClaim): Promis
     throw new Error(`lease claim on ${claim.table}: limit ${claim.limit} is not a positive integer`);
   }
   const leaseColumns = Object.keys(claim.lease);
-  const assignments = leaseColumns.map((column, i) => `${column} = $${claim.params.length + i + 1}`);
+  const assignments = [
+    ...leaseColumns.map((column, i) => `${column} = $${claim.params.length + i + 1}`),
+    ...(claim.increment ?? []).map((column) => `${column} = ${column} + 1`),
+  ];
   const result = await db.query(
     `UPDATE ${claim.table} SET ${assignments.join(', ')}
      WHERE id IN (
@@ -43,4 +48,25 @@ export async function claimLeased<Row>(db: SqlRunner, claim: LeaseClaim): Promis
     [...claim.params, ...leaseColumns.map((column) => claim.lease[column])],
   );
   return returnedRows<Row>(result);
+}
+
+/**
+ * The rows of a reconciler's table (`next_check_at`, `check_attempts`) whose check is due, earliest first: their next
+ * check moves to `leaseUntil` (other instances skip them during this pass) and their attempts are counted, which
+ * sets the backoff of the next check. `open` is the table's predicate of the states still to resolve.
+ */
+export function claimDueChecks(
+  db: SqlRunner,
+  check: { table: string; open: string; now: Date; leaseUntil: Date; limit: number },
+): Promise<{ id: string; check_attempts: number }[]> {
+  return claimLeased(db, {
+    table: check.table,
+    where: `(${check.open}) AND candidate.next_check_at <= $1`,
+    params: [check.now],
+    orderBy: 'candidate.next_check_at',
+    limit: check.limit,
+    lease: { next_check_at: check.leaseUntil },
+    increment: ['check_attempts'],
+    returning: 'id, check_attempts',
+  });
 }
