@@ -38,13 +38,13 @@ export class CleengPaymentSync implements OnModuleInit {
         { id: message.aggregateId },
         { cleengPaymentId: String(payment.id) },
       );
+      const local = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
       if (payment.subscriptionId !== undefined && payment.subscriptionId !== null) {
         await this.keepCleengSubscription(manager, message.aggregateId, String(payment.subscriptionId));
-      } else {
-        await this.lookUpCleengSubscription(manager, message.aggregateId);
+      } else if (local) {
+        await this.lookUpCleengSubscription(manager, local);
       }
       if (payment.paymentDetailsId !== undefined && payment.paymentDetailsId !== null) {
-        const local = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
         if (local?.paymentDetailsId) {
           await this.details.linkCleengId(manager, local.paymentDetailsId, String(payment.paymentDetailsId));
         }
@@ -85,10 +85,9 @@ export class CleengPaymentSync implements OnModuleInit {
    * A gateway that runs the billing schedule reports later cycles on the Cleeng subscription its initial payment
    * created; Cleeng's answer does not name it, so it is looked up (queued after this report).
    */
-  private async lookUpCleengSubscription(manager: EntityManager, paymentId: string): Promise<void> {
-    const local = await manager.findOneBy(PaymentEntity, { id: paymentId });
+  private async lookUpCleengSubscription(manager: EntityManager, local: PaymentEntity): Promise<void> {
     if (
-      !local?.externalPaymentId ||
+      !local.externalPaymentId ||
       local.status !== 'captured' ||
       local.operation !== 'initial-payment' ||
       !this.gateways.get(local.gateway).capabilities.gatewayManagedBilling
@@ -99,7 +98,7 @@ export class CleengPaymentSync implements OnModuleInit {
     await this.outbox.enqueue(
       manager,
       paymentSubscriptionLinkReport({
-        paymentId,
+        paymentId: local.id,
         customerId: order.customerId,
         offerId: order.offerId,
         externalPaymentId: local.externalPaymentId,
