@@ -39,6 +39,8 @@ export interface AppConfig {
    */
   sections: ReadonlyMap<string, object>;
   gatewayTimeoutMs: number;
+  /** calls-per-second ceilings set by GATEWAY_RATE_LIMITS, by gateway id (the rest keep their definition's default) */
+  gatewayRateLimits: ReadonlyMap<string, number>;
   outbox: { pollIntervalMs: number; backoffBaseMs: number; backoffMaxMs: number };
   inbox: {
     pollIntervalMs: number;

@@ -50,6 +50,19 @@ describe('loadConfig', () => {
     expect(config.encryptionKey).toHaveLength(32);
     expect(config.apiKeys).toEqual(['key-1']);
     expect(config.databaseUrl).toBeUndefined();
+    expect(config.gatewayRateLimits.size).toBe(0);
+  });
+
+  it('reads per-gateway calls-per-second ceilings', () => {
+    const config = loadConfig({
+      ...COMPLETE_ENV,
+      DATA_DIR: dataDir(),
+      GATEWAY_RATE_LIMITS: ' cleverbridge=2000, adyen=500 ',
+    });
+    expect([...config.gatewayRateLimits]).toEqual([
+      ['cleverbridge', 2000],
+      ['adyen', 500],
+    ]);
   });
 
   it('has no sandbox fallback: with SANDBOX=true a missing variable is still an error naming it', () => {
@@ -68,6 +81,9 @@ describe('loadConfig', () => {
     [{ CLEENG_PAYMENT_METHODS: 'adyen=1' }, 'CLEENG_PAYMENT_METHODS'],
     [{ CLEENG_PAYMENT_METHODS: 'adyen:1,adyen:2' }, 'CLEENG_PAYMENT_METHODS'],
     [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
+    [{ GATEWAY_RATE_LIMITS: 'cleverbridge:20' }, 'GATEWAY_RATE_LIMITS'],
+    [{ GATEWAY_RATE_LIMITS: 'cleverbridge=0' }, 'GATEWAY_RATE_LIMITS'],
+    [{ GATEWAY_RATE_LIMITS: 'adyen=5,adyen=6' }, 'GATEWAY_RATE_LIMITS'],
   ])('fails fast naming the bad variable for %j', (env, name) => {
     expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(name);

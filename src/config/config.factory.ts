@@ -168,6 +168,7 @@ export function loadConfig(
     },
     sections: validateSections(sections, source),
     gatewayTimeoutMs: env.GATEWAY_TIMEOUT_MS,
+    gatewayRateLimits: gatewayRateLimitOverrides(env.GATEWAY_RATE_LIMITS),
     outbox: {
       pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
       backoffBaseMs: env.OUTBOX_BACKOFF_BASE_MS,
@@ -192,6 +193,34 @@ export function loadConfig(
     },
     ...(env.SHOPPER_RETURN_URL ? { shopperReturnUrl: env.SHOPPER_RETURN_URL } : {}),
   };
+}
+
+/** `cleverbridge=150,adyen=500` → map; throws a message naming the bad entry. */
+function parseGatewayRateLimits(raw: string): Map<string, number> {
+  const limits = new Map<string, number>();
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    if (entry === '') {
+      continue;
+    }
+    const match = /^([a-z0-9-]+)=(\d+)$/.exec(entry);
+    const value = match ? Number(match[2]) : NaN;
+    if (!match || !Number.isSafeInteger(value) || value < 1) {
+      throw new Error(`"${entry}" is not gateway=calls-per-second with a whole number of at least 1`);
+    }
+    if (limits.has(match[1]!)) {
+      throw new Error(`"${match[1]}" is listed twice`);
+    }
+    limits.set(match[1]!, value);
+  }
+  return limits;
+}
+
+function gatewayRateLimitOverrides(raw: string | undefined): Map<string, number> {
+  try {
+    return parseGatewayRateLimits(raw ?? '');
+  } catch (err) {
+    throw new ConfigError(`GATEWAY_RATE_LIMITS: ${(err as Error).message}`);
+  }
 }
 
 function rebillSettings(env: EnvSchema): AppConfig['rebill'] {

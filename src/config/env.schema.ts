@@ -144,6 +144,11 @@ export class EnvSchema {
   @Min(100)
   GATEWAY_TIMEOUT_MS = 15000;
 
+  /** `gateway=calls-per-second,...` over each gateway's default ceiling; checked in config.factory.ts */
+  @IsOptional()
+  @IsString()
+  GATEWAY_RATE_LIMITS?: string;
+
   @Type(() => Number)
   @IsInt()
   @Min(100)

@@ -2,6 +2,7 @@ import { Decline, decline } from '../gateways/decline-codes';
 import { DomainError } from '../common/errors/domain-error';
 import { gatewayCallDuration, GatewayCallMetricOutcome } from '../common/metrics/process-metrics';
 import { GatewayId } from './gateway-ids';
+import { gatewayRateLimits } from './gateway-rate-limits';
 import {
   GatewayOperationUnsupportedError,
   GatewayOutcomeUnknownError,
@@ -70,7 +71,8 @@ export function setGatewayCallRecorder(
  * idempotency key on every try, so a retry after a lost response returns the first answer instead
  * of charging twice. A call the gateway cannot deduplicate (`idempotent: false`) is retried only while the
  * failure proves the request never left; its unknown outcome is resolved by a notification or a lookup.
- * Every call is timed in `connector_gateway_call_duration_seconds`.
+ * Every try waits within the gateway's calls-per-second ceiling (GATEWAY_RATE_LIMITS). Every call is timed in
+ * `connector_gateway_call_duration_seconds`.
  */
 export async function callGateway<T>(
   call: () => Promise<T>,
@@ -81,6 +83,7 @@ export async function callGateway<T>(
   let result: GatewayCallOutcome<T> | undefined;
   try {
     result = await callWithRetries(
+      options.gateway,
       call,
       options.retryDelaysMs ?? GATEWAY_RETRY_DELAYS_MS,
       options.idempotent ?? true,
@@ -146,6 +149,7 @@ export function summariseOutcome(
 }
 
 async function callWithRetries<T>(
+  gateway: GatewayId,
   call: () => Promise<T>,
   retryDelaysMs: readonly number[],
   idempotent: boolean,
@@ -160,6 +164,8 @@ async function callWithRetries<T>(
       await sleep(retryDelaysMs[attempt - 1] ?? 0);
     }
     try {
+      // each try waits for the gateway's calls-per-second allowance before it is sent
+      await gatewayRateLimits()?.take(gateway);
       return { kind: 'ok', value: await call() };
     } catch (err) {
       if (err instanceof GatewayRequestRejectedError) {

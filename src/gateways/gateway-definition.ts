@@ -17,6 +17,11 @@ export interface GatewayDefinition<Id extends string = string> {
   provider: Type<GatewayProvider>;
   /** pino redaction paths for its wire secrets (e.g. a redirect result in the return URL's query) */
   redactPaths: readonly string[];
+  /**
+   * Default calls-per-second ceiling (GATEWAY_RATE_LIMITS overrides): conservative, below what the vendor documents
+   * or tolerates without an agreement; the reason sits beside the number in its definition.
+   */
+  callsPerSecond: number;
 }
 
 /** Ties an env schema to its option resolver with types, then erases them for the heterogeneous list. */
@@ -27,6 +32,7 @@ export function defineGateway<Id extends string, Env extends object, Options>(de
   optionsToken: symbol;
   provider: Type<GatewayProvider>;
   redactPaths?: readonly string[];
+  callsPerSecond: number;
 }): GatewayDefinition<Id> {
   return {
     ...definition,

@@ -20,7 +20,8 @@ function fake(capabilities: Partial<GatewayCapabilities>, operations: Partial<Ga
   return { id: 'fake', capabilities: { ...NONE, ...capabilities }, ...operations };
 }
 
-const config = (ids: string[]) => ({
+const config = (ids: string[], rateLimited: string[] = []) => ({
+  gatewayRateLimits: new Map(rateLimited.map((id) => [id, 10])),
   cleeng: {
     apiUrl: '',
     publisherToken: '',
@@ -77,6 +78,13 @@ describe('capabilities against operations', () => {
       'CLEENG_PAYMENT_METHODS: unknown gateway "paypal" (known: fake)',
     );
     expect(new GatewayRegistry([fake({})], config(['fake'])).enabled()).toEqual(['fake']);
+  });
+
+  it('the registry refuses a GATEWAY_RATE_LIMITS entry for a gateway it lacks', () => {
+    expect(() => new GatewayRegistry([fake({})], config(['fake'], ['fake', 'paypal']))).toThrow(
+      'GATEWAY_RATE_LIMITS: unknown gateway "paypal" (known: fake)',
+    );
+    expect(new GatewayRegistry([fake({})], config(['fake'], ['fake'])).enabled()).toEqual(['fake']);
   });
 
   it('requireOperation binds what exists and refuses what does not', async () => {

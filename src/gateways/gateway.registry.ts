@@ -11,7 +11,8 @@ export class GatewayRegistryError extends Error {}
 
 /**
  * The implemented gateways, by id. Built at boot, where it refuses a gateway whose declared capabilities
- * disagree with what it implements, and CLEENG_PAYMENT_METHODS entries for gateways this build lacks.
+ * disagree with what it implements, and CLEENG_PAYMENT_METHODS or GATEWAY_RATE_LIMITS entries for gateways this
+ * build lacks.
  */
 @Injectable()
 export class GatewayRegistry {
@@ -19,7 +20,7 @@ export class GatewayRegistry {
 
   constructor(
     @Inject(GATEWAY_PROVIDERS) providers: GatewayProvider[],
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'cleeng'>,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'cleeng' | 'gatewayRateLimits'>,
   ) {
     const problems = providers.flatMap((p) => capabilityMismatches(p));
     this.byId = new Map(providers.map((p) => [p.id, p]));
@@ -28,6 +29,11 @@ export class GatewayRegistry {
         problems.push(
           `CLEENG_PAYMENT_METHODS: unknown gateway "${id}" (known: ${this.enabled().join(', ')})`,
         );
+      }
+    }
+    for (const id of config.gatewayRateLimits.keys()) {
+      if (!this.byId.has(id)) {
+        problems.push(`GATEWAY_RATE_LIMITS: unknown gateway "${id}" (known: ${this.enabled().join(', ')})`);
       }
     }
     if (problems.length > 0) {

@@ -1,9 +1,10 @@
-import { Module, Provider } from '@nestjs/common';
+import { Inject, Module, OnModuleDestroy, Provider } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { GATEWAY_PROVIDERS, GatewayRegistry } from './gateway.registry';
 import { GatewayDefinition } from './gateway-definition';
 import { GatewayProvider } from './gateway.provider';
 import { GATEWAY_DEFINITIONS } from './gateways';
+import { GatewayRateLimits, setGatewayRateLimits } from './gateway-rate-limits';
 
 function optionsProvider(definition: GatewayDefinition): Provider {
   return {
@@ -33,4 +34,18 @@ function optionsProvider(definition: GatewayDefinition): Provider {
   ],
   exports: [GatewayRegistry],
 })
-export class GatewaysModule {}
+export class GatewaysModule implements OnModuleDestroy {
+  private readonly rateLimits: GatewayRateLimits;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    // the registry (built first) has refused GATEWAY_RATE_LIMITS entries for gateways this build lacks
+    this.rateLimits = new GatewayRateLimits(
+      new Map(GATEWAY_DEFINITIONS.map((d) => [d.id, config.gatewayRateLimits.get(d.id) ?? d.callsPerSecond])),
+    );
+    setGatewayRateLimits(this.rateLimits);
+  }
+
+  onModuleDestroy(): void {
+    setGatewayRateLimits(undefined, this.rateLimits);
+  }
+}

@@ -47,6 +47,8 @@ export async function startTestApp(
       OUTBOX_POLL_INTERVAL_MS: '200',
       OUTBOX_BACKOFF_BASE_MS: '200',
       OUTBOX_BACKOFF_MAX_MS: '1000',
+      // scaled like the timeouts: at the 20/s default, the 500-subscription rebilling tests would wait 25 s
+      GATEWAY_RATE_LIMITS: 'cleverbridge=1000',
       ...env,
     },
     options,

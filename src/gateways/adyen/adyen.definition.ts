@@ -10,4 +10,6 @@ export const adyenGateway = defineGateway({
   provider: AdyenGateway,
   // the single-use redirectResult on the return URL authorises the payment: never log it
   redactPaths: ['req.query.redirectResult'],
+  // Adyen publishes no fixed ceiling but throttles bursts per merchant account; raise it with GATEWAY_RATE_LIMITS
+  callsPerSecond: 200,
 });

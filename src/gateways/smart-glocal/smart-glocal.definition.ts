@@ -8,4 +8,6 @@ export const smartGlocalGateway = defineGateway({
   options: smartGlocalOptions,
   optionsToken: SMART_GLOCAL_OPTIONS,
   provider: SmartGlocalGateway,
+  // no published ceiling: a conservative default until one is agreed with the account manager
+  callsPerSecond: 50,
 });

@@ -8,4 +8,6 @@ export const smartPayGateway = defineGateway({
   options: smartPayOptions,
   optionsToken: SMARTPAY_OPTIONS,
   provider: SmartPayGateway,
+  // no published ceiling: a conservative default until one is agreed with the account manager
+  callsPerSecond: 50,
 });
