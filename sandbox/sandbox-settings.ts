@@ -47,7 +47,14 @@ export interface SandboxSettings {
     paymentMethods: ReadonlyMap<string, number>;
   };
   adyen: { apiKey: string; merchantAccount: string; hmacKey: string };
-  cleverbridge: { username: string; password: string; notifyUsername: string; notifyPassword: string };
+  cleverbridge: {
+    username: string;
+    password: string;
+    notifyUsername: string;
+    notifyPassword: string;
+    /** REST requests per second it accepts before answering 429 (Cleverbridge documents 150 per IP) */
+    requestsPerSecond: number;
+  };
   /** PEM: the merchant's key the emulator verifies requests with (derived from the app's private key), its own to sign */
   smartGlocal: { project: string; merchantPrivateKey: string; privateKey: string };
   smartpay: { merchantKey: string; authKey: string; notifyUsername: string; notifyPassword: string };
@@ -117,6 +124,20 @@ const nonEmpty = (value: string | undefined, fallback: string): string =>
   value !== undefined && value !== '' ? value : fallback;
 
 /** `gateway:id,...` as the app reads CLEENG_PAYMENT_METHODS; pairs that do not parse are skipped (the app rejects them). */
+/** Cleverbridge's REST APIs: "maximum of 150 requests per second from an IP address or range". */
+const CLEVERBRIDGE_REQUESTS_PER_SECOND = 150;
+
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value.trim() === '') {
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return n;
+}
+
 function parsePaymentMethods(raw: string): Map<string, number> {
   const map = new Map<string, number>();
   for (const pair of raw.split(',')) {
@@ -152,6 +173,11 @@ export function sandboxSettings(env: Record<string, string | undefined>, publicU
       password: nonEmpty(env.CLEVERBRIDGE_PASSWORD, d.cleverbridgePassword),
       notifyUsername: nonEmpty(env.CLEVERBRIDGE_NOTIFY_USERNAME, d.cleverbridgeNotifyUsername),
       notifyPassword: nonEmpty(env.CLEVERBRIDGE_NOTIFY_PASSWORD, d.cleverbridgeNotifyPassword),
+      requestsPerSecond: positiveInt(
+        env.SANDBOX_CLEVERBRIDGE_REQUESTS_PER_SECOND,
+        CLEVERBRIDGE_REQUESTS_PER_SECOND,
+        'SANDBOX_CLEVERBRIDGE_REQUESTS_PER_SECOND',
+      ),
     },
     smartGlocal: {
       project: nonEmpty(env.SMART_GLOCAL_PROJECT, d.smartGlocalProject),

@@ -206,7 +206,7 @@ multi('two app instances on one PostgreSQL', () => {
     const requests = (await host.http.get('/sandbox/cleverbridge/requests')).body as { attempt?: string }[];
     const wanted = new Set(keys.map((k) => k.idempotency_key));
     expect(requests.filter((r) => r.attempt !== undefined && wanted.has(r.attempt))).toHaveLength(500);
-  });
+  }, 120_000); // 500 ProcessCarts paced under the emulator's 150/s (GATEWAY_RATE_LIMITS in test-app.ts)
 
   it('an instance that dies after the gateway charged: after the lease another one finds the purchase by lookup', async () => {
     // it dies: no drain to wait for (the fault point never returns)

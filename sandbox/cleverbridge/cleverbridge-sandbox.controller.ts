@@ -71,19 +71,60 @@ function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/** Requests admitted per wall-clock second (a fixed window, as per-second API limits usually are). */
+export class RequestWindow {
+  private second = 0;
+  private count = 0;
+
+  constructor(private readonly perSecond: number) {}
+
+  admit(nowMs: number): boolean {
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.count = 0;
+    }
+    this.count += 1;
+    return this.count <= this.perSecond;
+  }
+}
+
 /** Cleverbridge REST as the connector calls it: `POST /sandbox/cleverbridge/cart/processcart`. */
 @ApiExcludeController()
 @UseFilters(SandboxErrorFilter)
 @Controller('sandbox/cleverbridge')
 export class CleverbridgeSandboxController {
+  private readonly window: RequestWindow;
+
   constructor(
     private readonly service: CleverbridgeSandboxService,
     private readonly store: CleverbridgeSandboxStore,
     private readonly faults: SandboxFaults,
     @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
-  ) {}
+  ) {
+    this.window = new RequestWindow(config.cleverbridge.requestsPerSecond);
+  }
 
-  /** Faults first (nothing processed), then Basic auth, processing, the request log, a possibly held answer. */
+  /**
+   * Over Cleverbridge's documented rate limit, a REST request is refused with 429 before anything else. The body
+   * Cleverbridge sends then is undocumented; the status is what a caller can rely on.
+   */
+  private rateLimited(req: Request, res: Response, path: string): ProcessCartBody | undefined {
+    if (this.window.admit(Date.now())) {
+      return undefined;
+    }
+    this.store.logRequest({ method: req.method, path, status: 429 });
+    res.status(429);
+    return {
+      status: 'TooManyRequests',
+      error: {
+        code: 'RATE_LIMITED',
+        message: `more than ${this.config.cleverbridge.requestsPerSecond} requests per second`,
+      },
+    };
+  }
+
+  /** Rate limit, then faults (nothing processed), Basic auth, processing, the request log, a possibly held answer. */
   @Post('cart/processcart')
   async processCart(
     @Req() req: Request,
@@ -93,6 +134,10 @@ export class CleverbridgeSandboxController {
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
     const attempt = attemptOf(body);
     const entry = { method: req.method, path, ...(attempt !== undefined ? { attempt } : {}) };
+    const refused = this.rateLimited(req, res, path);
+    if (refused) {
+      return refused;
+    }
     try {
       await this.faults.beforeRequest('cleverbridge');
     } catch (error) {
@@ -140,6 +185,10 @@ export class CleverbridgeSandboxController {
     @Query('purchasestatusids') statusesRaw: unknown,
   ): Promise<{ purchases: PurchaseListEntry[] } | ProcessCartBody> {
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    const refused = this.rateLimited(req, res, path);
+    if (refused) {
+      return refused;
+    }
     try {
       await this.faults.beforeRequest('cleverbridge');
     } catch (error) {

@@ -47,8 +47,9 @@ export async function startTestApp(
       OUTBOX_POLL_INTERVAL_MS: '200',
       OUTBOX_BACKOFF_BASE_MS: '200',
       OUTBOX_BACKOFF_MAX_MS: '1000',
-      // scaled like the timeouts: at the 20/s default, the 500-subscription rebilling tests would wait 25 s
-      GATEWAY_RATE_LIMITS: 'cleverbridge=1000',
+      // at the 20/s default the 500-subscription rebilling tests would wait 25 s; under half the emulator's 150/s
+      // (like Cleverbridge's), so two misaligned one-second windows never add up to more than it accepts
+      GATEWAY_RATE_LIMITS: 'cleverbridge=70',
       ...env,
     },
     options,
