@@ -250,19 +250,42 @@ async function main() {
     process.stdout.write(
       `${label.padEnd(58)} ${statements.toFixed(1).padStart(6)} statements  ${cpuMs.toFixed(2).padStart(6)} ms app CPU\n`,
     );
-  process.stdout.write(`\n${databaseUrl.replace(/\/\/[^@]*@/, '//')}: app process only (NODE_ENV=production, SANDBOX=false)\n`);
-  line(`purchase, one at a time (mean of ${n})`, avg(purchases.map((r) => r.statements.length)), avg(purchases.map((r) => r.cpuMs)));
-  line(`purchase under load (${load}, concurrency ${concurrency})`, loaded.statements.length / load, loaded.cpuMs / load);
-  line(`Adyen notifications of one purchase (mean of ${notified})`, notifications.statements.length / notified, notifications.cpuMs / notified);
-  line(`capture-only renewal, one at a time (mean of ${renewals.length})`, avg(renewals.map((r) => r.statements.length)), avg(renewals.map((r) => r.cpuMs)));
+  process.stdout.write(
+    `\n${databaseUrl.replace(/\/\/[^@]*@/, '//')}: app process only (NODE_ENV=production, SANDBOX=false)\n`,
+  );
+  line(
+    `purchase, one at a time (mean of ${n})`,
+    avg(purchases.map((r) => r.statements.length)),
+    avg(purchases.map((r) => r.cpuMs)),
+  );
+  line(
+    `purchase under load (${load}, concurrency ${concurrency})`,
+    loaded.statements.length / load,
+    loaded.cpuMs / load,
+  );
+  line(
+    `Adyen notifications of one purchase (mean of ${notified})`,
+    notifications.statements.length / notified,
+    notifications.cpuMs / notified,
+  );
+  line(
+    `capture-only renewal, one at a time (mean of ${renewals.length})`,
+    avg(renewals.map((r) => r.statements.length)),
+    avg(renewals.map((r) => r.cpuMs)),
+  );
   if (list) {
     const show = (title, statements) => {
       process.stdout.write(`\n${title}: ${statements.length}\n`);
-      statements.forEach((s, i) => process.stdout.write(`${String(i + 1).padStart(3)}. ${s.slice(0, 200)}\n`));
+      statements.forEach((s, i) =>
+        process.stdout.write(`${String(i + 1).padStart(3)}. ${s.slice(0, 200)}\n`),
+      );
     };
     show('purchase (orders, payments, report delivery)', purchases[purchases.length - 1].statements);
     if (renewals.length > 0) {
-      show('renewal (webhook intake, inbox worker, report delivery)', renewals[renewals.length - 1].statements);
+      show(
+        'renewal (webhook intake, inbox worker, report delivery)',
+        renewals[renewals.length - 1].statements,
+      );
     }
   }
   await probe.end();

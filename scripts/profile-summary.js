@@ -39,7 +39,7 @@ function area(frame) {
   if (/\/dist\/src\//.test(url)) return 'app src/';
   if (/\/dist\/sandbox\//.test(url)) return 'sandbox (emulators)';
   if (/\/dist\/bench\//.test(url)) return 'bench (load generator)';
-  if (url.startsWith('node:') || url === '' ) return 'node internals / native';
+  if (url.startsWith('node:') || url === '') return 'node internals / native';
   return url;
 }
 
@@ -60,7 +60,9 @@ for (const [id, us] of selfUs) {
 const busy = total - (areas.get('(idle)') ?? 0);
 const ms = (us) => (us / 1000).toFixed(0).padStart(7);
 const perOp = (us) => (per ? ` ${(us / 1000 / per).toFixed(2).padStart(7)} ms/op` : '');
-process.stdout.write(`profile ${file}: ${ms(total)} ms sampled, ${ms(busy).trim()} ms busy\n\nself time by area:\n`);
+process.stdout.write(
+  `profile ${file}: ${ms(total)} ms sampled, ${ms(busy).trim()} ms busy\n\nself time by area:\n`,
+);
 for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1])) {
   process.stdout.write(`${ms(us)} ms ${((100 * us) / busy).toFixed(1).padStart(5)} %${perOp(us)}  ${a}\n`);
 }
