@@ -8,7 +8,7 @@
 //   charge, report); Adyen's own notifications are paused meanwhile and measured on their own;
 // - its CPU time (user + system) per purchase over --load purchases at --concurrency, outbox drained.
 // Pollers run every hour, so only the work measured speaks to the database. --list prints the statements of the
-// last sequential purchase and renewal in order.
+// last sequential purchase and renewal in order. --cpu-prof DIR: the app writes a CPU profile to DIR on exit.
 'use strict';
 const { fork, spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
@@ -29,6 +29,8 @@ const n = Number(flag('n', '10'));
 const load = Number(flag('load', '300'));
 const concurrency = Number(flag('concurrency', '16'));
 const list = args.includes('--list');
+// --cpu-prof DIR: the app process writes a V8 CPU profile there when it exits
+const cpuProf = flag('cpu-prof');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function waitHttp(url) {
@@ -64,7 +66,11 @@ async function main() {
   const hour = String(3_600_000);
   const child = fork(join(ROOT, 'dist/src/main.js'), [], {
     cwd: ROOT,
-    execArgv: ['-r', join(__dirname, 'statement-hook.js')],
+    execArgv: [
+      '-r',
+      join(__dirname, 'statement-hook.js'),
+      ...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', cpuProf] : []),
+    ],
     env: {
       PATH: process.env.PATH ?? '',
       ...sandboxEnv({ publicUrl: sandbox, dataDir }),
@@ -157,8 +163,8 @@ async function main() {
     await ask('start');
     const value = await fn();
     await sleep(30);
-    const { statements, cpuUs } = await ask('stop');
-    return { value, statements, cpuMs: cpuUs / 1000 };
+    const { statements, cpuUs, window } = await ask('stop');
+    return { value, statements, cpuMs: cpuUs / 1000, window };
   };
 
   const customers = 800_000_000 + Math.floor(Math.random() * 99_000_000);
@@ -273,6 +279,9 @@ async function main() {
     avg(renewals.map((r) => r.statements.length)),
     avg(renewals.map((r) => r.cpuMs)),
   );
+  if (cpuProf) {
+    process.stdout.write(`profile window of the load: --from ${loaded.window.fromUs} --to ${loaded.window.toUs}\n`);
+  }
   if (list) {
     const show = (title, statements) => {
       process.stdout.write(`\n${title}: ${statements.length}\n`);
@@ -289,6 +298,9 @@ async function main() {
     }
   }
   await probe.end();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
   stopAll();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node scripts/profile-summary.js <file.cpuprofile> [--top 30] [--per N]
+// node scripts/profile-summary.js <file.cpuprofile> [--top 30] [--per N] [--from US --to US]
 // Self time of a `node --cpu-prof` profile by area (the app's src/, the sandbox emulators, each node_modules package,
 // node internals, GC, idle) and the top functions by self time outside the emulators and idle. With --per N, the
 // times are also given per operation (e.g. per purchase).
@@ -22,7 +22,13 @@ const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const selfUs = new Map();
 const deltas = profile.timeDeltas;
+// --from/--to: monotonic microseconds (as printed by count-statements.js) to keep one phase of the run
+const from = opt('from', -Infinity);
+const to = opt('to', Infinity);
+let at = profile.startTime;
 for (let i = 0; i < profile.samples.length; i += 1) {
+  at += deltas[i] ?? 0;
+  if (at < from || at > to) continue;
   const id = profile.samples[i];
   selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[i] ?? 0));
 }
@@ -43,6 +49,19 @@ function area(frame) {
   return url;
 }
 
+// native and node-internal time charged to the nearest caller that is the app's or a package's
+const parentOf = new Map();
+for (const node of profile.nodes) {
+  for (const child of node.children ?? []) parentOf.set(child, node.id);
+}
+function ownerArea(id) {
+  for (let at = id; at !== undefined; at = parentOf.get(at)) {
+    const a = area(byId.get(at).callFrame);
+    if (a !== 'node internals / native') return a;
+  }
+  return 'node internals / native';
+}
+const owners = new Map();
 const areas = new Map();
 const functions = new Map();
 let total = 0;
@@ -51,6 +70,8 @@ for (const [id, us] of selfUs) {
   const frame = node.callFrame;
   const a = area(frame);
   areas.set(a, (areas.get(a) ?? 0) + us);
+  const owner = ownerArea(id);
+  owners.set(owner, (owners.get(owner) ?? 0) + us);
   total += us;
   if (a !== '(idle)' && a !== 'sandbox (emulators)') {
     const key = `${frame.functionName || '(anonymous)'}  ${(frame.url ?? '').replace(/^.*\/(node_modules|dist)\//, '$1/')}:${frame.lineNumber + 1}`;
@@ -64,6 +85,10 @@ process.stdout.write(
   `profile ${file}: ${ms(total)} ms sampled, ${ms(busy).trim()} ms busy\n\nself time by area:\n`,
 );
 for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1])) {
+  process.stdout.write(`${ms(us)} ms ${((100 * us) / busy).toFixed(1).padStart(5)} %${perOp(us)}  ${a}\n`);
+}
+process.stdout.write('\nthe same, node internals and native code charged to their nearest caller:\n');
+for (const [a, us] of [...owners].sort((x, y) => y[1] - x[1]).slice(0, top)) {
   process.stdout.write(`${ms(us)} ms ${((100 * us) / busy).toFixed(1).padStart(5)} %${perOp(us)}  ${a}\n`);
 }
 process.stdout.write(`\ntop ${top} functions by self time (emulators and idle left out):\n`);

@@ -6,6 +6,7 @@ const pg = require('pg');
 
 let recording = null;
 let cpuAtStart = null;
+let startedUs = 0n;
 const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function query(config, ...rest) {
   if (recording) {
@@ -18,10 +19,13 @@ process.on('message', (message) => {
   if (message === 'start') {
     recording = [];
     cpuAtStart = process.cpuUsage();
+    startedUs = process.hrtime.bigint() / 1000n;
     process.send({ started: true });
   } else if (message === 'stop') {
     const used = process.cpuUsage(cpuAtStart);
-    process.send({ statements: recording ?? [], cpuUs: used.user + used.system });
+    // monotonic microseconds, the clock of a --cpu-prof profile: profile-summary.js --from/--to
+    const window = { fromUs: String(startedUs), toUs: String(process.hrtime.bigint() / 1000n) };
+    process.send({ statements: recording ?? [], cpuUs: used.user + used.system, window });
     recording = null;
   }
 });
