@@ -96,9 +96,7 @@ const steps = [
 async function main() {
   const client = new Client({ connectionString: url });
   await client.connect();
-  const [{ seeded }] = (
-    await client.query(`SELECT count(*)::int AS seeded FROM orders WHERE cleeng_order_id LIKE 'seed-%'`)
-  ).rows;
+  const [{ seeded }] = (await client.query(`SELECT count(*)::int AS seeded FROM orders WHERE cleeng_order_id LIKE 'seed-%'`)).rows;
   if (seeded > 0) {
     console.error(`this database already holds ${seeded} seeded orders: seed a fresh database`);
     process.exit(1);

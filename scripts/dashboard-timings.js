@@ -14,10 +14,7 @@ async function main() {
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: nonceCookie },
     body: new URLSearchParams({ _csrf: csrf, operator: 'timings', key }).toString(),
   });
-  const session = login.headers
-    .getSetCookie()
-    .find((c) => c.startsWith('dashboard_session='))
-    .split(';')[0];
+  const session = login.headers.getSetCookie().find((c) => c.startsWith('dashboard_session=')).split(';')[0];
   const get = async (path) => {
     const started = process.hrtime.bigint();
     const res = await fetch(`${base}${path}`, { headers: { cookie: session } });
