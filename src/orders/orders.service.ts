@@ -13,6 +13,10 @@ import { GatewayId } from '../gateways/gateway-ids';
 import { CreateOrderDto } from './dto/create-order.dto';
 import { ORDER_TRANSITIONS, OrderEntity, OrderStatus, PaymentOperation } from './order.entity';
 import { CleengOrder } from '../cleeng/cleeng.types';
+import { returnedRows } from '../common/database/query-result';
+import { rowToEntity } from '../common/database/row-lock';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class OrdersService {
@@ -73,8 +77,7 @@ export class OrdersService {
       }
       throw err;
     }
-    const repo = this.db.getRepository(OrderEntity);
-    const entity = repo.create({
+    const entity = {
       cleengOrderId: String(order.id),
       customerId: String(order.customerId),
       offerId: order.offerId,
@@ -86,15 +89,39 @@ export class OrdersService {
       paymentOperation: link.paymentOperation,
       cleengSubscriptionId: link.cleengSubscriptionId ?? null,
       sourceEventId: link.sourceEventId ?? null,
-      status: 'open',
+      status: 'open' as const,
       expiresAt: order.expirationDate ? new Date(order.expirationDate) : null,
-    });
+    };
     try {
-      return await repo.save(entity);
+      // one plain statement (no transaction around it, no reload): the row as inserted comes back
+      const rows = returnedRows<Record<string, unknown>>(
+        await this.db.query(
+          `INSERT INTO orders (cleeng_order_id, customer_id, offer_id, gateway, payment_method_id, amount_minor,
+             currency, country, payment_operation, cleeng_subscription_id, source_event_id, status, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+          [
+            entity.cleengOrderId,
+            entity.customerId,
+            entity.offerId,
+            entity.gateway,
+            entity.paymentMethodId,
+            entity.amountMinor,
+            entity.currency,
+            entity.country,
+            entity.paymentOperation,
+            entity.cleengSubscriptionId,
+            entity.sourceEventId,
+            entity.status,
+            entity.expiresAt,
+          ],
+        ),
+      );
+      return this.toEntity(rows[0]);
     } catch (err) {
       if (!isUniqueViolation(err)) {
         throw err;
       }
+      const repo = this.db.getRepository(OrderEntity);
       const existing = link.sourceEventId
         ? await repo.findOneBy({ sourceEventId: link.sourceEventId })
         : await repo.findOneBy({ cleengOrderId: String(order.id) });
@@ -108,16 +135,35 @@ export class OrdersService {
     }
   }
 
+  /** The order made for this inbox event (a renewal webhook), if any. */
+  async findBySourceEvent(eventId: string): Promise<OrderEntity | null> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT * FROM orders WHERE source_event_id = $1`,
+      [eventId],
+    );
+    return rows[0] ? this.toEntity(rows[0]) : null;
+  }
+
+  private toEntity(row: Record<string, unknown> | undefined): OrderEntity {
+    if (!row) {
+      throw new Error('no order row returned');
+    }
+    return rowToEntity<OrderEntity>(this.db.getMetadata(OrderEntity), row);
+  }
+
   /** The order if this principal may see it; 404 otherwise (never reveal other customers' orders). */
   async findForPrincipal(principal: Principal, id: string): Promise<OrderEntity> {
     const customer = restrictedCustomer(principal);
-    const order = await this.db
-      .getRepository(OrderEntity)
-      .findOneBy(customer === undefined ? { id } : { id, customerId: customer });
-    if (!order) {
+    const rows: Record<string, unknown>[] = UUID.test(id)
+      ? await this.db.query(`SELECT * FROM orders WHERE id = $1 AND ($2::text IS NULL OR customer_id = $2)`, [
+          id,
+          customer ?? null,
+        ])
+      : [];
+    if (!rows[0]) {
       throw new NotFoundError('ORDER_NOT_FOUND', id);
     }
-    return order;
+    return this.toEntity(rows[0]);
   }
 
   /** The order, in the caller's transaction. */

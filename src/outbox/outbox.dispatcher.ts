@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityMetadata } from 'typeorm';
 import { CleengClient, CleengUnavailableError } from '../cleeng/cleeng.client';
 import { Clock } from '../common/clock/clock';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { claimLeased } from '../common/database/lease-claim';
+import { returnedRows } from '../common/database/query-result';
+import { rowToEntity } from '../common/database/row-lock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { OutboxMessageEntity } from './outbox-message.entity';
 import { OutboxService } from './outbox.service';
@@ -58,6 +60,7 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
   protected async pass(): Promise<DispatchSummary> {
     const summary: DispatchSummary = { delivered: 0, retried: 0, dead: 0 };
     while (!this.stopped) {
+      const enqueuedBefore = this.outbox.enqueuedCount();
       const batch = await this.claim();
       if (batch.length === 0) {
         return summary;
@@ -85,6 +88,11 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
           }
         }),
       );
+      if (batch.length < BATCH && this.outbox.enqueuedCount() === enqueuedBefore) {
+        // nothing else was due at the claim and nothing was written since: no need for a claim that finds
+        // nothing (messages enqueued later kick another pass; other instances' ones come with the poll)
+        return summary;
+      }
     }
     return summary;
   }
@@ -109,6 +117,10 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
       returning: 'id, kind, aggregate_id, dedupe_key, payload, sealed_secret, attempts',
     });
     return rows.sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  private messageMetadata(): EntityMetadata {
+    return this.db.getMetadata(OutboxMessageEntity);
   }
 
   private async release(ids: string[]): Promise<void> {
@@ -139,17 +151,23 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
       }
       const key = row.payload.method === 'GET' ? undefined : row.dedupe_key;
       const result = await this.cleeng.send(row.payload.method, path, body, key);
+      const markDelivered = `UPDATE outbox_messages SET status = 'delivered', delivered_at = $2, attempts = attempts + 1,
+             locked_until = NULL, last_error = NULL, failure_reason = NULL, result = $3 WHERE id = $1`;
+      const params = [row.id, this.clock.now(), JSON.stringify(redactResult(result))];
+      const handler = this.outbox.resultHandler(row.kind);
+      if (!handler) {
+        await this.db.query(markDelivered, params);
+        return 'delivered';
+      }
+      // the local consequence of Cleeng's answer commits with the delivery, or neither does
       await this.db.transaction(async (manager) => {
-        await manager.query(
-          `UPDATE outbox_messages SET status = 'delivered', delivered_at = $2, attempts = attempts + 1,
-             locked_until = NULL, last_error = NULL, failure_reason = NULL, result = $3 WHERE id = $1`,
-          [row.id, this.clock.now(), JSON.stringify(redactResult(result))],
+        const [delivered] = returnedRows<Record<string, unknown>>(
+          await manager.query(`${markDelivered} RETURNING *`, params),
         );
-        const handler = this.outbox.resultHandler(row.kind);
-        if (handler) {
-          const message = await manager.findOneByOrFail(OutboxMessageEntity, { id: row.id });
-          await handler(manager, message, result);
+        if (!delivered) {
+          throw new Error(`outbox message ${row.id} vanished while being delivered`);
         }
+        await handler(manager, rowToEntity<OutboxMessageEntity>(this.messageMetadata(), delivered), result);
       });
       return 'delivered';
     } catch (err) {

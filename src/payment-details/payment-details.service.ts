@@ -75,6 +75,28 @@ export class PaymentDetailsService implements OnModuleInit {
     );
   }
 
+  /**
+   * A new active details row as parameters for an INSERT written elsewhere (e.g. in the statement that moves the
+   * payment the token came with): its id chosen here, the token sealed.
+   */
+  sealedRow(input: NewPaymentDetails): {
+    id: string;
+    customerId: string;
+    gateway: GatewayId;
+    shopperReference: string;
+    tokenSealed: string;
+    card: CardMetadata;
+  } {
+    return {
+      id: randomUUID(),
+      customerId: input.customerId,
+      gateway: input.gateway,
+      shopperReference: input.shopperReference,
+      tokenSealed: this.cipher.encrypt(input.token),
+      card: input.card,
+    };
+  }
+
   async linkCleengId(manager: EntityManager, id: string, cleengPaymentDetailsId: string): Promise<void> {
     await manager.update(PaymentDetailsEntity, { id }, { cleengPaymentDetailsId });
   }

@@ -11,8 +11,9 @@ import { CleengPayment } from '../cleeng/cleeng.types';
 import { GatewayRegistry } from '../gateways/gateway.registry';
 import { OrderEntity } from '../orders/order.entity';
 import { OutboxService } from '../outbox/outbox.service';
-import { PaymentDetailsService } from '../payment-details/payment-details.service';
 import { PaymentEntity } from './payment.entity';
+import { returnedRows } from '../common/database/query-result';
+import { rowToEntity } from '../common/database/row-lock';
 
 /**
  * Once Cleeng accepted a payment report, keep its ids (payment, payment details) for later updates; later
@@ -22,7 +23,6 @@ import { PaymentEntity } from './payment.entity';
 export class CleengPaymentSync implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly details: PaymentDetailsService,
     private readonly outbox: OutboxService,
     private readonly gateways: GatewayRegistry,
   ) {}
@@ -33,21 +33,36 @@ export class CleengPaymentSync implements OnModuleInit {
       if (!payment) {
         return;
       }
-      await manager.update(
-        PaymentEntity,
-        { id: message.aggregateId },
-        { cleengPaymentId: String(payment.id) },
+      const subscriptionId =
+        payment.subscriptionId === undefined || payment.subscriptionId === null
+          ? null
+          : String(payment.subscriptionId);
+      const detailsId =
+        payment.paymentDetailsId === undefined || payment.paymentDetailsId === null
+          ? null
+          : String(payment.paymentDetailsId);
+      // one statement: Cleeng's payment id, the subscription its payment created (never overwritten) and its
+      // payment-details id on ours
+      const [row] = returnedRows<Record<string, unknown>>(
+        await manager.query(
+          `WITH local AS (
+             UPDATE payments SET cleeng_payment_id = $2, updated_at = now(),
+               gateway_state = CASE
+                 WHEN $3::text IS NULL OR coalesce(gateway_state, '{}'::jsonb) ? 'cleengSubscriptionId' THEN gateway_state
+                 ELSE coalesce(gateway_state, '{}'::jsonb) || jsonb_build_object('cleengSubscriptionId', $3::text) END
+             WHERE id = $1 RETURNING *),
+           details AS (
+             UPDATE payment_details SET cleeng_payment_details_id = $4, updated_at = now()
+             FROM local WHERE $4::text IS NOT NULL AND payment_details.id = local.payment_details_id)
+           SELECT * FROM local`,
+          [message.aggregateId, String(payment.id), subscriptionId, detailsId],
+        ),
       );
-      const local = await manager.findOneBy(PaymentEntity, { id: message.aggregateId });
-      if (payment.subscriptionId !== undefined && payment.subscriptionId !== null) {
-        await this.keepCleengSubscription(manager, message.aggregateId, String(payment.subscriptionId));
-      } else if (local) {
-        await this.lookUpCleengSubscription(manager, local);
-      }
-      if (payment.paymentDetailsId !== undefined && payment.paymentDetailsId !== null) {
-        if (local?.paymentDetailsId) {
-          await this.details.linkCleengId(manager, local.paymentDetailsId, String(payment.paymentDetailsId));
-        }
+      if (row && subscriptionId === null) {
+        await this.lookUpCleengSubscription(
+          manager,
+          rowToEntity<PaymentEntity>(this.db.getMetadata(PaymentEntity), row),
+        );
       }
     });
     this.outbox.registerResultHandler(CLEENG_PAYMENT_SUBSCRIPTION_LINK, async (manager, message, result) => {

@@ -7,7 +7,7 @@ import { GatewayCallOutcome } from '../gateways/gateway-call';
 import { GatewayProvider, PaymentResult } from '../gateways/gateway.provider';
 import { CapturePaymentService } from './capture-payment.service';
 import { PaymentEntity, PaymentFlow, PendingOperation } from './payment.entity';
-import { PaymentStateService } from './payment-state.service';
+import { OPEN_STATUSES, PaymentStateService } from './payment-state.service';
 
 /**
  * The one place a gateway answer becomes payment state (through PaymentStateService and its transition
@@ -30,6 +30,9 @@ export class PaymentProcessor {
     operation: PendingOperation,
     outcome: GatewayCallOutcome<PaymentResult>,
   ): Promise<PaymentEntity> {
+    if (outcome.kind === 'ok') {
+      return this.applyResult(payment, gateway, operation, outcome.value);
+    }
     const settled = await this.state.alreadySettled(payment.id);
     if (settled) {
       return settled;
@@ -64,8 +67,6 @@ export class PaymentProcessor {
           'GATEWAY_REQUEST_INVALID',
           `the gateway refused the payment request: ${outcome.error.message}`,
         );
-      case 'ok':
-        return this.applyResult(payment, gateway, operation, outcome.value);
     }
   }
 
@@ -75,6 +76,10 @@ export class PaymentProcessor {
     operation: PendingOperation,
     result: PaymentResult,
   ): Promise<PaymentEntity> {
+    const applied = await this.applyWhileOpen(payment, gateway, operation, result);
+    if (applied) {
+      return applied;
+    }
     const settled = await this.state.alreadySettled(payment.id);
     if (settled) {
       return settled;
@@ -114,6 +119,37 @@ export class PaymentProcessor {
         }
         return this.captureAuthorised(payment, gateway, { ...result, externalPaymentId });
     }
+  }
+
+  /**
+   * The answers every purchase and renewal gets (captured, or authorised on the way to the capture), applied by
+   * one conditional statement each while the payment is open: no read first, since the statement's WHERE on the
+   * status is the fresh read. Undefined when the answer is another one, or the payment was not open any more
+   * (e.g. the gateway's notification settled it first): applyResult then decides on the fresh row as always.
+   */
+  private async applyWhileOpen(
+    payment: PaymentEntity,
+    gateway: GatewayProvider,
+    operation: PendingOperation,
+    result: PaymentResult,
+  ): Promise<PaymentEntity | undefined> {
+    const externalPaymentId = result.externalPaymentId ?? payment.externalPaymentId ?? undefined;
+    const flow: PaymentFlow = payment.gatewayState?.flow ?? 'initial';
+    const captured =
+      result.status === 'captured' ||
+      (result.status === 'authorised' &&
+        payment.amountMinor > 0 &&
+        (operation === 'charge' || flow === 'recurring-charge'));
+    if (captured) {
+      return this.state.captureIfIn(OPEN_STATUSES, payment, { ...result, externalPaymentId });
+    }
+    const toCapture =
+      result.status === 'authorised' && payment.amountMinor > 0 && flow === 'initial' && externalPaymentId;
+    if (toCapture) {
+      const authorised = await this.state.authoriseIfOpen(payment, { ...result, externalPaymentId });
+      return authorised ? this.captures.capture(authorised, gateway, result) : undefined;
+    }
+    return undefined;
   }
 
   /** Initial purchase: keep the authorisation (and token), then capture it right away. */

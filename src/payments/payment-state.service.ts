@@ -16,7 +16,9 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Decline } from '../gateways/decline-codes';
 import { GATEWAY_RETRY_DELAYS_MS } from '../gateways/gateway-call';
 import { PaymentResult } from '../gateways/gateway.provider';
-import { OrderEntity, PaymentOperation } from '../orders/order.entity';
+import { ORDER_TRANSITIONS, OrderEntity, PaymentOperation } from '../orders/order.entity';
+import { returnedRows } from '../common/database/query-result';
+import { rowToEntity } from '../common/database/row-lock';
 import { OrdersService } from '../orders/orders.service';
 import { OutboxService } from '../outbox/outbox.service';
 import { PaymentDetailsService } from '../payment-details/payment-details.service';
@@ -36,6 +38,9 @@ export const OPEN_STATUSES: PaymentStatus[] = ['pending', 'unknown', 'action_req
 /** A decline may only land on a payment whose money is not taken: open or merely authorised. */
 const REJECTABLE: PaymentStatus[] = [...OPEN_STATUSES, 'authorised'];
 
+/** How many orders' Cleeng ids are remembered between a payment's start and its report. */
+const CLEENG_ORDER_IDS_KEPT = 10_000;
+
 export type PaymentChanges = Partial<Omit<PaymentEntity, 'gatewayState'>> & {
   gatewayState?: PaymentGatewayState | null;
 };
@@ -47,6 +52,7 @@ export type PaymentChanges = Partial<Omit<PaymentEntity, 'gatewayState'>> & {
 @Injectable()
 export class PaymentStateService {
   private readonly logger = new Logger(PaymentStateService.name);
+  private readonly cleengOrderIds = new Map<string, string>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -89,32 +95,33 @@ export class PaymentStateService {
     id: string = randomUUID(),
     paymentDetailsId: string | null = null,
   ): Promise<PaymentEntity> {
-    const repo = this.db.getRepository(PaymentEntity);
+    this.rememberCleengOrder(order);
     try {
-      return await repo.save(
-        repo.create({
-          id,
-          orderId: order.id,
-          customerId: order.customerId,
-          gateway: order.gateway,
-          operation,
-          amountMinor: order.amountMinor,
-          currency: order.currency,
-          status: 'pending',
-          externalPaymentId: null,
-          capturedMinor: 0,
-          refundedMinor: 0,
-          decline: null,
-          action: null,
-          gatewayState,
-          paymentDetailsId,
-          cleengPaymentId: null,
-          nextCheckAt: this.firstCheckAt('pending'),
-          checkAttempts: 0,
-        }),
+      const rows = returnedRows<Record<string, unknown>>(
+        await this.db.query(
+          `INSERT INTO payments (id, order_id, customer_id, gateway, operation, amount_minor, currency, status,
+             external_payment_id, captured_minor, refunded_minor, decline, action, gateway_state, payment_details_id,
+             cleeng_payment_id, next_check_at, check_attempts)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', NULL, 0, 0, NULL, NULL, $8::jsonb, $9, NULL, $10, 0)
+           RETURNING *`,
+          [
+            id,
+            order.id,
+            order.customerId,
+            order.gateway,
+            operation,
+            order.amountMinor,
+            order.currency,
+            JSON.stringify(stripUndefined(gatewayState)),
+            paymentDetailsId,
+            this.firstCheckAt('pending'),
+          ],
+        ),
       );
+      return this.toEntity(rows[0]);
     } catch (err) {
       if (isUniqueViolation(err, 'payments_one_live_per_order')) {
+        const repo = this.db.getRepository(PaymentEntity);
         const live = await repo.findOne({ where: { orderId: order.id }, order: { createdAt: 'DESC' } });
         if (live && ['captured', 'partially_refunded', 'refunded'].includes(live.status)) {
           throw new DomainError(
@@ -146,6 +153,13 @@ export class PaymentStateService {
     result: PaymentResult,
     captureId?: string,
   ): Promise<PaymentEntity> {
+    // a renewal Cleeng knows as authorised is PATCHed captured (below); anything else is reported as created
+    const capturable: PaymentStatus[] =
+      payment.gatewayState?.flow === 'recurring-authorise' ? OPEN_STATUSES : [...OPEN_STATUSES, 'authorised'];
+    const moved = await this.captureIfIn(capturable, payment, result, captureId);
+    if (moved) {
+      return moved;
+    }
     const saved = await this.db.transaction(async (manager) => {
       const current = await this.lock(manager, payment.id);
       if (current.status === 'captured') {
@@ -175,6 +189,179 @@ export class PaymentStateService {
     });
     this.outbox.notify();
     return saved;
+  }
+
+  /**
+   * The hot path of finishCaptured as one statement (so one transaction): the payment moves to captured only if it
+   * is still in one of `from` (the WHERE on the status is the lock and the fresh read), keeps the token it came
+   * with (a new payment-details row) unless it has details, marks its order paid and enqueues the report to
+   * Cleeng. Undefined when the row was not in `from` (or its order not open, or its gateway id not the one the
+   * report names): someone else moved it, and the caller decides again on the locked row.
+   */
+  async captureIfIn(
+    from: readonly PaymentStatus[],
+    payment: PaymentEntity,
+    result: PaymentResult,
+    captureId?: string,
+  ): Promise<PaymentEntity | undefined> {
+    const legal = legalSources(from, 'captured');
+    assertTransition('order', ORDER_TRANSITIONS, 'open', 'paid');
+    const cleengOrderId = await this.cleengOrderIdOf(payment.orderId);
+    const externalPaymentId = result.externalPaymentId ?? payment.externalPaymentId ?? null;
+    const details = this.newDetails(payment, result);
+    const report = paymentCreateReport({
+      paymentId: payment.id,
+      cleengOrderId,
+      status: 'captured',
+      paymentOperation: payment.operation,
+      externalPaymentId,
+      decline: payment.decline,
+      ...(payment.gatewayState?.cleengSubscriptionId
+        ? { cleengSubscriptionId: payment.gatewayState.cleengSubscriptionId }
+        : {}),
+      ...(payment.gatewayState?.cleengPaymentDetailsId
+        ? { cleengPaymentDetailsId: payment.gatewayState.cleengPaymentDetailsId }
+        : {}),
+      ...(result.recurringToken
+        ? { recurringToken: { token: result.recurringToken, card: { ...result.card } } }
+        : {}),
+    });
+    const params: unknown[] = [
+      payment.id,
+      externalPaymentId,
+      details?.id ?? null,
+      JSON.stringify(captureId ? { captureId } : {}),
+      legal,
+      payment.externalPaymentId,
+      payment.gatewayState?.flow ?? 'initial',
+      details?.shopperReference ?? null,
+      details?.tokenSealed ?? null,
+      JSON.stringify(details?.card ?? {}),
+    ];
+    const enqueue = this.outbox.insertFrom(report, params.length + 1, 'moved');
+    const rows = returnedRows<Record<string, unknown>>(
+      await this.db.query(
+        `WITH moved AS (
+           UPDATE payments SET status = 'captured', external_payment_id = $2, captured_minor = amount_minor,
+             payment_details_id = coalesce(payment_details_id, $3::uuid), action = NULL,
+             gateway_state = (coalesce(gateway_state, '{}'::jsonb) - 'pendingOperation') || $4::jsonb,
+             updated_at = now()
+           WHERE id = $1 AND status = ANY($5::text[])
+             AND external_payment_id IS NOT DISTINCT FROM $6::text
+             AND coalesce(gateway_state->>'flow', 'initial') = $7
+             AND EXISTS (SELECT 1 FROM orders o WHERE o.id = payments.order_id AND o.status = 'open')
+           RETURNING payments.*),
+         details AS (
+           INSERT INTO payment_details (id, customer_id, gateway, shopper_reference, token_sealed, card, status)
+           SELECT $3::uuid, moved.customer_id, moved.gateway, $8, $9, $10::jsonb, 'active' FROM moved
+           WHERE $3::uuid IS NOT NULL AND moved.payment_details_id = $3::uuid),
+         paid AS (
+           UPDATE orders SET status = 'paid', updated_at = now() FROM moved
+           WHERE orders.id = moved.order_id AND orders.status = 'open'),
+         report AS (${enqueue.sql})
+         SELECT * FROM moved`,
+        [...params, ...enqueue.params],
+      ),
+    );
+    const row = rows[0];
+    if (!row) {
+      return undefined;
+    }
+    this.outbox.notify();
+    return this.toEntity(row);
+  }
+
+  /**
+   * Initial purchase, answer `authorised`: keeps the authorisation (and the token, in a new payment-details row)
+   * in one statement while the payment is still open (the capture goes next; if this process dies before its
+   * answer is written, the reconciler captures under the same key once the call could no longer be in flight).
+   * Undefined when it is not open any more: the gateway's notification got there first.
+   */
+  async authoriseIfOpen(
+    payment: PaymentEntity,
+    result: PaymentResult & { externalPaymentId: string },
+  ): Promise<PaymentEntity | undefined> {
+    const details = this.newDetails(payment, result);
+    const rows = returnedRows<Record<string, unknown>>(
+      await this.db.query(
+        `WITH moved AS (
+           UPDATE payments SET status = 'authorised', external_payment_id = $2,
+             payment_details_id = coalesce(payment_details_id, $3::uuid), next_check_at = $4, check_attempts = 0,
+             gateway_state = (coalesce(gateway_state, '{}'::jsonb) - 'pendingOperation') || $5::jsonb,
+             updated_at = now()
+           WHERE id = $1 AND status = ANY($6::text[])
+           RETURNING *),
+         details AS (
+           INSERT INTO payment_details (id, customer_id, gateway, shopper_reference, token_sealed, card, status)
+           SELECT $3::uuid, moved.customer_id, moved.gateway, $7, $8, $9::jsonb, 'active' FROM moved
+           WHERE $3::uuid IS NOT NULL AND moved.payment_details_id = $3::uuid)
+         SELECT * FROM moved`,
+        [
+          payment.id,
+          result.externalPaymentId,
+          details?.id ?? null,
+          this.firstCheckAt('pending'),
+          JSON.stringify({ authorisationId: result.externalPaymentId }),
+          legalSources(OPEN_STATUSES, 'authorised'),
+          details?.shopperReference ?? null,
+          details?.tokenSealed ?? null,
+          JSON.stringify(details?.card ?? {}),
+        ],
+      ),
+    );
+    return rows[0] ? this.toEntity(rows[0]) : undefined;
+  }
+
+  /** The details row a token would be kept in (unless the payment already has details): see storeToken. */
+  private newDetails(
+    payment: PaymentEntity,
+    result: PaymentResult,
+  ): ReturnType<PaymentDetailsService['sealedRow']> | undefined {
+    if (!result.recurringToken || payment.paymentDetailsId) {
+      return undefined;
+    }
+    return this.details.sealedRow({
+      customerId: payment.customerId,
+      gateway: payment.gateway,
+      shopperReference: shopperReference(payment.customerId),
+      token: result.recurringToken,
+      card: result.card ?? {},
+    });
+  }
+
+  /** Cleeng's id of an order (never changes): remembered from the payment's start, else read. */
+  private async cleengOrderIdOf(orderId: string): Promise<string> {
+    const known = this.cleengOrderIds.get(orderId);
+    if (known !== undefined) {
+      return known;
+    }
+    const rows: { cleeng_order_id: string }[] = await this.db.query(
+      `SELECT cleeng_order_id FROM orders WHERE id = $1`,
+      [orderId],
+    );
+    const found = rows[0]?.cleeng_order_id;
+    if (found === undefined) {
+      throw new Error(`order ${orderId} not found`);
+    }
+    return found;
+  }
+
+  private rememberCleengOrder(order: OrderEntity): void {
+    if (this.cleengOrderIds.size >= CLEENG_ORDER_IDS_KEPT) {
+      // oldest first: a payment is settled within seconds of its start
+      const oldest = this.cleengOrderIds.keys().next();
+      if (!oldest.done) {
+        this.cleengOrderIds.delete(oldest.value);
+      }
+    }
+    this.cleengOrderIds.set(order.id, order.cleengOrderId);
+  }
+
+  private toEntity(row: Record<string, unknown> | undefined): PaymentEntity {
+    if (!row) {
+      throw new Error('no payment row returned');
+    }
+    return rowToEntity<PaymentEntity>(this.db.getMetadata(PaymentEntity), row);
   }
 
   /** Authorise-first renewal: the money is held; Cleeng asks for the capture later. */
@@ -436,6 +623,11 @@ export class PaymentStateService {
   update(id: string, to: PaymentStatus, changes: PaymentChanges): Promise<PaymentEntity> {
     return this.db.transaction((manager) => this.transition(manager, id, to, changes));
   }
+}
+
+/** The states among `candidates` the transition table lets move to `to`. */
+function legalSources(candidates: readonly PaymentStatus[], to: PaymentStatus): PaymentStatus[] {
+  return candidates.filter((from) => PAYMENT_TRANSITIONS[from].includes(to));
 }
 
 function stripUndefined<T extends object>(value: T): T {

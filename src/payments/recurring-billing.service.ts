@@ -21,6 +21,7 @@ import { PaymentStateService } from './payment-state.service';
 import { CapturePaymentService } from './capture-payment.service';
 import { shopperReference } from '../payment-details/shopper-reference';
 import { UnknownOutcomeReconciler } from './unknown-outcome.reconciler';
+import { rowToEntity } from '../common/database/row-lock';
 
 export type RenewalOutcome = 'done' | 'ignored';
 
@@ -89,9 +90,13 @@ export class RecurringBillingService {
       data.token,
     );
 
-    let payment = await this.db
-      .getRepository(PaymentEntity)
-      .findOne({ where: { orderId: order.id }, order: { createdAt: 'DESC' } });
+    const latest: Record<string, unknown>[] = await this.db.query(
+      `SELECT * FROM payments WHERE order_id = $1 ORDER BY created_at DESC LIMIT 1`,
+      [order.id],
+    );
+    let payment = latest[0]
+      ? rowToEntity<PaymentEntity>(this.db.getMetadata(PaymentEntity), latest[0])
+      : null;
     if (
       payment &&
       (FINAL.includes(payment.status) || (payment.status === 'authorised' && flow === 'recurring-authorise'))
@@ -175,8 +180,7 @@ export class RecurringBillingService {
     data: RenewalDueData,
     gateway: GatewayId,
   ): Promise<OrderEntity> {
-    const repo = this.db.getRepository(OrderEntity);
-    const existing = await repo.findOneBy({ sourceEventId: eventId });
+    const existing = await this.orders.findBySourceEvent(eventId);
     if (existing) {
       return existing;
     }
@@ -209,8 +213,14 @@ export class RecurringBillingService {
     gateway: GatewayId,
     tokenFromCleeng: string | undefined,
   ): Promise<{ entity: PaymentDetailsEntity; token: string } | undefined> {
-    const repo = this.db.getRepository(PaymentDetailsEntity);
-    const local = cleengPaymentDetailsId ? await repo.findOneBy({ cleengPaymentDetailsId }) : null;
+    const rows: Record<string, unknown>[] = cleengPaymentDetailsId
+      ? await this.db.query(`SELECT * FROM payment_details WHERE cleeng_payment_details_id = $1`, [
+          cleengPaymentDetailsId,
+        ])
+      : [];
+    const local = rows[0]
+      ? rowToEntity<PaymentDetailsEntity>(this.db.getMetadata(PaymentDetailsEntity), rows[0])
+      : null;
     if (local && local.status !== 'deleted') {
       return { entity: local, token: this.details.revealToken(local) };
     }

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { OrderEntity } from '../src/orders/order.entity';
+import { PaymentDetailsEntity } from '../src/payment-details/payment-details.entity';
+import { PaymentEntity } from '../src/payments/payment.entity';
+import { PaymentStateService } from '../src/payments/payment-state.service';
+import { createOrder, pay } from './support/flows';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+
+const HOUR = String(3_600_000);
+
+/** Every statement the app sends while `recording` is set (the pg driver's Client.query, BEGIN/COMMIT included). */
+let recording: string[] | undefined;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, called with its client
+const originalQuery = Client.prototype.query;
+
+describe('purchase hot path (issue 11): one statement per state change, no re-reads', () => {
+  let app: TestApp;
+  let db: DataSource;
+  let state: PaymentStateService;
+
+  beforeAll(async () => {
+    // pollers idle: only the purchase speaks to the database while it is counted
+    app = await startTestApp({
+      OUTBOX_POLL_INTERVAL_MS: HOUR,
+      INBOX_POLL_INTERVAL_MS: HOUR,
+      RECONCILE_INTERVAL_MS: HOUR,
+      REBILL_CRON: 'off',
+    });
+    db = app.app.get(DataSource);
+    state = app.app.get(PaymentStateService);
+    Client.prototype.query = function query(this: Client, ...args: unknown[]) {
+      const config = args[0] as string | { text?: string };
+      recording?.push(typeof config === 'string' ? config : (config.text ?? ''));
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof Client.prototype.query;
+    await app.http.post('/sandbox/adyen/webhooks/pause');
+  });
+  afterAll(async () => {
+    Client.prototype.query = originalQuery;
+    await app.http.post('/sandbox/adyen/webhooks/resume');
+    await app.close();
+  });
+
+  async function delivered(paymentId: string): Promise<boolean> {
+    const rows: { n: number }[] = await db.query(
+      `SELECT count(*)::int AS n FROM outbox_messages WHERE aggregate_id = $1 AND status = 'delivered'`,
+      [paymentId],
+    );
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  async function purchase(): Promise<string> {
+    const order = await createOrder(app);
+    const res = await pay(app, order.id);
+    expect(res.body).toMatchObject({ status: 'captured' });
+    return res.body.id as string;
+  }
+
+  it('a purchase (order, payment, report delivered to Cleeng) takes at most 15 statements', async () => {
+    const warm = await purchase();
+    await eventually(() => delivered(warm));
+    recording = [];
+    const paymentId = await purchase();
+    // the dispatcher was kicked by the capture: wait without speaking to the database ourselves
+    await eventually(() => {
+      const seen = recording ?? [];
+      return Promise.resolve(
+        seen.some((s) => /SET status = 'delivered'/.test(s)) && seen.at(-1) === 'COMMIT',
+      );
+    });
+    const statements = recording;
+    recording = undefined;
+    expect(await delivered(paymentId)).toBe(true);
+    expect(statements.length).toBeLessThanOrEqual(15);
+    // the payment is written (insert, authorised, captured, Cleeng's id) and never read back
+    expect(statements.filter((s) => /^\s*SELECT[\s\S]*\bFROM "?payments"?\b/i.test(s))).toEqual([]);
+    expect(statements.filter((s) => /\b(INSERT INTO|UPDATE) "?payments"?\b/i.test(s))).toHaveLength(4);
+  });
+
+  it('the conditional state changes return the row as stored, and do nothing once someone else moved it', async () => {
+    const created = await createOrder(app);
+    const order = await db.getRepository(OrderEntity).findOneByOrFail({ id: created.id });
+    const payments = db.getRepository(PaymentEntity);
+    const psp = `PSP-${randomUUID()}`;
+
+    const pending = await state.insertPending(order, 'initial-payment', { flow: 'initial', returnUrl: 'x' });
+    expect(pending).toEqual(await payments.findOneByOrFail({ id: pending.id }));
+
+    const token = `token-${randomUUID()}`;
+    const authorised = await state.authoriseIfOpen(pending, {
+      status: 'authorised',
+      externalPaymentId: psp,
+      recurringToken: token,
+      card: { variant: 'visa', lastCardFourDigits: '1111' },
+    });
+    expect(authorised).toEqual(await payments.findOneByOrFail({ id: pending.id }));
+    expect(authorised).toMatchObject({ status: 'authorised', externalPaymentId: psp });
+    expect(authorised?.gatewayState).toMatchObject({ flow: 'initial', authorisationId: psp });
+    const details = await db
+      .getRepository(PaymentDetailsEntity)
+      .findOneByOrFail({ id: authorised?.paymentDetailsId ?? '' });
+    expect(details).toMatchObject({ customerId: order.customerId, gateway: 'adyen', status: 'active' });
+    expect(details.tokenSealed).not.toContain(token);
+    // not open any more: nothing happens, the caller decides on the locked row
+    expect(
+      await state.authoriseIfOpen(pending, { status: 'authorised', externalPaymentId: psp }),
+    ).toBeUndefined();
+
+    const captured = await state.captureIfIn(
+      ['authorised'],
+      authorised as PaymentEntity,
+      {
+        status: 'captured',
+        externalPaymentId: psp,
+        recurringToken: token,
+        card: { lastCardFourDigits: '1111' },
+      },
+      `CAP-${psp}`,
+    );
+    expect(captured).toEqual(await payments.findOneByOrFail({ id: pending.id }));
+    expect(captured).toMatchObject({
+      status: 'captured',
+      capturedMinor: order.amountMinor,
+      paymentDetailsId: details.id,
+    });
+    expect(captured?.gatewayState).toMatchObject({ authorisationId: psp, captureId: `CAP-${psp}` });
+    expect((await db.getRepository(OrderEntity).findOneByOrFail({ id: order.id })).status).toBe('paid');
+    const reports: {
+      dedupe_key: string;
+      payload: { body: Record<string, unknown> };
+      sealed_secret: string;
+    }[] = await db.query(
+      `SELECT dedupe_key, payload, sealed_secret FROM outbox_messages WHERE aggregate_id = $1`,
+      [pending.id],
+    );
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.payload.body).toMatchObject({
+      orderId: Number(order.cleengOrderId),
+      status: 'captured',
+      externalPaymentId: psp,
+    });
+    expect(JSON.stringify(reports[0])).not.toContain(token);
+
+    // captured already: the same change again moves nothing and reports nothing
+    expect(
+      await state.captureIfIn(['authorised'], authorised as PaymentEntity, { status: 'captured' }),
+    ).toBeUndefined();
+    const after: unknown[] = await db.query(`SELECT 1 FROM outbox_messages WHERE aggregate_id = $1`, [
+      pending.id,
+    ]);
+    expect(after).toHaveLength(1);
+  });
+
+  it('an order that is not open is never captured by the one-statement path', async () => {
+    const created = await createOrder(app);
+    const order = await db.getRepository(OrderEntity).findOneByOrFail({ id: created.id });
+    const pending = await state.insertPending(order, 'initial-payment', { flow: 'initial', returnUrl: 'x' });
+    await db.query(`UPDATE orders SET status = 'paid' WHERE id = $1`, [order.id]);
+    expect(
+      await state.captureIfIn(['pending'], pending, {
+        status: 'captured',
+        externalPaymentId: `P-${randomUUID()}`,
+      }),
+    ).toBeUndefined();
+    expect((await db.getRepository(PaymentEntity).findOneByOrFail({ id: pending.id })).status).toBe(
+      'pending',
+    );
+  });
+});
