@@ -23,7 +23,7 @@ import { join, relative } from 'node:path';
 import { BenchArgs, describeFlags, FlagSpec, parseArgv, UsageError } from './lib/args';
 import { BenchDb } from './lib/bench-db';
 import { analyseProfile, CpuProfile, ProfileSummary } from './lib/cpu-profile';
-import { DatabaseInfo, DatabaseUnavailable, ensureDatabase, maskUrl } from './lib/database';
+import { DatabaseInfo, DatabaseUnavailable, ensureDatabase } from './lib/database';
 import { DbLimit, measureDbLimit } from './lib/db-limit';
 import { gitInfo, machineInfo, repoRoot } from './lib/env';
 import { BenchHttp } from './lib/http';
@@ -67,8 +67,19 @@ const RUNNER_FLAGS: FlagSpec[] = [
     min: 100,
     help: 'timeout of each HTTP request',
   },
-  { name: 'no-db-limit', kind: 'bool', default: false, help: 'skip the db-limit step (targets relative to it: n/a)' },
-  { name: 'db-limit-seconds', kind: 'int', default: 8, min: 1, help: 'db-limit: seconds of single-row inserts' },
+  {
+    name: 'no-db-limit',
+    kind: 'bool',
+    default: false,
+    help: 'skip the db-limit step (targets relative to it: n/a)',
+  },
+  {
+    name: 'db-limit-seconds',
+    kind: 'int',
+    default: 8,
+    min: 1,
+    help: 'db-limit: seconds of single-row inserts',
+  },
   { name: 'pgbench-seconds', kind: 'int', default: 10, min: 1, help: 'db-limit: seconds of TPC-B-like load' },
   { name: 'pgbench-scale', kind: 'int', default: 10, min: 1, help: 'db-limit: pgbench scale factor' },
   {
@@ -83,7 +94,12 @@ const RUNNER_FLAGS: FlagSpec[] = [
     default: false,
     help: 'CPU-profile the app during each measured phase; print the top 15 self-time functions',
   },
-  { name: 'quick', kind: 'bool', default: false, help: 'size everything down (~1-2 minutes in all): CI smoke run' },
+  {
+    name: 'quick',
+    kind: 'bool',
+    default: false,
+    help: 'size everything down (~1-2 minutes in all): CI smoke run',
+  },
   { name: 'strict', kind: 'bool', default: false, help: 'exit 1 when any target FAILs' },
   { name: 'keep-logs', kind: 'bool', default: false, help: 'keep the app and emulator logs (path printed)' },
   { name: 'list', kind: 'bool', default: false, help: 'list the scenarios and exit' },
@@ -119,8 +135,14 @@ function appEnvOverrides(pairs: readonly string[]): Record<string, string> {
 }
 
 /** Flag specs with the --quick defaults swapped in. */
-function sized(specs: readonly FlagSpec[], quick: boolean, overrides: Record<string, number | string>): FlagSpec[] {
-  return specs.map((s) => (quick && overrides[s.name] !== undefined ? { ...s, default: overrides[s.name] } : s));
+function sized(
+  specs: readonly FlagSpec[],
+  quick: boolean,
+  overrides: Record<string, number | string>,
+): FlagSpec[] {
+  return specs.map((s) =>
+    quick && overrides[s.name] !== undefined ? { ...s, default: overrides[s.name] } : s,
+  );
 }
 
 function renderProfile(profile: ProfileSummary, title: string): string {
@@ -128,7 +150,9 @@ function renderProfile(profile: ProfileSummary, title: string): string {
     renderTable(
       ['self time', 'samples', 'function (file:function)'],
       profile.functions.map((f) => [`${f.percent}%`, f.samples, f.name]),
-      { title: `${title}: top ${profile.functions.length} functions by self time (${profile.totalSamples} samples)` },
+      {
+        title: `${title}: top ${profile.functions.length} functions by self time (${profile.totalSamples} samples)`,
+      },
     ),
     '',
     renderTable(
@@ -144,7 +168,10 @@ function printResult(scenario: Scenario, result: ScenarioResult): void {
   for (const table of result.tables) {
     out.push('', renderTable(table.headers, table.rows, { title: table.title }));
   }
-  out.push('', renderTable(TARGET_HEADERS, targetRows(result.targets), { title: `targets (${scenario.name})` }));
+  out.push(
+    '',
+    renderTable(TARGET_HEADERS, targetRows(result.targets), { title: `targets (${scenario.name})` }),
+  );
   if (result.profile) {
     out.push('', renderProfile(result.profile, `app CPU profile (${scenario.name}, measured phase)`));
   }
@@ -158,8 +185,14 @@ function printResult(scenario: Scenario, result: ScenarioResult): void {
 function printDbLimit(limit: DbLimit): void {
   process.stdout.write(
     `\n${renderKeyValues([
-      ['single-row inserts/s (inbox_events shape, autocommit)', `${limit.insertsPerSecond} (${limit.insertClients} clients, ${limit.insertSeconds} s)`],
-      ['TPC-B-like tx/s', `${limit.tpcbPerSecond} (${limit.tpcbMethod}, ${limit.tpcbClients} clients, ${limit.tpcbSeconds} s, scale ${limit.scale})`],
+      [
+        'single-row inserts/s (inbox_events shape, autocommit)',
+        `${limit.insertsPerSecond} (${limit.insertClients} clients, ${limit.insertSeconds} s)`,
+      ],
+      [
+        'TPC-B-like tx/s',
+        `${limit.tpcbPerSecond} (${limit.tpcbMethod}, ${limit.tpcbClients} clients, ${limit.tpcbSeconds} s, scale ${limit.scale})`,
+      ],
     ])}\n`,
   );
 }
@@ -190,7 +223,12 @@ interface ScenarioOutcome {
   targets: TargetResult[];
 }
 
-async function runScenario(run: Run, scenario: Scenario, args: BenchArgs, dbLimit: DbLimit | undefined): Promise<ScenarioOutcome> {
+async function runScenario(
+  run: Run,
+  scenario: Scenario,
+  args: BenchArgs,
+  dbLimit: DbLimit | undefined,
+): Promise<ScenarioOutcome> {
   const extraEnv = { ...scenario.appEnv?.(args), ...run.appEnvFlags };
   const dataDir = mkdtempSync(join(tmpdir(), 'connector-bench-data-'));
   const logDir = mkdtempSync(join(tmpdir(), 'connector-bench-logs-'));
@@ -209,12 +247,16 @@ async function runScenario(run: Run, scenario: Scenario, args: BenchArgs, dbLimi
       extraEnv,
     });
   } catch (err) {
-    process.stderr.write(`bench: the app did not start (logs in ${logDir}): ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(
+      `bench: the app did not start (logs in ${logDir}): ${err instanceof Error ? err.message : String(err)}\n`,
+    );
     return { ok: false, targets: [] };
   }
   const { app, sandbox } = processes;
   const appStartMs = performance.now() - appStart;
-  log(`${scenario.name}: app pid ${app.pid} on ${app.url}, emulators pid ${sandbox.pid} on ${sandbox.url} (${Math.round(appStartMs)} ms)`);
+  log(
+    `${scenario.name}: app pid ${app.pid} on ${app.url}, emulators pid ${sandbox.pid} on ${sandbox.url} (${Math.round(appStartMs)} ms)`,
+  );
   const db = new BenchDb(run.databaseUrl);
   const stop = async (): Promise<void> => {
     await app.stop().catch((err: unknown) => log(`stopping the app failed: ${String(err)}`));
@@ -238,19 +280,30 @@ async function runScenario(run: Run, scenario: Scenario, args: BenchArgs, dbLimi
     signal: run.interrupted.signal,
     async measure<T>(label: string, phase: () => Promise<T>): Promise<Measured<T>> {
       const before = cpuProf ? await app.profileStart() : await app.probe();
+      const emulatorBefore = sandbox.cpuMsFromProc();
       const value = await phase();
+      const emulatorAfter = sandbox.cpuMsFromProc();
       const file = join(profileDir, `${scenario.name}-${label}-${(profileCount += 1)}.cpuprofile`);
       const after = cpuProf ? await app.profileStop(file) : await app.probe();
       const delta = probeDelta(before, after);
+      const emulatorCpuMs =
+        emulatorBefore !== undefined && emulatorAfter !== undefined
+          ? emulatorAfter - emulatorBefore
+          : undefined;
+      log(
+        `${scenario.name}: "${label}" took ${(delta.wallMs / 1000).toFixed(1)} s; app CPU ${Math.round(delta.cpuMs)} ms ` +
+          `(${(delta.cpuMs / delta.wallMs).toFixed(2)} of a core), ${delta.queries} SQL statements; emulators CPU ` +
+          `${emulatorCpuMs === undefined ? '?' : `${Math.round(emulatorCpuMs)} ms (${(emulatorCpuMs / delta.wallMs).toFixed(2)} of a core)`}`,
+      );
       if (!cpuProf) {
-        return { value, app: delta };
+        return { value, app: delta, ...(emulatorCpuMs !== undefined ? { emulatorCpuMs } : {}) };
       }
       const profile = analyseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, 15, run.root);
       const keep = join(run.outDir, `${scenario.name}-${label}-${fileTimestamp(startedAt)}.cpuprofile`);
       mkdirSync(run.outDir, { recursive: true });
       writeFileSync(keep, readFileSync(file));
       log(`${scenario.name}: CPU profile of "${label}" in ${relative(process.cwd(), keep) || keep}`);
-      return { value, app: delta, profile };
+      return { value, app: delta, profile, ...(emulatorCpuMs !== undefined ? { emulatorCpuMs } : {}) };
     },
   };
 
@@ -293,7 +346,10 @@ async function runScenario(run: Run, scenario: Scenario, args: BenchArgs, dbLimi
     errors: result.errors,
     args: withoutSwitches(args.snapshot()),
     appEnv: extraEnv,
-    app: { startMs: Math.round(appStartMs), mode: 'NODE_ENV=production SANDBOX=false LOG_LEVEL=info, own process' },
+    app: {
+      startMs: Math.round(appStartMs),
+      mode: 'NODE_ENV=production SANDBOX=false LOG_LEVEL=info, own process',
+    },
     database: { ...run.database, poolSize: extraEnv.DATABASE_POOL_SIZE ?? 'app default' },
     machine: machineInfo(),
     git: gitInfo(run.root),
@@ -378,7 +434,9 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  log(`database ${database.url} (PostgreSQL ${database.serverVersion}${database.created ? ', created' : ''})`);
+  log(
+    `database ${database.url} (PostgreSQL ${database.serverVersion}${database.created ? ', created' : ''})`,
+  );
 
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -53,7 +53,9 @@ let session: Session | undefined;
 
 function post(method: string, params?: object): Promise<unknown> {
   return new Promise((ok, fail) => {
-    session?.post(method, params ?? {}, (err: Error | null, result?: unknown) => (err ? fail(err) : ok(result)));
+    session?.post(method, params ?? {}, (err: Error | null, result?: unknown) =>
+      err ? fail(err) : ok(result),
+    );
   });
 }
 

@@ -111,5 +111,10 @@ export function analyseProfile(profile: CpuProfile, top = 15, root?: string): Pr
         percent: total > 0 ? Math.round((samples / total) * 1000) / 10 : 0,
       }));
   const durationMs = (profile.timeDeltas ?? []).reduce((a, b) => a + b, 0) / 1000;
-  return { totalSamples: total, durationMs: Math.round(durationMs), functions: rank(functions), packages: rank(packages) };
+  return {
+    totalSamples: total,
+    durationMs: Math.round(durationMs),
+    functions: rank(functions),
+    packages: rank(packages),
+  };
 }

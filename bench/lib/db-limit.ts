@@ -60,7 +60,9 @@ async function insertRate(
         received_at timestamptz NOT NULL DEFAULT now(),
         processed_at timestamptz,
         UNIQUE (source, event_key))`);
-    await admin.query(`CREATE INDEX ${INSERT_TABLE}_due ON ${INSERT_TABLE} (next_attempt_at) WHERE status = 'pending'`);
+    await admin.query(
+      `CREATE INDEX ${INSERT_TABLE}_due ON ${INSERT_TABLE} (next_attempt_at) WHERE status = 'pending'`,
+    );
   } finally {
     await admin.end();
   }
@@ -68,7 +70,12 @@ async function insertRate(
   const payload = JSON.stringify({
     broadcasterId: 900000001,
     topic: 'subscriptionReadyForPaymentCapture',
-    data: { subscriptionId: '123456789', paymentMethodId: 101, customerId: 700000001, offerId: 'S100000001_US' },
+    data: {
+      subscriptionId: '123456789',
+      paymentMethodId: 101,
+      customerId: 700000001,
+      offerId: 'S100000001_US',
+    },
   });
   let rows = 0;
   const deadline = performance.now() + seconds * 1000;
@@ -117,10 +124,13 @@ async function scaleOf(url: string): Promise<number> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const r = await client.query<{ n: string }>(
-      `SELECT CASE WHEN to_regclass('pgbench_branches') IS NULL THEN '0'
-              ELSE (SELECT count(*)::text FROM pgbench_branches) END AS n`,
+    const exists = await client.query<{ t: string | null }>(
+      `SELECT to_regclass('pgbench_branches')::text AS t`,
     );
+    if (!exists.rows[0]?.t) {
+      return 0;
+    }
+    const r = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_branches');
     return Number(r.rows[0]?.n ?? 0);
   } finally {
     await client.end();
@@ -158,17 +168,26 @@ async function driverTps(url: string, clients: number, seconds: number, scale: n
   const pool = new Pool({ connectionString: url, max: clients });
   try {
     if ((await scaleOf(url)) !== scale) {
-      await pool.query(`DROP TABLE IF EXISTS pgbench_history, pgbench_tellers, pgbench_accounts, pgbench_branches`);
+      await pool.query(
+        `DROP TABLE IF EXISTS pgbench_history, pgbench_tellers, pgbench_accounts, pgbench_branches`,
+      );
       await pool.query(`CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88))`);
-      await pool.query(`CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84))`);
-      await pool.query(`CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84))`);
+      await pool.query(
+        `CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84))`,
+      );
+      await pool.query(
+        `CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84))`,
+      );
       await pool.query(
         `CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))`,
       );
-      await pool.query(`INSERT INTO pgbench_branches SELECT i, 0, '' FROM generate_series(1, $1::int) i`, [scale]);
-      await pool.query(`INSERT INTO pgbench_tellers SELECT i, (i - 1) / 10 + 1, 0, '' FROM generate_series(1, $1::int) i`, [
-        scale * 10,
+      await pool.query(`INSERT INTO pgbench_branches SELECT i, 0, '' FROM generate_series(1, $1::int) i`, [
+        scale,
       ]);
+      await pool.query(
+        `INSERT INTO pgbench_tellers SELECT i, (i - 1) / 10 + 1, 0, '' FROM generate_series(1, $1::int) i`,
+        [scale * 10],
+      );
       await pool.query(
         `INSERT INTO pgbench_accounts SELECT i, (i - 1) / 100000 + 1, 0, '' FROM generate_series(1, $1::int) i`,
         [scale * 100_000],
@@ -189,10 +208,19 @@ async function driverTps(url: string, clients: number, seconds: number, scale: n
             const bid = random(scale);
             const delta = random(10_001) - 5_001;
             await client.query('BEGIN');
-            await client.query('UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2', [delta, aid]);
+            await client.query('UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2', [
+              delta,
+              aid,
+            ]);
             await client.query('SELECT abalance FROM pgbench_accounts WHERE aid = $1', [aid]);
-            await client.query('UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2', [delta, tid]);
-            await client.query('UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2', [delta, bid]);
+            await client.query('UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2', [
+              delta,
+              tid,
+            ]);
+            await client.query('UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2', [
+              delta,
+              bid,
+            ]);
             await client.query(
               'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)',
               [tid, bid, aid, delta],

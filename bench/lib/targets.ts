@@ -70,7 +70,11 @@ export function targetRows(results: readonly TargetResult[]): Cell[][] {
     r.name,
     fmt(r.measured, r.unit),
     r.limit === null ? '-' : `${r.direction === 'min' ? '≥' : '≤'} ${fmt(r.limit, r.unit)}`,
-    r.ratio === null ? '-' : r.ratioOf === 'database' ? `${r.ratio.toFixed(3)} × db` : `${r.ratio.toFixed(2)} × limit`,
+    r.ratio === null
+      ? '-'
+      : r.ratioOf === 'database'
+        ? `${r.ratio.toFixed(3)} × db`
+        : `${r.ratio.toFixed(2)} × limit`,
     r.verdict,
   ]);
 }

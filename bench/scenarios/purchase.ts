@@ -78,7 +78,12 @@ export interface Batch {
   elapsedMs: number;
 }
 
-export async function runBatch(ctx: BenchContext, label: string, n: number, concurrency: number): Promise<Batch> {
+export async function runBatch(
+  ctx: BenchContext,
+  label: string,
+  n: number,
+  concurrency: number,
+): Promise<Batch> {
   // customer ids unique to this run (the sandbox Cleeng keeps customers in memory, the database persists)
   const base = 700_000_000 + randomInt(0, 99_000_000);
   const report = progressReporter(label, n);
@@ -264,6 +269,12 @@ export const purchaseScenario: Scenario = {
           ['app CPU per purchase (ms, incl. report delivery)', round(cpuPerPurchaseMs, 2)],
           ['SQL statements per purchase (incl. report delivery)', round(sqlPerPurchase, 1)],
           ['app CPU busy (share of one core)', round(measured.app.cpuMs / measured.app.wallMs, 2)],
+          [
+            'emulators CPU busy (share of one core)',
+            measured.emulatorCpuMs === undefined
+              ? '-'
+              : round(measured.emulatorCpuMs / measured.app.wallMs, 2),
+          ],
           ['app peak RSS (MB)', appPeakRssMb],
         ],
         targets,

@@ -30,6 +30,11 @@ function parseSizes(text: string): number[] {
   });
 }
 
+function busy(appMs: number, emulatorMs: number | undefined, wallMs: number): string {
+  const share = (ms: number): string => (wallMs > 0 ? (ms / wallMs).toFixed(2) : '-');
+  return `${share(appMs)} / ${emulatorMs === undefined ? '-' : share(emulatorMs)}`;
+}
+
 function count(ctx: BenchContext, sql: string, params: unknown[] = []): Promise<number> {
   return ctx.db.count(sql, params);
 }
@@ -46,10 +51,16 @@ async function seedEmulator(ctx: BenchContext, n: number, referencePrefix: strin
   const ids: string[] = [];
   const chunk = 20_000;
   for (let from = 0; from < n; from += chunk) {
-    const res = await ctx.sandbox.expect('seed emulator', 200, 'POST', '/sandbox/cleverbridge/tools/seed-subscriptions', {
-      body: { count: Math.min(chunk, n - from), referencePrefix: `${referencePrefix}${from}-` },
-      timeoutMs: 600_000,
-    });
+    const res = await ctx.sandbox.expect(
+      'seed emulator',
+      200,
+      'POST',
+      '/sandbox/cleverbridge/tools/seed-subscriptions',
+      {
+        body: { count: Math.min(chunk, n - from), referencePrefix: `${referencePrefix}${from}-` },
+        timeoutMs: 600_000,
+      },
+    );
     const body = res.body as { subscriptionIds?: string[] };
     if (!Array.isArray(body.subscriptionIds)) {
       throw new Error('the emulator returned no subscription ids');
@@ -265,7 +276,9 @@ export const rebillingScenario: Scenario = {
             [`${PREFIX}%`],
           ).then(
             (done) =>
-              ctx.log(`rebilling: ${done}/${n} captured, ${((performance.now() - started) / 1000).toFixed(0)} s`),
+              ctx.log(
+                `rebilling: ${done}/${n} captured, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+              ),
             () => undefined,
           );
         }, 10_000);
@@ -325,13 +338,18 @@ export const rebillingScenario: Scenario = {
     }
 
     // the PaidOrderNotifications the run caused, through intake and processing (informational)
-    let drain: { ms: number } | { timedOut: true; pending: number } | undefined;
+    let drain: { ms: number; received: number } | { timedOut: true; pending: number } | undefined;
     if (!loseNotifications && drainTimeoutMs > 0) {
       const drainStarted = performance.now();
-      await ctx.sandbox
-        .request('GET', `/sandbox/cleverbridge/webhooks/idle?timeoutMs=25000`)
-        .catch(() => undefined);
+      // the emulator is idle once every notification was delivered or given up on; then the inbox catches up
+      let idle = false;
       for (;;) {
+        if (!idle) {
+          const res = await ctx.sandbox
+            .request('GET', `/sandbox/cleverbridge/webhooks/idle?timeoutMs=10000`, { timeoutMs: 15_000 })
+            .catch(() => undefined);
+          idle = (res?.body as { idle?: boolean } | undefined)?.idle === true;
+        }
         const rows = await ctx.db.query<{ received: string; pending: string }>(
           `SELECT count(*)::text AS received, count(*) FILTER (WHERE status = 'pending')::text AS pending
            FROM inbox_events WHERE source = 'cleverbridge' AND received_at >= $1`,
@@ -339,8 +357,8 @@ export const rebillingScenario: Scenario = {
         );
         const received = Number(rows[0]?.received ?? 0);
         const pending = Number(rows[0]?.pending ?? 0);
-        if (pending === 0 && received >= n) {
-          drain = { ms: performance.now() - drainStarted };
+        if (pending === 0 && (received >= n || idle)) {
+          drain = { ms: performance.now() - drainStarted, received };
           break;
         }
         if (performance.now() - drainStarted > drainTimeoutMs) {
@@ -355,7 +373,7 @@ export const rebillingScenario: Scenario = {
       drain === undefined
         ? 'n/a'
         : 'ms' in drain
-          ? round(drain.ms / 1000, 2)
+          ? `${round(drain.ms / 1000, 2)} (${drain.received}/${n} received)`
           : `> ${drainTimeoutMs / 1000} (${drain.pending} pending)`;
 
     // the claim probe runs the app's own claim (RebillClaims) over the bench's connection
@@ -390,7 +408,9 @@ export const rebillingScenario: Scenario = {
     const smallest = claims[0];
     const largest = claims[claims.length - 1];
     const claimGrowth =
-      claims.length >= 2 && smallest && largest && smallest.medianMs > 0 ? largest.medianMs / smallest.medianMs : undefined;
+      claims.length >= 2 && smallest && largest && smallest.medianMs > 0
+        ? largest.medianMs / smallest.medianMs
+        : undefined;
     const targets: TargetResult[] = [
       evaluateTarget({
         name: `rebilling 100k in ≤ 120 s (≥ ${Math.round(TARGET_CHARGES_PER_SECOND)} charges/s at ${latencyMs} ms)`,
@@ -430,6 +450,10 @@ export const rebillingScenario: Scenario = {
         ['app peak RSS during the pass (MB, /proc sampled)', memoryPeakMb],
         ['app RSS high-water mark since start (MB, VmHWM)', highWaterMb ?? '-'],
         ['app CPU per charge (ms)', round(measured.app.cpuMs / Math.max(1, summary.captured), 2)],
+        [
+          'app / emulators CPU busy (share of one core)',
+          busy(measured.app.cpuMs, measured.emulatorCpuMs, runMs),
+        ],
         ['SQL statements per charge', round(measured.app.queries / Math.max(1, summary.captured), 1)],
         ['notifications processed after the pass (s)', drainCell],
         [
@@ -455,6 +479,7 @@ export const rebillingScenario: Scenario = {
         peakRssMb: memoryPeakMb,
         highWaterRssMb: highWaterMb,
         app: measured.app,
+        emulatorCpuMs: measured.emulatorCpuMs ?? null,
         exactlyOnce,
         attempts: { captured: attemptsCaptured, total: attemptsTotal },
         emulatorCharges: charges,

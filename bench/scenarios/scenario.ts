@@ -12,6 +12,8 @@ import type { TargetResult } from '../lib/targets';
 export interface Measured<T> {
   value: T;
   app: ProbeDelta;
+  /** CPU the emulators' process used meanwhile (ms; /proc), to see whether the stand-ins were the bottleneck */
+  emulatorCpuMs?: number;
   profile?: ProfileSummary;
 }
 

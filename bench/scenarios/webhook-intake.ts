@@ -131,7 +131,13 @@ export const webhookIntakeScenario: Scenario = {
     'at 80 % of the target rate for the p99); processing drain',
   flags: [
     { name: 'n', kind: 'int', default: 6000, min: 1, help: 'webhooks to send in the closed-loop phase' },
-    { name: 'concurrency', kind: 'int', default: 50, min: 1, help: 'webhooks in flight at once (closed loop)' },
+    {
+      name: 'concurrency',
+      kind: 'int',
+      default: 50,
+      min: 1,
+      help: 'webhooks in flight at once (closed loop)',
+    },
     {
       name: 'duplicate-percent',
       kind: 'int',
@@ -183,7 +189,11 @@ export const webhookIntakeScenario: Scenario = {
     const plan = [...bodies, ...bodies.slice(0, duplicates)];
 
     // warm-up: the first requests pay for JIT and connection set-up
-    await runPool({ total: 200, concurrency, task: (i) => postWebhook(ctx.baseUrl, webhookBody(`${runId}-w`, String(i))) });
+    await runPool({
+      total: 200,
+      concurrency,
+      task: (i) => postWebhook(ctx.baseUrl, webhookBody(`${runId}-w`, String(i))),
+    });
 
     const rss = new AppRssSampler(ctx.app).start();
     const report = progressReporter('webhooks', plan.length);
@@ -230,7 +240,13 @@ export const webhookIntakeScenario: Scenario = {
     let open: OpenLoopResult | undefined;
     if (openSeconds > 0 && !ctx.signal.aborted) {
       ctx.log(`open loop: ${openRate.toFixed(0)} webhooks/s for ${openSeconds} s`);
-      open = await openLoop(ctx, `${runId}-open`, openRate, openSeconds, ctx.args.int('open-loop-max-in-flight'));
+      open = await openLoop(
+        ctx,
+        `${runId}-open`,
+        openRate,
+        openSeconds,
+        ctx.args.int('open-loop-max-in-flight'),
+      );
       ctx.log(
         `open loop: ${open.sent}/${open.planned} sent, p99 ${open.latency.p99} ms, ${open.errors} errors, ` +
           `peak in flight ${open.maxInFlight}`,
@@ -290,7 +306,9 @@ export const webhookIntakeScenario: Scenario = {
         ['SQL statements per webhook (intake + processing)', round(sqlPerWebhook, 2)],
         [
           'open loop: rate / sent / p50 / p99 (ms)',
-          open ? `${round(open.rate, 0)} / ${open.sent} / ${open.latency.p50} / ${open.latency.p99}` : 'skipped',
+          open
+            ? `${round(open.rate, 0)} / ${open.sent} / ${open.latency.p50} / ${open.latency.p99}`
+            : 'skipped',
         ],
         ['app peak RSS (MB)', appPeakRssMb],
       ],
