@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { BenchDb } from './bench-db';
 import { summarize, Summary } from './stats';
 
 export interface OutboxCounts {
@@ -17,7 +17,7 @@ export interface OutboxDrain {
 }
 
 /** Status counts of the outbox messages (reports to Cleeng) of the given aggregates (e.g. payment ids). */
-export async function outboxCounts(db: DataSource, aggregateIds: readonly string[]): Promise<OutboxCounts> {
+export async function outboxCounts(db: BenchDb, aggregateIds: readonly string[]): Promise<OutboxCounts> {
   const rows: { status: string; n: number }[] = await db.query(
     `SELECT status, count(*)::int AS n FROM outbox_messages WHERE aggregate_id = ANY($1::text[]) GROUP BY status`,
     [aggregateIds],
@@ -37,7 +37,7 @@ export async function outboxCounts(db: DataSource, aggregateIds: readonly string
  * delivered, so they count as settled and are reported) or `timeoutMs` passes.
  */
 export async function waitForOutbox(
-  db: DataSource,
+  db: BenchDb,
   aggregateIds: readonly string[],
   timeoutMs: number,
   pollMs = 25,
@@ -57,7 +57,7 @@ export async function waitForOutbox(
 }
 
 /** Time from enqueue to delivery of each delivered message (ms), as recorded in the outbox rows. */
-export async function outboxDeliveryLag(db: DataSource, aggregateIds: readonly string[]): Promise<Summary> {
+export async function outboxDeliveryLag(db: BenchDb, aggregateIds: readonly string[]): Promise<Summary> {
   const rows: { ms: number }[] = await db.query(
     `SELECT (EXTRACT(EPOCH FROM (delivered_at - created_at)) * 1000)::float8 AS ms
        FROM outbox_messages

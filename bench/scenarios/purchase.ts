@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { EventLoopMonitor, RssSampler } from '../lib/memory';
+import { AppRssSampler } from '../lib/processes';
+import { evaluateTarget } from '../lib/targets';
 import { outboxCounts, outboxDeliveryLag, waitForOutbox } from '../lib/outbox';
 import { runPool } from '../lib/pool';
 import { progressReporter } from '../lib/progress';
@@ -42,7 +43,7 @@ function stringField(body: unknown, field: string): string | undefined {
 }
 
 /** One initial purchase over HTTP: create the order, pay it with the approve card. */
-async function purchase(ctx: BenchContext, customerId: string): Promise<Purchase> {
+export async function purchase(ctx: BenchContext, customerId: string): Promise<Purchase> {
   const started = performance.now();
   const order = await ctx.http.expect('create order', 201, 'POST', '/v1/orders', {
     body: { customerId, offerId: OFFER_ID, currency: 'USD', country: 'US', gateway: 'adyen' },
@@ -67,7 +68,7 @@ async function purchase(ctx: BenchContext, customerId: string): Promise<Purchase
   return { orderMs: order.ms, paymentMs: payment.ms, totalMs, paymentId, status };
 }
 
-interface Batch {
+export interface Batch {
   ok: Purchase[];
   /** payment ids of purchases that got that far, captured or not */
   paymentIds: string[];
@@ -77,7 +78,12 @@ interface Batch {
   elapsedMs: number;
 }
 
-async function runBatch(ctx: BenchContext, label: string, n: number, concurrency: number): Promise<Batch> {
+export async function runBatch(
+  ctx: BenchContext,
+  label: string,
+  n: number,
+  concurrency: number,
+): Promise<Batch> {
   // customer ids unique to this run (the sandbox Cleeng keeps customers in memory, the database persists)
   const base = 700_000_000 + randomInt(0, 99_000_000);
   const report = progressReporter(label, n);
@@ -143,9 +149,9 @@ export const purchaseScenario: Scenario = {
     'Initial purchase through the sandbox: POST /v1/orders then POST /v1/payments (Adyen-style gateway, approve card), ' +
     'then time until every report to Cleeng left the outbox',
   flags: [
-    { name: 'n', kind: 'int', default: 300, min: 1, help: 'purchases to measure' },
-    { name: 'concurrency', kind: 'int', default: 16, min: 1, help: 'purchases in flight at once' },
-    { name: 'warmup', kind: 'int', default: 30, min: 0, help: 'unmeasured purchases first' },
+    { name: 'n', kind: 'int', default: 1000, min: 1, help: 'purchases to measure' },
+    { name: 'concurrency', kind: 'int', default: 50, min: 1, help: 'purchases in flight at once' },
+    { name: 'warmup', kind: 'int', default: 100, min: 0, help: 'unmeasured purchases first' },
     {
       name: 'gateway-latency-ms',
       kind: 'int',
@@ -168,6 +174,8 @@ export const purchaseScenario: Scenario = {
       help: 'how long to wait for the outbox to deliver every report to Cleeng',
     },
   ],
+  quick: { n: 150, warmup: 30 },
+  concurrency: (args) => args.int('concurrency'),
 
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const n = ctx.args.int('n');
@@ -177,8 +185,8 @@ export const purchaseScenario: Scenario = {
     const cleengLatencyMs = ctx.args.int('cleeng-latency-ms');
     const drainTimeoutMs = ctx.args.int('drain-timeout-ms');
 
-    await setEmulatorLatency(ctx.http, 'adyen', gatewayLatencyMs);
-    await setEmulatorLatency(ctx.http, 'cleeng', cleengLatencyMs);
+    await setEmulatorLatency(ctx.sandbox, 'adyen', gatewayLatencyMs);
+    await setEmulatorLatency(ctx.sandbox, 'cleeng', cleengLatencyMs);
     try {
       if (warmup > 0) {
         ctx.log(`warm-up: ${warmup} purchases`);
@@ -193,13 +201,15 @@ export const purchaseScenario: Scenario = {
       ctx.log(
         `measuring: ${n} purchases, concurrency ${concurrency}, gateway latency ${gatewayLatencyMs} ms`,
       );
-      const rss = new RssSampler(50).start();
-      const loop = new EventLoopMonitor().start();
-      const batch = await runBatch(ctx, 'purchase', n, concurrency);
-      ctx.log(`purchases done in ${(batch.elapsedMs / 1000).toFixed(1)} s; waiting for the outbox`);
-      const drain = await waitForOutbox(ctx.db, batch.paymentIds, drainTimeoutMs);
-      const memory = rss.stop();
-      const eventLoop = loop.stop();
+      const rss = new AppRssSampler(ctx.app).start();
+      // the 'after' probe waits for the outbox: the Cleeng report is part of a purchase's cost
+      const measured = await ctx.measure('purchase', async () => {
+        const b = await runBatch(ctx, 'purchase', n, concurrency);
+        ctx.log(`purchases done in ${(b.elapsedMs / 1000).toFixed(1)} s; waiting for the outbox`);
+        return { batch: b, drain: await waitForOutbox(ctx.db, b.paymentIds, drainTimeoutMs) };
+      });
+      const { batch, drain } = measured.value;
+      const appPeakRssMb = rss.stop();
 
       const statuses = await paymentStatuses(ctx, batch.paymentIds);
       const captured = statuses.captured ?? 0;
@@ -212,6 +222,32 @@ export const purchaseScenario: Scenario = {
       const throughput = ratePerSecond(batch.ok.length, batch.elapsedMs);
       const endToEndMs = batch.elapsedMs + drain.waitedMs;
       const ok = batch.errorCount === 0 && allCaptured && drain.drained && outbox.dead === 0;
+      const purchases = Math.max(1, batch.ok.length);
+      const cpuPerPurchaseMs = measured.app.cpuMs / purchases;
+      const sqlPerPurchase = measured.app.queries / purchases;
+      const targets = [
+        evaluateTarget({
+          name: 'purchase throughput ≥ 0.1 × TPC-B-like tps',
+          unit: '/s',
+          direction: 'min',
+          measured: throughput,
+          relativeTo: { label: 'TPC-B-like tx/s', rate: ctx.dbLimit?.tpcbPerSecond, share: 0.1 },
+        }),
+        evaluateTarget({
+          name: 'app CPU per purchase ≤ 3 ms',
+          unit: 'ms',
+          direction: 'max',
+          measured: cpuPerPurchaseMs,
+          limit: 3,
+        }),
+        evaluateTarget({
+          name: 'SQL statements per purchase ≤ 15',
+          unit: '',
+          direction: 'max',
+          measured: sqlPerPurchase,
+          limit: 15,
+        }),
+      ];
 
       return {
         ok,
@@ -230,9 +266,19 @@ export const purchaseScenario: Scenario = {
             'all reported, from first purchase (s)',
             drain.drained ? round(endToEndMs / 1000, 2) : 'timed out',
           ],
-          ['peak RSS, app + load generator (MB)', memory.peakMb],
-          ['event loop delay p99 / max (ms)', `${eventLoop.p99Ms} / ${eventLoop.maxMs}`],
+          ['app CPU per purchase (ms, incl. report delivery)', round(cpuPerPurchaseMs, 2)],
+          ['SQL statements per purchase (incl. report delivery)', round(sqlPerPurchase, 1)],
+          ['app CPU busy (share of one core)', round(measured.app.cpuMs / measured.app.wallMs, 2)],
+          [
+            'emulators CPU busy (share of one core)',
+            measured.emulatorCpuMs === undefined
+              ? '-'
+              : round(measured.emulatorCpuMs / measured.app.wallMs, 2),
+          ],
+          ['app peak RSS (MB)', appPeakRssMb],
         ],
+        targets,
+        ...(measured.profile ? { profile: measured.profile } : {}),
         tables: [
           {
             title: 'latency (ms), successful purchases',
@@ -277,14 +323,13 @@ export const purchaseScenario: Scenario = {
             allReportedFromFirstPurchaseMs: drain.drained ? round(endToEndMs, 1) : null,
             counts: outbox,
           },
-          memory,
-          eventLoop,
+          app: { ...measured.app, peakRssMb: appPeakRssMb, cpuPerPurchaseMs, sqlPerPurchase },
         },
         errors: batch.errors,
       };
     } finally {
-      await clearFaults(ctx.http, 'adyen').catch(() => undefined);
-      await clearFaults(ctx.http, 'cleeng').catch(() => undefined);
+      await clearFaults(ctx.sandbox, 'adyen').catch(() => undefined);
+      await clearFaults(ctx.sandbox, 'cleeng').catch(() => undefined);
     }
   },
 };

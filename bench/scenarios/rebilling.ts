@@ -1,9 +1,12 @@
-import { RebillingService, RebillRunSummary } from '../../src/rebilling/rebilling.service';
-import { parseProcessCart } from '../../sandbox/cleverbridge/cleverbridge-sandbox.parse';
-import { CleverbridgeSandboxStore } from '../../sandbox/cleverbridge/cleverbridge-sandbox.store';
-import { EventLoopMonitor, RssSampler } from '../lib/memory';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../../src/config/app-config';
+import { RebillClaims } from '../../src/rebilling/rebill-claims';
+import type { RebillRunSummary } from '../../src/rebilling/rebilling.service';
+import { ConnectorSubscriptionEntity } from '../../src/subscriptions/subscription.entity';
+import { AppRssSampler } from '../lib/processes';
 import { clearFaults, setEmulatorLatency } from '../lib/sandbox';
 import { round } from '../lib/stats';
+import { evaluateTarget, TargetResult } from '../lib/targets';
 import type { Cell } from '../lib/table';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
@@ -27,33 +30,42 @@ function parseSizes(text: string): number[] {
   });
 }
 
-async function count(ctx: BenchContext, sql: string, params: unknown[] = []): Promise<number> {
-  const rows: { n: string }[] = await ctx.db.query(sql, params);
-  return Number(rows[0]?.n ?? 0);
+function busy(appMs: number, emulatorMs: number | undefined, wallMs: number): string {
+  const share = (ms: number): string => (wallMs > 0 ? (ms / wallMs).toFixed(2) : '-');
+  return `${share(appMs)} / ${emulatorMs === undefined ? '-' : share(emulatorMs)}`;
 }
 
+function count(ctx: BenchContext, sql: string, params: unknown[] = []): Promise<number> {
+  return ctx.db.count(sql, params);
+}
+
+/** 100,000 charges in 120 s (issue 11), as a rate, so a smaller --n is judged the same way. */
+const TARGET_CHARGES_PER_SECOND = 100_000 / 120;
+
 /**
- * The Cleverbridge emulator must know every subscription it is asked to rebill. Creating them through HTTP
- * would measure the emulator, not the connector, so they are made in its store directly: one initial purchase
- * of the monthly product per customer, which creates a "Handled by Client" subscription.
+ * The Cleverbridge emulator must know every subscription it is asked to rebill. Creating them through its
+ * ProcessCart API would measure the emulator, so its sandbox tool creates them in bulk: one paid initial
+ * purchase of the monthly product per customer, no notification sent.
  */
-function seedEmulator(store: CleverbridgeSandboxStore, n: number, runId: string): string[] {
+async function seedEmulator(ctx: BenchContext, n: number, referencePrefix: string): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < n; i += 1) {
-    const parsed = parseProcessCart({
-      processCartRequest: {
-        cart: { items: [{ productId: '100001', quantity: 1 }], customerReferenceId: `${runId}-${i}` },
-        processCartMode: 'NonInteractive',
+  const chunk = 20_000;
+  for (let from = 0; from < n; from += chunk) {
+    const res = await ctx.sandbox.expect(
+      'seed emulator',
+      200,
+      'POST',
+      '/sandbox/cleverbridge/tools/seed-subscriptions',
+      {
+        body: { count: Math.min(chunk, n - from), referencePrefix: `${referencePrefix}${from}-` },
+        timeoutMs: 600_000,
       },
-    });
-    if (!parsed.ok) {
-      throw new Error(`emulator refused the seed cart: ${parsed.message}`);
+    );
+    const body = res.body as { subscriptionIds?: string[] };
+    if (!Array.isArray(body.subscriptionIds)) {
+      throw new Error('the emulator returned no subscription ids');
     }
-    const body = store.processCart(parsed.cart).body as { subscriptionId?: string };
-    if (!body.subscriptionId) {
-      throw new Error(`emulator created no subscription: ${JSON.stringify(body)}`);
-    }
-    ids.push(body.subscriptionId);
+    ids.push(...body.subscriptionIds);
   }
   return ids;
 }
@@ -71,21 +83,21 @@ async function seedSubscriptions(ctx: BenchContext, externalIds: string[], due: 
 
 async function clearPrevious(ctx: BenchContext): Promise<number> {
   const like = [`${PREFIX}%`, `${PROBE_PREFIX}%`];
-  await ctx.db.query(
+  await ctx.db.execute(
     `DELETE FROM rebill_attempts WHERE subscription_id IN
        (SELECT id FROM connector_subscriptions WHERE customer_id LIKE $1 OR customer_id LIKE $2)`,
     like,
   );
-  const deleted = await ctx.db.query(
+  const deleted = await ctx.db.execute(
     `DELETE FROM connector_subscriptions WHERE customer_id LIKE $1 OR customer_id LIKE $2`,
     like,
   );
   // notifications an earlier run left unprocessed (its app closed first) would compete with this run's
-  await ctx.db.query(
+  await ctx.db.execute(
     `UPDATE inbox_events SET status = 'ignored', processed_at = now(), last_error = 'left by an earlier benchmark run'
      WHERE source = 'cleverbridge' AND status = 'pending'`,
   );
-  return Array.isArray(deleted) && typeof deleted[1] === 'number' ? deleted[1] : 0;
+  return deleted;
 }
 
 interface ClaimTiming {
@@ -104,7 +116,7 @@ interface ClaimTiming {
  */
 async function timeClaims(
   ctx: BenchContext,
-  service: RebillingService,
+  claims: RebillClaims,
   sizes: number[],
   batch: number,
   samples: number,
@@ -133,7 +145,7 @@ async function timeClaims(
     let claimed = 0;
     for (let i = 0; i < samples; i += 1) {
       const started = performance.now();
-      const rows = await service.claim({ due: PROBE_DUE, now: () => PROBE_DUE }, batch);
+      const rows = await claims.claim({ due: PROBE_DUE, now: () => PROBE_DUE }, batch);
       ms.push(performance.now() - started);
       claimed = rows.length;
       await ctx.db.query(
@@ -158,7 +170,7 @@ async function timeClaims(
 export const rebillingScenario: Scenario = {
   name: 'rebilling',
   description:
-    'Connector-managed rebilling: N due Cleverbridge subscriptions charged by one runDue pass through the ' +
+    'Connector-managed rebilling: N due Cleverbridge subscriptions charged by one pass (POST /ops/rebilling/run) through the ' +
     'ProcessCart emulator (claim with SKIP LOCKED + lease, bounded concurrency); then the time to claim one batch ' +
     'with 10k and 1M due subscriptions in the table',
   flags: [
@@ -172,6 +184,13 @@ export const rebillingScenario: Scenario = {
     },
     { name: 'batch-size', kind: 'int', default: 500, min: 1, help: 'REBILL_BATCH_SIZE' },
     { name: 'concurrency', kind: 'int', default: 64, min: 1, help: 'REBILL_CONCURRENCY' },
+    {
+      name: 'gateway-rate-limit',
+      kind: 'int',
+      default: 5000,
+      min: 1,
+      help: 'Cleverbridge calls-per-second ceiling given to the app (GATEWAY_RATE_LIMITS)',
+    },
     {
       name: 'claim-sizes',
       kind: 'string',
@@ -194,11 +213,16 @@ export const rebillingScenario: Scenario = {
     },
   ],
 
+  quick: { n: 3000, 'claim-sizes': '1000,20000', 'claim-samples': 3 },
+  concurrency: (args) => args.int('concurrency'),
+
   appEnv: (args) => ({
     REBILL_CRON: 'off',
     REBILL_BATCH_SIZE: String(args.int('batch-size')),
     REBILL_CONCURRENCY: String(args.int('concurrency')),
     DATABASE_POOL_SIZE: String(Math.min(64, Math.max(10, Math.ceil(args.int('concurrency') / 2)))),
+    // the per-gateway calls-per-second ceiling (conservative by default), raised for the benchmark
+    GATEWAY_RATE_LIMITS: `cleverbridge=${args.int('gateway-rate-limit')}`,
   }),
 
   async run(ctx: BenchContext): Promise<ScenarioResult> {
@@ -210,16 +234,15 @@ export const rebillingScenario: Scenario = {
     const samples = ctx.args.int('claim-samples');
     const loseNotifications = ctx.args.bool('lose-notifications');
     const drainTimeoutMs = ctx.args.int('drain-timeout-ms');
-    const service = ctx.app.app.get(RebillingService);
-    const store = ctx.app.app.get(CleverbridgeSandboxStore);
     const errors: string[] = [];
 
     const cleared = await clearPrevious(ctx);
     if (cleared > 0) {
       ctx.log(`removed ${cleared} subscriptions of earlier runs`);
     }
+    const referencePrefix = `bench-${ctx.runId}-`;
     let started = performance.now();
-    const externalIds = seedEmulator(store, n, `bench-${ctx.runId}`);
+    const externalIds = await seedEmulator(ctx, n, referencePrefix);
     const emulatorSeedMs = performance.now() - started;
     started = performance.now();
     const due = new Date(Date.now() - 60_000);
@@ -231,51 +254,52 @@ export const rebillingScenario: Scenario = {
         `database (one INSERT ... SELECT) ${(dbSeedMs / 1000).toFixed(1)} s`,
     );
 
-    await setEmulatorLatency(ctx.http, 'cleverbridge', latencyMs);
+    await setEmulatorLatency(ctx.sandbox, 'cleverbridge', latencyMs);
     if (loseNotifications) {
-      await ctx.http.expect('lose notifications', 200, 'POST', '/sandbox/faults/cleverbridge', {
+      await ctx.sandbox.expect('lose notifications', 200, 'POST', '/sandbox/faults/cleverbridge', {
         body: { lostWebhookRate: 1 },
       });
     }
-    // the emulator's own state (every seeded customer, purchase and subscription) is part of the process
-    const rssBeforeMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
-    let summary: RebillRunSummary;
-    let runMs: number;
-    let memoryPeakMb: number;
-    let loop: ReturnType<EventLoopMonitor['stop']>;
+    let runMs = 0;
+    const rss = new AppRssSampler(ctx.app).start();
     const inboxSince = new Date();
-    try {
-      ctx.log(
-        `rebilling ${n} due subscriptions: batch ${batch}, concurrency ${concurrency}, gateway latency ${latencyMs} ms`,
-      );
-      const rss = new RssSampler(50).start();
-      const monitor = new EventLoopMonitor().start();
-      const progress = setInterval(() => {
-        void count(
-          ctx,
-          `SELECT count(*)::text AS n FROM rebill_attempts a JOIN connector_subscriptions s ON s.id = a.subscription_id
-           WHERE s.customer_id LIKE $1 AND a.status = 'captured'`,
-          [`${PREFIX}%`],
-        ).then(
-          (done) =>
-            ctx.log(
-              `rebilling: ${done}/${n} captured, ${((performance.now() - started) / 1000).toFixed(0)} s`,
-            ),
-          () => undefined,
+    const measured = await ctx
+      .measure('rebilling', async () => {
+        ctx.log(
+          `rebilling ${n} due subscriptions: batch ${batch}, concurrency ${concurrency}, gateway latency ${latencyMs} ms`,
         );
-      }, 10_000);
-      started = performance.now();
-      try {
-        summary = await service.runDue(new Date());
-      } finally {
-        clearInterval(progress);
-      }
-      runMs = performance.now() - started;
-      memoryPeakMb = rss.stop().peakMb;
-      loop = monitor.stop();
-    } finally {
-      await clearFaults(ctx.http, 'cleverbridge').catch(() => undefined);
-    }
+        const progress = setInterval(() => {
+          void count(
+            ctx,
+            `SELECT count(*)::text AS n FROM rebill_attempts a JOIN connector_subscriptions s ON s.id = a.subscription_id
+             WHERE s.customer_id LIKE $1 AND a.status = 'captured'`,
+            [`${PREFIX}%`],
+          ).then(
+            (done) =>
+              ctx.log(
+                `rebilling: ${done}/${n} captured, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+              ),
+            () => undefined,
+          );
+        }, 10_000);
+        started = performance.now();
+        try {
+          // what the cron tick does, through the operator route: one pass over everything due
+          const res = await ctx.http.expect('run rebilling', 200, 'POST', '/ops/rebilling/run', {
+            headers: { 'X-Operator-Key': ctx.operatorKey },
+            timeoutMs: 3_600_000,
+          });
+          runMs = performance.now() - started;
+          return res.body as RebillRunSummary;
+        } finally {
+          clearInterval(progress);
+        }
+      })
+      .finally(() => clearFaults(ctx.sandbox, 'cleverbridge').catch(() => undefined));
+    const summary = measured.value;
+    const memoryPeakMb = rss.stop();
+    const hwm = ctx.app.rssFromProc('VmHWM');
+    const highWaterMb = hwm === undefined ? null : Math.round(hwm / 1024 / 102.4) / 10;
     ctx.log(`pass done in ${(runMs / 1000).toFixed(1)} s: ${JSON.stringify(summary)}`);
 
     // every period charged exactly once: one captured attempt per subscription, one Paid rebill per subscription
@@ -296,41 +320,45 @@ export const rebillingScenario: Scenario = {
       `SELECT count(*)::text AS n FROM connector_subscriptions WHERE customer_id LIKE $1 AND period_index = 1`,
       [`${PREFIX}%`],
     );
-    const mine = new Set(externalIds);
-    const charges = new Map<string, number>();
-    for (const p of store.ledger().purchases) {
-      if (p.rebill && p.subscriptionId && mine.has(p.subscriptionId) && p.status === 'Paid') {
-        charges.set(p.subscriptionId, (charges.get(p.subscriptionId) ?? 0) + 1);
-      }
-    }
-    const chargedTwice = [...charges.values()].filter((c) => c > 1).length;
+    const charges = (
+      await ctx.sandbox.expect(
+        'rebill summary',
+        200,
+        'GET',
+        `/sandbox/cleverbridge/tools/rebill-summary?referencePrefix=${encodeURIComponent(referencePrefix)}`,
+      )
+    ).body as { subscriptions: number; charged: number; chargedTwice: number };
     const exactlyOnce =
-      charges.size === n && chargedTwice === 0 && attemptsCaptured === n && attemptsTotal === n;
+      charges.charged === n && charges.chargedTwice === 0 && attemptsCaptured === n && attemptsTotal === n;
     if (!exactlyOnce) {
       errors.push(
-        `expected ${n} subscriptions charged once: ${charges.size} charged, ${chargedTwice} twice, ` +
+        `expected ${n} subscriptions charged once: ${charges.charged} charged, ${charges.chargedTwice} twice, ` +
           `${attemptsCaptured}/${attemptsTotal} attempts captured`,
       );
     }
 
-    // the PaidOrderNotifications the run caused, through intake and processing (informational: the inbox
-    // shares the process with the pass, so it catches up afterwards)
-    let drain: { ms: number } | { timedOut: true; pending: number } | undefined;
+    // the PaidOrderNotifications the run caused, through intake and processing (informational)
+    let drain: { ms: number; received: number } | { timedOut: true; pending: number } | undefined;
     if (!loseNotifications && drainTimeoutMs > 0) {
       const drainStarted = performance.now();
-      await ctx.http
-        .request('GET', `/sandbox/cleverbridge/webhooks/idle?timeoutMs=25000`)
-        .catch(() => undefined);
+      // the emulator is idle once every notification was delivered or given up on; then the inbox catches up
+      let idle = false;
       for (;;) {
-        const rows: { received: string; pending: string }[] = await ctx.db.query(
+        if (!idle) {
+          const res = await ctx.sandbox
+            .request('GET', `/sandbox/cleverbridge/webhooks/idle?timeoutMs=10000`, { timeoutMs: 15_000 })
+            .catch(() => undefined);
+          idle = (res?.body as { idle?: boolean } | undefined)?.idle === true;
+        }
+        const rows = await ctx.db.query<{ received: string; pending: string }>(
           `SELECT count(*)::text AS received, count(*) FILTER (WHERE status = 'pending')::text AS pending
            FROM inbox_events WHERE source = 'cleverbridge' AND received_at >= $1`,
           [inboxSince],
         );
         const received = Number(rows[0]?.received ?? 0);
         const pending = Number(rows[0]?.pending ?? 0);
-        if (pending === 0 && received >= n) {
-          drain = { ms: performance.now() - drainStarted };
+        if (pending === 0 && (received >= n || idle)) {
+          drain = { ms: performance.now() - drainStarted, received };
           break;
         }
         if (performance.now() - drainStarted > drainTimeoutMs) {
@@ -345,11 +373,25 @@ export const rebillingScenario: Scenario = {
       drain === undefined
         ? 'n/a'
         : 'ms' in drain
-          ? round(drain.ms / 1000, 2)
+          ? `${round(drain.ms / 1000, 2)} (${drain.received}/${n} received)`
           : `> ${drainTimeoutMs / 1000} (${drain.pending} pending)`;
 
+    // the claim probe runs the app's own claim (RebillClaims) over the bench's connection
     ctx.log(`timing claims at ${claimSizes.join(', ')} due subscriptions`);
-    const claims = await timeClaims(ctx, service, claimSizes, batch, samples);
+    const claimDb = new DataSource({
+      type: 'postgres',
+      url: ctx.databaseUrl,
+      entities: [ConnectorSubscriptionEntity],
+      extra: { max: 2 },
+    });
+    await claimDb.initialize();
+    let claims: ClaimTiming[];
+    try {
+      const claimConfig = { rebill: { batchSize: batch, leaseMs: 300_000 } } as unknown as AppConfig;
+      claims = await timeClaims(ctx, new RebillClaims(claimDb, claimConfig), claimSizes, batch, samples);
+    } finally {
+      await claimDb.destroy();
+    }
     await clearPrevious(ctx);
 
     const chargesPerSecond = runMs > 0 ? (summary.captured / runMs) * 1000 : 0;
@@ -363,21 +405,56 @@ export const rebillingScenario: Scenario = {
       c.medianMs,
       c.maxMs,
     ]);
+    const smallest = claims[0];
+    const largest = claims[claims.length - 1];
+    const claimGrowth =
+      claims.length >= 2 && smallest && largest && smallest.medianMs > 0
+        ? largest.medianMs / smallest.medianMs
+        : undefined;
+    const targets: TargetResult[] = [
+      evaluateTarget({
+        name: `rebilling 100k in ≤ 120 s (≥ ${Math.round(TARGET_CHARGES_PER_SECOND)} charges/s at ${latencyMs} ms)`,
+        unit: '/s',
+        direction: 'min',
+        measured: chargesPerSecond,
+        limit: TARGET_CHARGES_PER_SECOND,
+      }),
+      evaluateTarget({
+        name: 'app peak RSS during the pass ≤ 300 MB',
+        unit: 'MB',
+        direction: 'max',
+        measured: memoryPeakMb,
+        limit: 300,
+      }),
+      evaluateTarget({
+        name: `claim cost ${smallest?.dueRows ?? '?'} -> ${largest?.dueRows ?? '?'} due rows ≤ 1.5×`,
+        unit: '×',
+        direction: 'max',
+        measured: claimGrowth,
+        limit: 1.5,
+      }),
+    ];
     return {
       ok,
       headline:
-        `rebilling: ${n} due subscriptions, one runDue pass, batch ${batch}, concurrency ${concurrency}, ` +
+        `rebilling: ${n} due subscriptions, one pass (POST /ops/rebilling/run), batch ${batch}, concurrency ${concurrency}, ` +
         `Cleverbridge latency ${latencyMs} ms${loseNotifications ? ', notifications dropped' : ''}`,
       summary: [
         ['subscriptions charged / due', `${summary.captured} / ${n}`],
         ['each period charged exactly once', exactlyOnce],
         ['charges/s', round(chargesPerSecond, 1)],
         ['total time of the pass (s)', round(runMs / 1000, 2)],
+        ['100k at this rate (s)', chargesPerSecond > 0 ? round(100_000 / chargesPerSecond, 0) : '-'],
         ['batches claimed', summary.batches],
         ['errors', summary.errors],
-        ['peak RSS during the pass, app + emulator (MB)', memoryPeakMb],
-        ['RSS before the pass, after seeding the emulator (MB)', rssBeforeMb],
-        ['event loop delay p99 / max (ms)', `${loop.p99Ms} / ${loop.maxMs}`],
+        ['app peak RSS during the pass (MB, /proc sampled)', memoryPeakMb],
+        ['app RSS high-water mark since start (MB, VmHWM)', highWaterMb ?? '-'],
+        ['app CPU per charge (ms)', round(measured.app.cpuMs / Math.max(1, summary.captured), 2)],
+        [
+          'app / emulators CPU busy (share of one core)',
+          busy(measured.app.cpuMs, measured.emulatorCpuMs, runMs),
+        ],
+        ['SQL statements per charge', round(measured.app.queries / Math.max(1, summary.captured), 1)],
         ['notifications processed after the pass (s)', drainCell],
         [
           'seeding: emulator / database (s)',
@@ -392,20 +469,25 @@ export const rebillingScenario: Scenario = {
           rows: claimRows,
         },
       ],
+      targets,
+      ...(measured.profile ? { profile: measured.profile } : {}),
       data: {
         params: { n, latencyMs, batch, concurrency, claimSizes, samples, loseNotifications },
         pass: summary,
         chargesPerSecond: round(chargesPerSecond, 2),
         runMs: round(runMs, 1),
         peakRssMb: memoryPeakMb,
-        rssBeforeMb,
-        eventLoop: loop,
+        highWaterRssMb: highWaterMb,
+        app: measured.app,
+        emulatorCpuMs: measured.emulatorCpuMs ?? null,
         exactlyOnce,
         attempts: { captured: attemptsCaptured, total: attemptsTotal },
+        emulatorCharges: charges,
         advanced,
         notificationsDrain: drain ?? null,
         seedingMs: { emulator: round(emulatorSeedMs, 1), database: round(dbSeedMs, 1) },
         claims,
+        claimGrowth: claimGrowth ?? null,
       },
       errors,
     };

@@ -1,24 +1,49 @@
-import type { DataSource } from 'typeorm';
-import type { RunningApp } from '../../src/bootstrap';
 import type { BenchArgs, FlagSpec } from '../lib/args';
+import type { BenchDb } from '../lib/bench-db';
+import type { ProfileSummary } from '../lib/cpu-profile';
+import type { DbLimit } from '../lib/db-limit';
 import type { BenchHttp } from '../lib/http';
+import type { ProbeDelta } from '../lib/probe-protocol';
+import type { AppProcess } from '../lib/processes';
 import type { Cell } from '../lib/table';
+import type { TargetResult } from '../lib/targets';
 
-/** What the runner hands a scenario: the started app (real PostgreSQL, sandbox emulators) and helpers. */
+/** A measured phase: what the app spent on it (probe before/after) and, with --cpu-prof, where. */
+export interface Measured<T> {
+  value: T;
+  app: ProbeDelta;
+  /** CPU the emulators' process used meanwhile (ms; /proc), to see whether the stand-ins were the bottleneck */
+  emulatorCpuMs?: number;
+  profile?: ProfileSummary;
+}
+
+/**
+ * What the runner hands a scenario: the app as its own process (the built artefact, production mode, the
+ * probe preloaded), the standalone emulators as another, the benchmark database, and helpers.
+ */
 export interface BenchContext {
   /** unique per run; use it to tag rows so a scenario can find its own data in a shared database */
   runId: string;
   /** declared flags (runner's and the scenario's), already checked for typos */
   args: BenchArgs;
-  app: RunningApp;
-  /** base URL the app is reached at (same as PUBLIC_URL) */
+  /** the app process: its pid, probe (queries, CPU, memory) and /proc RSS */
+  app: AppProcess;
+  /** base URL of the app */
   baseUrl: string;
-  /** HTTP client for the app, sending the sandbox `X-Api-Key` by default */
+  /** HTTP client for the app, sending the API key by default */
   http: BenchHttp;
-  /** operator key for `/ops/...` and dashboard routes */
+  /** HTTP client for the emulators' own routes (/sandbox/...: faults, clock, tools) */
+  sandbox: BenchHttp;
+  /** operator key for `/ops/...` routes */
   operatorKey: string;
-  /** the app's own TypeORM DataSource (the benchmark database) */
-  db: DataSource;
+  /** the bench's own connections to the benchmark database */
+  db: BenchDb;
+  /** that database's URL (for a probe that needs its own connection) */
+  databaseUrl: string;
+  /** PostgreSQL's limits measured earlier in this run (undefined with --no-db-limit) */
+  dbLimit: DbLimit | undefined;
+  /** runs `phase`, probing the app before and after (and profiling it with --cpu-prof) */
+  measure<T>(label: string, phase: () => Promise<T>): Promise<Measured<T>>;
   /** progress line to stderr */
   log(message: string): void;
   /** aborted on Ctrl-C: stop starting work (pass it to runPool) */
@@ -40,6 +65,10 @@ export interface ScenarioResult {
   summary: [string, Cell][];
   /** further tables (e.g. latency percentiles) */
   tables: ResultTable[];
+  /** issue 11's targets for this scenario, evaluated */
+  targets: TargetResult[];
+  /** CPU profile of the measured phase (with --cpu-prof) */
+  profile?: ProfileSummary;
   /** everything worth keeping, written to the results JSON */
   data: Record<string, unknown>;
   /** a few error descriptions (already truncated) */
@@ -51,7 +80,11 @@ export interface Scenario {
   description: string;
   /** the scenario's own flags (with defaults); the runner refuses undeclared ones */
   flags: FlagSpec[];
-  /** extra environment for `startApp` (e.g. REBILL_BATCH_SIZE); `--app-env` still wins */
+  /** smaller defaults for --quick (a CI smoke run) */
+  quick: Record<string, number | string>;
+  /** client concurrency, for the db-limit step run beside this scenario alone */
+  concurrency(args: BenchArgs): number;
+  /** extra environment for the app process (e.g. REBILL_BATCH_SIZE); `--app-env` still wins */
   appEnv?(args: BenchArgs): Record<string, string>;
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }

@@ -1,30 +1,37 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { EventLoopMonitor, RssSampler } from '../lib/memory';
 import { runPool } from '../lib/pool';
 import { progressReporter } from '../lib/progress';
+import { AppRssSampler } from '../lib/processes';
 import { ratePerSecond, round, roundSummary, summarize } from '../lib/stats';
+import { evaluateTarget } from '../lib/targets';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** The sandbox's Cleeng webhook secret and header (sandbox/sandbox-settings.ts SANDBOX_SECRETS). */
 const SECRET = 'sandbox-cleeng-webhook-secret';
 const PAYMENT_METHOD_OF_ANOTHER_CONNECTOR = 990001;
 
-interface Sent {
+export interface Sent {
   ms: number;
   status: number;
   duplicate: boolean;
 }
 
 /**
- * Webhook intake: signed Cleeng webhooks POSTed to /webhooks/cleeng (verify, store, acknowledge),
- * a share of them delivered twice. Intake latency is what Cleeng waits for; processing happens after.
- * The events name another connector's payment method, so processing is the router's cheapest path
- * and the numbers show the intake itself.
+ * A signed Cleeng webhook that names another connector's payment method: processing takes the router's cheapest
+ * path, so the numbers show the intake itself.
  */
-async function post(ctx: BenchContext, body: string): Promise<Sent> {
+export function webhookBody(runId: string, subscriptionId: string): string {
+  return JSON.stringify({
+    broadcasterId: 900000001,
+    topic: 'subscriptionReadyForTermination',
+    data: { subscriptionId, paymentMethodId: PAYMENT_METHOD_OF_ANOTHER_CONNECTOR, runId },
+  });
+}
+
+export async function postWebhook(baseUrl: string, body: string): Promise<Sent> {
   const signature = createHmac('sha256', SECRET).update(body).digest('hex');
   const started = performance.now();
-  const res = await fetch(`${ctx.baseUrl}/webhooks/cleeng`, {
+  const res = await fetch(`${baseUrl}/webhooks/cleeng`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-cleeng-signature': signature },
     body,
@@ -35,20 +42,102 @@ async function post(ctx: BenchContext, body: string): Promise<Sent> {
 }
 
 async function inboxState(ctx: BenchContext, runId: string): Promise<Record<string, number>> {
-  const rows: { status: string; n: number }[] = await ctx.db.query(
+  const rows = await ctx.db.query<{ status: string; n: number }>(
     `SELECT status, count(*)::int AS n FROM inbox_events WHERE source = 'cleeng' AND payload->'data'->>'runId' = $1 GROUP BY status`,
     [runId],
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
+interface OpenLoopResult {
+  rate: number;
+  planned: number;
+  sent: number;
+  errors: number;
+  /** from the scheduled send time to the answer: a late start counts against the app (no coordinated omission) */
+  latency: ReturnType<typeof roundSummary>;
+  maxInFlight: number;
+  elapsedMs: number;
+}
+
+/**
+ * Open loop: webhooks arrive at a fixed rate whatever the app does (as Cleeng sends them), for `seconds`;
+ * at most `maxInFlight` wait at once (beyond that a webhook is counted late, started when a slot frees).
+ */
+async function openLoop(
+  ctx: BenchContext,
+  runId: string,
+  rate: number,
+  seconds: number,
+  maxInFlight: number,
+): Promise<OpenLoopResult> {
+  const planned = Math.max(1, Math.round(rate * seconds));
+  const latencies: number[] = [];
+  let errors = 0;
+  let inFlight = 0;
+  let peak = 0;
+  let next = 0;
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  await new Promise<void>((done) => {
+    const tick = (): void => {
+      const due = Math.min(planned, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+      while (next < due && inFlight < maxInFlight && !ctx.signal.aborted) {
+        const scheduled = started + (next / rate) * 1000;
+        const body = webhookBody(runId, `open-${next}`);
+        next += 1;
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        pending.push(
+          postWebhook(ctx.baseUrl, body).then(
+            (sent) => {
+              inFlight -= 1;
+              latencies.push(performance.now() - scheduled);
+              if (sent.status !== 200) {
+                errors += 1;
+              }
+            },
+            () => {
+              inFlight -= 1;
+              errors += 1;
+            },
+          ),
+        );
+      }
+      if (next >= planned || ctx.signal.aborted) {
+        done();
+      } else {
+        setTimeout(tick, 2);
+      }
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  return {
+    rate,
+    planned,
+    sent: next,
+    errors,
+    latency: roundSummary(summarize(latencies)),
+    maxInFlight: peak,
+    elapsedMs: performance.now() - started,
+  };
+}
+
 export const webhookIntakeScenario: Scenario = {
   name: 'webhooks',
   description:
-    'Webhook intake: signed Cleeng webhooks -> verify, store in the inbox, acknowledge; then processing drain',
+    'Webhook intake: signed Cleeng webhooks -> verify, store in the inbox, acknowledge (closed loop, then open loop ' +
+    'at 80 % of the target rate for the p99); processing drain',
   flags: [
-    { name: 'n', kind: 'int', default: 2000, min: 1, help: 'webhooks to send' },
-    { name: 'concurrency', kind: 'int', default: 32, min: 1, help: 'webhooks in flight at once' },
+    { name: 'n', kind: 'int', default: 6000, min: 1, help: 'webhooks to send in the closed-loop phase' },
+    {
+      name: 'concurrency',
+      kind: 'int',
+      default: 50,
+      min: 1,
+      help: 'webhooks in flight at once (closed loop)',
+    },
     {
       name: 'duplicate-percent',
       kind: 'int',
@@ -57,67 +146,145 @@ export const webhookIntakeScenario: Scenario = {
       help: 'share of webhooks delivered a second time',
     },
     {
+      name: 'open-loop-seconds',
+      kind: 'int',
+      default: 5,
+      min: 0,
+      help: 'open-loop phase at 0.8 × (0.5 × insert rate) webhooks/s for the p99 (0: skip)',
+    },
+    {
+      name: 'open-loop-rate',
+      kind: 'number',
+      default: 0,
+      min: 0,
+      help: 'fixed arrival rate of the open-loop phase (0: 80 % of the target intake rate)',
+    },
+    {
+      name: 'open-loop-max-in-flight',
+      kind: 'int',
+      default: 2000,
+      min: 1,
+      help: 'open loop: webhooks waiting at once before further ones start late',
+    },
+    {
       name: 'drain-timeout-ms',
       kind: 'int',
-      default: 120_000,
+      default: 180_000,
       min: 0,
       help: 'how long to wait for processing',
     },
   ],
+  quick: { n: 600, 'open-loop-seconds': 2 },
+  concurrency: (args) => args.int('concurrency'),
 
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const n = ctx.args.int('n');
     const concurrency = ctx.args.int('concurrency');
     const duplicatePercent = ctx.args.int('duplicate-percent');
     const drainTimeoutMs = ctx.args.int('drain-timeout-ms');
+    const openSeconds = ctx.args.int('open-loop-seconds');
     const runId = `${ctx.runId}-${randomUUID().slice(0, 8)}`;
-    const bodies = Array.from({ length: n }, (_, i) =>
-      JSON.stringify({
-        broadcasterId: 900000001,
-        topic: 'subscriptionReadyForTermination',
-        data: { subscriptionId: String(i), paymentMethodId: PAYMENT_METHOD_OF_ANOTHER_CONNECTOR, runId },
-      }),
-    );
+    const bodies = Array.from({ length: n }, (_, i) => webhookBody(runId, String(i)));
     const duplicates = Math.floor((n * duplicatePercent) / 100);
     const plan = [...bodies, ...bodies.slice(0, duplicates)];
 
-    const rss = new RssSampler(50).start();
-    const loop = new EventLoopMonitor().start();
+    // warm-up: the first requests pay for JIT and connection set-up
+    await runPool({
+      total: 200,
+      concurrency,
+      task: (i) => postWebhook(ctx.baseUrl, webhookBody(`${runId}-w`, String(i))),
+    });
+
+    const rss = new AppRssSampler(ctx.app).start();
     const report = progressReporter('webhooks', plan.length);
     let errors = 0;
     const samples: string[] = [];
-    const result = await runPool<Sent>({
-      total: plan.length,
-      concurrency,
-      task: (i) => post(ctx, plan[i] ?? ''),
-      signal: ctx.signal,
-      onSettled: (done, outcome) => {
-        if (!outcome.ok || outcome.value.status !== 200) {
-          errors += 1;
-          if (samples.length < 5) {
-            samples.push(outcome.ok ? `HTTP ${outcome.value.status}` : String(outcome.error));
+    let intakeMs = 0;
+    // CPU and SQL per webhook: from the first webhook until every one is processed (intake + cheapest processing)
+    const measured = await ctx.measure('webhooks', async () => {
+      const result = await runPool<Sent>({
+        total: plan.length,
+        concurrency,
+        task: (i) => postWebhook(ctx.baseUrl, plan[i] ?? ''),
+        signal: ctx.signal,
+        onSettled: (done, outcome) => {
+          if (!outcome.ok || outcome.value.status !== 200) {
+            errors += 1;
+            if (samples.length < 5) {
+              samples.push(outcome.ok ? `HTTP ${outcome.value.status}` : String(outcome.error));
+            }
           }
-        }
-        report(done, errors);
-      },
+          report(done, errors);
+        },
+      });
+      intakeMs = result.elapsedMs;
+      const drainStarted = performance.now();
+      let state = await inboxState(ctx, runId);
+      while ((state.pending ?? 0) > 0 && performance.now() - drainStarted < drainTimeoutMs) {
+        await new Promise((r) => setTimeout(r, 100));
+        state = await inboxState(ctx, runId);
+      }
+      return { result, state, drainMs: performance.now() - drainStarted };
     });
+    const { result, state, drainMs } = measured.value;
     const sent = result.outcomes.flatMap((o) => (o.ok ? [o.value] : []));
     const acknowledgedDuplicates = sent.filter((s) => s.duplicate).length;
-
-    // processing drain: every stored event leaves `pending`
-    const drainStarted = performance.now();
-    let state = await inboxState(ctx, runId);
-    while ((state.pending ?? 0) > 0 && performance.now() - drainStarted < drainTimeoutMs) {
-      await new Promise((r) => setTimeout(r, 100));
-      state = await inboxState(ctx, runId);
-    }
-    const drainMs = performance.now() - drainStarted;
-    const memory = rss.stop();
-    const eventLoop = loop.stop();
     const stored = Object.values(state).reduce((a, b) => a + b, 0);
     const latency = roundSummary(summarize(sent.map((s) => s.ms)));
+    const intakeRate = ratePerSecond(sent.length, intakeMs);
+
+    // open loop at 80 % of the target intake rate (0.5 × the insert rate), for the p99 the target names
+    const targetRate = ctx.dbLimit ? 0.5 * ctx.dbLimit.insertsPerSecond : undefined;
+    const fixedRate = ctx.args.number('open-loop-rate');
+    const openRate = fixedRate > 0 ? fixedRate : 0.8 * (targetRate ?? intakeRate);
+    let open: OpenLoopResult | undefined;
+    if (openSeconds > 0 && !ctx.signal.aborted) {
+      ctx.log(`open loop: ${openRate.toFixed(0)} webhooks/s for ${openSeconds} s`);
+      open = await openLoop(
+        ctx,
+        `${runId}-open`,
+        openRate,
+        openSeconds,
+        ctx.args.int('open-loop-max-in-flight'),
+      );
+      ctx.log(
+        `open loop: ${open.sent}/${open.planned} sent, p99 ${open.latency.p99} ms, ${open.errors} errors, ` +
+          `peak in flight ${open.maxInFlight}`,
+      );
+    }
+    const appPeakRssMb = rss.stop();
+
+    const cpuPerWebhookMs = measured.app.cpuMs / Math.max(1, sent.length);
+    const sqlPerWebhook = measured.app.queries / Math.max(1, sent.length);
     const ok =
-      errors === 0 && stored === n && (state.pending ?? 0) === 0 && acknowledgedDuplicates >= duplicates;
+      errors === 0 &&
+      stored === n &&
+      (state.pending ?? 0) === 0 &&
+      acknowledgedDuplicates >= duplicates &&
+      (open?.errors ?? 0) === 0;
+    const targets = [
+      evaluateTarget({
+        name: 'webhook intake ≥ 0.5 × insert rate',
+        unit: '/s',
+        direction: 'min',
+        measured: intakeRate,
+        relativeTo: { label: 'single-row inserts/s', rate: ctx.dbLimit?.insertsPerSecond, share: 0.5 },
+      }),
+      evaluateTarget({
+        name: `intake p99 ≤ 25 ms at ${openRate.toFixed(0)}/s (80 % of target)`,
+        unit: 'ms',
+        direction: 'max',
+        measured: open && targetRate !== undefined ? open.latency.p99 : undefined,
+        limit: 25,
+      }),
+      evaluateTarget({
+        name: 'app CPU per webhook ≤ 0.3 ms',
+        unit: 'ms',
+        direction: 'max',
+        measured: cpuPerWebhookMs,
+        limit: 0.3,
+      }),
+    ];
 
     return {
       ok,
@@ -128,34 +295,40 @@ export const webhookIntakeScenario: Scenario = {
           `${plan.length} / ${sent.filter((s) => s.status === 200).length}`,
         ],
         ['errors', errors],
-        ['intake throughput (webhooks/s)', round(ratePerSecond(sent.length, result.elapsedMs), 1)],
+        ['intake throughput (webhooks/s)', round(intakeRate, 1)],
         ['stored events (unique) / expected', `${stored} / ${n}`],
         ['redeliveries answered as duplicates', `${acknowledgedDuplicates} / ${duplicates}`],
         [
           'processed, all left pending (s after intake)',
           (state.pending ?? 0) === 0 ? round(drainMs / 1000, 2) : 'timed out',
         ],
+        ['app CPU per webhook (ms, intake + processing)', round(cpuPerWebhookMs, 3)],
+        ['SQL statements per webhook (intake + processing)', round(sqlPerWebhook, 2)],
         [
-          'processing throughput (events/s)',
-          (state.pending ?? 0) === 0 ? round(ratePerSecond(stored, drainMs + result.elapsedMs), 1) : '-',
+          'open loop: rate / sent / p50 / p99 (ms)',
+          open
+            ? `${round(open.rate, 0)} / ${open.sent} / ${open.latency.p50} / ${open.latency.p99}`
+            : 'skipped',
         ],
-        ['peak RSS, app + load generator (MB)', memory.peakMb],
-        ['event loop delay p99 / max (ms)', `${eventLoop.p99Ms} / ${eventLoop.maxMs}`],
+        ['app peak RSS (MB)', appPeakRssMb],
       ],
       tables: [
         {
-          title: 'intake latency (ms): POST /webhooks/cleeng -> 200',
+          title: 'intake latency (ms), closed loop: POST /webhooks/cleeng -> 200',
           headers: ['count', 'mean', 'p50', 'p90', 'p99', 'max'],
           rows: [[latency.count, latency.mean, latency.p50, latency.p90, latency.p99, latency.max]],
         },
       ],
+      targets,
+      ...(measured.profile ? { profile: measured.profile } : {}),
       data: {
-        params: { n, concurrency, duplicatePercent },
+        params: { n, concurrency, duplicatePercent, openSeconds, openRate },
         inbox: state,
+        intakePerSecond: round(intakeRate, 1),
         latency,
-        memory,
-        eventLoop,
+        openLoop: open ?? null,
         drainMs,
+        app: { ...measured.app, peakRssMb: appPeakRssMb, cpuPerWebhookMs, sqlPerWebhook },
       },
       errors: samples,
     };

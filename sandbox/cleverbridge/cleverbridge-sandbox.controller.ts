@@ -367,6 +367,39 @@ export class CleverbridgeSandboxToolsController {
     return found;
   }
 
+  /**
+   * Benchmarks: `{count, referencePrefix, productId?}` -> `{subscriptionIds}`: that many customers with a paid
+   * subscription purchase each, no notification sent (what `npm run bench -- --scenario rebilling` rebills).
+   */
+  @Post('tools/seed-subscriptions')
+  @HttpCode(200)
+  seedSubscriptions(@Body() body: unknown): { subscriptionIds: string[] } {
+    const count = isObj(body) ? body.count : undefined;
+    const prefix = isObj(body) ? body.referencePrefix : undefined;
+    const product = isObj(body) && typeof body.productId === 'string' ? body.productId : '100001';
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1_000_000) {
+      throw new BadRequestException('count: an integer from 1 to 1000000');
+    }
+    if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 100) {
+      throw new BadRequestException('referencePrefix: a non-empty string');
+    }
+    return { subscriptionIds: this.store.seedSubscriptions(count, prefix, product) };
+  }
+
+  /** Benchmarks: `?referencePrefix=` -> how many of those customers' subscriptions were rebilled, and twice. */
+  @Get('tools/rebill-summary')
+  rebillSummary(@Query('referencePrefix') prefix: unknown): {
+    subscriptions: number;
+    charged: number;
+    chargedTwice: number;
+  } {
+    const p = optionalString(prefix);
+    if (!p) {
+      throw new BadRequestException('referencePrefix is required');
+    }
+    return this.store.rebillCharges(p);
+  }
+
   @Get('ledger')
   ledger(
     @Query('subscriptionId') subscriptionId: unknown,

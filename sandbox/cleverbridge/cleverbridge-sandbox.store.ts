@@ -11,7 +11,12 @@ import {
   CleverbridgeProcessCartResponse,
 } from './cleverbridge-wire';
 import { X_ATTEMPT, X_PERIOD } from './cleverbridge-wire';
-import { ExtraParameterMode, ParsedProcessCart, ProcessCartMode } from './cleverbridge-sandbox.parse';
+import {
+  ExtraParameterMode,
+  parseProcessCart,
+  ParsedProcessCart,
+  ProcessCartMode,
+} from './cleverbridge-sandbox.parse';
 import {
   catalogPrice,
   findProduct,
@@ -893,6 +898,56 @@ export class CleverbridgeSandboxStore {
         .filter((p) => p.subscriptionId === s.id)
         .map((p) => p.purchaseId),
       createdAt: s.createdAt.toISOString(),
+    };
+  }
+
+  // ---- bulk tools (benchmarks) -------------------------------------------------------------------------
+
+  /**
+   * `count` customers (references `<referencePrefix><i>`) each with one paid initial purchase of the monthly
+   * product, so each has a "Handled by Client" subscription, as if bought earlier: no notification is sent.
+   * The benchmark's way to put 100,000 subscriptions in a separate emulator process in seconds.
+   */
+  seedSubscriptions(count: number, referencePrefix: string, productId: string): string[] {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const parsed = parseProcessCart({
+        processCartRequest: {
+          cart: { items: [{ productId, quantity: 1 }], customerReferenceId: `${referencePrefix}${i}` },
+          processCartMode: 'NonInteractive',
+        },
+      });
+      if (!parsed.ok) {
+        throw new Error(`seed cart refused: ${parsed.message}`);
+      }
+      const body = this.processCart(parsed.cart).body as { subscriptionId?: string };
+      if (!body.subscriptionId) {
+        throw new Error(`seed purchase created no subscription: ${JSON.stringify(body)}`);
+      }
+      ids.push(body.subscriptionId);
+    }
+    return ids;
+  }
+
+  /** Paid rebills of the subscriptions whose customer reference starts with `referencePrefix`: once each? */
+  rebillCharges(referencePrefix: string): { subscriptions: number; charged: number; chargedTwice: number } {
+    const mine = new Set<string>();
+    for (const s of this.subscriptions.values()) {
+      const reference = this.customers.get(s.customerId)?.customerReferenceId;
+      if (reference?.startsWith(referencePrefix)) {
+        mine.add(s.id);
+      }
+    }
+    const charges = new Map<string, number>();
+    for (const p of this.purchases.values()) {
+      if (p.rebill && p.status === 'Paid' && p.subscriptionId && mine.has(p.subscriptionId)) {
+        charges.set(p.subscriptionId, (charges.get(p.subscriptionId) ?? 0) + 1);
+      }
+    }
+    return {
+      subscriptions: mine.size,
+      charged: charges.size,
+      chargedTwice: [...charges.values()].filter((c) => c > 1).length,
     };
   }
 

@@ -532,3 +532,39 @@ describe('CleverbridgeSandboxStore', () => {
     expect(ok(send(store)).purchaseId).toBe('500000001');
   });
 });
+
+describe('CleverbridgeSandboxStore bulk tools (benchmarks)', () => {
+  function rebillSeeded(store: CleverbridgeSandboxStore, subscriptionId: string, reference: string): void {
+    const key = `att_seeded_${subscriptionId}_${(attempts += 1)}`;
+    const outcome = send(
+      store,
+      toRebillCart({
+        idempotencyKey: key,
+        reference: `pay_${key}`,
+        amount: Money.of(999, 'USD'),
+        customer: { reference },
+        externalSubscriptionId: subscriptionId,
+        productId: '100001',
+        extraParameters: {},
+        defaultLanguageId: 'en',
+        periodStart: new Date('2025-04-01T00:00:00.000Z'),
+      }),
+    );
+    expect(ok(outcome).status).toBe('Paid');
+  }
+
+  it('seeds subscriptions without notifications and counts Paid rebills per prefix, twice-charged ones apart', () => {
+    const { store } = setup();
+    const ids = store.seedSubscriptions(3, 'seed-', '100001');
+    expect(new Set(ids).size).toBe(3);
+    expect(ids.every((id) => store.subscription(id) !== undefined)).toBe(true);
+    store.seedSubscriptions(2, 'other-', '100001');
+    expect(store.rebillCharges('seed-')).toEqual({ subscriptions: 3, charged: 0, chargedTwice: 0 });
+
+    rebillSeeded(store, ids[0] ?? '', 'seed-0');
+    rebillSeeded(store, ids[1] ?? '', 'seed-1');
+    rebillSeeded(store, ids[1] ?? '', 'seed-1');
+    expect(store.rebillCharges('seed-')).toEqual({ subscriptions: 3, charged: 2, chargedTwice: 1 });
+    expect(store.rebillCharges('other-')).toEqual({ subscriptions: 2, charged: 0, chargedTwice: 0 });
+  });
+});

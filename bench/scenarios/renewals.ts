@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { describeError } from '../lib/http';
+import { waitForOutbox } from '../lib/outbox';
+import { AppRssSampler } from '../lib/processes';
+import { ratePerSecond, round } from '../lib/stats';
+import { evaluateTarget } from '../lib/targets';
+import { runBatch } from './purchase';
+import type { BenchContext, Scenario, ScenarioResult } from './scenario';
+import { postWebhook, webhookBody } from './webhook-intake';
+
+/**
+ * Cleeng-managed renewals from the inbox: N subscriptions bought through the API (outside the measured phase),
+ * then the Cleeng emulator's clock moves a month on and it asks for every renewal at once
+ * (subscriptionReadyForPaymentCapture); the app takes each from its inbox, creates the Cleeng order, charges the
+ * stored card at Adyen (merchant-initiated) and reports the payment. Meanwhile other signed webhooks keep
+ * arriving (the intake load): processing must not starve. A renewal counts once its payment is captured and
+ * its report delivered.
+ */
+
+async function processedSince(
+  ctx: BenchContext,
+  since: Date,
+): Promise<{ done: number; failed: number; open: number }> {
+  const rows = await ctx.db.query<{ done: string; failed: string; open: string }>(
+    `SELECT count(*) FILTER (WHERE p.status = 'captured' AND NOT EXISTS (
+                 SELECT 1 FROM outbox_messages o WHERE o.aggregate_id = p.id::text AND o.status <> 'delivered')
+               AND EXISTS (SELECT 1 FROM outbox_messages o WHERE o.aggregate_id = p.id::text))::text AS done,
+            count(*) FILTER (WHERE p.status IN ('rejected', 'cancelled', 'error'))::text AS failed,
+            count(*)::text AS open
+       FROM payments p
+      WHERE p.operation = 'recurring-payment' AND p.created_at >= $1`,
+    [since],
+  );
+  const r = rows[0];
+  return { done: Number(r?.done ?? 0), failed: Number(r?.failed ?? 0), open: Number(r?.open ?? 0) };
+}
+
+/** Signed webhooks of the intake load, `concurrency` in flight, until stopped. */
+function intakeLoad(
+  ctx: BenchContext,
+  concurrency: number,
+): { stop(): Promise<{ sent: number; errors: number; elapsedMs: number; samples: string[] }> } {
+  const runId = `${ctx.runId}-load-${randomUUID().slice(0, 8)}`;
+  let stopped = concurrency === 0;
+  let sent = 0;
+  let errors = 0;
+  let next = 0;
+  const samples: string[] = [];
+  const started = performance.now();
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (!stopped && !ctx.signal.aborted) {
+      const body = webhookBody(runId, String(next));
+      next += 1;
+      try {
+        const r = await postWebhook(ctx.baseUrl, body);
+        sent += 1;
+        if (r.status !== 200) {
+          errors += 1;
+          if (samples.length < 5) {
+            samples.push(`intake load: HTTP ${r.status}`);
+          }
+        }
+      } catch (err) {
+        errors += 1;
+        if (samples.length < 5) {
+          samples.push(`intake load: ${describeError(err)}`);
+        }
+      }
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(workers);
+      return { sent, errors, elapsedMs: performance.now() - started, samples };
+    },
+  };
+}
+
+export const renewalsScenario: Scenario = {
+  name: 'renewals',
+  description:
+    'Cleeng-managed renewals from the inbox (Cleeng order, Adyen MIT, report) while other signed webhooks keep ' +
+    'arriving: renewals processed per second',
+  flags: [
+    { name: 'n', kind: 'int', default: 500, min: 1, help: 'subscriptions to renew' },
+    { name: 'concurrency', kind: 'int', default: 50, min: 1, help: 'purchases in flight while seeding' },
+    {
+      name: 'intake-concurrency',
+      kind: 'int',
+      default: 16,
+      min: 0,
+      help: 'other webhooks in flight at once during the renewals (0: none)',
+    },
+    {
+      name: 'timeout-ms',
+      kind: 'int',
+      default: 300_000,
+      min: 1000,
+      help: 'how long to wait for every renewal to be processed',
+    },
+  ],
+  quick: { n: 60 },
+  concurrency: (args) => args.int('concurrency'),
+
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const n = ctx.args.int('n');
+    const concurrency = ctx.args.int('concurrency');
+    const intakeConcurrency = ctx.args.int('intake-concurrency');
+    const timeoutMs = ctx.args.int('timeout-ms');
+    const errors: string[] = [];
+
+    await ctx.sandbox.expect('capture-only dunning', 200, 'POST', '/sandbox/cleeng/dunning', {
+      body: { authoriseFirst: false },
+    });
+    ctx.log(`renewals: seeding ${n} subscriptions through the API`);
+    const seed = await runBatch(ctx, 'seed purchases', n, concurrency);
+    const seeded = await waitForOutbox(ctx.db, seed.paymentIds, 120_000);
+    if (seed.errorCount > 0 || !seeded.drained) {
+      errors.push(
+        `seeding: ${seed.errorCount} purchases failed, outbox ${seeded.drained ? 'drained' : 'not drained'}`,
+      );
+    }
+    const renewing = seed.ok.length;
+    ctx.log(`renewals: ${renewing} subscriptions ready; intake load ${intakeConcurrency} in flight`);
+
+    const rss = new AppRssSampler(ctx.app).start();
+    const load = intakeLoad(ctx, intakeConcurrency);
+    let loadResult = { sent: 0, errors: 0, elapsedMs: 0, samples: [] as string[] };
+    const sinceRows = await ctx.db.query<{ now: Date }>('SELECT now() AS now');
+    const since = sinceRows[0]?.now ?? new Date();
+    let last = { done: 0, failed: 0, open: 0 };
+    const measured = await ctx.measure('renewals', async () => {
+      // let the intake load reach its pace before the renewals arrive
+      await new Promise((r) => setTimeout(r, 1000));
+      const started = performance.now();
+      await ctx.sandbox.expect('advance the Cleeng clock', 200, 'POST', '/sandbox/clock/advance', {
+        body: { days: 31 },
+      });
+      let lastLog = started;
+      while (performance.now() - started < timeoutMs && !ctx.signal.aborted) {
+        last = await processedSince(ctx, since);
+        if (last.done + last.failed >= renewing) {
+          break;
+        }
+        if (performance.now() - lastLog > 10_000) {
+          lastLog = performance.now();
+          ctx.log(
+            `renewals: ${last.done}/${renewing} processed in ${((lastLog - started) / 1000).toFixed(0)} s`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const elapsedMs = performance.now() - started;
+      loadResult = await load.stop();
+      return elapsedMs;
+    });
+    const appPeakRssMb = rss.stop();
+    const elapsedMs = measured.value;
+    const rate = ratePerSecond(last.done, elapsedMs);
+    if (last.done < renewing) {
+      errors.push(
+        `${last.done}/${renewing} renewals processed (${last.failed} failed, ${last.open} payments) in ${Math.round(elapsedMs)} ms`,
+      );
+    }
+    errors.push(...loadResult.samples);
+    const cpuPerRenewal = measured.app.cpuMs / Math.max(1, last.done);
+    const ok = errors.length === 0;
+
+    return {
+      ok,
+      headline: `renewals: ${renewing} Cleeng-managed renewals (capture-only) with ${intakeConcurrency} other webhooks in flight`,
+      summary: [
+        ['renewals processed / expected', `${last.done} / ${renewing}`],
+        ['renewals failed', last.failed],
+        ['renewals per second (captured + reported)', round(rate, 1)],
+        ['all processed after (s)', round(elapsedMs / 1000, 2)],
+        [
+          'other webhooks taken meanwhile (/s)',
+          round(ratePerSecond(loadResult.sent, loadResult.elapsedMs), 1),
+        ],
+        ['other webhooks errors', loadResult.errors],
+        ['app CPU per renewal (ms, incl. the intake load)', round(cpuPerRenewal, 2)],
+        [
+          'SQL statements per renewal (incl. the intake load)',
+          round(measured.app.queries / Math.max(1, last.done), 1),
+        ],
+        ['app peak RSS (MB)', appPeakRssMb],
+      ],
+      tables: [],
+      targets: [
+        evaluateTarget({
+          name: 'renewals ≥ 0.1 × TPC-B-like tps (webhooks arriving)',
+          unit: '/s',
+          direction: 'min',
+          measured: rate,
+          relativeTo: { label: 'TPC-B-like tx/s', rate: ctx.dbLimit?.tpcbPerSecond, share: 0.1 },
+        }),
+      ],
+      ...(measured.profile ? { profile: measured.profile } : {}),
+      data: {
+        params: { n, concurrency, intakeConcurrency, timeoutMs },
+        renewals: { ...last, expected: renewing, elapsedMs: round(elapsedMs, 1), perSecond: round(rate, 2) },
+        intakeLoad: loadResult,
+        app: { ...measured.app, peakRssMb: appPeakRssMb, cpuPerRenewal },
+      },
+      errors,
+    };
+  },
+};
