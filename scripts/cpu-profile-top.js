@@ -1,13 +1,31 @@
 #!/usr/bin/env node
-/** Top entries of a V8 .cpuprofile: self time by function and by package. `node scripts/cpu-profile-top.js FILE [N]` */
+/**
+ * Top entries of a V8 .cpuprofile: self time by function and by package, idle excluded.
+ * `node scripts/cpu-profile-top.js FILE [N] [--after FUNCTION]`: only samples after the first one in FUNCTION
+ * (e.g. `receive`, to leave out the app's start).
+ */
 'use strict';
 const { readFileSync } = require('node:fs');
-const [file, top = '25'] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const afterAt = argv.indexOf('--after');
+const after = afterAt >= 0 ? argv.splice(afterAt, 2)[1] : undefined;
+const [file, top = '25'] = argv;
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const parent = new Map();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const inFunction = (id, name) => {
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) if (byId.get(cur).callFrame.functionName === name) return true;
+  return false;
+};
 const self = new Map();
 const deltas = profile.timeDeltas;
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0)));
+let counting = after === undefined;
+profile.samples.forEach((id, i) => {
+  counting ||= inFunction(id, after);
+  const name = byId.get(id).callFrame.functionName;
+  if (counting && name !== '(idle)') self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0));
+});
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const where = (url) => {
   if (!url) return '(native/vm)';

@@ -35,6 +35,8 @@ const warmup = Number(flag('warmup', '1000'));
 const concurrency = Number(flag('concurrency', '50'));
 const rate = Number(flag('rate', '0'));
 const cpuProf = flag('cpu-prof', undefined);
+/** --get PATH: GET that route instead of posting webhooks (the framework's per-request floor) */
+const getPath = flag('get', undefined);
 const appEnv = Object.fromEntries(
   args.flatMap((a, i) => (args[i - 1] === '--app-env' ? [a.split(/=(.*)/s).slice(0, 2)] : [])),
 );
@@ -138,7 +140,7 @@ async function main() {
     ...appEnv,
   };
   const node = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
-  const child = spawn(process.execPath, [...node, 'dist/src/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...node, flag('main', 'dist/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((r) => child.once('exit', r));
   try {
     const base = `http://127.0.0.1:${port}`;
@@ -151,11 +153,11 @@ async function main() {
       const t = performance.now();
       const res = await new Promise((resolve, reject) => {
         const req = http.request(
-          `${base}/webhooks/cleeng`,
+          getPath ? `${base}${getPath}` : `${base}/webhooks/cleeng`,
           {
-            method: 'POST',
+            method: getPath ? 'GET' : 'POST',
             agent,
-            headers: {
+            headers: getPath ? {} : {
               'content-type': 'application/json',
               'content-length': Buffer.byteLength(raw),
               'x-cleeng-signature': createHmac('sha256', SECRET).update(raw).digest('hex'),
@@ -164,7 +166,7 @@ async function main() {
           resolve,
         );
         req.once('error', reject);
-        req.end(raw);
+        req.end(getPath ? undefined : raw);
       });
       let answer = '';
       for await (const chunk of res) answer += chunk;
@@ -173,27 +175,45 @@ async function main() {
     };
     await drive(warmup, post);
     await new Promise((r) => setTimeout(r, 3000));
+    const pendingOf = async () =>
+      (
+        await pool.query(
+          `SELECT count(*)::int AS n FROM inbox_events WHERE status = 'pending' AND payload->'data'->>'runId' = $1`,
+          [runId],
+        )
+      ).rows[0].n;
+    const commits = async () =>
+      Number(
+        (await pool.query(`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`)).rows[0]
+          .xact_commit,
+      );
+    const commitsBefore = await commits();
     const cpuBefore = cpuMs(child.pid);
     const run = await drive(n, (i) => post(warmup + i));
     const cpuIntake = cpuMs(child.pid) - cpuBefore;
+    const pendingAfterIntake = await pendingOf();
     // processing drain (the worker runs during intake too)
     const drainStart = performance.now();
-    for (;;) {
-      const { rows } = await pool.query(
-        `SELECT count(*)::int AS n FROM inbox_events WHERE status = 'pending' AND payload->'data'->>'runId' = $1`,
-        [runId],
-      );
-      if (rows[0].n === 0 || performance.now() - drainStart > 120_000) break;
+    while ((await pendingOf()) > 0 && performance.now() - drainStart < 120_000) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const drainMs = performance.now() - drainStart;
     const cpuTotal = cpuMs(child.pid) - cpuBefore;
+    await new Promise((r) => setTimeout(r, 1500)); // statistics are flushed about every second
+    const transactions = (await commits()) - commitsBefore;
+    // processing cost per event from the drain (only processing runs then); intake = the rest of the intake window
+    const processingPerEvent = pendingAfterIntake > 0 ? (cpuTotal - cpuIntake) / pendingAfterIntake : 0;
+
     out.intake = {
       perSecond: Math.round((n * 1000) / run.elapsedMs),
       ...summary(run.latencies),
       appCpuMsPerWebhookDuringIntake: +(cpuIntake / n).toFixed(3),
       appCpuMsPerWebhookIncludingProcessing: +(cpuTotal / n).toFixed(3),
       drainAfterIntakeMs: Math.round(drainMs),
+      eventsPendingAfterIntake: pendingAfterIntake,
+      appCpuMsPerEventProcessing: +processingPerEvent.toFixed(3),
+      appCpuMsPerWebhookIntakeOnly: +((cpuIntake - processingPerEvent * (n - pendingAfterIntake)) / n).toFixed(3),
+      dbTransactionsPerWebhookIncludingProcessing: +(transactions / n).toFixed(2),
     };
     agent.destroy();
   } finally {
