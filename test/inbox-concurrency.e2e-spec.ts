@@ -48,15 +48,15 @@ describe('inbox processing concurrency', () => {
     });
 
     await inbox.store('slow-test', events('slow', 1, { slow: true }));
-    await eventually(async () => slowStarted);
+    await eventually(() => Promise.resolve(slowStarted));
     for (let batch = 0; batch < 3; batch += 1) {
       await inbox.store('slow-test', events(`fast-${batch}`, 10));
     }
 
-    await eventually(async () => fastDone.length === 30);
+    await eventually(() => Promise.resolve(fastDone.length === 30));
     expect(slowDone).toBe(false);
     releaseSlow();
-    await eventually(async () => slowDone);
+    await eventually(() => Promise.resolve(slowDone));
   });
 
   it('runs INBOX_CONCURRENCY events at once, at most INBOX_GATEWAY_CONCURRENCY for one gateway', async () => {
@@ -81,7 +81,7 @@ describe('inbox processing concurrency', () => {
     }
 
     await Promise.all([inbox.store('gw-a', events('a', 12)), inbox.store('gw-b', events('b', 12))]);
-    await eventually(async () => done === 24, 20_000);
+    await eventually(() => Promise.resolve(done === 24), 20_000);
 
     expect(maxRunning).toBe(6);
     expect(perGateway.get('gw-a')?.max).toBe(4);
