@@ -195,14 +195,14 @@ export class EnvSchema {
   @IsInt()
   @Min(1)
   @Max(1000)
-  INBOX_CONCURRENCY = 32;
+  INBOX_CONCURRENCY = 8;
 
   /** of those, at most this many whose handling calls the same gateway (one slow gateway cannot take every slot) */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(1000)
-  INBOX_GATEWAY_CONCURRENCY = 16;
+  INBOX_GATEWAY_CONCURRENCY = 4;
 
   /** on SIGTERM: how long in-flight work may take to finish before the pool closes */
   @Type(() => Number)
