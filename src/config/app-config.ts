@@ -49,6 +49,10 @@ export interface AppConfig {
     backoffMaxMs: number;
     /** a claimed event's lease; renewed by a heartbeat while its handler runs */
     leaseMs: number;
+    /** events processed at once per instance */
+    concurrency: number;
+    /** of those, at most this many bound for the same gateway (never more than `concurrency`) */
+    gatewayConcurrency: number;
   };
   /** on SIGTERM: the bound on draining in-flight work (readiness 503, claims stop, unstarted claims released) */
   shutdownTimeoutMs: number;

@@ -180,6 +180,8 @@ export function loadConfig(
       backoffBaseMs: env.INBOX_BACKOFF_BASE_MS,
       backoffMaxMs: env.INBOX_BACKOFF_MAX_MS,
       leaseMs: env.INBOX_LEASE_MS,
+      concurrency: env.INBOX_CONCURRENCY,
+      gatewayConcurrency: Math.min(env.INBOX_GATEWAY_CONCURRENCY, env.INBOX_CONCURRENCY),
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     rebill: rebillSettings(env),

@@ -195,6 +195,20 @@ export class EnvSchema {
   @Min(300)
   INBOX_LEASE_MS = 120000;
 
+  /** webhook events processed at once per instance (their handlers mostly wait on gateways and Cleeng) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  INBOX_CONCURRENCY = 8;
+
+  /** of those, at most this many whose handling calls the same gateway (one slow gateway cannot take every slot) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  INBOX_GATEWAY_CONCURRENCY = 4;
+
   /** on SIGTERM: how long in-flight work may take to finish before the pool closes */
   @Type(() => Number)
   @IsInt()

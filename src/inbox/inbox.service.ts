@@ -5,6 +5,7 @@ import { Clock } from '../common/clock/clock';
 import { TokenCipher } from '../common/crypto/token-cipher';
 import { returnedRows } from '../common/database/query-result';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
+import { InboxBatchWriter, InboxRow } from './inbox-batch-writer';
 import { assertStorable } from './storable-payload';
 import { sealWebhookSecrets, unsealWebhookSecrets } from './inbox-secrets';
 
@@ -29,6 +30,7 @@ export class InboxService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly cipher: TokenCipher,
+    private readonly writer: InboxBatchWriter,
   ) {}
 
   /** The handler sees the payload as received: tokens sealed at rest are opened only for it. */
@@ -55,17 +57,20 @@ export class InboxService {
    * Recurring tokens are sealed before anything is written (DESIGN §6).
    */
   async store(source: InboxSource, events: IncomingEvent[]): Promise<{ stored: number; duplicates: number }> {
-    let stored = 0;
-    for (const received of events) {
+    // every event is checked before any is written: the request's rows go to one statement together
+    const rows = events.map((received): InboxRow => {
       assertStorable(received);
-      const event = { ...received, ...sealWebhookSecrets(this.cipher, received) };
-      const rows: unknown[] = await this.db.query(
-        `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id`,
-        [source, event.eventKey, event.eventType, JSON.stringify(event.payload), this.clock.now()],
-      );
-      stored += rows.length;
-    }
+      const sealed = sealWebhookSecrets(this.cipher, received);
+      return {
+        source,
+        eventKey: sealed.eventKey,
+        eventType: received.eventType,
+        payloadJson: JSON.stringify(sealed.payload),
+        receivedAt: this.clock.now(),
+      };
+    });
+    // resolves only once the statement holding these rows has committed (group commit with concurrent webhooks)
+    const stored = (await this.writer.write(rows)).filter(Boolean).length;
     if (stored > 0) {
       this.wake?.();
     }

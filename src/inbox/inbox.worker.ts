@@ -11,8 +11,51 @@ import { InboxEventEntity } from './inbox-event.entity';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { InboxService } from './inbox.service';
 
-const BATCH = 20;
-const CONCURRENCY = 4;
+/** most events one claim statement leases */
+const MAX_CLAIM = 100;
+
+const EVENT_COLUMNS = `id, source, event_key, event_type, payload, status, attempts, next_attempt_at, locked_until,
+  lease_token, last_error, received_at, processed_at`;
+
+interface InboxEventRow {
+  id: string;
+  source: string;
+  event_key: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+  status: InboxEventEntity['status'];
+  attempts: number;
+  next_attempt_at: Date;
+  locked_until: Date | null;
+  lease_token: string | null;
+  last_error: string | null;
+  received_at: Date;
+  processed_at: Date | null;
+}
+
+function toEntity(row: InboxEventRow): InboxEventEntity {
+  return Object.assign(new InboxEventEntity(), {
+    id: row.id,
+    source: row.source,
+    eventKey: row.event_key,
+    eventType: row.event_type,
+    payload: row.payload,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lockedUntil: row.locked_until,
+    leaseToken: row.lease_token,
+    lastError: row.last_error,
+    receivedAt: row.received_at,
+    processedAt: row.processed_at,
+  });
+}
+
+/** A claimed event and the token of the claim that leases it. */
+interface HeldEvent {
+  event: InboxEventEntity;
+  token: string;
+}
 
 export interface InboxPassSummary {
   done: number;
@@ -25,10 +68,18 @@ export interface InboxPassSummary {
  * Processes stored webhook events: claims due rows (SKIP LOCKED + a heartbeat-renewed, token-fenced
  * lease: safe on several instances), runs the source's handler, retries failures with backoff and
  * parks an event as `failed` (with its last error) after INBOX_MAX_ATTEMPTS for an operator.
+ * Up to INBOX_CONCURRENCY events run at once, at most INBOX_GATEWAY_CONCURRENCY of them bound for the same
+ * gateway; a freed slot takes the next claimed event at once, and claims refill the local queue before it
+ * runs dry (no wait for the poll interval while events are due).
  */
 @Injectable()
 export class InboxWorker extends PollingWorker<InboxPassSummary> {
   protected readonly intervalMs: number;
+  /** Cleeng paymentMethodId -> the gateway its events call */
+  private readonly gatewayOfPaymentMethod: ReadonlyMap<string, string>;
+  /** set by a wake-up during a pass: claim again even after a claim came back short */
+  private woken = false;
+  private wakeUp: (() => void) | undefined;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -38,82 +89,167 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   ) {
     super();
     this.intervalMs = config.inbox.pollIntervalMs;
+    this.gatewayOfPaymentMethod = new Map(
+      [...config.cleeng.paymentMethods].map(([gateway, id]) => [String(id), gateway]),
+    );
   }
 
   override onApplicationBootstrap(): void {
-    this.inbox.onWake(() => this.kick());
+    this.inbox.onWake(() => {
+      this.woken = true;
+      this.wakeUp?.();
+      this.kick();
+    });
     super.onApplicationBootstrap();
+  }
+
+  /** The gateway an event's handling calls, if it is known before running it (the per-gateway bound). */
+  private gatewayOf(event: InboxEventEntity): string | undefined {
+    if (event.source !== 'cleeng') {
+      return event.source;
+    }
+    const method = (event.payload.data as { paymentMethodId?: unknown } | undefined)?.paymentMethodId;
+    return typeof method === 'number' || typeof method === 'string'
+      ? this.gatewayOfPaymentMethod.get(String(method))
+      : undefined;
   }
 
   protected async pass(): Promise<InboxPassSummary> {
     const summary: InboxPassSummary = { done: 0, ignored: 0, retried: 0, failed: 0 };
-    while (!this.stopped) {
-      const lease = await this.claim();
-      if (lease.events.length === 0) {
-        return summary;
-      }
-      const queue = [...lease.events];
-      const held = new Set(queue.map((e) => e.id));
-      const heartbeat = this.heartbeat(lease.token, held);
-      try {
-        await Promise.all(
-          Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-            // shutting down: finish the event in hand, take no other
-            for (let event = queue.shift(); event; event = this.stopped ? undefined : queue.shift()) {
-              const outcome = await this.process(event, lease.token);
-              held.delete(event.id);
+    const { concurrency, gatewayConcurrency } = this.config.inbox;
+    // claimed and not started; held = queued + running, all under lease (renewed by the heartbeat)
+    const queued: HeldEvent[] = [];
+    const held = new Map<string, string>();
+    const runningPerGateway = new Map<string, number>();
+    const running = new Set<Promise<void>>();
+    // a short claim means nothing else is due now, until a wake-up says otherwise
+    let dueLeft = true;
+    let signal: () => void = () => undefined;
+    this.woken = false;
+    const heartbeat = this.heartbeat(held);
+    let failure: { error: unknown } | undefined;
+    try {
+      for (;;) {
+        if (this.woken) {
+          this.woken = false;
+          dueLeft = true;
+        }
+        // shutting down: finish the events in hand, start and claim no other
+        if (this.stopped) {
+          break;
+        }
+        const startable = (held: HeldEvent): boolean => {
+          const gateway = this.gatewayOf(held.event);
+          return gateway === undefined || (runningPerGateway.get(gateway) ?? 0) < gatewayConcurrency;
+        };
+        // start what the slots and the per-gateway bound allow, oldest first
+        for (let i = 0; i < queued.length && running.size < concurrency;) {
+          const next = queued[i];
+          if (!next || !startable(next)) {
+            i += 1;
+            continue;
+          }
+          queued.splice(i, 1);
+          const gateway = this.gatewayOf(next.event);
+          if (gateway !== undefined) {
+            runningPerGateway.set(gateway, (runningPerGateway.get(gateway) ?? 0) + 1);
+          }
+          const task: Promise<void> = this.process(next.event, next.token)
+            .then((outcome) => {
               if (outcome) {
                 summary[outcome] += 1;
               }
-            }
-          }),
-        );
-      } finally {
-        clearInterval(heartbeat);
+            })
+            // the outcome write failed: the lease expires and the event is retried
+            .catch((err: unknown) => this.logger.error(`inbox ${next.event.id}: ${String(err)}`))
+            .finally(() => {
+              held.delete(next.event.id);
+              if (gateway !== undefined) {
+                runningPerGateway.set(gateway, (runningPerGateway.get(gateway) ?? 1) - 1);
+              }
+              running.delete(task);
+              signal();
+            });
+          running.add(task);
+        }
+        // refill before the queue runs dry (at most about one round waits beside the running events), in claims of
+        // at least a quarter round, or at once when a slot is idle for want of a startable event
+        const room = 2 * concurrency - held.size;
+        const slotIdle = running.size < concurrency && !queued.some(startable);
+        const refill = queued.length * 2 <= concurrency || slotIdle;
+        if (dueLeft && refill && (room >= Math.ceil(concurrency / 4) || (slotIdle && running.size === 0))) {
+          const limit = Math.min(room, MAX_CLAIM);
+          let claimed: HeldEvent[];
+          try {
+            claimed = await this.claim(limit);
+          } catch (error) {
+            // finish what is running (its leases renewed), then fail the pass
+            failure = { error };
+            break;
+          }
+          for (const event of claimed) {
+            held.set(event.event.id, event.token);
+            queued.push(event);
+          }
+          dueLeft = claimed.length === limit;
+          continue;
+        }
+        if (running.size === 0 && !dueLeft && !this.woken) {
+          break;
+        }
+        await new Promise<void>((resolve) => {
+          signal = resolve;
+          this.wakeUp = resolve;
+          if (this.woken || this.stopped) {
+            resolve();
+          }
+        });
+        this.wakeUp = undefined;
       }
-      // claimed but not started (shutdown): another instance may take them at once
-      await this.release(lease.token, [...held]);
+      await Promise.all(running);
+    } finally {
+      clearInterval(heartbeat);
+      this.wakeUp = undefined;
+    }
+    // claimed but not started (shutdown): another instance may take them at once
+    await this.release(queued);
+    if (failure) {
+      throw failure.error;
     }
     return summary;
   }
 
   /**
-   * One batch leased under a fresh token. The lease is short (INBOX_LEASE_MS) and renewed by a heartbeat while
-   * the batch is held, so a crashed instance's events come back soon but a slow handler keeps its event; the
+   * Events leased under a fresh token, oldest first. The lease is short (INBOX_LEASE_MS) and renewed by a heartbeat
+   * while the event is held, so a crashed instance's events come back soon but a slow handler keeps its event; the
    * token fences every write, so an instance that lost its lease (stalled past it) cannot overwrite the outcome
-   * of the instance that took the event over.
+   * of the instance that took the event over. One statement leases and reads the rows.
    */
-  private async claim(): Promise<{ token: string; events: InboxEventEntity[] }> {
+  private async claim(limit: number): Promise<HeldEvent[]> {
     const now = this.clock.now();
     const token = randomUUID();
-    const rows = await claimLeased<{ id: string }>(this.db, {
+    const rows = await claimLeased<InboxEventRow>(this.db, {
       table: 'inbox_events',
       where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
         AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)`,
       params: [now],
       orderBy: 'candidate.next_attempt_at',
-      limit: BATCH,
+      limit,
       lease: { locked_until: this.leaseUntil(), lease_token: token },
-      returning: 'id',
+      returning: EVENT_COLUMNS,
     });
-    if (rows.length === 0) {
-      return { token, events: [] };
-    }
-    const events = await this.db
-      .getRepository(InboxEventEntity)
-      .createQueryBuilder('e')
-      .where('e.id IN (:...ids)', { ids: rows.map((r) => r.id) })
-      .orderBy('e.received_at')
-      .getMany();
-    return { token, events };
+    return rows
+      .map(toEntity)
+      .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime())
+      .map((event) => ({ event, token }));
   }
 
   private leaseUntil(): Date {
     return new Date(this.clock.now().getTime() + this.config.inbox.leaseMs);
   }
 
-  /** Renews the lease of the events still held, three times per lease length. */
-  private heartbeat(token: string, held: ReadonlySet<string>): NodeJS.Timeout {
+  /** Renews the lease of the events still held (id -> claim token), three times per lease length. */
+  private heartbeat(held: ReadonlyMap<string, string>): NodeJS.Timeout {
     const timer = setInterval(
       () => {
         if (held.size === 0) {
@@ -121,8 +257,10 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
         }
         this.db
           .query(
-            `UPDATE inbox_events SET locked_until = $3 WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND status = 'pending'`,
-            [[...held], token, this.leaseUntil()],
+            `UPDATE inbox_events e SET locked_until = $3
+             FROM unnest($1::uuid[], $2::uuid[]) AS h(id, token)
+             WHERE e.id = h.id AND e.lease_token = h.token AND e.status = 'pending'`,
+            [[...held.keys()], [...held.values()], this.leaseUntil()],
           )
           .catch((err: unknown) => this.logger.warn(`inbox lease renewal failed: ${String(err)}`));
       },
@@ -132,12 +270,13 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     return timer;
   }
 
-  private async release(token: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) {
+  private async release(events: readonly HeldEvent[]): Promise<void> {
+    if (events.length > 0) {
       await this.db.query(
-        `UPDATE inbox_events SET locked_until = NULL, lease_token = NULL
-         WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND status = 'pending'`,
-        [ids, token],
+        `UPDATE inbox_events e SET locked_until = NULL, lease_token = NULL
+         FROM unnest($1::uuid[], $2::uuid[]) AS h(id, token)
+         WHERE e.id = h.id AND e.lease_token = h.token AND e.status = 'pending'`,
+        [events.map((h) => h.event.id), events.map((h) => h.token)],
       );
     }
   }

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { InboxService } from '../src/inbox/inbox.service';
+import { eventually, startTestApp, TestApp } from './support/test-app';
+
+/** INBOX_CONCURRENCY and INBOX_GATEWAY_CONCURRENCY: slots refill at once, each gateway is bounded. */
+describe('inbox processing concurrency', () => {
+  let app: TestApp;
+  let inbox: InboxService;
+  const run = randomUUID().slice(0, 8);
+
+  beforeAll(async () => {
+    // no polling: only the wake-up of a stored event and freed slots drive the worker
+    app = await startTestApp({
+      INBOX_CONCURRENCY: '6',
+      INBOX_GATEWAY_CONCURRENCY: '4',
+      INBOX_POLL_INTERVAL_MS: '600000',
+    });
+    inbox = app.app.get(InboxService);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const events = (prefix: string, count: number, payload: Record<string, unknown> = {}) =>
+    Array.from({ length: count }, (_, i) => ({
+      eventKey: `${prefix}-${run}-${i}`,
+      eventType: 'test',
+      payload: { ...payload, i },
+    }));
+
+  it('a slow event holds one slot only: later events are claimed and processed while it runs', async () => {
+    let releaseSlow: () => void = () => undefined;
+    const slowReleased = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    let slowStarted = false;
+    let slowDone = false;
+    const fastDone: number[] = [];
+    inbox.registerHandler('slow-test', async (event) => {
+      if (event.payload.slow === true) {
+        slowStarted = true;
+        await slowReleased;
+        slowDone = true;
+      } else {
+        fastDone.push(Number(event.payload.i));
+      }
+      return 'done';
+    });
+
+    await inbox.store('slow-test', events('slow', 1, { slow: true }));
+    await eventually(() => Promise.resolve(slowStarted));
+    for (let batch = 0; batch < 3; batch += 1) {
+      await inbox.store('slow-test', events(`fast-${batch}`, 10));
+    }
+
+    await eventually(() => Promise.resolve(fastDone.length === 30));
+    expect(slowDone).toBe(false);
+    releaseSlow();
+    await eventually(() => Promise.resolve(slowDone));
+  });
+
+  it('runs INBOX_CONCURRENCY events at once, at most INBOX_GATEWAY_CONCURRENCY for one gateway', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const perGateway = new Map<string, { running: number; max: number }>();
+    let done = 0;
+    for (const gateway of ['gw-a', 'gw-b']) {
+      perGateway.set(gateway, { running: 0, max: 0 });
+      inbox.registerHandler(gateway, async () => {
+        const own = perGateway.get(gateway) ?? { running: 0, max: 0 };
+        running += 1;
+        own.running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        own.max = Math.max(own.max, own.running);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        running -= 1;
+        own.running -= 1;
+        done += 1;
+        return 'done';
+      });
+    }
+
+    await Promise.all([inbox.store('gw-a', events('a', 12)), inbox.store('gw-b', events('b', 12))]);
+    await eventually(() => Promise.resolve(done === 24), 20_000);
+
+    expect(maxRunning).toBe(6);
+    expect(perGateway.get('gw-a')?.max).toBe(4);
+    expect(perGateway.get('gw-b')?.max).toBeLessThanOrEqual(4);
+  });
+});
