@@ -92,13 +92,24 @@ export class RebillClaims {
     );
   }
 
-  /** Claimed but never started (shutdown): drop our lease, change nothing else, so any instance takes them now. */
-  async releaseUnstarted(ids: readonly string[]): Promise<void> {
+  /**
+   * Claimed but never started (shutdown): drop our lease, change nothing else, so any instance takes them now.
+   * `unsentAttemptIds`: attempts this pass made for them (with the batch) and never handed to a call, so their
+   * key was never sent: removed with the lease, as if never made, while the subscription is still ours (locked
+   * here; another instance's claim skips it) and the attempt untouched since.
+   */
+  async releaseUnstarted(ids: readonly string[], unsentAttemptIds: readonly string[] = []): Promise<void> {
     if (ids.length > 0) {
       await this.db.query(
-        `UPDATE connector_subscriptions SET lease_owner = NULL, lease_until = NULL
-         WHERE id = ANY($1::uuid[]) AND lease_owner = $2`,
-        [ids, this.instanceId],
+        `WITH ours AS (
+           SELECT id FROM connector_subscriptions WHERE id = ANY($1::uuid[]) AND lease_owner = $2 FOR UPDATE),
+         unsent AS (
+           DELETE FROM rebill_attempts
+            WHERE id = ANY($3::uuid[]) AND subscription_id IN (SELECT id FROM ours)
+              AND status = 'charging' AND try_number = 1 AND tries = '[]'::jsonb)
+         UPDATE connector_subscriptions SET lease_owner = NULL, lease_until = NULL
+          WHERE id IN (SELECT id FROM ours)`,
+        [ids, this.instanceId, unsentAttemptIds],
       );
     }
   }

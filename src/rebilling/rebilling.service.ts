@@ -216,7 +216,10 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
       await refilling;
       if (queue.length > 0) {
         // shutting down (or a claim failed): what this instance claimed but did not start is anyone's again, now
-        await this.claims.releaseUnstarted(queue.map((q) => q.claimed.subscription.id));
+        await this.claims.releaseUnstarted(
+          queue.map((q) => q.claimed.subscription.id),
+          queue.flatMap((q) => (!q.again && q.attempt?.created ? [q.attempt.attempt.id] : [])),
+        );
         this.logger.log(`released ${queue.length} claimed subscriptions not yet started`);
       }
       if (failure !== undefined) {
