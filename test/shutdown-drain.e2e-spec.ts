@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
 import { SANDBOX_SECRETS } from '../sandbox/sandbox-settings';
+import { GatewayRegistry } from '../src/gateways/gateway.registry';
+import { RebillInput } from '../src/gateways/gateway.provider';
 import { RebillingService, RebillRunSummary } from '../src/rebilling/rebilling.service';
 import { FAST_INBOX, OPERATOR } from './support/flows';
 import { eventually, startTestApp, TestApp } from './support/test-app';
@@ -81,16 +83,25 @@ multi('graceful shutdown drains the rebilling batch', () => {
     const { ids, externalIds } = await seedDue(host, 10);
     await host.http.post('/sandbox/faults/cleverbridge').send({ latencyMs: 2000 }).expect(200);
 
+    // the victim's ProcessCart calls in flight (the claimed batch's attempts are all made, `charging`, before any)
+    const gateway = victim.app.get(GatewayRegistry).get('cleverbridge');
+    const rebill = gateway.rebill?.bind(gateway);
+    if (!rebill) {
+      throw new Error('cleverbridge cannot rebill');
+    }
+    let inFlight = 0;
+    gateway.rebill = async (input: RebillInput) => {
+      inFlight += 1;
+      try {
+        return await rebill(input);
+      } finally {
+        inFlight -= 1;
+      }
+    };
     const victimPass = victim.app.get(RebillingService).runDue(new Date());
     victimPass.catch(() => undefined);
     // two lanes: two charges in flight, eight claimed and waiting
-    await eventually(async () => {
-      const [row]: { n: number }[] = await db.query(
-        `SELECT count(*)::int AS n FROM rebill_attempts WHERE subscription_id = ANY($1::uuid[]) AND status = 'charging'`,
-        [ids],
-      );
-      return row?.n === 2;
-    }, 10_000);
+    await eventually(() => Promise.resolve(inFlight === 2), 10_000);
     const [leased]: { n: number }[] = await db.query(
       `SELECT count(*)::int AS n FROM connector_subscriptions WHERE id = ANY($1::uuid[]) AND lease_owner IS NOT NULL`,
       [ids],
@@ -111,6 +122,7 @@ multi('graceful shutdown drains the rebilling batch', () => {
       `SELECT subscription_id, status FROM rebill_attempts WHERE subscription_id = ANY($1::uuid[])`,
       [ids],
     );
+    // the attempts made for the eight never started are gone with their lease (their key was never sent)
     expect(attempts).toHaveLength(2);
     expect(attempts.map((a) => a.status)).toEqual(['captured', 'captured']);
     const started = new Set(attempts.map((a) => a.subscription_id));

@@ -7,7 +7,18 @@ import { lockById, rowToEntity } from '../common/database/row-lock';
 import { parseInterval, periodStart } from '../subscriptions/billing-interval';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
 import { attemptTransition } from '../subscriptions/subscriptions.service';
+import { setClause } from './rebill-row-sql';
 import { attemptKey, RebillAttemptEntity, RebillAttemptStatus } from './rebill-attempt.entity';
+
+/** The period's attempt and whether this call made it (then its key was never sent). */
+export interface PeriodAttempt {
+  attempt: RebillAttemptEntity;
+  created: boolean;
+}
+
+/** Charged on its schedule (a cancelled subscription only finishes an attempt already made). */
+export const isBillable = (sub: ConnectorSubscriptionEntity): boolean =>
+  sub.status === 'active' || sub.status === 'past_due';
 
 export type AttemptChanges = Partial<Omit<RebillAttemptEntity, 'id' | 'createdAt' | 'updatedAt'>>;
 
@@ -23,10 +34,7 @@ export class RebillAttempts {
    * The period's attempt: inserted on first sight (`created`: its key was never sent), or the existing one (and
    * its key) on conflict.
    */
-  async ensure(
-    sub: ConnectorSubscriptionEntity,
-    now: Date,
-  ): Promise<{ attempt: RebillAttemptEntity; created: boolean }> {
+  async ensure(sub: ConnectorSubscriptionEntity, now: Date): Promise<PeriodAttempt> {
     const id = randomUUID();
     const inserted = returnedRows<Record<string, unknown>>(
       await this.db.query(
@@ -59,6 +67,68 @@ export class RebillAttempts {
       .getRepository(RebillAttemptEntity)
       .findOneByOrFail({ subscriptionId: sub.id, periodStart: sub.nextBillingAt });
     return { attempt: existing, created: false };
+  }
+
+  /**
+   * `ensure` for a claimed batch in one statement: every billable subscription's attempt for its current period is
+   * inserted (state `charging`, try 1, committed before any call), and the attempts that already existed for the
+   * batch's periods come back with `created: false`. A subscription missing from the map has no attempt for its
+   * period, or is neither billable nor cancelled (then `process` reads nothing), or raced another insert of
+   * the same period (then `ensure` settles it).
+   */
+  async ensureBatch(
+    subs: readonly ConnectorSubscriptionEntity[],
+    now: Date,
+  ): Promise<Map<string, PeriodAttempt>> {
+    const found = new Map<string, PeriodAttempt>();
+    if (subs.length === 0) {
+      return found;
+    }
+    const billable = subs.filter(isBillable);
+    // as `process` reads them: a cancelled subscription only finishes an attempt already made; the others
+    // (waiting for the customer or an operator) are not looked at
+    const looked = subs.filter((sub) => isBillable(sub) || sub.status === 'cancelled');
+    const ids = billable.map(() => randomUUID());
+    const rows = returnedRows<Record<string, unknown>>(
+      await this.db.query(
+        `WITH inserted AS (
+           INSERT INTO rebill_attempts (id, subscription_id, period_index, period_start, period_end, gateway,
+             amount_minor, currency, status, try_number, idempotency_key, created_at, updated_at)
+           SELECT n.id, n.subscription_id, n.period_index, n.period_start, n.period_end, n.gateway, n.amount_minor,
+                  n.currency, 'charging', 1, n.id::text || ':1', $10, $10
+             FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::text[],
+                         $7::bigint[], $8::text[])
+                  AS n(id, subscription_id, period_index, period_start, period_end, gateway, amount_minor, currency)
+           ON CONFLICT (subscription_id, period_start) DO NOTHING
+           RETURNING *)
+         SELECT true AS created, inserted.* FROM inserted
+         UNION ALL
+         SELECT false AS created, a.* FROM rebill_attempts a
+           JOIN unnest($9::uuid[], $11::timestamptz[]) AS b(subscription_id, period_start)
+             ON a.subscription_id = b.subscription_id AND a.period_start = b.period_start`,
+        [
+          ids,
+          billable.map((sub) => sub.id),
+          billable.map((sub) => sub.periodIndex),
+          billable.map((sub) => sub.nextBillingAt),
+          billable.map((sub) =>
+            periodStart(sub.billingAnchor, parseInterval(sub.billingInterval), sub.periodIndex + 1),
+          ),
+          billable.map((sub) => sub.gateway),
+          billable.map((sub) => sub.amountMinor),
+          billable.map((sub) => sub.currency),
+          looked.map((sub) => sub.id),
+          now,
+          looked.map((sub) => sub.nextBillingAt),
+        ],
+      ),
+    );
+    const metadata = this.db.getMetadata(RebillAttemptEntity);
+    for (const { created, ...row } of rows) {
+      const attempt = rowToEntity<RebillAttemptEntity>(metadata, row);
+      found.set(attempt.subscriptionId, { attempt, created: created === true });
+    }
+    return found;
   }
 
   /** The attempt for the subscription's current period, if one was made. */
@@ -121,7 +191,9 @@ export class RebillAttempts {
     changes: AttemptChanges,
   ): Promise<void> {
     const status = attemptTransition(attempt.status, to);
-    await manager.update(RebillAttemptEntity, { id: attempt.id }, { ...changes, status });
+    const params: unknown[] = [attempt.id];
+    const set = setClause(this.db.getMetadata(RebillAttemptEntity), { ...changes, status }, params);
+    await manager.query(`UPDATE rebill_attempts SET ${set} WHERE id = $1`, params);
     Object.assign(attempt, changes, { status });
   }
 }

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { claimLeased } from '../common/database/lease-claim';
 import { returnedRows } from '../common/database/query-result';
+import { rowToEntity } from '../common/database/row-lock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
 
@@ -41,7 +42,8 @@ export class RebillClaims {
    */
   async claim(clock: PassClock, limit = this.config.rebill.batchSize): Promise<Claimed[]> {
     const now = clock.now();
-    const rows = await claimLeased<{ id: string }>(this.db, {
+    // the claimed rows come back whole (RETURNING *): no second read, no ORM hydration per row
+    const rows = await claimLeased<Record<string, unknown>>(this.db, {
       table: 'connector_subscriptions',
       where:
         'candidate.next_attempt_at <= $1 AND (candidate.lease_until IS NULL OR candidate.lease_until < $2)',
@@ -49,16 +51,15 @@ export class RebillClaims {
       orderBy: 'candidate.next_attempt_at',
       limit,
       lease: { lease_owner: this.instanceId, lease_until: later(now, this.config.rebill.leaseMs) },
-      returning: 'id',
+      returning: '*',
     });
     if (rows.length === 0) {
       return [];
     }
     const claimedAtMs = performance.now();
-    const subscriptions = await this.db
-      .getRepository(ConnectorSubscriptionEntity)
-      .findBy({ id: In(rows.map((r) => r.id)) });
-    return subscriptions
+    const metadata = this.db.getMetadata(ConnectorSubscriptionEntity);
+    return rows
+      .map((row) => rowToEntity<ConnectorSubscriptionEntity>(metadata, row))
       .sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0))
       .map((subscription) => ({ subscription, claimedAtMs }));
   }
@@ -91,13 +92,24 @@ export class RebillClaims {
     );
   }
 
-  /** Claimed but never started (shutdown): drop our lease, change nothing else, so any instance takes them now. */
-  async releaseUnstarted(ids: readonly string[]): Promise<void> {
+  /**
+   * Claimed but never started (shutdown): drop our lease, change nothing else, so any instance takes them now.
+   * `unsentAttemptIds`: attempts this pass made for them (with the batch) and never handed to a call, so their
+   * key was never sent: removed with the lease, as if never made, while the subscription is still ours (locked
+   * here; another instance's claim skips it) and the attempt untouched since.
+   */
+  async releaseUnstarted(ids: readonly string[], unsentAttemptIds: readonly string[] = []): Promise<void> {
     if (ids.length > 0) {
       await this.db.query(
-        `UPDATE connector_subscriptions SET lease_owner = NULL, lease_until = NULL
-         WHERE id = ANY($1::uuid[]) AND lease_owner = $2`,
-        [ids, this.instanceId],
+        `WITH ours AS (
+           SELECT id FROM connector_subscriptions WHERE id = ANY($1::uuid[]) AND lease_owner = $2 FOR UPDATE),
+         unsent AS (
+           DELETE FROM rebill_attempts
+            WHERE id = ANY($3::uuid[]) AND subscription_id IN (SELECT id FROM ours)
+              AND status = 'charging' AND try_number = 1 AND tries = '[]'::jsonb)
+         UPDATE connector_subscriptions SET lease_owner = NULL, lease_until = NULL
+          WHERE id IN (SELECT id FROM ours)`,
+        [ids, this.instanceId, unsentAttemptIds],
       );
     }
   }
@@ -114,11 +126,12 @@ export class RebillClaims {
   /** Inside a transaction that holds the subscription's lock: drop our lease, change nothing else. */
   async releaseLocked(manager: EntityManager, sub: ConnectorSubscriptionEntity): Promise<void> {
     if (sub.leaseOwner === this.instanceId) {
-      await manager.update(
-        ConnectorSubscriptionEntity,
-        { id: sub.id },
-        { leaseOwner: null, leaseUntil: null },
+      await manager.query(
+        `UPDATE connector_subscriptions SET lease_owner = NULL, lease_until = NULL, updated_at = now() WHERE id = $1`,
+        [sub.id],
       );
+      sub.leaseOwner = null;
+      sub.leaseUntil = null;
     }
   }
 }

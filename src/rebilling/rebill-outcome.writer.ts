@@ -7,12 +7,17 @@ import { GatewayCallOutcome } from '../gateways/gateway-call';
 import { PaymentResult } from '../gateways/gateway.provider';
 import { parseInterval, periodStart } from '../subscriptions/billing-interval';
 import { ConnectorSubscriptionEntity, SubscriptionStatus } from '../subscriptions/subscription.entity';
-import { subscriptionTransition, SubscriptionsService } from '../subscriptions/subscriptions.service';
+import {
+  attemptTransition,
+  subscriptionTransition,
+  SubscriptionsService,
+} from '../subscriptions/subscriptions.service';
 import { ExternallyManagedReports } from '../subscriptions/externally-managed-reports';
 import { Checkout, RebillDecision } from './dunning';
 import { RebillAttemptEntity, RebillAttemptStatus, RebillTry } from './rebill-attempt.entity';
-import { RebillAttempts } from './rebill-attempts';
+import { AttemptChanges } from './rebill-attempts';
 import { RebillClaims } from './rebill-claims';
+import { lockSubscriptionAndAttempt, setClause, updateAttemptAndSubscription } from './rebill-row-sql';
 
 const MAX_TRIES_KEPT = 50;
 
@@ -50,14 +55,14 @@ export class RebillOutcomeWriter {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly subscriptions: SubscriptionsService,
-    private readonly attempts: RebillAttempts,
     private readonly claims: RebillClaims,
     private readonly reports: ExternallyManagedReports,
   ) {}
 
   /**
    * If the attempt moved on meanwhile (a notification settled it, or another instance whose lease ours replaced
-   * wrote the same answer first), nothing is written twice.
+   * wrote the same answer first), nothing is written twice. Three statements besides BEGIN/COMMIT at most: the
+   * fresh locked read of both rows, their update, and the Cleeng report (outbox) when there is one.
    */
   async apply(
     decided: DecidedAttempt,
@@ -66,11 +71,11 @@ export class RebillOutcomeWriter {
     answer?: GatewayCallOutcome<PaymentResult>,
   ): Promise<RebillOutcome> {
     return this.db.transaction(async (manager): Promise<RebillOutcome> => {
-      const sub = await this.subscriptions.lock(manager, decided.subscriptionId);
-      const attempt = await this.attempts.lock(manager, decided.attemptId);
-      if (!sub || !attempt) {
+      const locked = await lockSubscriptionAndAttempt(manager, decided.subscriptionId, decided.attemptId);
+      if (!locked) {
         throw new Error(`subscription ${decided.subscriptionId} or attempt ${decided.attemptId} vanished`);
       }
+      const { sub, attempt } = locked;
       if (
         attempt.idempotencyKey !== decided.expectedKey ||
         !decided.expectedStatuses.includes(attempt.status)
@@ -88,7 +93,7 @@ export class RebillOutcomeWriter {
     await this.db.transaction(async (manager) => {
       const locked = await this.subscriptions.lock(manager, subscriptionId);
       if (locked && locked.periodIndex === attempt.periodIndex) {
-        await this.advance(manager, locked, attempt, now);
+        await this.updateSub(manager, locked, this.advanced(locked, attempt, now));
       } else if (locked) {
         await this.claims.releaseLocked(manager, locked);
       }
@@ -113,92 +118,121 @@ export class RebillOutcomeWriter {
         await this.writeCaptured(manager, sub, attempt, decision.externalPaymentId ?? null, now, tries);
         return 'captured';
       case 'pending':
-        await this.attempts.update(manager, attempt, 'pending', {
-          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
-          tries,
-        });
-        await this.updateSub(manager, sub, { ...release, nextAttemptAt: decision.recheckAt });
+        await this.update(
+          manager,
+          sub,
+          attempt,
+          'pending',
+          { externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId, tries },
+          { ...release, nextAttemptAt: decision.recheckAt },
+        );
         return 'pending';
       case 'retry_same_key':
-        await this.attempts.update(manager, attempt, decision.unknown ? 'unknown' : 'charging', {
-          technicalFailures: attempt.technicalFailures + 1,
-          lastError: decision.error.slice(0, 500),
-          tries,
-        });
-        await this.updateSub(manager, sub, {
-          ...release,
-          nextAttemptAt: decision.retryAt,
-          lastError: decision.error.slice(0, 500),
-        });
+        await this.update(
+          manager,
+          sub,
+          attempt,
+          decision.unknown ? 'unknown' : 'charging',
+          {
+            technicalFailures: attempt.technicalFailures + 1,
+            lastError: decision.error.slice(0, 500),
+            tries,
+          },
+          { ...release, nextAttemptAt: decision.retryAt, lastError: decision.error.slice(0, 500) },
+        );
         return 'retryLater';
       case 'retry_scheduled':
-        await this.attempts.update(manager, attempt, 'retry_scheduled', {
-          decline: decision.decline,
-          retryScheduled: true,
-          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
-          tries,
-        });
-        await this.updateSub(manager, sub, {
-          ...release,
-          status: subStatus('past_due'),
-          nextAttemptAt: decision.graceUntil,
-          lastDecline: decision.decline,
-          ...checkoutColumns(decision.checkout),
-        });
+        await this.update(
+          manager,
+          sub,
+          attempt,
+          'retry_scheduled',
+          {
+            decline: decision.decline,
+            retryScheduled: true,
+            externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+            tries,
+          },
+          {
+            ...release,
+            status: subStatus('past_due'),
+            nextAttemptAt: decision.graceUntil,
+            lastDecline: decision.decline,
+            ...checkoutColumns(decision.checkout),
+          },
+        );
         return 'retryScheduled';
       case 'soft_decline':
-        await this.attempts.update(manager, attempt, cancelled ? 'failed' : 'declined', {
-          decline: decision.decline,
-          retryScheduled: false,
-          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
-          tries,
-        });
-        await this.updateSub(manager, sub, {
-          ...release,
-          status: subStatus('past_due'),
-          nextAttemptAt: cancelled ? null : decision.nextTryAt,
-          dunningStep: decision.dunningStep,
-          dunningStartedAt: decision.dunningStartedAt,
-          lastDecline: decision.decline,
-          ...checkoutColumns(decision.checkout),
-        });
+        await this.update(
+          manager,
+          sub,
+          attempt,
+          cancelled ? 'failed' : 'declined',
+          {
+            decline: decision.decline,
+            retryScheduled: false,
+            externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+            tries,
+          },
+          {
+            ...release,
+            status: subStatus('past_due'),
+            nextAttemptAt: cancelled ? null : decision.nextTryAt,
+            dunningStep: decision.dunningStep,
+            dunningStartedAt: decision.dunningStartedAt,
+            lastDecline: decision.decline,
+            ...checkoutColumns(decision.checkout),
+          },
+        );
         await this.report(manager, sub, attempt, 'rejected', decision.externalPaymentId, decision.decline);
         return 'declined';
       case 'dunning_exhausted':
-        await this.attempts.update(manager, attempt, 'failed', {
-          decline: decision.decline,
-          retryScheduled: false,
-          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
-          tries,
-        });
-        await this.updateSub(manager, sub, {
-          ...release,
-          status: subStatus('cancelled'),
-          nextAttemptAt: null,
-          lastDecline: decision.decline,
-          checkoutUrl: null,
-          checkoutExpiresAt: null,
-          ...(cancelled ? {} : { cancelledAt: now, cancelReason: 'dunning_exhausted' }),
-        });
+        await this.update(
+          manager,
+          sub,
+          attempt,
+          'failed',
+          {
+            decline: decision.decline,
+            retryScheduled: false,
+            externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+            tries,
+          },
+          {
+            ...release,
+            status: subStatus('cancelled'),
+            nextAttemptAt: null,
+            lastDecline: decision.decline,
+            checkoutUrl: null,
+            checkoutExpiresAt: null,
+            ...(cancelled ? {} : { cancelledAt: now, cancelReason: 'dunning_exhausted' }),
+          },
+        );
         await this.report(manager, sub, attempt, 'rejected', decision.externalPaymentId, decision.decline);
         this.logger.warn(
           `subscription ${sub.id}: cancelled after the last dunning retry (${decision.decline.code})`,
         );
         return 'cancelled';
       case 'hard_decline':
-        await this.attempts.update(manager, attempt, decision.checkout ? 'action_required' : 'failed', {
-          decline: decision.decline,
-          retryScheduled: false,
-          externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
-          tries,
-        });
-        await this.updateSub(manager, sub, {
-          ...release,
-          status: subStatus('action_required'),
-          nextAttemptAt: null,
-          lastDecline: decision.decline,
-          ...checkoutColumns(decision.checkout),
-        });
+        await this.update(
+          manager,
+          sub,
+          attempt,
+          decision.checkout ? 'action_required' : 'failed',
+          {
+            decline: decision.decline,
+            retryScheduled: false,
+            externalPaymentId: decision.externalPaymentId ?? attempt.externalPaymentId,
+            tries,
+          },
+          {
+            ...release,
+            status: subStatus('action_required'),
+            nextAttemptAt: null,
+            lastDecline: decision.decline,
+            ...checkoutColumns(decision.checkout),
+          },
+        );
         await this.report(manager, sub, attempt, 'rejected', decision.externalPaymentId, decision.decline);
         return 'actionRequired';
       case 'invalid': {
@@ -206,17 +240,19 @@ export class RebillOutcomeWriter {
           ...(decision.gatewayCode ? { code: decision.gatewayCode } : {}),
           reason: decision.error,
         });
-        await this.attempts.update(manager, attempt, 'failed', {
-          decline,
-          lastError: decision.error.slice(0, 500),
-          tries,
-        });
-        await this.updateSub(manager, sub, {
-          ...release,
-          status: subStatus('suspended'),
-          nextAttemptAt: null,
-          lastError: decision.error.slice(0, 500),
-        });
+        await this.update(
+          manager,
+          sub,
+          attempt,
+          'failed',
+          { decline, lastError: decision.error.slice(0, 500), tries },
+          {
+            ...release,
+            status: subStatus('suspended'),
+            nextAttemptAt: null,
+            lastError: decision.error.slice(0, 500),
+          },
+        );
         this.logger.error(
           `subscription ${sub.id}: suspended, the gateway refused the rebill: ${decision.error}`,
         );
@@ -238,33 +274,38 @@ export class RebillOutcomeWriter {
     now: Date,
     tries: RebillTry[] = attempt.tries,
   ): Promise<void> {
-    await this.attempts.update(manager, attempt, 'captured', {
-      externalPaymentId: externalPaymentId ?? attempt.externalPaymentId,
-      capturedAt: now,
-      decline: null,
-      retryScheduled: false,
-      lastError: null,
-      tries,
-    });
-    await this.advance(manager, sub, attempt, now);
+    await this.update(
+      manager,
+      sub,
+      attempt,
+      'captured',
+      {
+        externalPaymentId: externalPaymentId ?? attempt.externalPaymentId,
+        capturedAt: now,
+        decline: null,
+        retryScheduled: false,
+        lastError: null,
+        tries,
+      },
+      this.advanced(sub, attempt, now),
+    );
     const paidId = externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey;
     await this.report(manager, sub, attempt, 'captured', paidId);
   }
 
-  /** Moves the schedule past the attempt's period (if it is the current one) and ends dunning. */
-  private async advance(
-    manager: EntityManager,
+  /** The schedule moved past the attempt's period (if it is the current one), dunning ended, our lease dropped. */
+  private advanced(
     sub: ConnectorSubscriptionEntity,
     attempt: RebillAttemptEntity,
     now: Date,
-  ): Promise<void> {
+  ): SubscriptionChanges {
     const cancelled = sub.status === 'cancelled';
     const advance = sub.periodIndex === attempt.periodIndex;
     const nextIndex = advance ? sub.periodIndex + 1 : sub.periodIndex;
     const nextBillingAt = advance
       ? periodStart(sub.billingAnchor, parseInterval(sub.billingInterval), nextIndex)
       : sub.nextBillingAt;
-    await this.updateSub(manager, sub, {
+    return {
       leaseOwner: null,
       leaseUntil: null,
       status: cancelled ? 'cancelled' : subscriptionTransition(sub.status, 'active'),
@@ -278,7 +319,7 @@ export class RebillOutcomeWriter {
       lastError: null,
       checkoutUrl: null,
       checkoutExpiresAt: null,
-    });
+    };
   }
 
   /** Externally managed payment report to Cleeng (ExternallyManagedReports decides whether and how). */
@@ -300,12 +341,33 @@ export class RebillOutcomeWriter {
     });
   }
 
+  /** The attempt's state change (through its transition table) and the subscription's, in one statement. */
+  private async update(
+    manager: EntityManager,
+    sub: ConnectorSubscriptionEntity,
+    attempt: RebillAttemptEntity,
+    to: RebillAttemptStatus,
+    attemptChanges: AttemptChanges,
+    subChanges: SubscriptionChanges,
+  ): Promise<void> {
+    const status = attemptTransition(attempt.status, to);
+    await updateAttemptAndSubscription(
+      manager,
+      { id: attempt.id, changes: { ...attemptChanges, status } },
+      { id: sub.id, changes: subChanges },
+    );
+    Object.assign(attempt, attemptChanges, { status });
+    Object.assign(sub, subChanges);
+  }
+
   private async updateSub(
     manager: EntityManager,
     sub: ConnectorSubscriptionEntity,
     changes: SubscriptionChanges,
   ): Promise<void> {
-    await manager.update(ConnectorSubscriptionEntity, { id: sub.id }, changes);
+    const params: unknown[] = [sub.id];
+    const set = setClause(manager.connection.getMetadata(ConnectorSubscriptionEntity), changes, params);
+    await manager.query(`UPDATE connector_subscriptions SET ${set} WHERE id = $1`, params);
     Object.assign(sub, changes);
   }
 }

@@ -13,7 +13,7 @@ import { PaymentDetailsService } from '../payment-details/payment-details.servic
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
 import { decideDecline, decideRebill, DunningPolicy, DunningState, RebillDecision } from './dunning';
 import { RebillAttemptEntity } from './rebill-attempt.entity';
-import { RebillAttempts } from './rebill-attempts';
+import { isBillable, PeriodAttempt, RebillAttempts } from './rebill-attempts';
 import { Claimed, later, PassClock, RebillClaims } from './rebill-claims';
 import { RebillFaultPoints } from './rebill-fault-points';
 import { DecidedAttempt, RebillOutcome, RebillOutcomeWriter } from './rebill-outcome.writer';
@@ -25,6 +25,10 @@ const TECHNICAL_BASE_MS = 60_000;
 const TECHNICAL_MAX_MS = 3_600_000;
 /** an unexpected error while handling one subscription: look again after this */
 const ERROR_RETRY_MS = 60_000;
+
+/** A claimed subscription waiting for a lane: its period attempt made with the batch, or seen before in this pass. */
+type Queued =
+  { claimed: Claimed; again: false; attempt: PeriodAttempt | undefined } | { claimed: Claimed; again: true };
 
 /** One pass: how many subscriptions ended how (RebillOutcome), and the pass itself. */
 export interface RebillRunSummary extends Record<RebillOutcome, number> {
@@ -136,35 +140,90 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
     return queued.result;
   }
 
+  /**
+   * One pass: REBILL_CONCURRENCY lanes take subscriptions one at a time from a small queue that is refilled (one
+   * claim of REBILL_BATCH_SIZE, plus one statement making the batch's period attempts) while the lanes still have
+   * work, so a slow charge holds one lane, never a batch, and no lane waits for a whole batch to finish. In memory:
+   * at most one batch plus the charges in flight (and the ids seen this pass).
+   */
   private async pass(due: Date): Promise<RebillRunSummary> {
     const started = performance.now();
     const clock: PassClock = { due, now: () => new Date(due.getTime() + (performance.now() - started)) };
     const summary = emptySummary();
     const seen = new Set<string>();
-    try {
-      while (!this.stopped) {
-        const batch = await this.claims.claim(clock);
-        if (batch.length === 0) {
-          break;
+    const queue: Queued[] = [];
+    let exhausted = false;
+    let failure: Error | undefined;
+    let refilling: Promise<void> | undefined;
+    const refill = async (): Promise<void> => {
+      const batch = await this.claims.claim(clock);
+      if (batch.length === 0) {
+        exhausted = true;
+        return;
+      }
+      summary.batches += 1;
+      summary.claimed += batch.length;
+      // safety net: a row handled in this pass that is still due waits for the next tick (and gets no attempt now)
+      const fresh = batch.filter((c) => !seen.has(c.subscription.id));
+      const attempts = await this.attempts.ensureBatch(
+        fresh.map((c) => c.subscription),
+        clock.now(),
+      );
+      for (const claimed of batch) {
+        const id = claimed.subscription.id;
+        const again = seen.has(id);
+        seen.add(id);
+        queue.push(again ? { claimed, again } : { claimed, again, attempt: attempts.get(id) });
+      }
+    };
+    const startRefill = (): Promise<void> =>
+      (refilling ??= refill()
+        .catch((err: unknown) => {
+          failure ??= err instanceof Error ? err : new Error(String(err));
+        })
+        .finally(() => {
+          refilling = undefined;
+        }));
+    const lane = async (): Promise<void> => {
+      for (;;) {
+        if (this.stopped || failure !== undefined) {
+          return;
         }
-        summary.batches += 1;
-        summary.claimed += batch.length;
-        const unstarted = await this.inParallel(batch, async (claimed) => {
-          const id = claimed.subscription.id;
-          if (seen.has(id)) {
-            // safety net: a row handled in this pass that is still due waits for the next tick
-            await this.claims.release(id, { nextAttemptAt: later(due, 1), onlyLater: true });
-            summary.skipped += 1;
+        if (!exhausted && queue.length <= this.config.rebill.concurrency) {
+          void startRefill();
+        }
+        const item = queue.shift();
+        if (item === undefined) {
+          if (exhausted && refilling === undefined) {
             return;
           }
-          seen.add(id);
-          summary[await this.processClaimed(claimed, clock)] += 1;
-        });
-        if (unstarted.length > 0) {
-          // shutting down: what this instance claimed but did not start is anyone's again, now, not after the lease
-          await this.claims.releaseUnstarted(unstarted.map((c) => c.subscription.id));
-          this.logger.log(`shutdown: released ${unstarted.length} claimed subscriptions not yet started`);
+          await startRefill();
+          continue;
         }
+        if (item.again) {
+          await this.claims.release(item.claimed.subscription.id, {
+            nextAttemptAt: later(due, 1),
+            onlyLater: true,
+          });
+          summary.skipped += 1;
+          continue;
+        }
+        summary[await this.processClaimed(item.claimed, clock, item.attempt)] += 1;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: this.config.rebill.concurrency }, lane));
+      await refilling;
+      if (queue.length > 0) {
+        // shutting down (or a claim failed): what this instance claimed but did not start is anyone's again, now
+        await this.claims.releaseUnstarted(
+          queue.map((q) => q.claimed.subscription.id),
+          queue.flatMap((q) => (!q.again && q.attempt?.created ? [q.attempt.attempt.id] : [])),
+        );
+        this.logger.log(`released ${queue.length} claimed subscriptions not yet started`);
+      }
+      if (failure !== undefined) {
+        throw failure;
       }
     } catch (err) {
       summary.errors += 1;
@@ -182,31 +241,17 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
     return summary;
   }
 
-  /** Bounded concurrency; once stopped, lanes finish the item in hand and take no other. Returns the untaken. */
-  private async inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<T[]> {
-    const queue = [...items];
-    const lanes = Math.min(this.config.rebill.concurrency, queue.length);
-    await Promise.all(
-      Array.from({ length: lanes }, async () => {
-        for (
-          let item = this.stopped ? undefined : queue.shift();
-          item !== undefined;
-          item = this.stopped ? undefined : queue.shift()
-        ) {
-          await work(item);
-        }
-      }),
-    );
-    return queue;
-  }
-
-  private async processClaimed(claimed: Claimed, clock: PassClock): Promise<RebillOutcome> {
+  private async processClaimed(
+    claimed: Claimed,
+    clock: PassClock,
+    prepared: PeriodAttempt | undefined,
+  ): Promise<RebillOutcome> {
     const sub = claimed.subscription;
     try {
       if (!(await this.claims.keep(claimed, clock))) {
         return 'skipped'; // our lease ran out and another instance has the row now
       }
-      return await this.process(sub, clock);
+      return await this.process(sub, clock, prepared);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.error(`rebilling subscription ${sub.id} failed: ${message}`);
@@ -220,9 +265,13 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
   }
 
   /** What the claimed subscription needs now: a first try, a replay, the next dunning try, or nothing. */
-  private async process(sub: ConnectorSubscriptionEntity, clock: PassClock): Promise<RebillOutcome> {
-    const billable = sub.status === 'active' || sub.status === 'past_due';
-    const { attempt, created } = (await this.periodAttempt(sub, billable, clock)) ?? {};
+  private async process(
+    sub: ConnectorSubscriptionEntity,
+    clock: PassClock,
+    prepared: PeriodAttempt | undefined,
+  ): Promise<RebillOutcome> {
+    const billable = isBillable(sub);
+    const { attempt, created } = prepared ?? (await this.periodAttempt(sub, billable, clock)) ?? {};
     switch (attempt?.status) {
       case 'charging':
       case 'unknown':
@@ -263,7 +312,7 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
     sub: ConnectorSubscriptionEntity,
     billable: boolean,
     clock: PassClock,
-  ): Promise<{ attempt: RebillAttemptEntity; created: boolean } | null> {
+  ): Promise<PeriodAttempt | null> {
     if (billable) {
       return this.attempts.ensure(sub, clock.now());
     }
