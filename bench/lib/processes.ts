@@ -134,6 +134,9 @@ export class SandboxProcess extends ChildNodeProcess {
         // like the vendors, keep redelivering a webhook the busy app did not take (the emulators' own schedule
         // gives up after seconds, and a lost notification would stall the drain the bench waits for)
         SANDBOX_WEBHOOK_RETRY_DELAYS_MS: '200,1000,3000,5000,10000,10000,20000,30000,60000',
+        // as if volumes had been agreed with Cleverbridge (its documented 150 requests/s per IP otherwise): the
+        // ceiling under test is the app's own GATEWAY_RATE_LIMITS, which the rebilling scenario raises
+        SANDBOX_CLEVERBRIDGE_REQUESTS_PER_SECOND: '100000',
       },
       logDir,
       'sandbox.log',
