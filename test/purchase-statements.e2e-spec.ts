@@ -20,13 +20,36 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
   let db: DataSource;
   let state: PaymentStateService;
 
+  // On PostgreSQL the e2e files share one database and run in parallel: another file's app would claim and deliver
+  // this file's outbox rows (its statements then missing here, the row changing under the comparisons). Its own
+  // database keeps every statement about these purchases in this app. (The embedded run has one app at a time.)
+  const sharedUrl = process.env.DATABASE_URL;
+  const ownDatabase = sharedUrl ? `purchase_statements_${process.pid}_${Date.now()}` : undefined;
+  async function admin(sql: string): Promise<void> {
+    const client = new Client({ connectionString: sharedUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  }
+
   beforeAll(async () => {
+    let databaseUrl: Record<string, string> = {};
+    if (sharedUrl && ownDatabase) {
+      await admin(`CREATE DATABASE ${ownDatabase}`);
+      const url = new URL(sharedUrl);
+      url.pathname = `/${ownDatabase}`;
+      databaseUrl = { DATABASE_URL: url.toString() };
+    }
     // pollers idle: only the purchase speaks to the database while it is counted
     app = await startTestApp({
       OUTBOX_POLL_INTERVAL_MS: HOUR,
       INBOX_POLL_INTERVAL_MS: HOUR,
       RECONCILE_INTERVAL_MS: HOUR,
       REBILL_CRON: 'off',
+      ...databaseUrl,
     });
     db = app.app.get(DataSource);
     state = app.app.get(PaymentStateService);
@@ -41,6 +64,9 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
     Client.prototype.query = originalQuery;
     await app.http.post('/sandbox/adyen/webhooks/resume');
     await app.close();
+    if (ownDatabase) {
+      await admin(`DROP DATABASE IF EXISTS ${ownDatabase} WITH (FORCE)`);
+    }
   });
 
   async function delivered(paymentId: string): Promise<boolean> {
