@@ -89,14 +89,18 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
     await eventually(() => delivered(warm));
     recording = [];
     const paymentId = await purchase();
-    // the dispatcher was kicked by the capture: wait without speaking to the database ourselves
-    await eventually(() => {
-      const seen = recording ?? [];
-      return Promise.resolve(
-        seen.some((s) => /SET status = 'delivered'/.test(s)) && seen.at(-1) === 'COMMIT',
-      );
-    });
-    const statements = recording;
+    // the dispatcher was kicked by the capture: wait without speaking to the database ourselves, until the
+    // transaction that marks the report delivered committed (the dashboard's batched gateway-call insert may come
+    // after it: the purchase ends at that COMMIT)
+    const endOfDelivery = (seen: string[]): number => {
+      const delivery = seen.findIndex((s) => /SET status = 'delivered'/.test(s));
+      return delivery < 0 ? -1 : seen.findIndex((s, i) => i > delivery && s === 'COMMIT');
+    };
+    const end = await eventually(() => {
+      const at = endOfDelivery(recording ?? []);
+      return Promise.resolve(at >= 0 ? at + 1 : undefined);
+    }, 20_000);
+    const statements = (recording ?? []).slice(0, end);
     recording = undefined;
     expect(await delivered(paymentId)).toBe(true);
     expect(statements.length).toBeLessThanOrEqual(15);
