@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Client, Pool } from 'pg';
+import { Client, Pool, PoolClient } from 'pg';
 import { ensureDatabase } from './database';
 
 /**
@@ -77,7 +77,25 @@ async function insertRate(
       offerId: 'S100000001_US',
     },
   });
-  let rows = 0;
+  const { perSecond, done: rows } = await closedLoop(pool, clients, seconds, async (client) => {
+    await client.query(
+      `INSERT INTO ${INSERT_TABLE} (source, event_key, event_type, payload) VALUES ($1, $2, $3, $4)`,
+      ['cleeng', randomUUID(), 'subscriptionReadyForPaymentCapture', payload],
+    );
+  });
+  await pool.query(`DROP TABLE IF EXISTS ${INSERT_TABLE}`);
+  await pool.end();
+  return { perSecond, rows };
+}
+
+/** `clients` connections each run `step` back to back until `seconds` pass: completed steps per second. */
+async function closedLoop(
+  pool: Pool,
+  clients: number,
+  seconds: number,
+  step: (client: PoolClient) => Promise<void>,
+): Promise<{ perSecond: number; done: number }> {
+  let done = 0;
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -85,21 +103,15 @@ async function insertRate(
       const client = await pool.connect();
       try {
         while (performance.now() < deadline) {
-          await client.query(
-            `INSERT INTO ${INSERT_TABLE} (source, event_key, event_type, payload) VALUES ($1, $2, $3, $4)`,
-            ['cleeng', randomUUID(), 'subscriptionReadyForPaymentCapture', payload],
-          );
-          rows += 1;
+          await step(client);
+          done += 1;
         }
       } finally {
         client.release();
       }
     }),
   );
-  const elapsed = performance.now() - started;
-  await pool.query(`DROP TABLE IF EXISTS ${INSERT_TABLE}`);
-  await pool.end();
-  return { perSecond: (rows * 1000) / elapsed, rows };
+  return { perSecond: (done * 1000) / (performance.now() - started), done };
 }
 
 function pgbenchArgs(url: URL): { args: string[]; env: NodeJS.ProcessEnv } {
@@ -195,45 +207,23 @@ async function driverTps(url: string, clients: number, seconds: number, scale: n
       await pool.query('VACUUM ANALYZE');
     }
     const random = (n: number): number => 1 + Math.floor(Math.random() * n);
-    let done = 0;
-    const deadline = performance.now() + seconds * 1000;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        const client = await pool.connect();
-        try {
-          while (performance.now() < deadline) {
-            const aid = random(scale * 100_000);
-            const tid = random(scale * 10);
-            const bid = random(scale);
-            const delta = random(10_001) - 5_001;
-            await client.query('BEGIN');
-            await client.query('UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2', [
-              delta,
-              aid,
-            ]);
-            await client.query('SELECT abalance FROM pgbench_accounts WHERE aid = $1', [aid]);
-            await client.query('UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2', [
-              delta,
-              tid,
-            ]);
-            await client.query('UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2', [
-              delta,
-              bid,
-            ]);
-            await client.query(
-              'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)',
-              [tid, bid, aid, delta],
-            );
-            await client.query('COMMIT');
-            done += 1;
-          }
-        } finally {
-          client.release();
-        }
-      }),
-    );
-    return (done * 1000) / (performance.now() - started);
+    const { perSecond } = await closedLoop(pool, clients, seconds, async (client) => {
+      const aid = random(scale * 100_000);
+      const tid = random(scale * 10);
+      const bid = random(scale);
+      const delta = random(10_001) - 5_001;
+      await client.query('BEGIN');
+      await client.query('UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2', [delta, aid]);
+      await client.query('SELECT abalance FROM pgbench_accounts WHERE aid = $1', [aid]);
+      await client.query('UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2', [delta, tid]);
+      await client.query('UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2', [delta, bid]);
+      await client.query(
+        'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)',
+        [tid, bid, aid, delta],
+      );
+      await client.query('COMMIT');
+    });
+    return perSecond;
   } finally {
     await pool.end();
   }
