@@ -5,7 +5,7 @@ import helmet from 'helmet';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { httpMetricsMiddleware } from './common/metrics/http-metrics.middleware';
-import { Logger as PinoLogger } from 'nestjs-pino';
+import { Logger as PinoLogger, PinoLogger as RequestLog } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
@@ -16,6 +16,8 @@ import { loadConfig, resolveRuntimeMode } from './config/config.factory';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
 import { gatewayConfigSections } from './gateways/gateway-config';
 import { loadSandbox, Sandbox } from './sandbox-loader';
+import { installWebhookFastPath } from './webhooks/webhook-fast-path';
+import { WEBHOOK_BODY_LIMIT_BYTES, WebhookIntake } from './webhooks/webhook-intake';
 
 export interface RunningApp {
   app: INestApplication;
@@ -76,7 +78,7 @@ export async function startApp(
   app.useLogger(app.get(PinoLogger));
   app.use(httpMetricsMiddleware);
   // webhooks keep their exact bytes: signatures are verified on the raw body before any parsing
-  app.use('/webhooks', raw({ type: () => true, limit: '1mb' }));
+  app.use('/webhooks', raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }));
   app.useBodyParser('json', { limit: '256kb' });
   app.use(refuseDeepJson);
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
@@ -99,6 +101,13 @@ export async function startApp(
     );
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   }
+  // well-formed webhooks are stored without Express and Nest in the way (docs/decisions.md, "Webhook intake")
+  const intake = app.get(WebhookIntake);
+  installWebhookFastPath(app.getHttpServer(), {
+    accepts: (source) => intake.accepts(source),
+    answer: (source, headers, body) => intake.answer(source, headers, body),
+    log: () => RequestLog.root,
+  });
   await app.listen(config.port, '0.0.0.0');
   let closed = false;
   return {

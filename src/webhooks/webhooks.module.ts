@@ -11,6 +11,7 @@ import { CleengWebhookController } from './cleeng-webhook.controller';
 import { CleengWebhookRouter } from './cleeng-webhook.router';
 import { GatewayEventsRouter } from './gateway-events.router';
 import { GatewayWebhooksController } from './gateway-webhooks.controller';
+import { WebhookIntake } from './webhook-intake';
 
 /**
  * Webhook routes (verify, store in the inbox, acknowledge) and the routers that process stored
@@ -28,6 +29,7 @@ import { GatewayWebhooksController } from './gateway-webhooks.controller';
     GatewayBillingModule,
   ],
   controllers: [CleengWebhookController, GatewayWebhooksController],
-  providers: [CleengWebhookRouter, GatewayEventsRouter],
+  providers: [CleengWebhookRouter, GatewayEventsRouter, WebhookIntake],
+  exports: [WebhookIntake],
 })
 export class WebhooksModule {}

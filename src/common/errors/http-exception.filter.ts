@@ -26,7 +26,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     const body = this.toBody(exception);
-    res.status(body.statusCode).json(body);
+    // JSON even where the route declared another type for its success (`@Header('Content-Type', 'text/plain')`)
+    res.status(body.statusCode).type('json').json(body);
   }
 
   toBody(exception: unknown): ErrorBody {
@@ -49,13 +50,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
         return { statusCode: status, code: HTTP_STATUS_CODES[status] ?? 'MALFORMED_REQUEST', message };
       }
     }
-    // body-parser failures (bad JSON, wrong charset, too large) arrive as plain errors carrying a status.
-    const parserStatus = bodyParserStatus(exception);
-    if (parserStatus !== undefined) {
+    // body-parser failures (bad JSON, wrong charset, a body that does not inflate, too large) arrive as plain
+    // http-errors carrying a client status
+    const parser = bodyParserFailure(exception);
+    if (parser !== undefined) {
       return {
-        statusCode: parserStatus,
-        code: parserStatus === 413 ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_REQUEST',
-        message: parserStatus === 413 ? 'request body too large' : 'request body is not valid JSON',
+        statusCode: parser.status,
+        code: parser.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'MALFORMED_REQUEST',
+        message: parserMessage(parser),
       };
     }
     const correlationId = randomUUID();
@@ -67,12 +69,32 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 }
 
-function bodyParserStatus(exception: unknown): number | undefined {
-  if (typeof exception === 'object' && exception !== null && 'type' in exception && 'status' in exception) {
-    const status = (exception as { status: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return status;
-    }
+function bodyParserFailure(exception: unknown): { status: number; type?: string } | undefined {
+  if (typeof exception !== 'object' || exception === null || !('status' in exception)) {
+    return undefined;
   }
-  return undefined;
+  const { status, type, expose } = exception as { status: unknown; type?: unknown; expose?: unknown };
+  // `type` names body-parser's own refusals; `expose` marks http-errors made from a stream failure (raw-body)
+  if (
+    typeof status !== 'number' ||
+    status < 400 ||
+    status >= 500 ||
+    (typeof type !== 'string' && expose !== true)
+  ) {
+    return undefined;
+  }
+  return { status, ...(typeof type === 'string' ? { type } : {}) };
+}
+
+function parserMessage(failure: { status: number; type?: string }): string {
+  if (failure.status === 413) {
+    return 'request body too large';
+  }
+  if (failure.type === 'entity.parse.failed') {
+    return 'request body is not valid JSON';
+  }
+  if (failure.status === 415) {
+    return 'request body charset or encoding not supported';
+  }
+  return 'request body could not be read';
 }
