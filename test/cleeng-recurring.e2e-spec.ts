@@ -151,7 +151,9 @@ describe('Cleeng-managed recurring billing (webhooks from the Cleeng sandbox)', 
     });
     expect(renewals).toHaveLength(1);
     const events = (await inboxEvents(app, 'cleeng')).filter(
-      (e) => e.payload.data?.dunningAttemptDate === '2027-01-01T00:00:00Z',
+      (e) =>
+        e.payload.data?.dunningAttemptDate === '2027-01-01T00:00:00Z' &&
+        String(e.payload.data.subscriptionId) === String(subscription.subscriptionId),
     );
     expect(events).toHaveLength(1);
     expect(events[0]?.status).toBe('done');

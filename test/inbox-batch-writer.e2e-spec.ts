@@ -43,7 +43,7 @@ describe('inbox batch writer', () => {
           return db.query(sql, parameters);
         },
       },
-      { maxRows: 100, maxInFlight: 1 },
+      { maxItems: 100, maxInFlight: 1 },
     );
   });
 

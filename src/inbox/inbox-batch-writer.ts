@@ -1,4 +1,5 @@
 import type { SqlRunner } from '../common/database/lease-claim';
+import { GroupCommit, GroupCommitLimits } from '../common/database/group-commit';
 import { returnedRows } from '../common/database/query-result';
 
 /** One inbox row as it is written: tokens already sealed, payload already JSON. */
@@ -10,34 +11,7 @@ export interface InboxRow {
   receivedAt: Date;
 }
 
-export interface InboxBatchLimits {
-  /** rows per INSERT; a request whose rows exceed it still goes whole into one statement */
-  maxRows: number;
-  /** INSERT statements in flight at once; further rows wait for one to finish and go together */
-  maxInFlight: number;
-}
-
-export const DEFAULT_INBOX_BATCH_LIMITS: InboxBatchLimits = { maxRows: 500, maxInFlight: 2 };
-
-interface Waiter {
-  rows: readonly InboxRow[];
-  resolve(stored: boolean[]): void;
-  reject(err: unknown): void;
-}
-
-/**
- * SQLSTATE classes that one row's data can cause (22 data exception, 23 integrity, 54 program limit such as an
- * index row too large): the batch is retried request by request so one poisoned webhook fails alone. Any other
- * failure (connection, timeout, shutdown) is the database's and fails the whole batch.
- */
-const ROW_ERROR_CLASSES = new Set(['22', '23', '54']);
-
-function rowSpecific(err: unknown): boolean {
-  const code = (err as { code?: unknown; driverError?: { code?: unknown } } | null)?.driverError?.code;
-  const own = (err as { code?: unknown } | null)?.code;
-  const sqlState = typeof code === 'string' ? code : typeof own === 'string' ? own : '';
-  return ROW_ERROR_CLASSES.has(sqlState.slice(0, 2));
-}
+export const DEFAULT_INBOX_BATCH_LIMITS: GroupCommitLimits = { maxItems: 500, maxInFlight: 2 };
 
 const INSERT = `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
   SELECT r.source, r.event_key, r.event_type, r.payload::jsonb, r.received_at, r.received_at
@@ -47,113 +21,52 @@ const INSERT = `INSERT INTO inbox_events (source, event_key, event_type, payload
   RETURNING source, event_key`;
 
 /**
- * Group commit for webhook intake: rows of concurrent requests go to PostgreSQL in one multi-row
- * `INSERT … ON CONFLICT DO NOTHING RETURNING` (one round trip, one commit) instead of one each. A request
- * waits at most for the statement in flight before it plus its own (no timer: with a free slot its rows
- * leave in the same event-loop turn), and its promise settles only after the statement that holds its rows
- * has committed (autocommit). A failed statement rejects every request in it, so none is acknowledged for a
- * row that was not stored.
+ * Group commit for webhook intake (GroupCommit): rows of concurrent requests go to PostgreSQL in one multi-row
+ * `INSERT … ON CONFLICT DO NOTHING RETURNING`, and a request is answered only after the statement holding its rows
+ * has committed; a failed statement fails every request in it, so none is acknowledged for a row not stored.
  */
 export class InboxBatchWriter {
-  private queue: Waiter[] = [];
-  private inFlight = 0;
-  private flushScheduled = false;
+  private readonly commit: GroupCommit<InboxRow, boolean>;
 
-  constructor(
-    private readonly db: SqlRunner,
-    private readonly limits: InboxBatchLimits = DEFAULT_INBOX_BATCH_LIMITS,
-  ) {}
+  constructor(db: SqlRunner, limits: GroupCommitLimits = DEFAULT_INBOX_BATCH_LIMITS) {
+    this.commit = new GroupCommit((batch) => insert(db, batch), limits);
+  }
 
   /** Stores the rows (all in the same statement); resolves to whether each was new (false: a duplicate). */
   write(rows: readonly InboxRow[]): Promise<boolean[]> {
-    if (rows.length === 0) {
-      return Promise.resolve([]);
-    }
-    return new Promise<boolean[]>((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject });
-      this.scheduleFlush();
-    });
+    return this.commit.submit(rows);
   }
+}
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.queue.length === 0 || this.inFlight >= this.limits.maxInFlight) {
-      return;
-    }
-    this.flushScheduled = true;
-    // requests whose bodies arrived in the same event-loop turn join this statement
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
-
-  private flush(): void {
-    while (this.queue.length > 0 && this.inFlight < this.limits.maxInFlight) {
-      const batch: Waiter[] = [];
-      let rows = 0;
-      for (let next = this.queue[0]; next; next = this.queue[0]) {
-        if (batch.length > 0 && rows + next.rows.length > this.limits.maxRows) {
-          break;
-        }
-        batch.push(next);
-        rows += next.rows.length;
-        this.queue.shift();
-      }
-      this.inFlight += 1;
-      void this.settle(batch).finally(() => {
-        this.inFlight -= 1;
-        this.scheduleFlush();
-      });
-    }
-  }
-
-  /** Never rejects: every waiter is resolved or rejected. */
-  private async settle(batch: Waiter[]): Promise<void> {
-    try {
-      const stored = await this.insert(batch);
-      batch.forEach((waiter, i) => waiter.resolve(stored[i] ?? []));
-    } catch (err) {
-      if (batch.length > 1 && rowSpecific(err)) {
-        // each request gets the answer its own INSERT gives
-        await Promise.all(batch.map((waiter) => this.settle([waiter])));
-        return;
-      }
-      for (const waiter of batch) {
-        waiter.reject(err);
+/** One statement for the batch; per request, per row: stored (true) or a duplicate (false). */
+async function insert(db: SqlRunner, batch: readonly (readonly InboxRow[])[]): Promise<boolean[][]> {
+  // the same event twice in one statement: the first occurrence is written, later ones are duplicates
+  const first = new Map<string, InboxRow>();
+  for (const rows of batch) {
+    for (const row of rows) {
+      const key = naturalKey(row.source, row.eventKey);
+      if (!first.has(key)) {
+        first.set(key, row);
       }
     }
   }
-
-  /** One statement for the batch; per waiter, per row: stored (true) or a duplicate (false). */
-  private async insert(batch: readonly Waiter[]): Promise<boolean[][]> {
-    // the same event twice in one statement: the first occurrence is written, later ones are duplicates
-    const first = new Map<string, InboxRow>();
-    for (const waiter of batch) {
-      for (const row of waiter.rows) {
-        const key = naturalKey(row.source, row.eventKey);
-        if (!first.has(key)) {
-          first.set(key, row);
-        }
-      }
-    }
-    const unique = [...first.values()];
-    const returned = returnedRows<{ source: string; event_key: string }>(
-      await this.db.query(INSERT, [
-        unique.map((r) => r.source),
-        unique.map((r) => r.eventKey),
-        unique.map((r) => r.eventType),
-        unique.map((r) => r.payloadJson),
-        unique.map((r) => r.receivedAt),
-      ]),
-    );
-    const inserted = new Set(returned.map((r) => naturalKey(r.source, r.event_key)));
-    return batch.map((waiter) =>
-      waiter.rows.map((row) => {
-        const key = naturalKey(row.source, row.eventKey);
-        return first.get(key) === row && inserted.has(key);
-      }),
-    );
-  }
+  const unique = [...first.values()];
+  const returned = returnedRows<{ source: string; event_key: string }>(
+    await db.query(INSERT, [
+      unique.map((r) => r.source),
+      unique.map((r) => r.eventKey),
+      unique.map((r) => r.eventType),
+      unique.map((r) => r.payloadJson),
+      unique.map((r) => r.receivedAt),
+    ]),
+  );
+  const inserted = new Set(returned.map((r) => naturalKey(r.source, r.event_key)));
+  return batch.map((rows) =>
+    rows.map((row) => {
+      const key = naturalKey(row.source, row.eventKey);
+      return first.get(key) === row && inserted.has(key);
+    }),
+  );
 }
 
 /** NUL cannot occur in a stored key (assertStorable refuses it), so it separates the parts unambiguously. */

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
+import { GroupCommit } from '../common/database/group-commit';
 import { claimLeased } from '../common/database/lease-claim';
 import { returnedRows } from '../common/database/query-result';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
@@ -51,6 +52,21 @@ function toEntity(row: InboxEventRow): InboxEventEntity {
   });
 }
 
+/** A handled event's outcome, written only while the claim's token still leases the row. */
+interface HandledOutcome {
+  id: string;
+  status: 'done' | 'ignored';
+  processedAt: Date;
+  token: string;
+}
+
+/** Outcomes of concurrently handled events in one statement; per event, whether its lease still held. */
+const WRITE_OUTCOMES = `UPDATE inbox_events e SET status = o.status, attempts = e.attempts + 1, processed_at = o.processed_at,
+    locked_until = NULL, lease_token = NULL, last_error = NULL
+  FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::uuid[]) AS o(id, status, processed_at, token)
+  WHERE e.id = o.id AND e.lease_token = o.token
+  RETURNING e.id`;
+
 /** A claimed event and the token of the claim that leases it. */
 interface HeldEvent {
   event: InboxEventEntity;
@@ -80,6 +96,8 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   /** set by a wake-up during a pass: claim again even after a claim came back short */
   private woken = false;
   private wakeUp: (() => void) | undefined;
+  /** handled events' outcomes, group-committed (one statement for the events that finish together) */
+  private readonly outcomes: GroupCommit<HandledOutcome, boolean>;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -91,6 +109,23 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     this.intervalMs = config.inbox.pollIntervalMs;
     this.gatewayOfPaymentMethod = new Map(
       [...config.cleeng.paymentMethods].map(([gateway, id]) => [String(id), gateway]),
+    );
+    this.outcomes = new GroupCommit(
+      async (batch) => {
+        const rows = batch.flat();
+        const written = new Set(
+          returnedRows<{ id: string }>(
+            await this.db.query(WRITE_OUTCOMES, [
+              rows.map((o) => o.id),
+              rows.map((o) => o.status),
+              rows.map((o) => o.processedAt),
+              rows.map((o) => o.token),
+            ]),
+          ).map((r) => r.id),
+        );
+        return batch.map((outcomes) => outcomes.map((o) => written.has(o.id)));
+      },
+      { maxItems: MAX_CLAIM, maxInFlight: 2 },
     );
   }
 
@@ -289,13 +324,10 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
         throw new Error(`no handler for ${event.source} events`);
       }
       const outcome = await handler(event);
-      const written: unknown = await this.db.query(
-        `UPDATE inbox_events SET status = $2, attempts = attempts + 1, processed_at = $3, locked_until = NULL,
-           lease_token = NULL, last_error = NULL
-         WHERE id = $1 AND lease_token = $4 RETURNING id`,
-        [event.id, outcome, this.clock.now(), token],
-      );
-      return this.fenced(event, written) ? outcome : undefined;
+      const [written] = await this.outcomes.submit([
+        { id: event.id, status: outcome, processedAt: this.clock.now(), token },
+      ]);
+      return this.fenced(event, written === true) ? outcome : undefined;
     } catch (err) {
       const attempts = event.attempts + 1;
       const message = err instanceof Error ? err.message : String(err);
@@ -323,7 +355,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
           token,
         ],
       );
-      if (!this.fenced(event, written)) {
+      if (!this.fenced(event, returnedRows(written).length > 0)) {
         return undefined;
       }
       return exhausted ? 'failed' : 'retried';
@@ -331,8 +363,8 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   }
 
   /** Whether the fenced outcome write hit the row; if not, the lease had passed to another instance. */
-  private fenced(event: InboxEventEntity, result: unknown): boolean {
-    if (returnedRows(result).length > 0) {
+  private fenced(event: InboxEventEntity, written: boolean): boolean {
+    if (written) {
       return true;
     }
     this.logger.warn(
