@@ -45,7 +45,8 @@ export async function startApp(
   const config = loadConfig(sandbox ? { ...sandbox.env, ...definedOnly(env) } : env, gatewayConfigSections());
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
-  let databasePoolSize = config.databasePoolSize ?? 10;
+  // 20: room for INBOX_CONCURRENCY's 16 handlers beside intake, outbox, reconcilers and rebilling
+  let databasePoolSize = config.databasePoolSize ?? 20;
   if (!databaseUrl) {
     new Logger('Database').log(
       `DATABASE_URL not set: starting embedded PostgreSQL (PGlite) in ${config.dataDir}`,

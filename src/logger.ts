@@ -1,5 +1,5 @@
 import type { Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { destination as pinoDestination, type DestinationStream } from 'pino';
 import type { AppConfig } from './config/app-config';
 
 /**
@@ -44,5 +44,7 @@ export function loggerOptions(
     },
     autoLogging: { ignore: (req) => req.url === '/health' },
   };
-  return { pinoHttp: destination ? [options, destination] : options };
+  // stdout written asynchronously: a line is handed to the kernel at once unless a write is in flight, then the lines
+  // waiting go in one write (fewer syscalls under load: issue 11); pino flushes what is left when the process exits
+  return { pinoHttp: [options, destination ?? pinoDestination({ dest: 1, sync: false })] };
 }

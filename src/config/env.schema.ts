@@ -200,14 +200,14 @@ export class EnvSchema {
   @IsInt()
   @Min(1)
   @Max(1000)
-  INBOX_CONCURRENCY = 8;
+  INBOX_CONCURRENCY = 16;
 
   /** of those, at most this many whose handling calls the same gateway (one slow gateway cannot take every slot) */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(1000)
-  INBOX_GATEWAY_CONCURRENCY = 4;
+  INBOX_GATEWAY_CONCURRENCY = 8;
 
   /** on SIGTERM: how long in-flight work may take to finish before the pool closes */
   @Type(() => Number)

@@ -81,7 +81,12 @@ export class RebillOutcomeWriter {
         !decided.expectedStatuses.includes(attempt.status)
       ) {
         await this.claims.releaseLocked(manager, sub);
-        return 'skipped';
+        // the gateway's notification of this very charge was applied first: this pass did capture it
+        const confirmed =
+          decision.kind === 'captured' &&
+          attempt.status === 'captured' &&
+          attempt.idempotencyKey === decided.expectedKey;
+        return confirmed ? 'captured' : 'skipped';
       }
       const tried = answer ? tryRecord(attempt, decision, answer, now) : undefined;
       return this.write(manager, sub, attempt, decision, now, tried);
