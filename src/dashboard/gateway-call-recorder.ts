@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { GatewayCallRecord, GatewayCallRecorder, setGatewayCallRecorder } from '../gateways/gateway-call';
+import { GatewayCallRecord, GatewayCallRecorder, gatewayCallRecorder } from '../gateways/gateway-call';
 
 /** Calls are written in batches: one INSERT per interval however many calls a rebill batch makes. */
 const FLUSH_INTERVAL_MS = 250;
@@ -35,11 +35,11 @@ export class GatewayCallRecorderService implements OnModuleInit, OnModuleDestroy
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   onModuleInit(): void {
-    setGatewayCallRecorder(this.recorder);
+    gatewayCallRecorder.install(this.recorder);
   }
 
   async onModuleDestroy(): Promise<void> {
-    setGatewayCallRecorder(undefined, this.recorder);
+    gatewayCallRecorder.remove(this.recorder);
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();

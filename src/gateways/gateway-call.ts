@@ -2,7 +2,8 @@ import { Decline, decline } from '../gateways/decline-codes';
 import { DomainError } from '../common/errors/domain-error';
 import { gatewayCallDuration, GatewayCallMetricOutcome } from '../common/metrics/process-metrics';
 import { GatewayId } from './gateway-ids';
-import { gatewayRateLimits } from './gateway-rate-limits';
+import { installedGatewayRateLimits } from './gateway-rate-limits';
+import { ProcessSlot } from '../common/process/process-slot';
 import {
   GatewayOperationUnsupportedError,
   GatewayOutcomeUnknownError,
@@ -50,21 +51,8 @@ export interface GatewayCallRecord {
 
 export type GatewayCallRecorder = (record: GatewayCallRecord) => void;
 
-let recorder: GatewayCallRecorder | undefined;
-
-/**
- * Installed by the dashboard module; it must not throw or block (it is called after every call). Removing passes
- * the recorder being removed, so an app closing does not remove the one a newer app in the process installed.
- */
-export function setGatewayCallRecorder(
-  next: GatewayCallRecorder | undefined,
-  removing?: GatewayCallRecorder,
-): void {
-  if (next === undefined && removing !== undefined && recorder !== removing) {
-    return;
-  }
-  recorder = next;
-}
+/** Installed by the dashboard module; it must not throw or block (it is called after every call). */
+export const gatewayCallRecorder = new ProcessSlot<GatewayCallRecorder>();
 
 /**
  * Calls a gateway, retrying technical failures with backoff. The call closure must reuse the same
@@ -92,7 +80,7 @@ export async function callGateway<T>(
     return result;
   } finally {
     const seconds = stop({ outcome });
-    recorder?.({
+    gatewayCallRecorder.get()?.({
       gateway: options.gateway,
       operation: options.operation,
       ...(options.subject !== undefined ? { subject: options.subject } : {}),
@@ -165,7 +153,7 @@ async function callWithRetries<T>(
     }
     try {
       // each try waits for the gateway's calls-per-second allowance before it is sent
-      await gatewayRateLimits()?.take(gateway);
+      await installedGatewayRateLimits.get()?.take(gateway);
       return { kind: 'ok', value: await call() };
     } catch (err) {
       if (err instanceof GatewayRequestRejectedError) {

@@ -1,5 +1,5 @@
 import { callGateway } from './gateway-call';
-import { GatewayRateLimits, gatewayRateLimits, setGatewayRateLimits } from './gateway-rate-limits';
+import { GatewayRateLimits, installedGatewayRateLimits } from './gateway-rate-limits';
 import { GatewayUnavailableError } from './gateway.errors';
 
 const flush = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -35,9 +35,9 @@ describe('GatewayRateLimits', () => {
 
   it('paces every try of callGateway through the installed ceiling', async () => {
     const limits = new GatewayRateLimits(new Map([['cleverbridge', 2]]));
-    setGatewayRateLimits(limits);
+    installedGatewayRateLimits.install(limits);
     try {
-      expect(gatewayRateLimits()).toBe(limits);
+      expect(installedGatewayRateLimits.get()).toBe(limits);
       const sentAt: number[] = [];
       const started = Date.now();
       const calls = Array.from({ length: 4 }, () =>
@@ -55,8 +55,8 @@ describe('GatewayRateLimits', () => {
       expect(outcomes.every((o) => o.kind === 'ok')).toBe(true);
       expect(sentAt).toHaveLength(4);
     } finally {
-      setGatewayRateLimits(undefined, limits);
+      installedGatewayRateLimits.remove(limits);
     }
-    expect(gatewayRateLimits()).toBeUndefined();
+    expect(installedGatewayRateLimits.get()).toBeUndefined();
   });
 });

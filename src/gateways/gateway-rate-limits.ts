@@ -1,5 +1,6 @@
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
 import { GatewayUnavailableError } from './gateway.errors';
+import { ProcessSlot } from '../common/process/process-slot';
 
 /**
  * A calls-per-second ceiling per gateway (GATEWAY_RATE_LIMITS over each definition's default). A call over the
@@ -40,19 +41,5 @@ export class GatewayRateLimits {
   }
 }
 
-let installed: GatewayRateLimits | undefined;
-
-/** Installed by the gateways module at boot; removing passes the instance being removed (see the recorder). */
-export function setGatewayRateLimits(
-  next: GatewayRateLimits | undefined,
-  removing?: GatewayRateLimits,
-): void {
-  if (next === undefined && removing !== undefined && installed !== removing) {
-    return;
-  }
-  installed = next;
-}
-
-export function gatewayRateLimits(): GatewayRateLimits | undefined {
-  return installed;
-}
+/** Installed by the gateways module at boot. */
+export const installedGatewayRateLimits = new ProcessSlot<GatewayRateLimits>();

@@ -4,7 +4,7 @@ import { GATEWAY_PROVIDERS, GatewayRegistry } from './gateway.registry';
 import { GatewayDefinition } from './gateway-definition';
 import { GatewayProvider } from './gateway.provider';
 import { GATEWAY_DEFINITIONS } from './gateways';
-import { GatewayRateLimits, setGatewayRateLimits } from './gateway-rate-limits';
+import { GatewayRateLimits, installedGatewayRateLimits } from './gateway-rate-limits';
 
 function optionsProvider(definition: GatewayDefinition): Provider {
   return {
@@ -42,10 +42,10 @@ export class GatewaysModule implements OnModuleDestroy {
     this.rateLimits = new GatewayRateLimits(
       new Map(GATEWAY_DEFINITIONS.map((d) => [d.id, config.gatewayRateLimits.get(d.id) ?? d.callsPerSecond])),
     );
-    setGatewayRateLimits(this.rateLimits);
+    installedGatewayRateLimits.install(this.rateLimits);
   }
 
   onModuleDestroy(): void {
-    setGatewayRateLimits(undefined, this.rateLimits);
+    installedGatewayRateLimits.remove(this.rateLimits);
   }
 }
