@@ -67,6 +67,22 @@ describe('webhook intake without Express in the way', () => {
     });
   }
 
+  /** `compressed` sent as a gzip-encoded delivery, signed over `signed` (the bytes the raw parser will hand on). */
+  function postGzipped(
+    compressed: Buffer,
+    signed: string | Buffer,
+  ): Promise<{ status: number; body: string }> {
+    return rawPost(
+      {
+        'Content-Type': 'application/json',
+        'Content-Encoding': 'gzip',
+        'Content-Length': compressed.length,
+        [app.config.cleeng.webhookSignatureHeader]: sign(signed),
+      },
+      [compressed],
+    );
+  }
+
   async function stored(body: string): Promise<number> {
     const rows: { n: number }[] = await app.app
       .get(DataSource)
@@ -128,16 +144,7 @@ describe('webhook intake without Express in the way', () => {
 
   it('a gzip-encoded delivery is left to Express, which inflates it, and is stored', async () => {
     const body = termination();
-    const gzipped = gzipSync(body);
-    const res = await rawPost(
-      {
-        'Content-Type': 'application/json',
-        'Content-Encoding': 'gzip',
-        'Content-Length': gzipped.length,
-        [app.config.cleeng.webhookSignatureHeader]: sign(body),
-      },
-      [gzipped],
-    );
+    const res = await postGzipped(gzipSync(body), body);
     expect(res).toEqual({ status: 200, body: JSON.stringify({ received: true, duplicate: false }) });
     expect(bare).not.toHaveBeenCalled();
     expect(byController()).toBe(1);
@@ -146,15 +153,7 @@ describe('webhook intake without Express in the way', () => {
 
   it('a corrupt gzip body is refused with 400 (it was a 500: the inflate error carried no body-parser type)', async () => {
     const corrupt = Buffer.from('this is not gzip');
-    const res = await rawPost(
-      {
-        'Content-Type': 'application/json',
-        'Content-Encoding': 'gzip',
-        'Content-Length': corrupt.length,
-        [app.config.cleeng.webhookSignatureHeader]: sign(corrupt),
-      },
-      [corrupt],
-    );
+    const res = await postGzipped(corrupt, corrupt);
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body)).toEqual({
       statusCode: 400,
