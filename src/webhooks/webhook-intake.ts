@@ -61,7 +61,7 @@ export class WebhookIntake {
       return true;
     }
     return (
-      (GATEWAY_IDS).includes(source) &&
+      GATEWAY_IDS.includes(source) &&
       this.gateways.enabled().includes(source) &&
       typeof this.gateways.get(source).parseWebhook === 'function'
     );
