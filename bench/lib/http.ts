@@ -1,4 +1,12 @@
-/** A small JSON client for driving the app over real HTTP (global fetch, keep-alive) with timings. */
+import { Agent, fetch } from 'undici';
+
+/** A small JSON client for driving the app over real HTTP (undici fetch, keep-alive) with timings. */
+
+/**
+ * Each request's own timeout (an abort signal) is the only one: undici's default 300 s headers timeout cut off a
+ * 100k-subscription rebilling pass, which answers only when the pass is over.
+ */
+const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 export interface HttpResult {
   status: number;
@@ -43,6 +51,7 @@ export class BenchHttp {
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs),
+      dispatcher,
     });
     const text = await res.text();
     const ms = performance.now() - started;
