@@ -67,6 +67,15 @@ describe('webhook intake without Express in the way', () => {
     });
   }
 
+  /** `body` POSTed to /webhooks/cleeng, signed over `signedOver` (the body itself unless a test breaks it). */
+  function postSigned(body: string, signedOver: string = body) {
+    return app.http
+      .post('/webhooks/cleeng')
+      .set('Content-Type', 'application/json')
+      .set(app.config.cleeng.webhookSignatureHeader, sign(signedOver))
+      .send(body);
+  }
+
   /** `compressed` sent as a gzip-encoded delivery, signed over `signed` (the bytes the raw parser will hand on). */
   function postGzipped(
     compressed: Buffer,
@@ -95,11 +104,7 @@ describe('webhook intake without Express in the way', () => {
 
   it('a signed Cleeng webhook is stored and acknowledged by the bare path; its redelivery is a duplicate', async () => {
     const body = termination();
-    const first = await app.http
-      .post('/webhooks/cleeng')
-      .set('Content-Type', 'application/json')
-      .set(app.config.cleeng.webhookSignatureHeader, sign(body))
-      .send(body);
+    const first = await postSigned(body);
     expect(first.status).toBe(200);
     expect(first.body).toEqual({ received: true, duplicate: false });
     expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
@@ -109,11 +114,7 @@ describe('webhook intake without Express in the way', () => {
     expect(byController()).toBe(0);
     expect(await stored(body)).toBe(1);
 
-    const again = await app.http
-      .post('/webhooks/cleeng')
-      .set('Content-Type', 'application/json')
-      .set(app.config.cleeng.webhookSignatureHeader, sign(body))
-      .send(body);
+    const again = await postSigned(body);
     expect(again.body).toEqual({ received: true, duplicate: true });
     expect(byController()).toBe(0);
     expect(await stored(body)).toBe(1);
@@ -121,19 +122,11 @@ describe('webhook intake without Express in the way', () => {
 
   it('a bad signature and a malformed body reach the controller and get its answers (401, 400); nothing is stored', async () => {
     const body = termination();
-    const unsigned = await app.http
-      .post('/webhooks/cleeng')
-      .set('Content-Type', 'application/json')
-      .set(app.config.cleeng.webhookSignatureHeader, sign(`${body} `))
-      .send(body);
+    const unsigned = await postSigned(body, `${body} `);
     expect(unsigned.status).toBe(401);
     expect(unsigned.body).toMatchObject({ statusCode: 401, code: 'WEBHOOK_UNAUTHENTICATED' });
     const notJson = '{"topic":';
-    const malformed = await app.http
-      .post('/webhooks/cleeng')
-      .set('Content-Type', 'application/json')
-      .set(app.config.cleeng.webhookSignatureHeader, sign(notJson))
-      .send(notJson);
+    const malformed = await postSigned(notJson);
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ statusCode: 400, code: 'WEBHOOK_MALFORMED' });
     // the controller saw the same bytes the bare path had read
@@ -176,11 +169,7 @@ describe('webhook intake without Express in the way', () => {
 
   it('a body over the limit is refused with 413 by the raw parser, as before', async () => {
     const big = JSON.stringify({ topic: 'x', pad: 'a'.repeat(1024 * 1024) });
-    const res = await app.http
-      .post('/webhooks/cleeng')
-      .set('Content-Type', 'application/json')
-      .set(app.config.cleeng.webhookSignatureHeader, sign(big))
-      .send(big);
+    const res = await postSigned(big);
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
   });
