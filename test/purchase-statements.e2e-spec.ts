@@ -20,9 +20,9 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
   let db: DataSource;
   let state: PaymentStateService;
 
-  // On PostgreSQL the e2e files share one database and run in parallel: another file's app would claim and deliver
-  // this file's outbox rows (its statements then missing here, the row changing under the comparisons). Its own
-  // database keeps every statement about these purchases in this app. (The embedded run has one app at a time.)
+  // On PostgreSQL the e2e files share one database, one after another: outbox and inbox rows earlier files left
+  // due would be claimed by this app's workers and their statements mixed into the ones counted here. Its own
+  // database keeps the recording to these purchases alone.
   const sharedUrl = process.env.DATABASE_URL;
   const ownDatabase = sharedUrl ? `purchase_statements_${process.pid}_${Date.now()}` : undefined;
   async function admin(sql: string): Promise<void> {

@@ -4,7 +4,7 @@ import { parseCleengWebhook } from '../cleeng/cleeng-webhook.parser';
 import { DomainError } from '../common/errors/domain-error';
 import type { WebhookHeaders } from '../gateways/gateway.provider';
 import { GatewayRegistry } from '../gateways/gateway.registry';
-import { GATEWAY_IDS, GatewayId } from '../gateways/gateway-ids';
+import type { GatewayId } from '../gateways/gateway-ids';
 import { InboxService } from '../inbox/inbox.service';
 
 /** The largest webhook body accepted, on both intake paths (Express's raw parser and the bare one). */
@@ -30,11 +30,19 @@ export interface WebhookAnswer {
  */
 @Injectable()
 export class WebhookIntake {
+  private readonly sources: ReadonlySet<string>;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly gateways: GatewayRegistry,
     private readonly inbox: InboxService,
-  ) {}
+  ) {
+    // Cleeng and every enabled gateway that sends webhooks: fixed once the registry is built
+    this.sources = new Set([
+      'cleeng',
+      ...gateways.enabled().filter((id) => typeof gateways.get(id).parseWebhook === 'function'),
+    ]);
+  }
 
   async cleeng(headers: WebhookHeaders, body: Buffer): Promise<CleengWebhookAck> {
     const event = parseCleengWebhook(headers, body, this.config.cleeng);
@@ -57,14 +65,7 @@ export class WebhookIntake {
 
   /** Whether `source` (the path segment after /webhooks/) names a webhook this intake stores. */
   accepts(source: string): boolean {
-    if (source === 'cleeng') {
-      return true;
-    }
-    return (
-      GATEWAY_IDS.includes(source) &&
-      this.gateways.enabled().includes(source) &&
-      typeof this.gateways.get(source).parseWebhook === 'function'
-    );
+    return this.sources.has(source);
   }
 
   /** The answer for an accepted source; throws what the controllers throw (the caller maps it). */
