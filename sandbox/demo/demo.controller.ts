@@ -197,6 +197,9 @@ export class DemoController {
       body: { details: await this.returnDetails(checkout, query) },
     });
     await this.awaitDecision(checkout.paymentId, completed);
+    // as after a payment: what the decision queued for Cleeng is delivered before the result page reads Cleeng (the
+    // webhook that captured it can be processed by the worker after a settle round, leaving its report unsent)
+    await this.api.settle();
     const note =
       completed.status >= 400
         ? `?note=${encodeURIComponent(JSON.stringify(completed.body).slice(0, 300))}`
