@@ -187,7 +187,7 @@ function printDbLimit(limit: DbLimit): void {
     `\n${renderKeyValues([
       [
         'single-row inserts/s (inbox_events shape, autocommit)',
-        `${limit.insertsPerSecond} (${limit.insertClients} clients, ${limit.insertSeconds} s)`,
+        `${limit.insertsPerSecond} (${limit.insertMethod}, ${limit.insertClients} clients, ${limit.insertSeconds} s)`,
       ],
       [
         'TPC-B-like tx/s',

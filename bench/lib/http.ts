@@ -1,12 +1,42 @@
-import { Agent, fetch } from 'undici';
-
-/** A small JSON client for driving the app over real HTTP (undici fetch, keep-alive) with timings. */
+import { Agent } from 'undici';
 
 /**
- * Each request's own timeout (an abort signal) is the only one: undici's default 300 s headers timeout cut off a
- * 100k-subscription rebilling pass, which answers only when the pass is over.
+ * A small JSON client for driving the app over real HTTP (keep-alive) with timings. It uses undici's `request`, not
+ * `fetch`: the load generator shares the machine's two cores with the app and PostgreSQL, and `fetch` (WHATWG
+ * Request/Response/streams per call) cost the bench 0.8 of a core to send 1,260 webhooks/s, more than the app
+ * spent taking them in (docs/performance.md, third pass).
  */
-const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
+
+export interface RawResult {
+  status: number;
+  text: string;
+}
+
+/**
+ * One request and its whole answer as text. `timeoutMs` bounds the wait for the answer's headers and then for each
+ * part of its body (undici's own default, 300 s, cut off a 100k-subscription rebilling pass that answers only when
+ * the pass is over, so every caller states its own).
+ */
+export async function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<RawResult> {
+  const target = new URL(url);
+  const res = await dispatcher.request({
+    origin: target.origin,
+    path: `${target.pathname}${target.search}`,
+    method: method,
+    headers,
+    body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
 
 export interface HttpResult {
   status: number;
@@ -46,14 +76,14 @@ export class BenchHttp {
       headers['content-type'] = 'application/json';
     }
     const started = performance.now();
-    const res = await fetch(`${this.baseUrl}${path}`, {
+    const res = await send(
+      `${this.baseUrl}${path}`,
       method,
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs),
-      dispatcher,
-    });
-    const text = await res.text();
+      options.body === undefined ? undefined : JSON.stringify(options.body),
+      options.timeoutMs ?? this.timeoutMs,
+    );
+    const text = res.text;
     const ms = performance.now() - started;
     let body: unknown = text;
     if (text.length > 0) {

@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { send } from '../lib/http';
 import { runPool } from '../lib/pool';
 import { progressReporter } from '../lib/progress';
 import { AppRssSampler } from '../lib/processes';
@@ -31,14 +32,16 @@ export function webhookBody(runId: string, subscriptionId: string): string {
 export async function postWebhook(baseUrl: string, body: string): Promise<Sent> {
   const signature = createHmac('sha256', SECRET).update(body).digest('hex');
   const started = performance.now();
-  const res = await fetch(`${baseUrl}/webhooks/cleeng`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-cleeng-signature': signature },
+  const res = await send(
+    `${baseUrl}/webhooks/cleeng`,
+    'POST',
+    { 'content-type': 'application/json', 'x-cleeng-signature': signature },
     body,
-    signal: AbortSignal.timeout(30_000),
-  });
-  const json = (await res.json()) as { duplicate?: boolean };
-  return { ms: performance.now() - started, status: res.status, duplicate: json.duplicate === true };
+    30_000,
+  );
+  const duplicate =
+    res.status === 200 && (JSON.parse(res.text) as { duplicate?: boolean }).duplicate === true;
+  return { ms: performance.now() - started, status: res.status, duplicate };
 }
 
 async function inboxState(ctx: BenchContext, runId: string): Promise<Record<string, number>> {
