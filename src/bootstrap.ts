@@ -8,6 +8,7 @@ import { httpMetricsMiddleware } from './common/metrics/http-metrics.middleware'
 import { Logger as PinoLogger, PinoLogger as RequestLog } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { requestLineLogger } from './logger';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { refuseDeepJson } from './common/http/json-depth';
@@ -104,10 +105,11 @@ export async function startApp(
   }
   // well-formed webhooks are stored without Express and Nest in the way (docs/decisions.md, "Webhook intake")
   const intake = app.get(WebhookIntake);
+  let requestLines: ReturnType<typeof requestLineLogger> | undefined;
   installWebhookFastPath(app.getHttpServer(), {
     accepts: (source) => intake.accepts(source),
     answer: (source, headers, body) => intake.answer(source, headers, body),
-    log: () => RequestLog.root,
+    log: () => (requestLines ??= requestLineLogger(RequestLog.root)),
   });
   await app.listen(config.port, '0.0.0.0');
   let closed = false;

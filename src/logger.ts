@@ -1,5 +1,5 @@
 import type { Params } from 'nestjs-pino';
-import { destination as pinoDestination, type DestinationStream } from 'pino';
+import { destination as pinoDestination, pino, symbols, type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from './config/app-config';
 
 /**
@@ -47,4 +47,15 @@ export function loggerOptions(
   // stdout written asynchronously: a line is handed to the kernel at once unless a write is in flight, then the lines
   // waiting go in one write (fewer syscalls under load: issue 11); pino flushes what is left when the process exits
   return { pinoHttp: [options, destination ?? pinoDestination({ dest: 1, sync: false })] };
+}
+
+/**
+ * A logger for the request lines of the bare webhook path (src/webhooks/webhook-fast-path.ts), writing to the request
+ * logger's own destination at its level. It has no redaction pass: those lines are built from the method, the path
+ * without its query, the status and the time, and nothing else can reach them; the redaction paths' wildcards cost
+ * a tenth of the intake's CPU (issue 11).
+ */
+export function requestLineLogger(requestLogger: Logger): Pick<Logger, 'info'> {
+  const destination = (requestLogger as unknown as Record<symbol, DestinationStream>)[symbols.streamSym];
+  return pino({ level: requestLogger.level }, destination);
 }

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import { WebhookIntake } from '../src/webhooks/webhook-intake';
@@ -14,6 +15,7 @@ import { startTestApp, TestApp } from './support/test-app';
  */
 describe('webhook intake without Express in the way', () => {
   let app: TestApp;
+  const logLines: string[] = [];
   const bare = jest.spyOn(WebhookIntake.prototype, 'answer');
   const cleeng = jest.spyOn(WebhookIntake.prototype, 'cleeng');
   const gateway = jest.spyOn(WebhookIntake.prototype, 'gateway');
@@ -22,7 +24,13 @@ describe('webhook intake without Express in the way', () => {
     cleeng.mock.calls.length + gateway.mock.calls.length - bare.mock.calls.length;
 
   beforeAll(async () => {
-    app = await startTestApp(FAST_INBOX);
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    app = await startTestApp({ ...FAST_INBOX, LOG_LEVEL: 'info' }, { logDestination: sink });
   });
   afterAll(async () => {
     await app.close();
@@ -101,6 +109,24 @@ describe('webhook intake without Express in the way', () => {
       );
     return rows[0]?.n ?? 0;
   }
+
+  it('the bare path writes the request log line the Express path writes, status included', async () => {
+    const before = logLines.length;
+    expect((await postSigned(termination())).status).toBe(200);
+    expect(bare).toHaveBeenCalledTimes(1);
+    const completed = logLines
+      .slice(before)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === 'request completed');
+    expect(completed).toEqual([
+      expect.objectContaining({
+        level: 30,
+        req: { method: 'POST', url: '/webhooks/cleeng' },
+        res: { statusCode: 200 },
+        responseTime: expect.any(Number) as number,
+      }),
+    ]);
+  });
 
   it('a signed Cleeng webhook is stored and acknowledged by the bare path; its redelivery is a duplicate', async () => {
     const body = termination();

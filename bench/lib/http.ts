@@ -29,7 +29,7 @@ export async function send(
   const res = await dispatcher.request({
     origin: target.origin,
     path: `${target.pathname}${target.search}`,
-    method: method,
+    method,
     headers,
     body,
     headersTimeout: timeoutMs,

@@ -43,10 +43,9 @@ export function installWebhookFastPath(server: Server, deps: WebhookFastPathDeps
     readBody(req, (body) => {
       deps.answer(source, req.headers, body).then(
         (answer) => {
-          for (const [name, value] of securityHeaders) {
-            res.setHeader(name, value);
-          }
+          // all at once: writeHead without earlier setHeader calls writes them without the header map
           res.writeHead(200, {
+            ...securityHeaders,
             'Content-Type': answer.contentType,
             'Content-Length': Buffer.byteLength(answer.body),
           });
@@ -108,11 +107,11 @@ function readBody(req: IncomingMessage, done: (body: Buffer) => void): void {
 }
 
 /** The headers helmet() sets on every Express answer, taken once so the bare answers carry the same. */
-function helmetHeaders(): [string, string][] {
-  const headers: [string, string][] = [];
+function helmetHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
   const res = {
     setHeader(name: string, value: unknown): void {
-      headers.push([name, String(value)]);
+      headers[name] = String(value);
     },
     removeHeader(): void {},
   };
