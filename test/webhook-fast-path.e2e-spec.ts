@@ -110,14 +110,31 @@ describe('webhook intake without Express in the way', () => {
     return rows[0]?.n ?? 0;
   }
 
-  it('the bare path writes the request log line the Express path writes, status included', async () => {
+  it('the bare path writes the request log line and the request metric the Express path writes', async () => {
+    const samples = async (): Promise<number> => {
+      const text = (await app.http.get('/metrics')).text;
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            'connector_http_request_duration_seconds_count{method="POST",route="/webhooks/cleeng",status="200"}',
+          ),
+        );
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const samplesBefore = await samples();
     const before = logLines.length;
     expect((await postSigned(termination())).status).toBe(200);
+    expect(await samples()).toBe(samplesBefore + 1);
     expect(bare).toHaveBeenCalledTimes(1);
     const completed = logLines
       .slice(before)
       .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line.msg === 'request completed');
+      .filter(
+        (line) =>
+          line.msg === 'request completed' &&
+          (line.req as { url?: string } | undefined)?.url === '/webhooks/cleeng',
+      );
     expect(completed).toEqual([
       expect.objectContaining({
         level: 30,

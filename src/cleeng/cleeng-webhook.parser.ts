@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { constantTimeEqual } from '../common/crypto/constant-time';
 import { stableStringify } from '../common/idempotency/idempotency.service';
 import type { IncomingEvent } from '../inbox/inbox.service';
@@ -49,7 +49,7 @@ export function parseCleengWebhook(
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new WebhookMalformedError('data must be an object');
   }
-  const canonical = createHash('sha256').update(stableStringify(data)).digest('hex');
+  const canonical = hash('sha256', stableStringify(data), 'hex');
   const eventType = canonicalCleengTopic(topic);
   return {
     eventKey: `${eventType}:${canonical}`,

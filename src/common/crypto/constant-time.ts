@@ -1,8 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
-/** Constant-time string comparison; hashing first makes unequal lengths take the same path. */
+/**
+ * Constant-time string comparison; hashing first makes unequal lengths take the same path. One-shot `hash` (no
+ * Hash object per call): this runs on every webhook.
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer')) && a.length === b.length;
 }
