@@ -52,6 +52,21 @@ async function inboxState(ctx: BenchContext, runId: string): Promise<Record<stri
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
+/** The run's inbox counts once none is pending, or when `timeoutMs` has passed. */
+async function untilProcessed(
+  ctx: BenchContext,
+  runId: string,
+  timeoutMs: number,
+): Promise<Record<string, number>> {
+  const started = performance.now();
+  let state = await inboxState(ctx, runId);
+  while ((state.pending ?? 0) > 0 && performance.now() - started < timeoutMs) {
+    await new Promise((r) => setTimeout(r, 100));
+    state = await inboxState(ctx, runId);
+  }
+  return state;
+}
+
 interface OpenLoopResult {
   rate: number;
   planned: number;
@@ -209,13 +224,7 @@ export const webhookIntakeScenario: Scenario = {
       task: (i) => postWebhook(ctx.baseUrl, webhookBody(`${runId}-w`, String(i))),
     });
     // their processing is not measured either
-    const warmupDrainStarted = performance.now();
-    while (
-      ((await inboxState(ctx, `${runId}-w`)).pending ?? 0) > 0 &&
-      performance.now() - warmupDrainStarted < drainTimeoutMs
-    ) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilProcessed(ctx, `${runId}-w`, drainTimeoutMs);
 
     const rss = new AppRssSampler(ctx.app).start();
     const report = progressReporter('webhooks', plan.length);
@@ -241,11 +250,7 @@ export const webhookIntakeScenario: Scenario = {
       });
       intakeMs = result.elapsedMs;
       const drainStarted = performance.now();
-      let state = await inboxState(ctx, runId);
-      while ((state.pending ?? 0) > 0 && performance.now() - drainStarted < drainTimeoutMs) {
-        await new Promise((r) => setTimeout(r, 100));
-        state = await inboxState(ctx, runId);
-      }
+      const state = await untilProcessed(ctx, runId, drainTimeoutMs);
       return { result, state, drainMs: performance.now() - drainStarted };
     });
     const { result, state, drainMs } = measured.value;
