@@ -141,6 +141,19 @@ async function bought(): Promise<{
   if (!subscription) {
     throw new Error('no Cleeng subscription after the purchase');
   }
+  // Cleeng shows the subscription as soon as it stored the report; the app links Cleeng's payment-details id to its
+  // stored token when it commits the report's result, a moment later. A renewal webhook sent in between finds no
+  // stored details and is declined (NO_PAYMENT_DETAILS): wait for the link, as Cleeng's dunning days later would.
+  const linked = await poll(async () => {
+    const rows = await world.sql<{ id: string }>(
+      'SELECT id FROM payment_details WHERE cleeng_payment_details_id = $1',
+      [String(subscription.paymentDetailsId)],
+    );
+    return rows[0];
+  }, 15_000);
+  if (!linked) {
+    throw new Error(`the app never linked Cleeng payment details ${String(subscription.paymentDetailsId)}`);
+  }
   return { orderId: order.id, paymentId: body.id, customerId: order.customerId, subscription };
 }
 
