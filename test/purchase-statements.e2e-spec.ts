@@ -1,72 +1,42 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { OrderEntity } from '../src/orders/order.entity';
 import { PaymentDetailsEntity } from '../src/payment-details/payment-details.entity';
 import { PaymentEntity } from '../src/payments/payment.entity';
 import { PaymentStateService } from '../src/payments/payment-state.service';
 import { createOrder, pay } from './support/flows';
+import { ownDatabase, StatementRecorder } from './support/statements';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 const HOUR = String(3_600_000);
-
-/** Every statement the app sends while `recording` is set (the pg driver's Client.query, BEGIN/COMMIT included). */
-let recording: string[] | undefined;
-// eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, called with its client
-const originalQuery = Client.prototype.query;
 
 describe('purchase hot path (issue 11): one statement per state change, no re-reads', () => {
   let app: TestApp;
   let db: DataSource;
   let state: PaymentStateService;
-
-  // On PostgreSQL the e2e files share one database, one after another: outbox and inbox rows earlier files left
-  // due would be claimed by this app's workers and their statements mixed into the ones counted here. Its own
-  // database keeps the recording to these purchases alone.
-  const sharedUrl = process.env.DATABASE_URL;
-  const ownDatabase = sharedUrl ? `purchase_statements_${process.pid}_${Date.now()}` : undefined;
-  async function admin(sql: string): Promise<void> {
-    const client = new Client({ connectionString: sharedUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  }
+  const recorder = new StatementRecorder();
+  let database: Awaited<ReturnType<typeof ownDatabase>>;
 
   beforeAll(async () => {
-    let databaseUrl: Record<string, string> = {};
-    if (sharedUrl && ownDatabase) {
-      await admin(`CREATE DATABASE ${ownDatabase}`);
-      const url = new URL(sharedUrl);
-      url.pathname = `/${ownDatabase}`;
-      databaseUrl = { DATABASE_URL: url.toString() };
-    }
+    database = await ownDatabase('purchase_statements');
     // pollers idle: only the purchase speaks to the database while it is counted
     app = await startTestApp({
       OUTBOX_POLL_INTERVAL_MS: HOUR,
       INBOX_POLL_INTERVAL_MS: HOUR,
       RECONCILE_INTERVAL_MS: HOUR,
       REBILL_CRON: 'off',
-      ...databaseUrl,
+      ...database.env,
     });
     db = app.app.get(DataSource);
     state = app.app.get(PaymentStateService);
-    Client.prototype.query = function query(this: Client, ...args: unknown[]) {
-      const config = args[0] as string | { text?: string };
-      recording?.push(typeof config === 'string' ? config : (config.text ?? ''));
-      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof Client.prototype.query;
+    recorder.install();
     await app.http.post('/sandbox/adyen/webhooks/pause');
   });
   afterAll(async () => {
-    Client.prototype.query = originalQuery;
+    recorder.uninstall();
     await app.http.post('/sandbox/adyen/webhooks/resume');
     await app.close();
-    if (ownDatabase) {
-      await admin(`DROP DATABASE IF EXISTS ${ownDatabase} WITH (FORCE)`);
-    }
+    await database.drop();
   });
 
   async function delivered(paymentId: string): Promise<boolean> {
@@ -87,7 +57,7 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
   it('a purchase (order, payment, report delivered to Cleeng) takes at most 15 statements', async () => {
     const warm = await purchase();
     await eventually(() => delivered(warm));
-    recording = [];
+    recorder.start();
     const paymentId = await purchase();
     // the dispatcher was kicked by the capture: wait without speaking to the database ourselves, until the
     // transaction that marks the report delivered committed (the dashboard's batched gateway-call insert may come
@@ -97,11 +67,10 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
       return delivery < 0 ? -1 : seen.findIndex((s, i) => i > delivery && s === 'COMMIT');
     };
     const end = await eventually(() => {
-      const at = endOfDelivery(recording ?? []);
+      const at = endOfDelivery([...recorder.seen()]);
       return Promise.resolve(at >= 0 ? at + 1 : undefined);
     }, 20_000);
-    const statements = (recording ?? []).slice(0, end);
-    recording = undefined;
+    const statements = recorder.stop().slice(0, end);
     expect(await delivered(paymentId)).toBe(true);
     expect(statements.length).toBeLessThanOrEqual(15);
     // the payment is written (insert, authorised, captured, Cleeng's id) and never read back

@@ -1,17 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { GatewayRegistry } from '../src/gateways/gateway.registry';
 import { RebillInput } from '../src/gateways/gateway.provider';
 import { RebillRunSummary } from '../src/rebilling/rebilling.service';
-import { FAST_INBOX, OPERATOR } from './support/flows';
-import { API_KEY, startTestApp, TestApp } from './support/test-app';
+import { dueCleverbridgeSubscription, FAST_INBOX, OPERATOR } from './support/flows';
+import { startTestApp, TestApp } from './support/test-app';
 
 /**
  * The pass keeps REBILL_CONCURRENCY charges in flight: lanes take subscriptions one by one from a queue refilled
  * while charges run, so a slow charge holds its lane, not its batch. Batches of 2 and 2 lanes here: while one
  * charge hangs, the other lane goes on through the following batches.
  */
-const API = { 'X-Api-Key': API_KEY };
 let app: TestApp;
 
 beforeAll(async () => {
@@ -27,31 +25,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function dueSubscription(minutesAgo: number): Promise<{ id: string; externalId: string }> {
-  const customerRef = `lanes-${randomUUID()}`;
-  const purchase = await app.http
-    .post('/v1/purchases')
-    .set(API)
-    .set('Idempotency-Key', randomUUID())
-    .send({ customer: { customerReferenceId: customerRef }, items: [{ productId: '100001', quantity: 1 }] });
-  expect(purchase.status).toBe(201);
-  const externalId = (purchase.body as { subscriptionId: string }).subscriptionId;
-  const now = new Date(((await app.http.get('/sandbox/clock')).body as { now: string }).now);
-  const res = await app.http
-    .post('/v1/subscriptions')
-    .set(API)
-    .send({
-      customerId: customerRef,
-      gateway: 'cleverbridge',
-      externalSubscriptionId: externalId,
-      productId: '100001',
-      amount: { value: 999, currency: 'USD' },
-      interval: 'P1M',
-      nextBillingAt: new Date(now.getTime() - minutesAgo * 60_000).toISOString(),
-    });
-  expect(res.status).toBe(201);
-  return { id: (res.body as { id: string }).id, externalId };
-}
+const dueSubscription = (minutesAgo: number): Promise<{ id: string; externalId: string }> =>
+  dueCleverbridgeSubscription(app, minutesAgo);
 
 it('a slow charge holds one lane: the other lane charges the next batches meanwhile, each period once', async () => {
   // the slow one is due first, so it is in the first batch

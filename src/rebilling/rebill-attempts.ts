@@ -7,13 +7,15 @@ import { lockById, rowToEntity } from '../common/database/row-lock';
 import { parseInterval, periodStart } from '../subscriptions/billing-interval';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
 import { attemptTransition } from '../subscriptions/subscriptions.service';
-import { setClause } from './rebill-row-sql';
+import { ROW_VERSION, setClause } from './rebill-row-sql';
 import { attemptKey, RebillAttemptEntity, RebillAttemptStatus } from './rebill-attempt.entity';
 
 /** The period's attempt and whether this call made it (then its key was never sent). */
 export interface PeriodAttempt {
   attempt: RebillAttemptEntity;
   created: boolean;
+  /** the row version (`xmin`) as read with it, when known */
+  version?: string;
 }
 
 /** Charged on its schedule (a cancelled subscription only finishes an attempt already made). */
@@ -100,10 +102,10 @@ export class RebillAttempts {
                          $7::bigint[], $8::text[])
                   AS n(id, subscription_id, period_index, period_start, period_end, gateway, amount_minor, currency)
            ON CONFLICT (subscription_id, period_start) DO NOTHING
-           RETURNING *)
+           RETURNING *, xmin::text AS ${ROW_VERSION})
          SELECT true AS created, inserted.* FROM inserted
          UNION ALL
-         SELECT false AS created, a.* FROM rebill_attempts a
+         SELECT false AS created, a.*, a.xmin::text FROM rebill_attempts a
            JOIN unnest($9::uuid[], $11::timestamptz[]) AS b(subscription_id, period_start)
              ON a.subscription_id = b.subscription_id AND a.period_start = b.period_start`,
         [
@@ -126,7 +128,11 @@ export class RebillAttempts {
     const metadata = this.db.getMetadata(RebillAttemptEntity);
     for (const { created, ...row } of rows) {
       const attempt = rowToEntity<RebillAttemptEntity>(metadata, row);
-      found.set(attempt.subscriptionId, { attempt, created: created === true });
+      found.set(attempt.subscriptionId, {
+        attempt,
+        created: created === true,
+        version: String(row[ROW_VERSION]),
+      });
     }
     return found;
   }

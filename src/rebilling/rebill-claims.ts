@@ -7,6 +7,7 @@ import { returnedRows } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
+import { ROW_VERSION } from './rebill-row-sql';
 
 export interface PassClock {
   /** the time the pass was asked to run for: what is due */
@@ -17,6 +18,8 @@ export interface PassClock {
 
 export interface Claimed {
   subscription: ConnectorSubscriptionEntity;
+  /** the row version (`xmin`) as claimed: a write conditional on it applies only to the row as read here */
+  version: string;
   claimedAtMs: number;
 }
 
@@ -42,7 +45,7 @@ export class RebillClaims {
    */
   async claim(clock: PassClock, limit = this.config.rebill.batchSize): Promise<Claimed[]> {
     const now = clock.now();
-    // the claimed rows come back whole (RETURNING *): no second read, no ORM hydration per row
+    // the claimed rows come back whole (RETURNING *) with their version: no second read, no ORM hydration per row
     const rows = await claimLeased<Record<string, unknown>>(this.db, {
       table: 'connector_subscriptions',
       where:
@@ -51,7 +54,7 @@ export class RebillClaims {
       orderBy: 'candidate.next_attempt_at',
       limit,
       lease: { lease_owner: this.instanceId, lease_until: later(now, this.config.rebill.leaseMs) },
-      returning: '*',
+      returning: `*, xmin::text AS ${ROW_VERSION}`,
     });
     if (rows.length === 0) {
       return [];
@@ -59,9 +62,15 @@ export class RebillClaims {
     const claimedAtMs = performance.now();
     const metadata = this.db.getMetadata(ConnectorSubscriptionEntity);
     return rows
-      .map((row) => rowToEntity<ConnectorSubscriptionEntity>(metadata, row))
-      .sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0))
-      .map((subscription) => ({ subscription, claimedAtMs }));
+      .map((row) => ({
+        subscription: rowToEntity<ConnectorSubscriptionEntity>(metadata, row),
+        version: String(row[ROW_VERSION]),
+        claimedAtMs,
+      }))
+      .sort(
+        (a, b) =>
+          (a.subscription.nextAttemptAt?.getTime() ?? 0) - (b.subscription.nextAttemptAt?.getTime() ?? 0),
+      );
   }
 
   /** Half the lease gone before we got to the row: extend it, unless it already ran out (then it may be another's). */

@@ -12,12 +12,21 @@ import {
   subscriptionTransition,
   SubscriptionsService,
 } from '../subscriptions/subscriptions.service';
-import { ExternallyManagedReports } from '../subscriptions/externally-managed-reports';
+import {
+  ExternallyManagedCharge,
+  ExternallyManagedReports,
+} from '../subscriptions/externally-managed-reports';
+import { OutboxService } from '../outbox/outbox.service';
 import { Checkout, RebillDecision } from './dunning';
 import { RebillAttemptEntity, RebillAttemptStatus, RebillTry } from './rebill-attempt.entity';
 import { AttemptChanges } from './rebill-attempts';
 import { RebillClaims } from './rebill-claims';
-import { lockSubscriptionAndAttempt, setClause, updateAttemptAndSubscription } from './rebill-row-sql';
+import {
+  lockSubscriptionAndAttempt,
+  setClause,
+  updateAttemptAndSubscription,
+  updateAttemptAndSubscriptionIfUnchanged,
+} from './rebill-row-sql';
 
 const MAX_TRIES_KEPT = 50;
 
@@ -42,6 +51,13 @@ export interface DecidedAttempt {
   attemptId: string;
   expectedKey: string;
   expectedStatuses: readonly RebillAttemptStatus[];
+  /** both rows as the pass read them, with their versions (when it knows them): see `apply` */
+  read?: {
+    sub: ConnectorSubscriptionEntity;
+    subVersion: string;
+    attempt: RebillAttemptEntity;
+    attemptVersion: string;
+  };
 }
 
 /**
@@ -57,12 +73,15 @@ export class RebillOutcomeWriter {
     private readonly subscriptions: SubscriptionsService,
     private readonly claims: RebillClaims,
     private readonly reports: ExternallyManagedReports,
+    private readonly outbox: OutboxService,
   ) {}
 
   /**
    * If the attempt moved on meanwhile (a notification settled it, or another instance whose lease ours replaced
-   * wrote the same answer first), nothing is written twice. Three statements besides BEGIN/COMMIT at most: the
-   * fresh locked read of both rows, their update, and the Cleeng report (outbox) when there is one.
+   * wrote the same answer first), nothing is written twice. The common outcome, captured, is one statement when the
+   * pass knows the versions of both rows it read: written only if neither row changed since (then the locked fresh
+   * read would have read the same rows and decided the same). Otherwise, three statements besides BEGIN/COMMIT at
+   * most: the fresh locked read of both rows, their update, and the Cleeng report (outbox) when there is one.
    */
   async apply(
     decided: DecidedAttempt,
@@ -70,6 +89,13 @@ export class RebillOutcomeWriter {
     now: Date,
     answer?: GatewayCallOutcome<PaymentResult>,
   ): Promise<RebillOutcome> {
+    if (
+      decision.kind === 'captured' &&
+      decided.read &&
+      (await this.capturedIfUnchanged(decided.read, decision, now, answer))
+    ) {
+      return 'captured';
+    }
     return this.db.transaction(async (manager): Promise<RebillOutcome> => {
       const locked = await lockSubscriptionAndAttempt(manager, decided.subscriptionId, decided.attemptId);
       if (!locked) {
@@ -91,6 +117,47 @@ export class RebillOutcomeWriter {
       const tried = answer ? tryRecord(attempt, decision, answer, now) : undefined;
       return this.write(manager, sub, attempt, decision, now, tried);
     });
+  }
+
+  /**
+   * `writeCaptured` of the rows as read, in one statement conditional on their versions. False (nothing written)
+   * when either row changed since, or when the report would also link a new Cleeng subscription (two messages and
+   * a column: the locked path does that).
+   */
+  private async capturedIfUnchanged(
+    read: NonNullable<DecidedAttempt['read']>,
+    decision: Extract<RebillDecision, { kind: 'captured' }>,
+    now: Date,
+    answer: GatewayCallOutcome<PaymentResult> | undefined,
+  ): Promise<boolean> {
+    const { sub, attempt } = read;
+    const externalPaymentId = decision.externalPaymentId ?? null;
+    const report = this.reports.chargeReport(
+      sub,
+      this.charge(attempt, 'captured', this.paidId(attempt, externalPaymentId)),
+    );
+    if (report?.creates) {
+      return false;
+    }
+    const tried = answer ? tryRecord(attempt, decision, answer, now) : undefined;
+    return updateAttemptAndSubscriptionIfUnchanged(
+      this.db.manager,
+      {
+        id: attempt.id,
+        version: read.attemptVersion,
+        changes: {
+          ...this.capturedAttempt(
+            attempt,
+            externalPaymentId,
+            now,
+            tried ? [...attempt.tries, tried].slice(-MAX_TRIES_KEPT) : attempt.tries,
+          ),
+          status: attemptTransition(attempt.status, 'captured'),
+        },
+      },
+      { id: sub.id, version: read.subVersion, changes: this.advanced(sub, attempt, now) },
+      report ? (first, from) => this.outbox.insertFrom(report.message, first, from) : undefined,
+    );
   }
 
   /** The period is paid but the schedule did not move (it always moves in the same transaction): repair it. */
@@ -284,18 +351,30 @@ export class RebillOutcomeWriter {
       sub,
       attempt,
       'captured',
-      {
-        externalPaymentId: externalPaymentId ?? attempt.externalPaymentId,
-        capturedAt: now,
-        decline: null,
-        retryScheduled: false,
-        lastError: null,
-        tries,
-      },
+      this.capturedAttempt(attempt, externalPaymentId, now, tries),
       this.advanced(sub, attempt, now),
     );
-    const paidId = externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey;
-    await this.report(manager, sub, attempt, 'captured', paidId);
+    await this.report(manager, sub, attempt, 'captured', this.paidId(attempt, externalPaymentId));
+  }
+
+  private capturedAttempt(
+    attempt: RebillAttemptEntity,
+    externalPaymentId: string | null,
+    now: Date,
+    tries: RebillTry[],
+  ): AttemptChanges {
+    return {
+      externalPaymentId: externalPaymentId ?? attempt.externalPaymentId,
+      capturedAt: now,
+      decline: null,
+      retryScheduled: false,
+      lastError: null,
+      tries,
+    };
+  }
+
+  private paidId(attempt: RebillAttemptEntity, externalPaymentId: string | null): string {
+    return externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey;
   }
 
   /** The schedule moved past the attempt's period (if it is the current one), dunning ended, our lease dropped. */
@@ -336,14 +415,23 @@ export class RebillOutcomeWriter {
     externalPaymentId: string | undefined,
     decline?: Decline,
   ): Promise<void> {
-    await this.reports.reportCharge(manager, sub, {
+    await this.reports.reportCharge(manager, sub, this.charge(attempt, status, externalPaymentId, decline));
+  }
+
+  private charge(
+    attempt: RebillAttemptEntity,
+    status: 'captured' | 'rejected',
+    externalPaymentId: string | undefined,
+    decline?: Decline,
+  ): ExternallyManagedCharge {
+    return {
       status,
       amount: Money.of(attempt.amountMinor, attempt.currency),
       externalPaymentId: externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey,
       attemptId: attempt.id,
       tryNumber: attempt.tryNumber,
       ...(decline ? { decline } : {}),
-    });
+    };
   }
 
   /** The attempt's state change (through its transition table) and the subscription's, in one statement. */

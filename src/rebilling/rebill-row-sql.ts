@@ -1,4 +1,5 @@
 import { EntityManager, EntityMetadata } from 'typeorm';
+import { returnedRows } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
 import { RebillAttemptEntity } from './rebill-attempt.entity';
@@ -8,6 +9,9 @@ import { RebillAttemptEntity } from './rebill-attempt.entity';
  * builder and entity hydration cost more CPU per charge than the statements themselves. Column names and
  * value conversions still come from the entities' metadata, so the entities stay the one description.
  */
+
+/** The column a claim or an insert returns the row's version (`xmin`) in. */
+export const ROW_VERSION = 'row_version';
 
 /** `"column" = $n, ...` for the changed properties (undefined = unchanged), plus `updated_at = now()`. */
 export function setClause(
@@ -58,6 +62,46 @@ export async function updateAttemptAndSubscription(
      UPDATE connector_subscriptions SET ${subscriptionSet} WHERE id = $2`,
     params,
   );
+}
+
+/**
+ * The attempt's and the subscription's changes (and an outbox message, e.g. the Cleeng report) in one statement
+ * and one transaction, applied only if both rows are still the versions (`xmin`) the caller read: any change since
+ * (a notification, a cancel, another instance's lease) fails the condition, and nothing is written. The
+ * subscription's row is locked before the attempt's, the order every writer keeps. True when written.
+ */
+export async function updateAttemptAndSubscriptionIfUnchanged(
+  db: EntityManager,
+  attempt: { id: string; version: string; changes: Readonly<Record<string, unknown>> },
+  subscription: { id: string; version: string; changes: Readonly<Record<string, unknown>> },
+  message?: (firstParam: number, from: string) => { sql: string; params: unknown[] },
+): Promise<boolean> {
+  const params: unknown[] = [attempt.id, subscription.id, attempt.version, subscription.version];
+  const attemptSet = setClause(db.connection.getMetadata(RebillAttemptEntity), attempt.changes, params);
+  const subscriptionSet = setClause(
+    db.connection.getMetadata(ConnectorSubscriptionEntity),
+    subscription.changes,
+    params,
+  );
+  const insert = message?.(params.length + 1, 'changed');
+  const rows = returnedRows(
+    await db.query(
+      `WITH locked AS (
+         SELECT id FROM connector_subscriptions WHERE id = $2 AND xmin = $4::xid FOR UPDATE),
+       attempt AS (
+         UPDATE rebill_attempts SET ${attemptSet} FROM locked
+          WHERE rebill_attempts.id = $1 AND rebill_attempts.subscription_id = locked.id
+            AND rebill_attempts.xmin = $3::xid
+          RETURNING rebill_attempts.id),
+       changed AS (
+         UPDATE connector_subscriptions SET ${subscriptionSet} FROM attempt
+          WHERE connector_subscriptions.id = $2 RETURNING connector_subscriptions.id)
+       ${insert ? `, report AS (${insert.sql})` : ''}
+       SELECT id FROM changed`,
+      insert ? [...params, ...insert.params] : params,
+    ),
+  );
+  return rows.length > 0;
 }
 
 const selectLists = new WeakMap<EntityMetadata, string>();

@@ -251,7 +251,7 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
       if (!(await this.claims.keep(claimed, clock))) {
         return 'skipped'; // our lease ran out and another instance has the row now
       }
-      return await this.process(sub, clock, prepared);
+      return await this.process(sub, clock, prepared, claimed.version);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.logger.error(`rebilling subscription ${sub.id} failed: ${message}`);
@@ -269,9 +269,10 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
     sub: ConnectorSubscriptionEntity,
     clock: PassClock,
     prepared: PeriodAttempt | undefined,
+    subVersion: string,
   ): Promise<RebillOutcome> {
     const billable = isBillable(sub);
-    const { attempt, created } = prepared ?? (await this.periodAttempt(sub, billable, clock)) ?? {};
+    const { attempt, created, version } = prepared ?? (await this.periodAttempt(sub, billable, clock)) ?? {};
     switch (attempt?.status) {
       case 'charging':
       case 'unknown':
@@ -282,7 +283,9 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
           return this.lookUp(sub, gateway, attempt, clock);
         }
         // in flight, or died in flight: the SAME key again
-        return this.chargeMarked(sub, attempt, attempt.tryNumber, clock);
+        const read =
+          version === undefined ? undefined : { sub, subVersion, attempt, attemptVersion: version };
+        return this.chargeMarked(sub, attempt, attempt.tryNumber, clock, read);
       }
       case 'declined':
         // definitively declined: the next try, under the next key (a cancelled subscription is not retried)
@@ -414,6 +417,7 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
     attempt: RebillAttemptEntity,
     tryNumber: number,
     clock: PassClock,
+    read?: DecidedAttempt['read'],
   ): Promise<RebillOutcome> {
     const charging = await this.attempts.markCharging(attempt, tryNumber);
     if (!charging) {
@@ -421,13 +425,16 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
       await this.claims.release(sub.id, { nextAttemptAt: later(clock.due, 1), onlyLater: true });
       return 'skipped';
     }
-    return this.charge(sub, charging, clock);
+    // marking it wrote the attempt: its version as read is gone
+    return this.charge(sub, charging, clock, charging === attempt ? read : undefined);
   }
 
+  /** `read`: both rows as read with their versions, when nothing was written to them since (see `decided`). */
   private async charge(
     sub: ConnectorSubscriptionEntity,
     attempt: RebillAttemptEntity,
     clock: PassClock,
+    read?: DecidedAttempt['read'],
   ): Promise<RebillOutcome> {
     const key = attempt.idempotencyKey;
     let decision: RebillDecision;
@@ -484,7 +491,7 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
       attemptId: attempt.id,
       idempotencyKey: key,
     });
-    return this.outcomes.apply(decided(attempt), decision, clock.now(), answer);
+    return this.outcomes.apply(decided(attempt, read), decision, clock.now(), answer);
   }
 
   private dunningState(
@@ -501,12 +508,16 @@ export class RebillingService implements OnApplicationShutdown, DrainsOnShutdown
   }
 }
 
-/** The decision is about the attempt as read now: written only if it is still in this state under this key. */
-function decided(attempt: RebillAttemptEntity): DecidedAttempt {
+/**
+ * The decision is about the attempt as read now: written only if it is still in this state under this key. With
+ * `read` (both rows and their versions), a captured outcome is written in one statement if neither row changed.
+ */
+function decided(attempt: RebillAttemptEntity, read?: DecidedAttempt['read']): DecidedAttempt {
   return {
     subscriptionId: attempt.subscriptionId,
     attemptId: attempt.id,
     expectedKey: attempt.idempotencyKey,
     expectedStatuses: [attempt.status],
+    ...(read ? { read } : {}),
   };
 }

@@ -14,7 +14,7 @@ import { CleengUnavailableError } from '../cleeng/cleeng.client';
 import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { Decline } from '../gateways/decline-codes';
-import { OutboxService } from '../outbox/outbox.service';
+import { OutboxMessageInput, OutboxService } from '../outbox/outbox.service';
 import { ConnectorSubscriptionEntity } from './subscription.entity';
 
 /** A charge made outside Cleeng (connector- or gateway-managed schedule, merchant of record). */
@@ -99,29 +99,12 @@ export class ExternallyManagedReports implements OnModuleInit {
     sub: ConnectorSubscriptionEntity,
     charge: ExternallyManagedCharge,
   ): Promise<void> {
-    const paymentMethodId = this.reportable(sub);
-    if (paymentMethodId === undefined || !sub.offerId) {
+    const report = this.chargeReport(sub, charge);
+    if (!report) {
       return;
     }
-    const creates = !sub.cleengSubscriptionId && !sub.cleengLinkPaymentId && charge.status === 'captured';
-    await this.outbox.enqueue(
-      manager,
-      emsPaymentReport({
-        subscriptionId: sub.id,
-        customerId: sub.customerId,
-        offerId: sub.offerId,
-        cleengSubscriptionId: sub.cleengSubscriptionId,
-        cleengSubscriptionAtSend: !sub.cleengSubscriptionId && sub.cleengLinkPaymentId !== null,
-        paymentMethodId,
-        amount: charge.amount,
-        attemptId: charge.attemptId,
-        tryNumber: charge.tryNumber,
-        status: charge.status,
-        externalPaymentId: charge.externalPaymentId,
-        ...(charge.decline ? { decline: charge.decline } : {}),
-      }),
-    );
-    if (!creates) {
+    await this.outbox.enqueue(manager, report.message);
+    if (!report.creates || !sub.offerId) {
       return;
     }
     await manager.update(
@@ -179,6 +162,37 @@ export class ExternallyManagedReports implements OnModuleInit {
         reason: afterSale.reason ?? null,
       }),
     );
+  }
+
+  /**
+   * The Cleeng report of a charge, if the subscription's charges are reported; `creates`: this captured charge
+   * creates the Cleeng subscription, which `reportCharge` also links (a second message and a column).
+   */
+  chargeReport(
+    sub: ConnectorSubscriptionEntity,
+    charge: ExternallyManagedCharge,
+  ): { message: OutboxMessageInput; creates: boolean } | undefined {
+    const paymentMethodId = this.reportable(sub);
+    if (paymentMethodId === undefined || !sub.offerId) {
+      return undefined;
+    }
+    return {
+      message: emsPaymentReport({
+        subscriptionId: sub.id,
+        customerId: sub.customerId,
+        offerId: sub.offerId,
+        cleengSubscriptionId: sub.cleengSubscriptionId,
+        cleengSubscriptionAtSend: !sub.cleengSubscriptionId && sub.cleengLinkPaymentId !== null,
+        paymentMethodId,
+        amount: charge.amount,
+        attemptId: charge.attemptId,
+        tryNumber: charge.tryNumber,
+        status: charge.status,
+        externalPaymentId: charge.externalPaymentId,
+        ...(charge.decline ? { decline: charge.decline } : {}),
+      }),
+      creates: !sub.cleengSubscriptionId && !sub.cleengLinkPaymentId && charge.status === 'captured',
+    };
   }
 
   /** Cleeng's payment method for the gateway, when the subscription's charges are reported at all. */

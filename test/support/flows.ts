@@ -276,3 +276,36 @@ export async function existingCleengSubscription(
   }
   return found.subscriptionId;
 }
+
+/**
+ * A connector-managed subscription on a fresh Cleverbridge subscription (bought through POST /v1/purchases), due
+ * `minutesAgo` on the sandbox clock.
+ */
+export async function dueCleverbridgeSubscription(
+  app: TestApp,
+  minutesAgo: number,
+): Promise<{ id: string; externalId: string }> {
+  const customerRef = `due-${randomUUID()}`;
+  const purchase = await app.http
+    .post('/v1/purchases')
+    .set('X-Api-Key', API_KEY)
+    .set('Idempotency-Key', randomUUID())
+    .send({ customer: { customerReferenceId: customerRef }, items: [{ productId: '100001', quantity: 1 }] });
+  expect(purchase.status).toBe(201);
+  const externalId = (purchase.body as { subscriptionId: string }).subscriptionId;
+  const now = new Date(((await app.http.get('/sandbox/clock')).body as { now: string }).now);
+  const res = await app.http
+    .post('/v1/subscriptions')
+    .set('X-Api-Key', API_KEY)
+    .send({
+      customerId: customerRef,
+      gateway: 'cleverbridge',
+      externalSubscriptionId: externalId,
+      productId: '100001',
+      amount: { value: 999, currency: 'USD' },
+      interval: 'P1M',
+      nextBillingAt: new Date(now.getTime() - minutesAgo * 60_000).toISOString(),
+    });
+  expect(res.status).toBe(201);
+  return { id: (res.body as { id: string }).id, externalId };
+}

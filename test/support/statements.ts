@@ -1,0 +1,72 @@
+import { Client } from 'pg';
+
+/**
+ * Counting the app's statements (issue 11's per-operation budgets): every statement the pg driver sends while a
+ * recording is open (Client.query, BEGIN/COMMIT included), and a database of the test's own so rows other e2e files
+ * left due are not claimed by this app's workers and counted with its own.
+ */
+export class StatementRecorder {
+  private recording: string[] | undefined;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, called with its client
+  private readonly originalQuery = Client.prototype.query;
+
+  install(): void {
+    const original = this.originalQuery as (...a: unknown[]) => unknown;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the patched method needs both `this`es
+    const recorder = this;
+    Client.prototype.query = function query(this: Client, ...args: unknown[]) {
+      const config = args[0] as string | { text?: string };
+      recorder.recording?.push(typeof config === 'string' ? config : (config.text ?? ''));
+      return original.apply(this, args);
+    } as typeof Client.prototype.query;
+  }
+
+  uninstall(): void {
+    Client.prototype.query = this.originalQuery;
+  }
+
+  start(): void {
+    this.recording = [];
+  }
+
+  /** What was sent since `start()`, so far (the recording goes on). */
+  seen(): readonly string[] {
+    return this.recording ?? [];
+  }
+
+  stop(): string[] {
+    const seen = this.recording ?? [];
+    this.recording = undefined;
+    return seen;
+  }
+}
+
+/**
+ * On PostgreSQL (DATABASE_URL) a database of the test's own, as env for startTestApp; on the embedded default every
+ * test app has its own already.
+ */
+export async function ownDatabase(
+  prefix: string,
+): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  const sharedUrl = process.env.DATABASE_URL;
+  if (!sharedUrl) {
+    return { env: {}, drop: () => Promise.resolve() };
+  }
+  const name = `${prefix}_${process.pid}_${Date.now()}`;
+  const admin = async (sql: string): Promise<void> => {
+    const client = new Client({ connectionString: sharedUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(sharedUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATABASE_URL: url.toString() },
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
