@@ -31,15 +31,23 @@ async function seedCleverbridge(host: TestApp, n: number): Promise<string[]> {
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       for (let i = next++; i < n; i = next++) {
-        const res = await host.http
-          .post('/sandbox/cleverbridge/cart/processcart')
-          .set('Authorization', CB_AUTH)
-          .send({
-            processCartRequest: {
-              cart: { items: [{ productId: '100001', quantity: 1 }], customerReferenceId: `${run}-${i}` },
-              processCartMode: 'NonInteractive',
-            },
-          });
+        const send = () =>
+          host.http
+            .post('/sandbox/cleverbridge/cart/processcart')
+            .set('Authorization', CB_AUTH)
+            .send({
+              processCartRequest: {
+                cart: { items: [{ productId: '100001', quantity: 1 }], customerReferenceId: `${run}-${i}` },
+                processCartMode: 'NonInteractive',
+              },
+            });
+        let res = await send();
+        // over the emulator's requests-per-second limit (refused before processing, as Cleverbridge does): wait
+        // and send again (failed once in CI when seeding ran faster than 150/s)
+        while (res.status === 429) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          res = await send();
+        }
         const subscriptionId = (res.body as { subscriptionId?: string }).subscriptionId;
         if (res.status !== 200 || !subscriptionId) {
           throw new Error(`seeding failed: ${res.status} ${JSON.stringify(res.body)}`);
