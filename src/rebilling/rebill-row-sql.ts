@@ -13,6 +13,39 @@ import { RebillAttemptEntity } from './rebill-attempt.entity';
 /** The column a claim or an insert returns the row's version (`xmin`) in. */
 export const ROW_VERSION = 'row_version';
 
+interface WritableColumn {
+  databaseName: string;
+  to: ((value: unknown) => unknown) | undefined;
+  jsonb: boolean;
+}
+
+const writableColumns = new WeakMap<EntityMetadata, Map<string, WritableColumn>>();
+
+/** How a property is written: its column, transformer and whether it is jsonb (cached per entity and property). */
+function writableColumn(metadata: EntityMetadata, property: string): WritableColumn {
+  let columns = writableColumns.get(metadata);
+  if (columns === undefined) {
+    columns = new Map();
+    writableColumns.set(metadata, columns);
+  }
+  let column = columns.get(property);
+  if (column === undefined) {
+    const found = metadata.findColumnWithPropertyName(property);
+    if (!found) {
+      throw new Error(`${metadata.tableName} has no column for property ${property}`);
+    }
+    const transformer =
+      found.transformer && !Array.isArray(found.transformer) ? found.transformer : undefined;
+    column = {
+      databaseName: found.databaseName,
+      to: transformer ? (value: unknown): unknown => transformer.to(value) : undefined,
+      jsonb: found.type === 'jsonb',
+    };
+    columns.set(property, column);
+  }
+  return column;
+}
+
 /** `"column" = $n, ...` for the changed properties (undefined = unchanged), plus `updated_at = now()`. */
 export function setClause(
   metadata: EntityMetadata,
@@ -24,15 +57,10 @@ export function setClause(
     if (value === undefined) {
       continue;
     }
-    const column = metadata.findColumnWithPropertyName(property);
-    if (!column) {
-      throw new Error(`${metadata.tableName} has no column for property ${property}`);
-    }
-    const transformer =
-      column.transformer && !Array.isArray(column.transformer) ? column.transformer : undefined;
-    const stored: unknown = transformer ? transformer.to(value) : value;
+    const column = writableColumn(metadata, property);
+    const stored: unknown = column.to ? column.to(value) : value;
     // the driver would send a JS array as a PostgreSQL array literal: jsonb gets JSON text
-    params.push(column.type === 'jsonb' && stored !== null ? JSON.stringify(stored) : stored);
+    params.push(column.jsonb && stored !== null ? JSON.stringify(stored) : stored);
     assignments.push(`"${column.databaseName}" = $${params.length}`);
   }
   if (metadata.updateDateColumn) {
