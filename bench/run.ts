@@ -255,7 +255,8 @@ async function runScenario(
   const { app, sandbox } = processes;
   const appStartMs = performance.now() - appStart;
   log(
-    `${scenario.name}: app pid ${app.pid} on ${app.url}, emulators pid ${sandbox.pid} on ${sandbox.url} (${Math.round(appStartMs)} ms)`,
+    `${scenario.name}: app pid ${app.pid} on ${app.url}, emulators pid ${sandbox.pid} on ${sandbox.url} (${Math.round(appStartMs)} ms)` +
+      `, app NODE_OPTIONS ${app.env.NODE_OPTIONS ?? '(none)'}`,
   );
   const db = new BenchDb(run.databaseUrl);
   const stop = async (): Promise<void> => {

@@ -58,7 +58,7 @@ class ChildNodeProcess {
     protected readonly root: string,
     private readonly script: string,
     private readonly nodeArgs: string[],
-    private readonly env: Record<string, string>,
+    readonly env: Record<string, string>,
     logDir: string,
     logName: string,
   ) {
@@ -166,11 +166,26 @@ export interface AppProcessOptions {
   cpuProfileDir?: string;
 }
 
-/** The environment the app gets: production mode, the emulators' URLs and secrets, the bench's database. */
+/**
+ * The `NODE_OPTIONS` the production image sets (`ENV NODE_OPTIONS=…` in the Dockerfile, e.g. its heap budget), so
+ * the app runs here as it runs there; undefined when the Dockerfile sets none.
+ */
+export function imageNodeOptions(dockerfile: string): string | undefined {
+  const match = /^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S+))\s*$/m.exec(dockerfile);
+  return match ? (match[1] ?? match[2]) : undefined;
+}
+
+/**
+ * The environment the app gets: production mode and the production image's NODE_OPTIONS, the emulators' URLs and
+ * secrets, the bench's database.
+ */
 export function appEnvironment(
-  options: Omit<AppProcessOptions, 'root' | 'logDir' | 'cpuProfileDir'>,
+  options: Omit<AppProcessOptions, 'logDir' | 'cpuProfileDir'>,
 ): Record<string, string> {
+  const dockerfile = join(options.root, 'Dockerfile');
+  const nodeOptions = existsSync(dockerfile) ? imageNodeOptions(readFileSync(dockerfile, 'utf8')) : undefined;
   return {
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
     ...sandboxEnv({ publicUrl: options.sandboxUrl, dataDir: options.dataDir }),
     NODE_ENV: 'production',
     SANDBOX: 'false',
