@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BACKLOG_COUNT_CAP } from '../health/metrics.service';
+import { isUuid } from '../common/ids/uuid';
 
 export type OverviewWindow = '24h' | '7d';
 export const OVERVIEW_WINDOWS: Record<OverviewWindow, string> = { '24h': '24 hours', '7d': '7 days' };
@@ -94,8 +95,6 @@ export interface SubscriptionRow {
   gatewayRetryPending: boolean;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const PAYMENT_COLUMNS = `p.id, p.created_at, p.created_at::text AS cursor_at, p.gateway, p.status,
   p.amount_minor::float8 AS amount_minor, p.currency, p.customer_id, p.external_payment_id,
   p.cleeng_payment_id, p.decline->>'code' AS decline_code`;
@@ -154,7 +153,7 @@ export class DashboardQueries {
         'p.customer_id = $1',
         'p.order_id = (SELECT o.id FROM orders o WHERE o.cleeng_order_id = $1)',
       ];
-      if (UUID.test(q)) {
+      if (isUuid(q)) {
         branches.push('p.id = $1::uuid', 'p.order_id = $1::uuid');
       }
       where.push(`(${branches.join(' OR ')})`);
@@ -176,7 +175,7 @@ export class DashboardQueries {
   }
 
   async payment(id: string): Promise<PaymentDetail | undefined> {
-    if (!UUID.test(id)) {
+    if (!isUuid(id)) {
       return undefined;
     }
     const [row]: (RawPayment & {
@@ -537,7 +536,7 @@ export function decodeCursor(cursor: string | undefined): { at: string; id: stri
     return undefined;
   }
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!at || !id || !UUID.test(id) || Number.isNaN(Date.parse(at.replace(' ', 'T')))) {
+  if (!at || !id || !isUuid(id) || Number.isNaN(Date.parse(at.replace(' ', 'T')))) {
     return undefined;
   }
   return { at, id };

@@ -15,8 +15,7 @@ import { ORDER_TRANSITIONS, OrderEntity, OrderStatus, PaymentOperation } from '.
 import { CleengOrder } from '../cleeng/cleeng.types';
 import { returnedRows } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../common/ids/uuid';
 
 @Injectable()
 export class OrdersService {
@@ -154,7 +153,7 @@ export class OrdersService {
   /** The order if this principal may see it; 404 otherwise (never reveal other customers' orders). */
   async findForPrincipal(principal: Principal, id: string): Promise<OrderEntity> {
     const customer = restrictedCustomer(principal);
-    const rows: Record<string, unknown>[] = UUID.test(id)
+    const rows: Record<string, unknown>[] = isUuid(id)
       ? await this.db.query(`SELECT * FROM orders WHERE id = $1 AND ($2::text IS NULL OR customer_id = $2)`, [
           id,
           customer ?? null,

@@ -21,11 +21,11 @@ import { returnedRows } from '../common/database/query-result';
 import { backoffDelay } from '../common/polling-worker';
 import { ClientRequestKey } from '../common/idempotency/idempotency.interceptor';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { isUuid } from '../common/ids/uuid';
 
 const CAPTURED: readonly PurchaseStatus[] = ['captured', 'partially_refunded', 'refunded', 'charged_back'];
 /** the ProcessCart outcome is not known yet */
 const OPEN: readonly PurchaseStatus[] = ['processing', 'unknown'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type PurchaseChanges = Partial<Omit<PurchaseEntity, 'id' | 'createdAt' | 'updatedAt'>>;
 
@@ -320,7 +320,7 @@ export class PurchasesService {
   }
 
   async get(id: string): Promise<PurchaseEntity> {
-    const found = UUID.test(id) ? await this.db.getRepository(PurchaseEntity).findOneBy({ id }) : null;
+    const found = isUuid(id) ? await this.db.getRepository(PurchaseEntity).findOneBy({ id }) : null;
     if (!found) {
       throw new DomainError('PURCHASE_NOT_FOUND', `purchase ${id} not found`);
     }
@@ -424,7 +424,7 @@ export class PurchasesService {
     reference: string | undefined,
     purchaseId: string | undefined,
   ) {
-    if (reference && UUID.test(reference)) {
+    if (reference && isUuid(reference)) {
       const byReference = await this.lock(manager, reference);
       if (byReference) {
         return byReference;

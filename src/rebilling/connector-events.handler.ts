@@ -15,11 +15,10 @@ import { CAPTURED_ATTEMPT_STATUSES, RebillAdjustment, RebillAttemptEntity } from
 import { applyAfterSale } from '../refunds/after-sale';
 import { RebillAttempts } from './rebill-attempts';
 import { RebillOutcomeWriter } from './rebill-outcome.writer';
+import { isUuid } from '../common/ids/uuid';
 
 /** A stored gateway event, with the gateway it came from. */
 export type ConnectorEvent = GatewayEvent & { gateway: string };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Gateway notifications about what the connector manages itself: rebill attempts, one-off purchases and
@@ -65,8 +64,8 @@ export class ConnectorEventsHandler {
     const key = event.attemptKey;
     const keyOwner = key?.includes(':') ? key.split(':')[0] : key;
     return {
-      ...(reference && UUID.test(reference) ? { reference } : {}),
-      ...(keyOwner && UUID.test(keyOwner) ? { keyOwner } : {}),
+      ...(reference && isUuid(reference) ? { reference } : {}),
+      ...(keyOwner && isUuid(keyOwner) ? { keyOwner } : {}),
     };
   }
 

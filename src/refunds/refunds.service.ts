@@ -15,6 +15,7 @@ import { callGateway } from '../gateways/gateway-call';
 import { PaymentEntity } from '../payments/payment.entity';
 import { PaymentStateService } from '../payments/payment-state.service';
 import { REFUND_TRANSITIONS, RefundEntity, RefundStatus } from './refund.entity';
+import { isUuid } from '../common/ids/uuid';
 
 export interface RefundRequest {
   payment: PaymentEntity;
@@ -174,7 +175,7 @@ export class RefundsService {
   }
 
   async findByReference(reference: string | undefined): Promise<RefundEntity | null> {
-    if (!reference || !/^[0-9a-f-]{36}$/i.test(reference)) {
+    if (!reference || !isUuid(reference)) {
       return null;
     }
     return this.db.getRepository(RefundEntity).findOneBy({ id: reference });

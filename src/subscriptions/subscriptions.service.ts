@@ -22,10 +22,10 @@ import {
   SubscriptionStatus,
 } from './subscription.entity';
 import { lockById } from '../common/database/row-lock';
+import { isUuid } from '../common/ids/uuid';
 
 /** Attempts waiting on dunning or the customer: a cancellation ends them. */
 const WAITING: RebillAttemptStatus[] = ['declined', 'retry_scheduled', 'action_required'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ATTEMPTS_SHOWN = 400;
 
 export interface SubscriptionWithAttempts {
@@ -232,7 +232,7 @@ export class SubscriptionsService {
 
   /** The subscription row, locked for this transaction (every writer locks it first: one order, no deadlock). */
   async lock(manager: EntityManager, id: string): Promise<ConnectorSubscriptionEntity | null> {
-    if (!UUID.test(id)) {
+    if (!isUuid(id)) {
       return null;
     }
     return lockById(manager, ConnectorSubscriptionEntity, id);

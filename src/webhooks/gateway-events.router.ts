@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { rowToEntity } from '../common/database/row-lock';
+import { isUuid } from '../common/ids/uuid';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { decline } from '../gateways/decline-codes';
 import { GatewayEvent } from '../gateways/gateway.provider';
@@ -83,23 +85,22 @@ export class GatewayEventsRouter implements OnModuleInit {
     }
   }
 
+  /**
+   * The payment the notification is about: by our reference, else by the gateway's payment id. One plain statement
+   * (three notifications per purchase ask this; TypeORM's finder cost more CPU than the lookup).
+   */
   private async payment(source: string, event: GatewayEvent): Promise<PaymentEntity | null> {
-    const repo = this.db.getRepository(PaymentEntity);
-    if (event.reference && /^[0-9a-f-]{36}$/i.test(event.reference)) {
-      const byReference = await repo.findOneBy({
-        id: event.reference,
-        gateway: source,
-      });
-      if (byReference) {
-        return byReference;
-      }
+    const reference = event.reference && isUuid(event.reference) ? event.reference : null;
+    const external = event.externalPaymentId ?? null;
+    if (reference === null && external === null) {
+      return null;
     }
-    return event.externalPaymentId
-      ? repo.findOneBy({
-          gateway: source,
-          externalPaymentId: event.externalPaymentId,
-        })
-      : null;
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT * FROM payments WHERE gateway = $1 AND (id = $2::uuid OR external_payment_id = $3)
+        ORDER BY CASE WHEN id = $2::uuid THEN 0 ELSE 1 END LIMIT 1`,
+      [source, reference, external],
+    );
+    return rows[0] ? rowToEntity<PaymentEntity>(this.db.getMetadata(PaymentEntity), rows[0]) : null;
   }
 
   /** Resolves a payment whose answer we never got (timeout) or that was pending at the gateway. */
@@ -314,10 +315,9 @@ export class GatewayEventsRouter implements OnModuleInit {
   /** A rebill attempt of the connector's schedule that the event names (by attempt id or its key). */
   private async confirmableAttempt(source: string, event: GatewayEvent): Promise<RebillAttemptEntity | null> {
     const repo = this.db.getRepository(RebillAttemptEntity);
-    const uuid = /^[0-9a-f-]{36}$/i;
     const owner = event.attemptKey?.split(':')[0];
     for (const id of [event.reference, owner]) {
-      if (id && uuid.test(id)) {
+      if (id && isUuid(id)) {
         const found = await repo.findOneBy({ id, gateway: source });
         if (found) {
           return found;
