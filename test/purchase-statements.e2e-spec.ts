@@ -5,10 +5,8 @@ import { PaymentDetailsEntity } from '../src/payment-details/payment-details.ent
 import { PaymentEntity } from '../src/payments/payment.entity';
 import { PaymentStateService } from '../src/payments/payment-state.service';
 import { createOrder, pay } from './support/flows';
-import { ownDatabase, StatementRecorder } from './support/statements';
+import { ownDatabase, QUIET_WORKERS, StatementRecorder } from './support/statements';
 import { eventually, startTestApp, TestApp } from './support/test-app';
-
-const HOUR = String(3_600_000);
 
 describe('purchase hot path (issue 11): one statement per state change, no re-reads', () => {
   let app: TestApp;
@@ -21,10 +19,7 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
     database = await ownDatabase('purchase_statements');
     // pollers idle: only the purchase speaks to the database while it is counted
     app = await startTestApp({
-      OUTBOX_POLL_INTERVAL_MS: HOUR,
-      INBOX_POLL_INTERVAL_MS: HOUR,
-      RECONCILE_INTERVAL_MS: HOUR,
-      REBILL_CRON: 'off',
+      ...QUIET_WORKERS,
       ...database.env,
     });
     db = app.app.get(DataSource);

@@ -1,9 +1,8 @@
 import { DataSource } from 'typeorm';
-import { SANDBOX_SECRETS } from '../sandbox/sandbox-settings';
 import { GatewayRegistry } from '../src/gateways/gateway.registry';
 import { RebillInput } from '../src/gateways/gateway.provider';
 import { RebillingService, RebillRunSummary } from '../src/rebilling/rebilling.service';
-import { FAST_INBOX, OPERATOR } from './support/flows';
+import { FAST_INBOX, OPERATOR, seedCleverbridgeSubscription } from './support/flows';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -13,27 +12,13 @@ import { eventually, startTestApp, TestApp } from './support/test-app';
  */
 const embedded = process.env.E2E_DATABASE === 'embedded';
 const multi = embedded ? describe.skip : describe;
-const CB_AUTH = `Basic ${Buffer.from(`${SANDBOX_SECRETS.cleverbridgeUsername}:${SANDBOX_SECRETS.cleverbridgePassword}`).toString('base64')}`;
 const BASE = { ...FAST_INBOX, REBILL_CRON: 'off', GATEWAY_TIMEOUT_MS: '8000' };
 
 async function seedDue(host: TestApp, n: number): Promise<{ ids: string[]; externalIds: string[] }> {
   const run = `drain-${Date.now()}`;
   const externalIds: string[] = [];
   for (let i = 0; i < n; i += 1) {
-    const res = await host.http
-      .post('/sandbox/cleverbridge/cart/processcart')
-      .set('Authorization', CB_AUTH)
-      .send({
-        processCartRequest: {
-          cart: { items: [{ productId: '100001', quantity: 1 }], customerReferenceId: `${run}-${i}` },
-          processCartMode: 'NonInteractive',
-        },
-      });
-    const subscriptionId = (res.body as { subscriptionId?: string }).subscriptionId;
-    if (res.status !== 200 || !subscriptionId) {
-      throw new Error(`seeding failed: ${res.status} ${JSON.stringify(res.body)}`);
-    }
-    externalIds.push(subscriptionId);
+    externalIds.push(await seedCleverbridgeSubscription(host, `${run}-${i}`));
   }
   const db = host.app.get(DataSource);
   // the database is kept between runs: an earlier failed run's rows must not be due any more

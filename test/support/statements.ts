@@ -41,6 +41,16 @@ export class StatementRecorder {
   }
 }
 
+const HOUR = String(3_600_000);
+
+/** App env with the pollers idle and the rebilling cron off: only the operation under count speaks to the database. */
+export const QUIET_WORKERS = {
+  OUTBOX_POLL_INTERVAL_MS: HOUR,
+  INBOX_POLL_INTERVAL_MS: HOUR,
+  RECONCILE_INTERVAL_MS: HOUR,
+  REBILL_CRON: 'off',
+};
+
 /**
  * On PostgreSQL (DATABASE_URL) a database of the test's own, as env for startTestApp; on the embedded default every
  * test app has its own already.
