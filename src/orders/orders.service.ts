@@ -17,6 +17,15 @@ import { returnedRows } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
 import { isUuid } from '../common/ids/uuid';
 
+/** How a mirrored Cleeng order is tied to our side. */
+interface OrderLink {
+  gateway: GatewayId;
+  paymentMethodId: number;
+  paymentOperation: PaymentOperation;
+  cleengSubscriptionId?: string;
+  sourceEventId?: string;
+}
+
 @Injectable()
 export class OrdersService {
   constructor(
@@ -54,16 +63,15 @@ export class OrdersService {
    * Keeps a local copy of a Cleeng order: what must be charged, in minor units. A replayed create
    * (same Cleeng id) returns the copy we have — for renewals, the one made for the same inbox event.
    */
-  async mirror(
+  async mirror(order: CleengOrder, link: OrderLink): Promise<OrderEntity> {
+    return (await this.mirrorNoting(order, link)).order;
+  }
+
+  /** `mirror`, and whether this call inserted the row (then nothing can refer to it yet, e.g. no payment). */
+  async mirrorNoting(
     order: CleengOrder,
-    link: {
-      gateway: GatewayId;
-      paymentMethodId: number;
-      paymentOperation: PaymentOperation;
-      cleengSubscriptionId?: string;
-      sourceEventId?: string;
-    },
-  ): Promise<OrderEntity> {
+    link: OrderLink,
+  ): Promise<{ order: OrderEntity; inserted: boolean }> {
     let amount: Money;
     try {
       amount = Money.fromMajor(order.totalPrice, order.currency);
@@ -115,7 +123,7 @@ export class OrdersService {
           ],
         ),
       );
-      return this.toEntity(rows[0]);
+      return { order: this.toEntity(rows[0]), inserted: true };
     } catch (err) {
       if (!isUniqueViolation(err)) {
         throw err;
@@ -130,7 +138,7 @@ export class OrdersService {
           `Cleeng reissued order id ${order.id} for another purchase`,
         );
       }
-      return existing;
+      return { order: existing, inserted: false };
     }
   }
 

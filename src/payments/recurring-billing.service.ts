@@ -80,7 +80,7 @@ export class RecurringBillingService {
       return 'ignored';
     }
     const gateway = this.gateways.get(gatewayId);
-    const order = await this.recurringOrder(eventId, data, gatewayId);
+    const { order, inserted } = await this.recurringOrder(eventId, data, gatewayId);
     const cleengPaymentDetailsId =
       data.paymentDetailsId === undefined ? undefined : String(data.paymentDetailsId);
     const stored = await this.storedDetails(
@@ -90,10 +90,12 @@ export class RecurringBillingService {
       data.token,
     );
 
-    const latest: Record<string, unknown>[] = await this.db.query(
-      `SELECT * FROM payments WHERE order_id = $1 ORDER BY created_at DESC LIMIT 1`,
-      [order.id],
-    );
+    // an order this attempt just inserted has no payment yet: only an earlier attempt's order is looked at
+    const latest: Record<string, unknown>[] = inserted
+      ? []
+      : await this.db.query(`SELECT * FROM payments WHERE order_id = $1 ORDER BY created_at DESC LIMIT 1`, [
+          order.id,
+        ]);
     let payment = latest[0]
       ? rowToEntity<PaymentEntity>(this.db.getMetadata(PaymentEntity), latest[0])
       : null;
@@ -175,14 +177,15 @@ export class RecurringBillingService {
     return 'done';
   }
 
+  /** The event's order: the one an earlier attempt made (`inserted` false), else made now at Cleeng and mirrored. */
   private async recurringOrder(
     eventId: string,
     data: RenewalDueData,
     gateway: GatewayId,
-  ): Promise<OrderEntity> {
+  ): Promise<{ order: OrderEntity; inserted: boolean }> {
     const existing = await this.orders.findBySourceEvent(eventId);
     if (existing) {
-      return existing;
+      return { order: existing, inserted: false };
     }
     const paymentMethodId = Number(data.paymentMethodId);
     const order = await this.cleeng.createOrder(
@@ -197,7 +200,7 @@ export class RecurringBillingService {
       },
       `order:event:${eventId}`,
     );
-    return this.orders.mirror(order, {
+    return this.orders.mirrorNoting(order, {
       gateway,
       paymentMethodId,
       paymentOperation: 'recurring-payment',
