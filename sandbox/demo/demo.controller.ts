@@ -200,8 +200,13 @@ export class DemoController {
     // as after a payment: what the decision queued for Cleeng is delivered before the result page reads Cleeng (the
     // webhook that captured it can be processed by the worker after a settle round, leaving its report unsent)
     await this.api.settle();
+    // 409 PAYMENT_NOT_ACTIONABLE: the gateway's notification settled the payment before the shopper's return was
+    // sent (Smart Glocal's payment_finished often wins): the result page shows that outcome, no error
+    const settledFirst =
+      completed.status === 409 &&
+      (completed.body as { code?: unknown } | undefined)?.code === 'PAYMENT_NOT_ACTIONABLE';
     const note =
-      completed.status >= 400
+      completed.status >= 400 && !settledFirst
         ? `?note=${encodeURIComponent(JSON.stringify(completed.body).slice(0, 300))}`
         : '';
     res.redirect(303, `/demo/orders/${orderId}${note}`);
