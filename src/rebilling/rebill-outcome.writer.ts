@@ -114,8 +114,7 @@ export class RebillOutcomeWriter {
           attempt.idempotencyKey === decided.expectedKey;
         return confirmed ? 'captured' : 'skipped';
       }
-      const tried = answer ? tryRecord(attempt, decision, answer, now) : undefined;
-      return this.write(manager, sub, attempt, decision, now, tried);
+      return this.write(manager, sub, attempt, decision, now, triesAfter(attempt, decision, answer, now));
     });
   }
 
@@ -131,15 +130,13 @@ export class RebillOutcomeWriter {
     answer: GatewayCallOutcome<PaymentResult> | undefined,
   ): Promise<boolean> {
     const { sub, attempt } = read;
-    const externalPaymentId = decision.externalPaymentId ?? null;
     const report = this.reports.chargeReport(
       sub,
-      this.charge(attempt, 'captured', this.paidId(attempt, externalPaymentId)),
+      this.charge(attempt, 'captured', decision.externalPaymentId),
     );
     if (report?.creates) {
       return false;
     }
-    const tried = answer ? tryRecord(attempt, decision, answer, now) : undefined;
     return updateAttemptAndSubscriptionIfUnchanged(
       this.db.manager,
       {
@@ -148,9 +145,9 @@ export class RebillOutcomeWriter {
         changes: {
           ...this.capturedAttempt(
             attempt,
-            externalPaymentId,
+            decision.externalPaymentId ?? null,
             now,
-            tried ? [...attempt.tries, tried].slice(-MAX_TRIES_KEPT) : attempt.tries,
+            triesAfter(attempt, decision, answer, now),
           ),
           status: attemptTransition(attempt.status, 'captured'),
         },
@@ -178,9 +175,8 @@ export class RebillOutcomeWriter {
     attempt: RebillAttemptEntity,
     decision: RebillDecision,
     now: Date,
-    tried: RebillTry | undefined,
+    tries: RebillTry[],
   ): Promise<RebillOutcome> {
-    const tries = tried ? [...attempt.tries, tried].slice(-MAX_TRIES_KEPT) : attempt.tries;
     const cancelled = sub.status === 'cancelled';
     const release = { leaseOwner: null, leaseUntil: null };
     const subStatus = (to: SubscriptionStatus): SubscriptionStatus =>
@@ -354,7 +350,7 @@ export class RebillOutcomeWriter {
       this.capturedAttempt(attempt, externalPaymentId, now, tries),
       this.advanced(sub, attempt, now),
     );
-    await this.report(manager, sub, attempt, 'captured', this.paidId(attempt, externalPaymentId));
+    await this.report(manager, sub, attempt, 'captured', externalPaymentId ?? undefined);
   }
 
   private capturedAttempt(
@@ -371,10 +367,6 @@ export class RebillOutcomeWriter {
       lastError: null,
       tries,
     };
-  }
-
-  private paidId(attempt: RebillAttemptEntity, externalPaymentId: string | null): string {
-    return externalPaymentId ?? attempt.externalPaymentId ?? attempt.idempotencyKey;
   }
 
   /** The schedule moved past the attempt's period (if it is the current one), dunning ended, our lease dropped. */
@@ -463,6 +455,21 @@ export class RebillOutcomeWriter {
     await manager.query(`UPDATE connector_subscriptions SET ${set} WHERE id = $1`, params);
     Object.assign(sub, changes);
   }
+}
+
+/**
+ * The attempt's history of tries with the gateway's answer to this one added (the last MAX_TRIES_KEPT), unchanged
+ * without an answer: the same history whichever path writes the outcome.
+ */
+function triesAfter(
+  attempt: RebillAttemptEntity,
+  decision: RebillDecision,
+  answer: GatewayCallOutcome<PaymentResult> | undefined,
+  now: Date,
+): RebillTry[] {
+  return answer
+    ? [...attempt.tries, tryRecord(attempt, decision, answer, now)].slice(-MAX_TRIES_KEPT)
+    : attempt.tries;
 }
 
 /** One gateway call (try) of the attempt, as kept in its history. */
