@@ -1,9 +1,12 @@
 import 'reflect-metadata';
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { INestApplication, Logger, ValidationPipe } from '@nestjs/common';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { AdyenWebhookEmitter } from './adyen/adyen-webhook.emitter';
 import { CleengWebhookEmitter } from './cleeng/cleeng-webhook.emitter';
 import { CleverbridgeNotifier } from './cleverbridge/cleverbridge-notifier';
+import { CleverbridgeSandboxController } from './cleverbridge/cleverbridge-sandbox.controller';
+import { installBareJsonRoutes } from './shared/bare-json-route';
 import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxModule } from './sandbox.module';
 import { sandboxSettings } from './sandbox-settings';
@@ -32,27 +35,55 @@ function retryDelays(value: string | undefined): number[] | undefined {
   }
   return delays;
 }
-async function main(): Promise<void> {
-  const port = Number(process.env.SANDBOX_PORT ?? '4100');
-  const appUrl = process.env.SANDBOX_APP_URL ?? 'http://127.0.0.1:3000';
+/**
+ * The standalone emulators, not yet listening: the sandbox module alone, with the emulated routes the benchmarks
+ * hammer answered ahead of Express (bare-json-route.ts).
+ */
+export async function createStandaloneSandbox(
+  env: NodeJS.ProcessEnv,
+  appUrl: string,
+): Promise<INestApplication> {
   const clock = new SandboxClockService();
-  const app = await NestFactory.create(SandboxModule.forRoot(sandboxSettings(process.env, appUrl), clock), {
+  const app = await NestFactory.create(SandboxModule.forRoot(sandboxSettings(env, appUrl), clock), {
     logger: ['error', 'warn'],
     // Smart Glocal's emulator verifies signatures on the exact bytes received
     rawBody: true,
   });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
-  const delays = retryDelays(process.env.SANDBOX_WEBHOOK_RETRY_DELAYS_MS);
+  const delays = retryDelays(env.SANDBOX_WEBHOOK_RETRY_DELAYS_MS);
   if (delays) {
     app.get(AdyenWebhookEmitter).dispatcher.retryDelaysMs = delays;
     app.get(CleengWebhookEmitter).dispatcher.retryDelaysMs = delays;
     app.get(CleverbridgeNotifier).dispatcher.retryDelaysMs = delays;
   }
+  const cleverbridge = app.get(CleverbridgeSandboxController);
+  const processCartPath = '/sandbox/cleverbridge/cart/processcart';
+  installBareJsonRoutes(app.getHttpServer() as Server, [
+    {
+      method: 'POST',
+      path: processCartPath,
+      answer: (headers, body) =>
+        cleverbridge.answerProcessCart(
+          { method: 'POST', path: processCartPath, authorization: headers.authorization },
+          body,
+        ),
+      failedBody: { status: 'InternalServerError' },
+    },
+  ]);
+  return app;
+}
+
+async function main(): Promise<void> {
+  const port = Number(process.env.SANDBOX_PORT ?? '4100');
+  const appUrl = process.env.SANDBOX_APP_URL ?? 'http://127.0.0.1:3000';
+  const app = await createStandaloneSandbox(process.env, appUrl);
   await app.listen(port, '127.0.0.1');
   new Logger('Sandbox').warn(`standalone sandbox on http://127.0.0.1:${port}/sandbox, webhooks to ${appUrl}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -71,6 +71,24 @@ function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/** The parts of a REST request the emulated API looks at. */
+export interface CleverbridgeCall {
+  method: string;
+  /** without the query string */
+  path: string;
+  authorization: string | undefined;
+}
+
+export interface CleverbridgeAnswer {
+  status: number;
+  body: ProcessCartBody;
+}
+
+const UNAUTHORIZED: ProcessCartBody = {
+  status: 'Unauthorized',
+  error: { code: 'UNAUTHORIZED', message: 'invalid API user credentials' },
+};
+
 /** Requests admitted per wall-clock second (a fixed window, as per-second API limits usually are). */
 export class RequestWindow {
   private second = 0;
@@ -109,17 +127,19 @@ export class CleverbridgeSandboxController {
    * Over Cleverbridge's documented rate limit, a REST request is refused with 429 before anything else. The body
    * Cleverbridge sends then is undocumented; the status is what a caller can rely on.
    */
-  private rateLimited(req: Request, res: Response, path: string): ProcessCartBody | undefined {
+  private rateLimited(method: string, path: string): CleverbridgeAnswer | undefined {
     if (this.window.admit(Date.now())) {
       return undefined;
     }
-    this.store.logRequest({ method: req.method, path, status: 429 });
-    res.status(429);
+    this.store.logRequest({ method, path, status: 429 });
     return {
-      status: 'TooManyRequests',
-      error: {
-        code: 'RATE_LIMITED',
-        message: `more than ${this.config.cleverbridge.requestsPerSecond} requests per second`,
+      status: 429,
+      body: {
+        status: 'TooManyRequests',
+        error: {
+          code: 'RATE_LIMITED',
+          message: `more than ${this.config.cleverbridge.requestsPerSecond} requests per second`,
+        },
       },
     };
   }
@@ -132,9 +152,23 @@ export class CleverbridgeSandboxController {
     @Body() body: unknown,
   ): Promise<ProcessCartBody> {
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    const answer = await this.answerProcessCart(
+      { method: req.method, path, authorization: req.header('authorization') },
+      body,
+    );
+    res.status(answer.status);
+    return answer.body;
+  }
+
+  /**
+   * `POST cart/processcart` without HTTP framework objects: the route above, and the standalone emulators' bare
+   * route (bare-json-route.ts) that the benchmarks go through, answer the same way.
+   */
+  async answerProcessCart(call: CleverbridgeCall, body: unknown): Promise<CleverbridgeAnswer> {
+    const { method, path } = call;
     const attempt = attemptOf(body);
-    const entry = { method: req.method, path, ...(attempt !== undefined ? { attempt } : {}) };
-    const refused = this.rateLimited(req, res, path);
+    const entry = { method, path, ...(attempt !== undefined ? { attempt } : {}) };
+    const refused = this.rateLimited(method, path);
     if (refused) {
       return refused;
     }
@@ -143,32 +177,29 @@ export class CleverbridgeSandboxController {
     } catch (error) {
       if (error instanceof InjectedFault) {
         this.store.logRequest({ ...entry, status: error.status });
-        res.status(error.status);
-        return error.status >= 500
-          ? { status: 'InternalServerError' }
-          : { status: 'InvalidRequest', error: { code: 'SANDBOX_FAULT', message: error.message } };
+        return {
+          status: error.status,
+          body:
+            error.status >= 500
+              ? { status: 'InternalServerError' }
+              : { status: 'InvalidRequest', error: { code: 'SANDBOX_FAULT', message: error.message } },
+        };
       }
       throw error;
     }
-    if (!this.authorised(req.header('authorization'))) {
+    if (!this.authorised(call.authorization)) {
       this.store.logRequest({ ...entry, status: 401 });
-      res.status(401);
-      return {
-        status: 'Unauthorized',
-        error: { code: 'UNAUTHORIZED', message: 'invalid API user credentials' },
-      };
+      return { status: 401, body: UNAUTHORIZED };
     }
     const outcome = await this.service.processCart(body);
     const lostAnswer = this.faults.failAfterProcessing('cleverbridge');
     this.store.logRequest({ ...entry, status: lostAnswer ?? outcome.status });
-    await this.faults.afterRequest('cleverbridge', `${req.method} ${path}`);
+    await this.faults.afterRequest('cleverbridge', `${method} ${path}`);
     if (lostAnswer !== undefined) {
       // processed (charged, notifications on their way), but the caller only sees an error
-      res.status(lostAnswer);
-      return { status: 'InternalServerError' };
+      return { status: lostAnswer, body: { status: 'InternalServerError' } };
     }
-    res.status(outcome.status);
-    return outcome.body;
+    return { status: outcome.status, body: outcome.body };
   }
 
   /**
@@ -185,9 +216,10 @@ export class CleverbridgeSandboxController {
     @Query('purchasestatusids') statusesRaw: unknown,
   ): Promise<{ purchases: PurchaseListEntry[] } | ProcessCartBody> {
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
-    const refused = this.rateLimited(req, res, path);
+    const refused = this.rateLimited(req.method, path);
     if (refused) {
-      return refused;
+      res.status(refused.status);
+      return refused.body;
     }
     try {
       await this.faults.beforeRequest('cleverbridge');
@@ -202,10 +234,7 @@ export class CleverbridgeSandboxController {
     if (!this.authorised(req.header('authorization'))) {
       this.store.logRequest({ method: req.method, path, status: 401 });
       res.status(401);
-      return {
-        status: 'Unauthorized',
-        error: { code: 'UNAUTHORIZED', message: 'invalid API user credentials' },
-      };
+      return UNAUTHORIZED;
     }
     const start = typeof startRaw === 'string' ? new Date(startRaw) : undefined;
     const end = typeof endRaw === 'string' ? new Date(endRaw) : undefined;
