@@ -43,6 +43,8 @@ function metaOf(body: unknown): CleverbridgeNotificationMeta {
 @Injectable()
 export class CleverbridgeNotifier implements OnModuleDestroy {
   readonly dispatcher: WebhookDispatcher<CleverbridgeNotificationMeta>;
+  /** the valid header, built once per credentials (tests may change the settings) */
+  private validAuth: { credentials: string; header: string } | undefined;
 
   constructor(
     @Inject(SANDBOX_SETTINGS) private readonly config: SandboxSettings,
@@ -89,12 +91,23 @@ export class CleverbridgeNotifier implements OnModuleDestroy {
   }
 
   private request(body: unknown, auth: NotifyAuthMode): OutgoingWebhook {
-    const { notifyUsername, notifyPassword } = this.config.cleverbridge;
     const headers: Record<string, string> = {};
     if (auth !== 'missing') {
-      const password = auth === 'valid' ? notifyPassword : `not-${notifyPassword}`;
-      headers.authorization = `Basic ${Buffer.from(`${notifyUsername}:${password}`).toString('base64')}`;
+      headers.authorization = this.basicAuth(auth === 'valid');
     }
     return { url: this.targetUrl, headers, body: JSON.stringify(body) };
+  }
+
+  private basicAuth(valid: boolean): string {
+    const { notifyUsername, notifyPassword } = this.config.cleverbridge;
+    const credentials = `${notifyUsername}:${valid ? notifyPassword : `not-${notifyPassword}`}`;
+    if (this.validAuth?.credentials === credentials) {
+      return this.validAuth.header;
+    }
+    const header = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    if (valid) {
+      this.validAuth = { credentials, header };
+    }
+    return header;
   }
 }
