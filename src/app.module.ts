@@ -60,6 +60,7 @@ export class AppModule {
         DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize, {
           statementTimeoutMs: config.databaseStatementTimeoutMs,
           connectTimeoutMs: config.databaseConnectTimeoutMs,
+          preparedStatements: config.databasePreparedStatements,
         }),
         CommonModule.forRoot(options.clock),
         AuthModule,

@@ -58,11 +58,13 @@ export async function startApp(
     // messages; one connection keeps statements whole (docs/embedded-database.md)
     databasePoolSize = config.databasePoolSize ?? 1;
   }
+  // PGlite's one shared session would see every connection's statement names
+  const databasePreparedStatements = config.databasePreparedStatements && !embedded;
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot(
-        { ...config, databaseUrl, databasePoolSize },
+        { ...config, databaseUrl, databasePoolSize, databasePreparedStatements },
         {
           logDestination: options.logDestination,
           ...(sandbox ? { clock: sandbox.clock, modules: [sandbox.module] } : {}),

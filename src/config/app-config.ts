@@ -10,6 +10,8 @@ export interface AppConfig {
   databaseStatementTimeoutMs: number;
   /** wait for a connection (new or from the pool); 0 = forever */
   databaseConnectTimeoutMs: number;
+  /** named prepared statements (src/database/preparing-client.ts); never with the embedded database */
+  databasePreparedStatements: boolean;
   dataDir: string;
   sandbox: boolean;
   /** per caller: API key id, else customer id, else IP */

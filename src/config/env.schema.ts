@@ -71,6 +71,12 @@ export class EnvSchema {
   @Min(0)
   DATABASE_CONNECT_TIMEOUT_MS = 10000;
 
+  /** statements with parameters as named prepared statements (off for the embedded PGlite; turn off behind a
+   * transaction-mode pooler that cannot keep them) */
+  @Transform(toBool)
+  @IsBoolean()
+  DATABASE_PREPARED_STATEMENTS = true;
+
   @IsOptional()
   @Transform(toBool)
   @IsBoolean()

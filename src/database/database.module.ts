@@ -1,12 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MIGRATIONS } from '../../migrations';
+import { PreparingClient } from './preparing-client';
 
 export interface DatabaseTimeouts {
   /** server-side statement_timeout; 0 = none */
   statementTimeoutMs: number;
   /** connecting, and waiting for a free pooled connection; 0 = forever */
   connectTimeoutMs: number;
+  /** statements with parameters as named prepared statements (PreparingClient) */
+  preparedStatements?: boolean;
 }
 
 /** One code path for both databases: the `pg` driver to a URL (the machine's PostgreSQL or embedded PGlite). */
@@ -36,6 +39,8 @@ export class DatabaseModule {
             // a runaway query or an exhausted pool fails the request instead of hanging it
             ...(timeouts.statementTimeoutMs > 0 ? { statement_timeout: timeouts.statementTimeoutMs } : {}),
             ...(timeouts.connectTimeoutMs > 0 ? { connectionTimeoutMillis: timeouts.connectTimeoutMs } : {}),
+            // pg-pool's own extension point: the client class its connections are made with
+            ...(timeouts.preparedStatements ? { Client: PreparingClient } : {}),
           },
           // failures surface as exceptions and are logged once by the exception filter
           logging: false,

@@ -38,7 +38,10 @@ export async function startTestApp(
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATABASE_URL: process.env.DATABASE_URL,
       // the run's embedded PGlite needs a single connection (see src/bootstrap.ts)
-      ...(process.env.E2E_DATABASE === 'embedded' ? { DATABASE_POOL_SIZE: '1' } : {}),
+      // and no statement names: every app of a test file would share them in PGlite's one session
+      ...(process.env.E2E_DATABASE === 'embedded'
+        ? { DATABASE_POOL_SIZE: '1', DATABASE_PREPARED_STATEMENTS: 'false' }
+        : {}),
       DATA_DIR: mkdtempSync(join(tmpdir(), 'connector-test-')),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
