@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { BenchArgs, describeFlags, FlagSpec, parseArgv, UsageError } from './lib/args';
 import { BenchDb } from './lib/bench-db';
+import { postgresCpu, postgresCpuDelta } from './lib/postgres-cpu';
 import { analyseProfile, CpuProfile, ProfileSummary } from './lib/cpu-profile';
 import { DatabaseInfo, DatabaseUnavailable, ensureDatabase } from './lib/database';
 import { DbLimit, measureDbLimit } from './lib/db-limit';
@@ -282,8 +283,10 @@ async function runScenario(
     async measure<T>(label: string, phase: () => Promise<T>): Promise<Measured<T>> {
       const before = cpuProf ? await app.profileStart() : await app.probe();
       const emulatorBefore = sandbox.cpuMsFromProc();
+      const databaseBefore = await postgresCpu(db);
       const value = await phase();
       const emulatorAfter = sandbox.cpuMsFromProc();
+      const databaseCpuMs = postgresCpuDelta(databaseBefore, await postgresCpu(db));
       const file = join(profileDir, `${scenario.name}-${label}-${(profileCount += 1)}.cpuprofile`);
       const after = cpuProf ? await app.profileStop(file) : await app.probe();
       const delta = probeDelta(before, after);
@@ -294,17 +297,22 @@ async function runScenario(
       log(
         `${scenario.name}: "${label}" took ${(delta.wallMs / 1000).toFixed(1)} s; app CPU ${Math.round(delta.cpuMs)} ms ` +
           `(${(delta.cpuMs / delta.wallMs).toFixed(2)} of a core), ${delta.queries} SQL statements; emulators CPU ` +
-          `${emulatorCpuMs === undefined ? '?' : `${Math.round(emulatorCpuMs)} ms (${(emulatorCpuMs / delta.wallMs).toFixed(2)} of a core)`}`,
+          `${emulatorCpuMs === undefined ? '?' : `${Math.round(emulatorCpuMs)} ms (${(emulatorCpuMs / delta.wallMs).toFixed(2)} of a core)`}; ` +
+          `PostgreSQL CPU ${databaseCpuMs === undefined ? '? (not on this machine)' : `${Math.round(databaseCpuMs)} ms (${(databaseCpuMs / delta.wallMs).toFixed(2)} of a core)`}`,
       );
+      const others = {
+        ...(emulatorCpuMs !== undefined ? { emulatorCpuMs } : {}),
+        ...(databaseCpuMs !== undefined ? { databaseCpuMs } : {}),
+      };
       if (!cpuProf) {
-        return { value, app: delta, ...(emulatorCpuMs !== undefined ? { emulatorCpuMs } : {}) };
+        return { value, app: delta, ...others };
       }
       const profile = analyseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, 15, run.root);
       const keep = join(run.outDir, `${scenario.name}-${label}-${fileTimestamp(startedAt)}.cpuprofile`);
       mkdirSync(run.outDir, { recursive: true });
       writeFileSync(keep, readFileSync(file));
       log(`${scenario.name}: CPU profile of "${label}" in ${relative(process.cwd(), keep) || keep}`);
-      return { value, app: delta, profile, ...(emulatorCpuMs !== undefined ? { emulatorCpuMs } : {}) };
+      return { value, app: delta, profile, ...others };
     },
   };
 

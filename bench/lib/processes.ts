@@ -15,6 +15,19 @@ import { ProbeReply, ProbeRequest, ProbeSample } from './probe-protocol';
 /** USER_HZ: 100 on every Linux the bench runs on (getconf CLK_TCK) */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** CPU time (user + system) process `pid` used so far, from /proc (Linux); undefined when unreadable. */
+export function procCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitHttp(url: string, timeoutMs: number, child: ChildProcess, log: string): Promise<void> {
@@ -93,15 +106,7 @@ class ChildNodeProcess {
 
   /** CPU time (user + system) the process used so far, from /proc (Linux); undefined elsewhere. */
   cpuMsFromProc(): number | undefined {
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      // fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
-    } catch {
-      return undefined;
-    }
+    return procCpuMs(this.pid);
   }
 
   /** SIGTERM (the app shuts down cleanly and writes its CPU profile), SIGKILL after `graceMs`. */

@@ -8,6 +8,7 @@ import { RequestFailed, describeError, snippet } from '../lib/http';
 import { TEST_CARDS, clearFaults, schemeCard, setEmulatorLatency } from '../lib/sandbox';
 import { ratePerSecond, round, roundSummary, summarize, Summary } from '../lib/stats';
 import type { Cell } from '../lib/table';
+import { databaseCpuPer } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** Sandbox offer: 9.99 USD monthly (the sandbox Cleeng catalogue). */
@@ -268,6 +269,7 @@ export const purchaseScenario: Scenario = {
           ],
           ['app CPU per purchase (ms, incl. report delivery)', round(cpuPerPurchaseMs, 2)],
           ['SQL statements per purchase (incl. report delivery)', round(sqlPerPurchase, 1)],
+          ['PostgreSQL CPU per purchase (ms)', databaseCpuPer(measured, purchases)],
           ['app CPU busy (share of one core)', round(measured.app.cpuMs / measured.app.wallMs, 2)],
           [
             'emulators CPU busy (share of one core)',

@@ -8,6 +8,7 @@ import { clearFaults, setEmulatorLatency } from '../lib/sandbox';
 import { round } from '../lib/stats';
 import { evaluateTarget, TargetResult } from '../lib/targets';
 import type { Cell } from '../lib/table';
+import { databaseCpuPer } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** Every row this scenario writes has a customer id with this prefix, so a run can clear the last one's. */
@@ -30,9 +31,10 @@ function parseSizes(text: string): number[] {
   });
 }
 
-function busy(appMs: number, emulatorMs: number | undefined, wallMs: number): string {
-  const share = (ms: number): string => (wallMs > 0 ? (ms / wallMs).toFixed(2) : '-');
-  return `${share(appMs)} / ${emulatorMs === undefined ? '-' : share(emulatorMs)}`;
+function busy(wallMs: number, ...cpuMs: (number | undefined)[]): string {
+  const share = (ms: number | undefined): string =>
+    ms === undefined || wallMs <= 0 ? '-' : (ms / wallMs).toFixed(2);
+  return cpuMs.map(share).join(' / ');
 }
 
 function count(ctx: BenchContext, sql: string, params: unknown[] = []): Promise<number> {
@@ -450,9 +452,10 @@ export const rebillingScenario: Scenario = {
         ['app peak RSS during the pass (MB, /proc sampled)', memoryPeakMb],
         ['app RSS high-water mark since start (MB, VmHWM)', highWaterMb ?? '-'],
         ['app CPU per charge (ms)', round(measured.app.cpuMs / Math.max(1, summary.captured), 2)],
+        ['PostgreSQL CPU per charge (ms)', databaseCpuPer(measured, summary.captured)],
         [
-          'app / emulators CPU busy (share of one core)',
-          busy(measured.app.cpuMs, measured.emulatorCpuMs, runMs),
+          'app / emulators / PostgreSQL CPU busy (share of one core)',
+          busy(runMs, measured.app.cpuMs, measured.emulatorCpuMs, measured.databaseCpuMs),
         ],
         ['SQL statements per charge', round(measured.app.queries / Math.max(1, summary.captured), 1)],
         ['notifications processed after the pass (s)', drainCell],
@@ -480,6 +483,7 @@ export const rebillingScenario: Scenario = {
         highWaterRssMb: highWaterMb,
         app: measured.app,
         emulatorCpuMs: measured.emulatorCpuMs ?? null,
+        databaseCpuMs: measured.databaseCpuMs ?? null,
         exactlyOnce,
         attempts: { captured: attemptsCaptured, total: attemptsTotal },
         emulatorCharges: charges,

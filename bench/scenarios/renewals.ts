@@ -5,6 +5,7 @@ import { AppRssSampler } from '../lib/processes';
 import { ratePerSecond, round } from '../lib/stats';
 import { evaluateTarget } from '../lib/targets';
 import { runBatch } from './purchase';
+import { databaseCpuPer } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 import { postWebhook, webhookBody } from './webhook-intake';
 
@@ -185,6 +186,7 @@ export const renewalsScenario: Scenario = {
           'SQL statements per renewal (incl. the intake load)',
           round(measured.app.queries / Math.max(1, last.done), 1),
         ],
+        ['PostgreSQL CPU per renewal (ms, incl. the intake load)', databaseCpuPer(measured, last.done)],
         ['app peak RSS (MB)', appPeakRssMb],
       ],
       tables: [],

@@ -14,7 +14,16 @@ export interface Measured<T> {
   app: ProbeDelta;
   /** CPU the emulators' process used meanwhile (ms; /proc), to see whether the stand-ins were the bottleneck */
   emulatorCpuMs?: number;
+  /** CPU PostgreSQL's processes used meanwhile (ms; /proc), when the server runs on this machine */
+  databaseCpuMs?: number;
   profile?: ProfileSummary;
+}
+
+/** PostgreSQL's CPU per operation in a measured phase (ms), or '-' when the server is not on this machine. */
+export function databaseCpuPer(measured: Measured<unknown>, operations: number): number | '-' {
+  return measured.databaseCpuMs === undefined
+    ? '-'
+    : Math.round((measured.databaseCpuMs / Math.max(1, operations)) * 100) / 100;
 }
 
 /**

@@ -5,6 +5,7 @@ import { progressReporter } from '../lib/progress';
 import { AppRssSampler } from '../lib/processes';
 import { ratePerSecond, round, roundSummary, summarize } from '../lib/stats';
 import { evaluateTarget } from '../lib/targets';
+import { databaseCpuPer } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** The sandbox's Cleeng webhook secret and header (sandbox/sandbox-settings.ts SANDBOX_SECRETS). */
@@ -330,6 +331,7 @@ export const webhookIntakeScenario: Scenario = {
           (state.pending ?? 0) === 0 ? round(drainMs / 1000, 2) : 'timed out',
         ],
         ['app CPU per webhook (ms, intake + processing)', round(cpuPerWebhookMs, 3)],
+        ['PostgreSQL CPU per webhook (ms, intake + processing)', databaseCpuPer(measured, sent.length)],
         ['SQL statements per webhook (intake + processing)', round(sqlPerWebhook, 2)],
         [
           'open loop: rate / sent / p50 / p99 (ms)',
