@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { HttpClient, HttpNetworkError, HttpTimeoutError } from './http-client';
+import { HttpClient, HttpNetworkError, HttpTimeoutError, pathOf } from './http-client';
 
 describe('HttpClient', () => {
   let server: Server;
@@ -71,5 +71,16 @@ describe('HttpClient', () => {
     const dropped = client.request({ method: 'POST', url: `${base}/drop`, body: {}, timeoutMs: 1_000 });
     await expect(dropped).rejects.toBeInstanceOf(HttpNetworkError);
     await expect(dropped).rejects.toMatchObject({ notSent: false });
+  });
+});
+
+describe('pathOf (the logged path of a call)', () => {
+  it('is the path without the query, origin left out', () => {
+    expect(pathOf('http://127.0.0.1:4100/sandbox/cleverbridge/cart/processcart')).toBe(
+      '/sandbox/cleverbridge/cart/processcart',
+    );
+    expect(pathOf('https://api.example.com/v1/payments?token=secret')).toBe('/v1/payments');
+    expect(pathOf('https://api.example.com')).toBe('/');
+    expect(pathOf('https://api.example.com?x=1')).toBe('/');
   });
 });
