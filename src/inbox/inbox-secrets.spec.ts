@@ -27,5 +27,21 @@ describe('webhook secrets at rest', () => {
   it('leaves payloads without tokens untouched', () => {
     const event = { eventKey: 'a:CAPTURE:true', payload: { reference: 'r', amount: { value: 5 } } };
     expect(sealWebhookSecrets(cipher, event)).toEqual(event);
+    // nothing to seal: the same object back, no copy
+    expect(sealWebhookSecrets(cipher, event)).toBe(event);
+  });
+
+  it('finds a token at any depth, in arrays too, and an empty one is no token', () => {
+    const token = 'tok_1234567890';
+    const deep = {
+      eventKey: `k:${token}`,
+      payload: { items: [{ a: 1 }, { nested: { recurringToken: token } }] },
+    };
+    const sealed = sealWebhookSecrets(cipher, deep);
+    expect(sealed).not.toBe(deep);
+    expect(JSON.stringify(sealed)).not.toContain(token);
+    expect(unsealWebhookSecrets(cipher, sealed.payload)).toEqual(deep.payload);
+    const empty = { eventKey: 'k', payload: { token: '' } };
+    expect(sealWebhookSecrets(cipher, empty)).toBe(empty);
   });
 });

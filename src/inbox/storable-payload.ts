@@ -9,7 +9,8 @@ import { WebhookMalformedError } from './webhook.errors';
  */
 const UNSTORABLE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
-export function assertStorable(fields: { eventKey: string; eventType: string; payload: unknown }): void {
+/** Throws WebhookMalformedError for an unstorable event; returns the payload's JSON (the intake stores it as is). */
+export function assertStorable(fields: { eventKey: string; eventType: string; payload: unknown }): string {
   let json: string;
   try {
     json = JSON.stringify(fields.payload) ?? 'null';
@@ -27,4 +28,5 @@ export function assertStorable(fields: { eventKey: string; eventType: string; pa
   ) {
     throw new WebhookMalformedError('webhook carries a NUL character or an unpaired surrogate');
   }
+  return json;
 }
