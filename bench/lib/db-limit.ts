@@ -126,6 +126,14 @@ async function insertRate(
   }
 }
 
+/**
+ * A timed pgbench load: `clients` connections on two threads for `seconds`, no vacuum first, statements prepared as
+ * the app sends them (the database's best, not its simple-protocol rate).
+ */
+function loadArgs(clients: number, seconds: number): string[] {
+  return ['-c', String(clients), '-j', '2', '-T', String(seconds), '-n', '-M', 'prepared'];
+}
+
 /** The same insert as a pgbench script, as a prepared statement (as the app's driver sends it since the fifth pass). */
 async function pgbenchInserts(url: string, clients: number, seconds: number): Promise<number> {
   const parsed = new URL(url);
@@ -139,25 +147,10 @@ async function pgbenchInserts(url: string, clients: number, seconds: number): Pr
       `INSERT INTO ${INSERT_TABLE} (source, event_key, event_type, payload) ` +
         `VALUES ('cleeng', gen_random_uuid()::text, 'subscriptionReadyForPaymentCapture', '${INSERT_PAYLOAD}');\n`,
     );
-    const out = await run(
-      'pgbench',
-      [
-        ...args,
-        '-c',
-        String(clients),
-        '-j',
-        '2',
-        '-T',
-        String(seconds),
-        '-n',
-        '-M',
-        'prepared',
-        '-f',
-        script,
-        database,
-      ],
-      { env, timeout: (seconds + 120) * 1000 },
-    );
+    const out = await run('pgbench', [...args, ...loadArgs(clients, seconds), '-f', script, database], {
+      env,
+      timeout: (seconds + 120) * 1000,
+    });
     const tps = parsePgbenchTps(`${out.stdout}\n${out.stderr}`);
     if (tps === undefined) {
       throw new Error(`could not read tps from pgbench:\n${out.stdout}`);
@@ -243,26 +236,10 @@ async function pgbenchTps(
     log(`db-limit: pgbench -i -s ${scale} on ${database}`);
     await run('pgbench', [...args, '-i', '-q', '-s', String(scale), database], { env, timeout: 600_000 });
   }
-  const out = await run(
-    'pgbench',
-    // prepared statements, as the app sends them: the database's best, not its simple-protocol rate
-    [
-      ...args,
-      '-c',
-      String(clients),
-      '-j',
-      '2',
-      '-T',
-      String(seconds),
-      '-n',
-      '-M',
-      'prepared',
-      '-b',
-      'tpcb-like',
-      database,
-    ],
-    { env, timeout: (seconds + 120) * 1000 },
-  );
+  const out = await run('pgbench', [...args, ...loadArgs(clients, seconds), '-b', 'tpcb-like', database], {
+    env,
+    timeout: (seconds + 120) * 1000,
+  });
   const tps = parsePgbenchTps(`${out.stdout}\n${out.stderr}`);
   if (tps === undefined) {
     throw new Error(`could not read tps from pgbench:\n${out.stdout}`);
