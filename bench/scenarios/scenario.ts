@@ -5,6 +5,7 @@ import type { DbLimit } from '../lib/db-limit';
 import type { BenchHttp } from '../lib/http';
 import type { ProbeDelta } from '../lib/probe-protocol';
 import type { AppProcess } from '../lib/processes';
+import { round } from '../lib/stats';
 import type { Cell } from '../lib/table';
 import type { TargetResult } from '../lib/targets';
 
@@ -23,7 +24,7 @@ export interface Measured<T> {
 export function databaseCpuPer(measured: Measured<unknown>, operations: number): number | '-' {
   return measured.databaseCpuMs === undefined
     ? '-'
-    : Math.round((measured.databaseCpuMs / Math.max(1, operations)) * 100) / 100;
+    : round(measured.databaseCpuMs / Math.max(1, operations), 2);
 }
 
 /**

@@ -76,7 +76,8 @@ export class WebhookDispatcher<M extends object> {
   private resumeWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private readonly shutdown = abortControllerForManyListeners();
-  private readonly targets = new Map<string, { origin: string; path: string }>();
+  /** the last URL delivered to, parsed (an emulator delivers to one URL, the app's webhook route) */
+  private lastTarget: { url: string; origin: string; path: string } | undefined;
 
   constructor(
     private readonly name: string,
@@ -264,18 +265,13 @@ export class WebhookDispatcher<M extends object> {
     }
   }
 
-  /** Origin and path of a webhook URL; every delivery of an emulator goes to the same one or two. */
+  /** Origin and path of a webhook URL, parsed again only when the URL changes. */
   private target(url: string): { origin: string; path: string } {
-    let target = this.targets.get(url);
-    if (!target) {
+    if (this.lastTarget?.url !== url) {
       const parsed = new URL(url);
-      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
-      if (this.targets.size > 100) {
-        this.targets.clear();
-      }
-      this.targets.set(url, target);
+      this.lastTarget = { url, origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
     }
-    return target;
+    return this.lastTarget;
   }
 
   /** false when the emulator shuts down first */

@@ -3,7 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { PreparingClient } from './preparing-client';
 
-export interface DatabaseTimeouts {
+/** How the pool connects and sends statements. */
+export interface DatabaseOptions {
   /** server-side statement_timeout; 0 = none */
   statementTimeoutMs: number;
   /** connecting, and waiting for a free pooled connection; 0 = forever */
@@ -18,7 +19,7 @@ export class DatabaseModule {
   static forRoot(
     url: string,
     poolSize: number,
-    timeouts: DatabaseTimeouts = { statementTimeoutMs: 0, connectTimeoutMs: 0 },
+    options: DatabaseOptions = { statementTimeoutMs: 0, connectTimeoutMs: 0 },
   ): DynamicModule {
     return {
       module: DatabaseModule,
@@ -37,10 +38,10 @@ export class DatabaseModule {
           extra: {
             max: poolSize,
             // a runaway query or an exhausted pool fails the request instead of hanging it
-            ...(timeouts.statementTimeoutMs > 0 ? { statement_timeout: timeouts.statementTimeoutMs } : {}),
-            ...(timeouts.connectTimeoutMs > 0 ? { connectionTimeoutMillis: timeouts.connectTimeoutMs } : {}),
+            ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
+            ...(options.connectTimeoutMs > 0 ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
             // pg-pool's own extension point: the client class its connections are made with
-            ...(timeouts.preparedStatements ? { Client: PreparingClient } : {}),
+            ...(options.preparedStatements ? { Client: PreparingClient } : {}),
           },
           // failures surface as exceptions and are logged once by the exception filter
           logging: false,

@@ -7,7 +7,7 @@ export const MAX_NAMED_STATEMENTS = 1_000;
  * The pg client the pool creates when prepared statements are on (DATABASE_PREPARED_STATEMENTS): every statement
  * with parameters runs as a named prepared statement, parsed once per connection. Unnamed, PostgreSQL parses,
  * analyses and plans the same text on every execution; named, it binds and runs, and after five runs may keep a
- * generic plan (its standard rule). A 20,000-charge rebilling pass measured about a third less PostgreSQL CPU per
+ * generic plan (its standard rule). A 20,000-charge rebilling pass measured a quarter less PostgreSQL CPU per
  * charge (docs/performance.md, fifth pass). Texts are named in the order first seen (`s1`, `s2`, …), so a name
  * never stands for two texts, and capped, so SQL built with a varying shape cannot grow the server's statements
  * per session without bound. Statements without parameters (BEGIN, COMMIT) keep the simple protocol.
