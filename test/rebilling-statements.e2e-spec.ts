@@ -1,3 +1,4 @@
+import { InboxService } from '../src/inbox/inbox.service';
 import { RebillFaultPoints } from '../src/rebilling/rebill-fault-points';
 import { RebillRunSummary } from '../src/rebilling/rebilling.service';
 import { dueCleverbridgeSubscription, OPERATOR } from './support/flows';
@@ -97,4 +98,77 @@ it('cancelled while its charge was at the gateway: captured, and the subscriptio
   expect(after.attempts[0]).toMatchObject({ status: 'captured' });
   // the paid period moved the schedule on, as the locked path does for a cancelled subscription
   expect(new Date(after.nextBillingAt).getTime()).toBeGreaterThan(new Date(before.nextBillingAt).getTime());
+});
+
+it('charges that finish together: one write for all, and one cancelled meanwhile stays cancelled', async () => {
+  const subs = [];
+  for (let i = 0; i < 4; i += 1) {
+    subs.push(await dueCleverbridgeSubscription(app, 1));
+  }
+  const [cancelled, ...others] = subs;
+  if (!cancelled) {
+    throw new Error('no subscription');
+  }
+  await app.http.get('/sandbox/cleverbridge/webhooks/idle').query({ timeoutMs: 5000 }).expect(200);
+  await app.http.post('/ops/inbox/process').set(OPERATOR).expect(200);
+  await app.http.post('/sandbox/faults/cleverbridge').send({ lostWebhookRate: 1 }).expect(200);
+  // every charge waits at the fault point until all four have their answer, then all go on in the same turn
+  const waiting: (() => void)[] = [];
+  app.app.get(RebillFaultPoints).arm({
+    afterGatewayCall: async (call) => {
+      if (call.subscriptionId === cancelled.id) {
+        await app.http.post(`/v1/subscriptions/${cancelled.id}/cancel`).set(API).expect(200);
+      }
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        if (waiting.length === subs.length) {
+          waiting.forEach((release) => release());
+        }
+      });
+    },
+  });
+  recorder.start();
+  let summary: RebillRunSummary;
+  try {
+    summary = await run();
+  } finally {
+    app.app.get(RebillFaultPoints).disarm();
+  }
+  const grouped = recorder.stop().filter((s) => /\bunnest\(\$1::uuid\[\], \$2::xid\[\]/.test(s));
+  expect(summary).toMatchObject({ claimed: 4, captured: 4, errors: 0 });
+  expect(grouped).toHaveLength(1);
+  expect((await subscription(cancelled.id)).status).toBe('cancelled');
+  for (const s of [cancelled, ...others]) {
+    const after = await subscription(s.id);
+    expect(after.attempts[0]).toMatchObject({ status: 'captured' });
+    expect(after.attempts[0]?.tries).toHaveLength(1);
+  }
+  for (const s of others) {
+    expect((await subscription(s.id)).status).toBe('active');
+  }
+  await app.http.delete('/sandbox/faults/cleverbridge').expect(204);
+});
+
+// last in the file: it leaves the inbox worker without its wake-up (stored events wait for /ops/inbox/process)
+it('the notifications of charges handled together look up their attempts in one statement', async () => {
+  app.app.get(InboxService).onWake(() => undefined);
+  const subs = [];
+  for (let i = 0; i < 6; i += 1) {
+    subs.push(await dueCleverbridgeSubscription(app, 1));
+  }
+  await app.http.get('/sandbox/cleverbridge/webhooks/idle').query({ timeoutMs: 5000 }).expect(200);
+  await app.http.post('/ops/inbox/process').set(OPERATOR).expect(200);
+  expect(await run()).toMatchObject({ claimed: 6, captured: 6, errors: 0 });
+  // the six PaidOrderNotifications stored, not yet processed
+  await app.http.get('/sandbox/cleverbridge/webhooks/idle').query({ timeoutMs: 5000 }).expect(200);
+  recorder.start();
+  const res = await app.http.post('/ops/inbox/process').set(OPERATOR).expect(200);
+  const lookups = recorder.stop().filter((s) => /\bFROM rebill_attempts\b/.test(s));
+  // confirmations of what each charge recorded: nothing to change
+  expect(res.body).toMatchObject({ ignored: 6, failed: 0, retried: 0 });
+  expect(lookups.length).toBeGreaterThanOrEqual(1);
+  expect(lookups.length).toBeLessThanOrEqual(2);
+  for (const s of subs) {
+    expect((await subscription(s.id)).attempts[0]).toMatchObject({ status: 'captured' });
+  }
 });

@@ -17,6 +17,30 @@ export interface OutboxMessageInput {
   secret?: string;
 }
 
+/** The columns an enqueue writes and their SQL types, in the order of `OutboxService.columnValues`. */
+export const OUTBOX_INSERT_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ['kind', 'text'],
+  ['aggregate_id', 'text'],
+  ['dedupe_key', 'text'],
+  ['payload', 'jsonb'],
+  ['sealed_secret', 'text'],
+  ['next_attempt_at', 'timestamptz'],
+];
+
+const INSERT_INTO = `INSERT INTO outbox_messages (${OUTBOX_INSERT_COLUMNS.map(([name]) => name).join(', ')})`;
+
+/**
+ * The enqueue of one message per row of `from` (a relation with the columns `<prefix><name>` of
+ * OUTBOX_INSERT_COLUMNS, typed) whose kind is not null: the messages of a grouped statement.
+ */
+export function insertOutboxMessagesFrom(from: string, prefix: string): string {
+  const columns = OUTBOX_INSERT_COLUMNS.map(([name]) => `${prefix}${name}`);
+  return (
+    `${INSERT_INTO} SELECT ${columns.join(', ')} FROM ${from} ` +
+    `WHERE ${prefix}kind IS NOT NULL ON CONFLICT (dedupe_key) DO NOTHING`
+  );
+}
+
 export type OutboxReplaySelector = { ids: string[] } | { paymentId: string } | { all: true };
 
 /** Resolves a `{name}` placeholder in a message path from local state at send time (e.g. Cleeng's payment id). */
@@ -58,22 +82,25 @@ export class OutboxService {
     firstParam: number,
     from?: string,
   ): { sql: string; params: unknown[] } {
-    this.enqueued += 1;
     const p = (i: number): string => `$${firstParam + i}`;
     const values = `${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}::jsonb, ${p(4)}, ${p(5)}::timestamptz`;
     return {
-      sql:
-        `INSERT INTO outbox_messages (kind, aggregate_id, dedupe_key, payload, sealed_secret, next_attempt_at) ` +
-        `${from ? `SELECT ${values} FROM ${from}` : `VALUES (${values})`} ON CONFLICT (dedupe_key) DO NOTHING`,
-      params: [
-        message.kind,
-        message.aggregateId,
-        message.dedupeKey,
-        JSON.stringify(message.payload),
-        message.secret === undefined ? null : this.cipher.encrypt(message.secret),
-        this.clock.now(),
-      ],
+      sql: `${INSERT_INTO} ${from ? `SELECT ${values} FROM ${from}` : `VALUES (${values})`} ON CONFLICT (dedupe_key) DO NOTHING`,
+      params: this.columnValues(message),
     };
+  }
+
+  /** One message's values for `insertFrom` / `insertOutboxMessagesFrom` (payload as JSON text, the secret sealed). */
+  columnValues(message: OutboxMessageInput): [string, string, string, string, string | null, Date] {
+    this.enqueued += 1;
+    return [
+      message.kind,
+      message.aggregateId,
+      message.dedupeKey,
+      JSON.stringify(message.payload),
+      message.secret === undefined ? null : this.cipher.encrypt(message.secret),
+      this.clock.now(),
+    ];
   }
 
   /**

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
+import { GroupCommit } from '../common/database/group-commit';
 import { rowToEntity } from '../common/database/row-lock';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { GatewayEvent } from '../gateways/gateway.provider';
@@ -20,6 +21,14 @@ import { isUuid } from '../common/ids/uuid';
 /** A stored gateway event, with the gateway it came from. */
 export type ConnectorEvent = GatewayEvent & { gateway: string };
 
+/** What finds a notification's attempt (see `findAttempt`). */
+interface AttemptLookup {
+  reference: string | null;
+  keyOwner: string | null;
+  gateway: string;
+  externalPaymentId: string | null;
+}
+
 /**
  * Gateway notifications about what the connector manages itself: rebill attempts, one-off purchases and
  * connector-managed subscriptions. `handle` answers undefined for anything else, so the gateway events router
@@ -32,6 +41,14 @@ export type ConnectorEvent = GatewayEvent & { gateway: string };
 @Injectable()
 export class ConnectorEventsHandler {
   private readonly logger = new Logger(ConnectorEventsHandler.name);
+  private readonly attemptLookups = new GroupCommit<AttemptLookup, Record<string, unknown> | null>(
+    async (batch) => {
+      const found = await this.lookUpAttempts(batch.flat());
+      let next = 0;
+      return batch.map((lookups) => lookups.map(() => found[next++] ?? null));
+    },
+    { maxItems: 100, maxInFlight: 2 },
+  );
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -71,27 +88,48 @@ export class ConnectorEventsHandler {
 
   /**
    * The attempt the event is about: by our reference, else by the attempt id inside the key, else by the gateway's
-   * payment id. One plain statement (every notification of a rebill asks this; the ORM's finder cost more CPU than
-   * the lookup).
+   * payment id. The lookups of notifications handled at the same time go to one statement (every notification of a
+   * rebill asks this, and a pass's notifications arrive together): each keeps its own lateral lookup and order.
    */
   private async findAttempt(event: ConnectorEvent): Promise<RebillAttemptEntity | null> {
     const { reference, keyOwner } = this.ids(event);
-    const rows: Record<string, unknown>[] = await this.db.query(
-      `SELECT * FROM rebill_attempts
-        WHERE id = ANY($1::uuid[]) OR (gateway = $2 AND external_payment_id = $3)
-        ORDER BY CASE id WHEN $4::uuid THEN 0 WHEN $5::uuid THEN 1 ELSE 2 END
-        LIMIT 1`,
+    const [row] = await this.attemptLookups.submit([
+      {
+        reference: reference ?? null,
+        keyOwner: keyOwner ?? null,
+        gateway: event.gateway,
+        externalPaymentId: event.externalPaymentId ?? null,
+      },
+    ]);
+    return row ? rowToEntity<RebillAttemptEntity>(this.db.getMetadata(RebillAttemptEntity), row) : null;
+  }
+
+  /** One statement for the lookups submitted together; per lookup, its attempt's row or null. */
+  private async lookUpAttempts(
+    lookups: readonly AttemptLookup[],
+  ): Promise<(Record<string, unknown> | null)[]> {
+    const rows: (Record<string, unknown> & { lookup: number })[] = await this.db.query(
+      `SELECT l.n::int AS lookup, a.*
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY
+              AS l(reference, key_owner, gateway, external_payment_id, n)
+         CROSS JOIN LATERAL (
+           SELECT * FROM rebill_attempts a
+            WHERE a.id = l.reference OR a.id = l.key_owner
+               OR (a.gateway = l.gateway AND a.external_payment_id = l.external_payment_id)
+            ORDER BY CASE a.id WHEN l.reference THEN 0 WHEN l.key_owner THEN 1 ELSE 2 END
+            LIMIT 1) a`,
       [
-        [reference, keyOwner].filter((id) => id !== undefined),
-        event.gateway,
-        event.externalPaymentId ?? null,
-        reference ?? null,
-        keyOwner ?? null,
+        lookups.map((l) => l.reference),
+        lookups.map((l) => l.keyOwner),
+        lookups.map((l) => l.gateway),
+        lookups.map((l) => l.externalPaymentId),
       ],
     );
-    return rows[0]
-      ? rowToEntity<RebillAttemptEntity>(this.db.getMetadata(RebillAttemptEntity), rows[0])
-      : null;
+    const found: (Record<string, unknown> | null)[] = lookups.map(() => null);
+    for (const row of rows) {
+      found[row.lookup - 1] = row;
+    }
+    return found;
   }
 
   private async paid(event: ConnectorEvent): Promise<InboxOutcome | undefined> {

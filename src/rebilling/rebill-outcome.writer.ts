@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { GroupCommit } from '../common/database/group-commit';
 import { Money } from '../common/money/money';
 import { decline as makeDecline, Decline } from '../gateways/decline-codes';
 import { GatewayCallOutcome } from '../gateways/gateway-call';
@@ -25,7 +26,8 @@ import {
   lockSubscriptionAndAttempt,
   setClause,
   updateAttemptAndSubscription,
-  updateAttemptAndSubscriptionIfUnchanged,
+  PairWrite,
+  updateAttemptsAndSubscriptionsIfUnchanged,
 } from './rebill-row-sql';
 
 const MAX_TRIES_KEPT = 50;
@@ -67,6 +69,15 @@ export interface DecidedAttempt {
 @Injectable()
 export class RebillOutcomeWriter {
   private readonly logger = new Logger(RebillOutcomeWriter.name);
+  /** captured rebills of charges that finish together: one statement (and one commit) for all of them */
+  private readonly capturedWrites = new GroupCommit<PairWrite, boolean>(
+    async (batch) => {
+      const written = await updateAttemptsAndSubscriptionsIfUnchanged(this.db.manager, batch.flat());
+      let next = 0;
+      return batch.map((writes) => writes.map(() => written[next++] === true));
+    },
+    { maxItems: 100, maxInFlight: 4 },
+  );
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -78,9 +89,9 @@ export class RebillOutcomeWriter {
 
   /**
    * If the attempt moved on meanwhile (a notification settled it, or another instance whose lease ours replaced
-   * wrote the same answer first), nothing is written twice. The common outcome, captured, is one statement when the
-   * pass knows the versions of both rows it read: written only if neither row changed since (then the locked fresh
-   * read would have read the same rows and decided the same). Otherwise, three statements besides BEGIN/COMMIT at
+   * wrote the same answer first), nothing is written twice. The common outcome, captured, is one statement (shared
+   * with the charges that finish together) when the pass knows the versions of both rows it read: written only if
+   * neither row changed since (then the locked fresh read would have read the same rows and decided the same). Otherwise, three statements besides BEGIN/COMMIT at
    * most: the fresh locked read of both rows, their update, and the Cleeng report (outbox) when there is one.
    */
   async apply(
@@ -119,7 +130,8 @@ export class RebillOutcomeWriter {
   }
 
   /**
-   * `writeCaptured` of the rows as read, in one statement conditional on their versions. False (nothing written)
+   * `writeCaptured` of the rows as read, conditional on their versions, in one statement with the captured rebills
+   * of the charges that finish at the same time (each pair written or not on its own). False (nothing written)
    * when either row changed since, or when the report would also link a new Cleeng subscription (two messages and
    * a column: the locked path does that).
    */
@@ -137,24 +149,26 @@ export class RebillOutcomeWriter {
     if (report?.creates) {
       return false;
     }
-    return updateAttemptAndSubscriptionIfUnchanged(
-      this.db.manager,
+    const [written] = await this.capturedWrites.submit([
       {
-        id: attempt.id,
-        version: read.attemptVersion,
-        changes: {
-          ...this.capturedAttempt(
-            attempt,
-            decision.externalPaymentId ?? null,
-            now,
-            triesAfter(attempt, decision, answer, now),
-          ),
-          status: attemptTransition(attempt.status, 'captured'),
+        attempt: {
+          id: attempt.id,
+          version: read.attemptVersion,
+          changes: {
+            ...this.capturedAttempt(
+              attempt,
+              decision.externalPaymentId ?? null,
+              now,
+              triesAfter(attempt, decision, answer, now),
+            ),
+            status: attemptTransition(attempt.status, 'captured'),
+          },
         },
+        subscription: { id: sub.id, version: read.subVersion, changes: this.advanced(sub, attempt, now) },
+        ...(report ? { message: this.outbox.columnValues(report.message) } : {}),
       },
-      { id: sub.id, version: read.subVersion, changes: this.advanced(sub, attempt, now) },
-      report ? (first, from) => this.outbox.insertFrom(report.message, first, from) : undefined,
-    );
+    ]);
+    return written === true;
   }
 
   /** The period is paid but the schedule did not move (it always moves in the same transaction): repair it. */

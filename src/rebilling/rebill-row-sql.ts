@@ -1,5 +1,6 @@
 import { EntityManager, EntityMetadata } from 'typeorm';
 import { returnedRows } from '../common/database/query-result';
+import { insertOutboxMessagesFrom, OUTBOX_INSERT_COLUMNS } from '../outbox/outbox.service';
 import { rowToEntity } from '../common/database/row-lock';
 import { ConnectorSubscriptionEntity } from '../subscriptions/subscription.entity';
 import { RebillAttemptEntity } from './rebill-attempt.entity';
@@ -17,6 +18,8 @@ interface WritableColumn {
   databaseName: string;
   to: ((value: unknown) => unknown) | undefined;
   jsonb: boolean;
+  /** the column's SQL type (the element type of a grouped statement's array) */
+  sqlType: string;
 }
 
 const writableColumns = new WeakMap<EntityMetadata, Map<string, WritableColumn>>();
@@ -40,10 +43,17 @@ function writableColumn(metadata: EntityMetadata, property: string): WritableCol
       databaseName: found.databaseName,
       to: transformer ? (value: unknown): unknown => transformer.to(value) : undefined,
       jsonb: found.type === 'jsonb',
+      sqlType: metadata.connection.driver.normalizeType(found),
     };
     columns.set(property, column);
   }
   return column;
+}
+
+function storedValue(column: WritableColumn, value: unknown): unknown {
+  const stored: unknown = column.to ? column.to(value) : value;
+  // the driver would send a JS array as a PostgreSQL array literal: jsonb gets JSON text
+  return column.jsonb && stored !== null ? JSON.stringify(stored) : stored;
 }
 
 /** `"column" = $n, ...` for the changed properties (undefined = unchanged), plus `updated_at = now()`. */
@@ -58,9 +68,7 @@ export function setClause(
       continue;
     }
     const column = writableColumn(metadata, property);
-    const stored: unknown = column.to ? column.to(value) : value;
-    // the driver would send a JS array as a PostgreSQL array literal: jsonb gets JSON text
-    params.push(column.jsonb && stored !== null ? JSON.stringify(stored) : stored);
+    params.push(storedValue(column, value));
     assignments.push(`"${column.databaseName}" = $${params.length}`);
   }
   if (metadata.updateDateColumn) {
@@ -92,44 +100,121 @@ export async function updateAttemptAndSubscription(
   );
 }
 
+/** A row's changes, applied only if the row is still the version (`xmin`) the caller read. */
+export interface VersionedChange {
+  id: string;
+  version: string;
+  /** the same properties in every write of one statement (undefined = unchanged) */
+  changes: Readonly<Record<string, unknown>>;
+}
+
+/** One attempt and its subscription, and the outbox message written with them (its `columnValues`), if any. */
+export interface PairWrite {
+  attempt: VersionedChange;
+  subscription: VersionedChange;
+  message?: readonly unknown[];
+}
+
+/** `changes` as columns of a grouped statement: one typed array parameter per property, `"column" = i.<alias>`. */
+function groupedColumns(
+  metadata: EntityMetadata,
+  rows: readonly Readonly<Record<string, unknown>>[],
+  alias: string,
+  params: unknown[],
+): { arrays: string[]; names: string[]; set: string } {
+  const properties = Object.keys(rows[0] ?? {}).filter((property) => rows[0]?.[property] !== undefined);
+  const arrays: string[] = [];
+  const names: string[] = [];
+  const assignments: string[] = [];
+  properties.forEach((property, i) => {
+    const column = writableColumn(metadata, property);
+    params.push(
+      rows.map((changes) => {
+        if (!(property in changes) || Object.keys(changes).length !== Object.keys(rows[0] ?? {}).length) {
+          throw new Error(`grouped ${metadata.tableName} write: every row must change the same properties`);
+        }
+        return storedValue(column, changes[property]);
+      }),
+    );
+    arrays.push(`$${params.length}::${column.sqlType}[]`);
+    names.push(`${alias}${i}`);
+    assignments.push(`"${column.databaseName}" = i.${alias}${i}`);
+  });
+  if (metadata.updateDateColumn) {
+    assignments.push(`"${metadata.updateDateColumn.databaseName}" = now()`);
+  }
+  return { arrays, names, set: assignments.join(', ') };
+}
+
 /**
- * The attempt's and the subscription's changes (and an outbox message, e.g. the Cleeng report) in one statement
- * and one transaction, applied only if both rows are still the versions (`xmin`) the caller read: any change since
- * (a notification, a cancel, another instance's lease) fails the condition, and nothing is written. The
- * subscription's row is locked before the attempt's, the order every writer keeps. True when written.
+ * Attempts and their subscriptions' changes (and an outbox message each, e.g. the Cleeng report), for several
+ * charges in one statement and one transaction. Each pair is written only if both its rows are still the versions
+ * (`xmin`) the caller read, all of the pair or nothing: any change since (a notification, a cancel, another
+ * instance's lease) fails that pair's condition, and the others are written. Subscriptions are locked in id order,
+ * each before its attempt (the order every writer keeps). Per write: whether it was written.
  */
-export async function updateAttemptAndSubscriptionIfUnchanged(
+export async function updateAttemptsAndSubscriptionsIfUnchanged(
   db: EntityManager,
-  attempt: { id: string; version: string; changes: Readonly<Record<string, unknown>> },
-  subscription: { id: string; version: string; changes: Readonly<Record<string, unknown>> },
-  message?: (firstParam: number, from: string) => { sql: string; params: unknown[] },
-): Promise<boolean> {
-  const params: unknown[] = [attempt.id, subscription.id, attempt.version, subscription.version];
-  const attemptSet = setClause(db.connection.getMetadata(RebillAttemptEntity), attempt.changes, params);
-  const subscriptionSet = setClause(
-    db.connection.getMetadata(ConnectorSubscriptionEntity),
-    subscription.changes,
+  writes: readonly PairWrite[],
+): Promise<boolean[]> {
+  if (writes.length === 0) {
+    return [];
+  }
+  const params: unknown[] = [
+    writes.map((w) => w.attempt.id),
+    writes.map((w) => w.attempt.version),
+    writes.map((w) => w.subscription.id),
+    writes.map((w) => w.subscription.version),
+  ];
+  const attempt = groupedColumns(
+    db.connection.getMetadata(RebillAttemptEntity),
+    writes.map((w) => w.attempt.changes),
+    'a',
     params,
   );
-  const insert = message?.(params.length + 1, 'changed');
-  const rows = returnedRows(
+  const subscription = groupedColumns(
+    db.connection.getMetadata(ConnectorSubscriptionEntity),
+    writes.map((w) => w.subscription.changes),
+    's',
+    params,
+  );
+  const messageArrays = OUTBOX_INSERT_COLUMNS.map(([, type], column) => {
+    params.push(writes.map((w) => w.message?.[column] ?? null));
+    return `$${params.length}::${type}[]`;
+  });
+  const rows = returnedRows<{ id: string }>(
     await db.query(
-      `WITH locked AS (
-         SELECT id FROM connector_subscriptions WHERE id = $2 AND xmin = $4::xid FOR UPDATE),
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::xid[], $3::uuid[], $4::xid[], ${[
+           ...attempt.arrays,
+           ...subscription.arrays,
+           ...messageArrays,
+         ].join(', ')})
+           AS i(attempt_id, attempt_version, subscription_id, subscription_version, ${[
+             ...attempt.names,
+             ...subscription.names,
+             ...OUTBOX_INSERT_COLUMNS.map(([name]) => `m_${name}`),
+           ].join(', ')})),
+       locked AS (
+         SELECT s.id FROM connector_subscriptions s
+           JOIN input i ON s.id = i.subscription_id AND s.xmin = i.subscription_version
+          ORDER BY s.id FOR UPDATE OF s),
        attempt AS (
-         UPDATE rebill_attempts SET ${attemptSet} FROM locked
-          WHERE rebill_attempts.id = $1 AND rebill_attempts.subscription_id = locked.id
-            AND rebill_attempts.xmin = $3::xid
-          RETURNING rebill_attempts.id),
+         UPDATE rebill_attempts a SET ${attempt.set}
+           FROM input i JOIN locked l ON l.id = i.subscription_id
+          WHERE a.id = i.attempt_id AND a.subscription_id = i.subscription_id AND a.xmin = i.attempt_version
+          RETURNING a.subscription_id),
        changed AS (
-         UPDATE connector_subscriptions SET ${subscriptionSet} FROM attempt
-          WHERE connector_subscriptions.id = $2 RETURNING connector_subscriptions.id)
-       ${insert ? `, report AS (${insert.sql})` : ''}
+         UPDATE connector_subscriptions s SET ${subscription.set}
+           FROM input i JOIN attempt t ON t.subscription_id = i.subscription_id
+          WHERE s.id = i.subscription_id RETURNING s.id),
+       report AS (${insertOutboxMessagesFrom('input i JOIN changed c ON c.id = i.subscription_id', 'i.m_')})
        SELECT id FROM changed`,
-      insert ? [...params, ...insert.params] : params,
+      params,
     ),
   );
-  return rows.length > 0;
+  const written = new Set(rows.map((r) => r.id));
+  return writes.map((w) => written.has(w.subscription.id));
 }
 
 const selectLists = new WeakMap<EntityMetadata, string>();
