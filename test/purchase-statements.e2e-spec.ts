@@ -4,7 +4,8 @@ import { OrderEntity } from '../src/orders/order.entity';
 import { PaymentDetailsEntity } from '../src/payment-details/payment-details.entity';
 import { PaymentEntity } from '../src/payments/payment.entity';
 import { PaymentStateService } from '../src/payments/payment-state.service';
-import { createOrder, pay } from './support/flows';
+import { InboxService } from '../src/inbox/inbox.service';
+import { createOrder, OPERATOR, pay } from './support/flows';
 import { ownDatabase, QUIET_WORKERS, StatementRecorder } from './support/statements';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
@@ -169,5 +170,26 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
     expect((await db.getRepository(PaymentEntity).findOneByOrFail({ id: pending.id })).status).toBe(
       'pending',
     );
+  });
+  // last: it leaves the inbox worker without its wake-up (stored events wait for /ops/inbox/process)
+  it('the notifications of purchases handled together look up their payments in one statement', async () => {
+    app.app.get(InboxService).onWake(() => undefined);
+    const payments = [await purchase(), await purchase(), await purchase()];
+    await app.http.post('/sandbox/adyen/webhooks/resume').expect(200);
+    await app.http.get('/sandbox/adyen/webhooks/idle').query({ timeoutMs: 5000 }).expect(200);
+    recorder.start();
+    const res = await app.http.post('/ops/inbox/process').set(OPERATOR).expect(200);
+    const lookups = recorder
+      .stop()
+      .filter((s) => /^\s*SELECT\b[^;]*\bFROM payments\b/.test(s) && !/FOR UPDATE/.test(s));
+    const handled = res.body as { done: number; ignored: number; failed: number; retried: number };
+    expect(handled).toMatchObject({ failed: 0, retried: 0 });
+    // at least one notification per purchase, all confirming what the request path recorded
+    expect(handled.done + handled.ignored).toBeGreaterThanOrEqual(payments.length);
+    expect(lookups.length).toBeGreaterThanOrEqual(1);
+    expect(lookups.length).toBeLessThanOrEqual(2);
+    for (const id of payments) {
+      expect((await db.getRepository(PaymentEntity).findOneByOrFail({ id })).status).toBe('captured');
+    }
   });
 });

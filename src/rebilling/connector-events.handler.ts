@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { GroupCommit } from '../common/database/group-commit';
+import { GroupCommit, itemByItem } from '../common/database/group-commit';
+import { rowsByLookup } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { GatewayEvent } from '../gateways/gateway.provider';
@@ -42,11 +43,7 @@ interface AttemptLookup {
 export class ConnectorEventsHandler {
   private readonly logger = new Logger(ConnectorEventsHandler.name);
   private readonly attemptLookups = new GroupCommit<AttemptLookup, Record<string, unknown> | null>(
-    async (batch) => {
-      const found = await this.lookUpAttempts(batch.flat());
-      let next = 0;
-      return batch.map((lookups) => lookups.map(() => found[next++] ?? null));
-    },
+    itemByItem((lookups) => this.lookUpAttempts(lookups)),
     { maxItems: 100, maxInFlight: 2 },
   );
 
@@ -125,11 +122,7 @@ export class ConnectorEventsHandler {
         lookups.map((l) => l.externalPaymentId),
       ],
     );
-    const found: (Record<string, unknown> | null)[] = lookups.map(() => null);
-    for (const row of rows) {
-      found[row.lookup - 1] = row;
-    }
-    return found;
+    return rowsByLookup(rows, lookups.length);
   }
 
   private async paid(event: ConnectorEvent): Promise<InboxOutcome | undefined> {

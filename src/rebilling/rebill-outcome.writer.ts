@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { GroupCommit } from '../common/database/group-commit';
+import { GroupCommit, itemByItem } from '../common/database/group-commit';
 import { Money } from '../common/money/money';
 import { decline as makeDecline, Decline } from '../gateways/decline-codes';
 import { GatewayCallOutcome } from '../gateways/gateway-call';
@@ -71,11 +71,7 @@ export class RebillOutcomeWriter {
   private readonly logger = new Logger(RebillOutcomeWriter.name);
   /** captured rebills of charges that finish together: one statement (and one commit) for all of them */
   private readonly capturedWrites = new GroupCommit<PairWrite, boolean>(
-    async (batch) => {
-      const written = await updateAttemptsAndSubscriptionsIfUnchanged(this.db.manager, batch.flat());
-      let next = 0;
-      return batch.map((writes) => writes.map(() => written[next++] === true));
-    },
+    itemByItem((writes) => updateAttemptsAndSubscriptionsIfUnchanged(this.db.manager, writes)),
     { maxItems: 100, maxInFlight: 4 },
   );
 

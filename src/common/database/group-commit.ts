@@ -8,6 +8,17 @@ export interface GroupCommitLimits {
 /** One statement for the callers' items; per caller, per item: its result. */
 export type GroupStatement<Item, Result> = (batch: readonly (readonly Item[])[]) => Promise<Result[][]>;
 
+/** A statement over all the callers' items as one list, answering item by item in the same order. */
+export function itemByItem<Item, Result>(
+  statement: (items: readonly Item[]) => Promise<Result[]>,
+): GroupStatement<Item, Result> {
+  return async (batch) => {
+    const results = await statement(batch.flat());
+    let next = 0;
+    return batch.map((items) => items.map(() => results[next++] as Result));
+  };
+}
+
 interface Waiter<Item, Result> {
   items: readonly Item[];
   resolve(results: Result[]): void;
@@ -30,7 +41,7 @@ function rowSpecific(err: unknown): boolean {
 
 /**
  * Group commit: the items of concurrent callers go to PostgreSQL in one autocommit statement (one round trip, one
- * commit) instead of one each. A caller waits at most for the statement in flight before it plus its own (no timer:
+ * commit) instead of one each; a lookup can be grouped the same way. A caller waits at most for the statement in flight before it plus its own (no timer:
  * with a free slot its items leave in the next event-loop turn), and its promise settles only after the statement
  * that holds its items has returned, i.e. committed. A failed statement rejects every caller in it, so nobody
  * acts on a write that did not happen; a data error retries each caller alone.

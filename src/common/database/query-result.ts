@@ -13,3 +13,18 @@ export function returnedRows<T>(result: unknown): T[] {
   }
   return (Array.isArray(result) ? result : []) as T[];
 }
+
+/**
+ * The rows of a grouped lookup (`unnest(…) WITH ORDINALITY`, the ordinal returned as `lookup`), one per lookup in
+ * order: null where a lookup found nothing.
+ */
+export function rowsByLookup<Row extends { lookup: number }>(
+  rows: readonly Row[],
+  lookups: number,
+): (Row | null)[] {
+  const found: (Row | null)[] = Array.from({ length: lookups }, () => null);
+  for (const row of rows) {
+    found[row.lookup - 1] = row;
+  }
+  return found;
+}
