@@ -87,8 +87,9 @@ export class RebillOutcomeWriter {
    * If the attempt moved on meanwhile (a notification settled it, or another instance whose lease ours replaced
    * wrote the same answer first), nothing is written twice. The common outcome, captured, is one statement (shared
    * with the charges that finish together) when the pass knows the versions of both rows it read: written only if
-   * neither row changed since (then the locked fresh read would have read the same rows and decided the same). Otherwise, three statements besides BEGIN/COMMIT at
-   * most: the fresh locked read of both rows, their update, and the Cleeng report (outbox) when there is one.
+   * neither row changed since (then the locked fresh read would have read the same rows and decided the same).
+   * Otherwise, three statements besides BEGIN/COMMIT at most: the fresh locked read of both rows, their update, and
+   * the Cleeng report (outbox) when there is one.
    */
   async apply(
     decided: DecidedAttempt,
