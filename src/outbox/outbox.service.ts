@@ -82,8 +82,7 @@ export class OutboxService {
     firstParam: number,
     from?: string,
   ): { sql: string; params: unknown[] } {
-    const p = (i: number): string => `$${firstParam + i}`;
-    const values = `${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}::jsonb, ${p(4)}, ${p(5)}::timestamptz`;
+    const values = OUTBOX_INSERT_COLUMNS.map(([, type], i) => `$${firstParam + i}::${type}`).join(', ');
     return {
       sql: `${INSERT_INTO} ${from ? `SELECT ${values} FROM ${from}` : `VALUES (${values})`} ON CONFLICT (dedupe_key) DO NOTHING`,
       params: this.columnValues(message),

@@ -122,20 +122,18 @@ function groupedColumns(
   alias: string,
   params: unknown[],
 ): { arrays: string[]; names: string[]; set: string } {
-  const properties = Object.keys(rows[0] ?? {}).filter((property) => rows[0]?.[property] !== undefined);
+  const changed = (changes: Readonly<Record<string, unknown>>): string[] =>
+    Object.keys(changes).filter((property) => changes[property] !== undefined);
+  const properties = changed(rows[0] ?? {});
+  if (rows.some((changes) => changed(changes).join() !== properties.join())) {
+    throw new Error(`grouped ${metadata.tableName} write: every row must change the same properties`);
+  }
   const arrays: string[] = [];
   const names: string[] = [];
   const assignments: string[] = [];
   properties.forEach((property, i) => {
     const column = writableColumn(metadata, property);
-    params.push(
-      rows.map((changes) => {
-        if (!(property in changes) || Object.keys(changes).length !== Object.keys(rows[0] ?? {}).length) {
-          throw new Error(`grouped ${metadata.tableName} write: every row must change the same properties`);
-        }
-        return storedValue(column, changes[property]);
-      }),
-    );
+    params.push(rows.map((changes) => storedValue(column, changes[property])));
     arrays.push(`$${params.length}::${column.sqlType}[]`);
     names.push(`${alias}${i}`);
     assignments.push(`"${column.databaseName}" = i.${alias}${i}`);

@@ -43,8 +43,8 @@ function rowSpecific(err: unknown): boolean {
  * Group commit: the items of concurrent callers go to PostgreSQL in one autocommit statement (one round trip, one
  * commit) instead of one each; lookups can be grouped the same way. A caller waits at most for the statement in
  * flight before it plus its own (no timer: with a free slot its items leave in the next event-loop turn), and its
- * promise settles only after the statement that holds its items has returned, i.e. committed. A failed statement rejects every caller in it, so nobody
- * acts on a write that did not happen; a data error retries each caller alone.
+ * promise settles only after the statement that holds its items has returned, i.e. committed. A failed statement
+ * rejects every caller in it, so nobody acts on a write that did not happen; a data error retries each caller alone.
  */
 export class GroupCommit<Item, Result> {
   private queue: Waiter<Item, Result>[] = [];
