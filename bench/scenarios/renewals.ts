@@ -36,6 +36,28 @@ async function processedSince(
   return { done: Number(r?.done ?? 0), failed: Number(r?.failed ?? 0), open: Number(r?.open ?? 0) };
 }
 
+/**
+ * Progress while the renewals run, cheaply: the payments by status, less the captured ones whose report still
+ * waits (found through the small partial index of undelivered messages). The exact check above probes the
+ * outbox twice per payment: 22 ms per poll at 3,000 renewals, every 100 ms, a sixth of PostgreSQL's CPU in the
+ * measured phase taken by the bench itself; it now runs only to confirm the end.
+ */
+async function progressSince(ctx: BenchContext, since: Date): Promise<{ done: number; failed: number }> {
+  const rows = await ctx.db.query<{ captured: string; failed: string; reporting: string }>(
+    `SELECT count(*) FILTER (WHERE p.status = 'captured')::text AS captured,
+            count(*) FILTER (WHERE p.status IN ('rejected', 'cancelled', 'error'))::text AS failed,
+            (SELECT count(DISTINCT o.aggregate_id)
+               FROM outbox_messages o JOIN payments q ON o.aggregate_id = q.id::text
+              WHERE o.status <> 'delivered' AND q.operation = 'recurring-payment' AND q.created_at >= $1)::text
+              AS reporting
+       FROM payments p
+      WHERE p.operation = 'recurring-payment' AND p.created_at >= $1`,
+    [since],
+  );
+  const r = rows[0];
+  return { done: Number(r?.captured ?? 0) - Number(r?.reporting ?? 0), failed: Number(r?.failed ?? 0) };
+}
+
 /** Signed webhooks of the intake load, `concurrency` in flight, until stopped. */
 function intakeLoad(
   ctx: BenchContext,
@@ -140,19 +162,25 @@ export const renewalsScenario: Scenario = {
       });
       let lastLog = started;
       while (performance.now() - started < timeoutMs && !ctx.signal.aborted) {
-        last = await processedSince(ctx, since);
-        if (last.done + last.failed >= renewing) {
-          break;
+        const progress = await progressSince(ctx, since);
+        if (progress.done + progress.failed >= renewing) {
+          last = await processedSince(ctx, since);
+          if (last.done + last.failed >= renewing) {
+            break;
+          }
         }
         if (performance.now() - lastLog > 10_000) {
           lastLog = performance.now();
           ctx.log(
-            `renewals: ${last.done}/${renewing} processed in ${((lastLog - started) / 1000).toFixed(0)} s`,
+            `renewals: ${progress.done}/${renewing} processed in ${((lastLog - started) / 1000).toFixed(0)} s`,
           );
         }
         await new Promise((r) => setTimeout(r, 100));
       }
       const elapsedMs = performance.now() - started;
+      if (last.done + last.failed < renewing) {
+        last = await processedSince(ctx, since); // timed out: the exact count for the report
+      }
       loadResult = await load.stop();
       return elapsedMs;
     });

@@ -169,6 +169,12 @@ export class CleengSandboxStore {
   private payments = new Map<number, PaymentRecord>();
   private paymentDetails = new Map<number, PaymentDetailsRecord>();
   private subscriptions = new Map<number, SubscriptionRecord>();
+  // lookups the API makes on every call, indexed (scanning every payment per call made a bench run quadratic)
+  private paymentsByOrder = new Map<number, PaymentRecord[]>();
+  private paymentsBySubscription = new Map<number, PaymentRecord[]>();
+  private detailsByCustomer = new Map<number, PaymentDetailsRecord[]>();
+  /** `customerId:offerId` of every subscription ever created (subscriptions are never deleted) */
+  private subscribedOffers = new Set<string>();
   /** webhook settings (`/3.1/webhook_subscriptions`) */
   readonly webhookSubscriptions = new CleengWebhookSubscriptions();
   private nextIds: { order: number; payment: number; paymentDetails: number; subscription: number } =
@@ -282,7 +288,7 @@ export class CleengSandboxStore {
   }
 
   private hadSubscription(customerId: number, offerId: string): boolean {
-    return [...this.subscriptions.values()].some((s) => s.customerId === customerId && s.offerId === offerId);
+    return this.subscribedOffers.has(`${customerId}:${offerId}`);
   }
 
   private checkPaymentMethod(paymentMethodId: number): Outcome<never> | undefined {
@@ -380,7 +386,7 @@ export class CleengSandboxStore {
       createdAt: now,
       updatedAt: now,
     };
-    this.payments.set(payment.id, payment);
+    this.addPayment(payment);
     if (payment.status === 'captured') {
       this.onCaptured(payment, order);
     }
@@ -446,7 +452,7 @@ export class CleengSandboxStore {
       createdAt: now,
       updatedAt: now,
     };
-    this.payments.set(payment.id, payment);
+    this.addPayment(payment);
     if (input.status !== 'captured') {
       return succeed(payment);
     }
@@ -481,8 +487,8 @@ export class CleengSandboxStore {
       createdAt: now,
       updatedAt: now,
     };
-    this.subscriptions.set(created.subscriptionId, created);
-    payment.subscriptionId = created.subscriptionId;
+    this.addSubscription(created);
+    this.linkPayment(payment, created.subscriptionId);
     return succeed(payment);
   }
 
@@ -609,7 +615,7 @@ export class CleengSandboxStore {
 
   /** One order is paid at most once: no second capture, no second pending authorisation. */
   private checkNotSettled(orderId: number, exceptPaymentId: number | undefined): Outcome<never> | undefined {
-    for (const other of this.payments.values()) {
+    for (const other of this.paymentsByOrder.get(orderId) ?? []) {
       if (other.orderId !== orderId || other.id === exceptPaymentId) {
         continue;
       }
@@ -692,8 +698,8 @@ export class CleengSandboxStore {
       createdAt: now,
       updatedAt: now,
     };
-    this.subscriptions.set(subscription.subscriptionId, subscription);
-    payment.subscriptionId = subscription.subscriptionId;
+    this.addSubscription(subscription);
+    this.linkPayment(payment, subscription.subscriptionId);
   }
 
   private nextPaymentAction(): NextPaymentAction {
@@ -726,19 +732,22 @@ export class CleengSandboxStore {
     };
     const deactivated: PaymentDetailsRecord[] = [];
     if (details.active) {
-      for (const old of this.paymentDetails.values()) {
-        if (old.customerId === details.customerId && old.active) {
+      for (const old of this.detailsByCustomer.get(details.customerId) ?? []) {
+        if (old.active) {
           old.active = false;
           deactivated.push(old);
         }
       }
-      for (const subscription of this.subscriptions.values()) {
-        if (deactivated.some((old) => old.id === subscription.paymentDetailsId)) {
-          subscription.paymentDetailsId = details.id;
+      if (deactivated.length > 0) {
+        for (const subscription of this.subscriptions.values()) {
+          if (deactivated.some((old) => old.id === subscription.paymentDetailsId)) {
+            subscription.paymentDetailsId = details.id;
+          }
         }
       }
     }
     this.paymentDetails.set(details.id, details);
+    appendTo(this.detailsByCustomer, details.customerId, details);
     for (const old of deactivated) {
       this.emit({
         type: 'paymentDetailsDeactivated',
@@ -751,7 +760,7 @@ export class CleengSandboxStore {
   }
 
   private activeDetailsOf(customerId: number): PaymentDetailsRecord | undefined {
-    return [...this.paymentDetails.values()].find((d) => d.customerId === customerId && d.active);
+    return (this.detailsByCustomer.get(customerId) ?? []).find((d) => d.active);
   }
 
   authorisedPayments(paymentDetailsId: number): Outcome<PaymentRecord[]> {
@@ -793,6 +802,11 @@ export class CleengSandboxStore {
       return fail(404, `Payment details with id ${paymentDetailsId} not found`);
     }
     this.paymentDetails.delete(paymentDetailsId);
+    const ofCustomer = this.detailsByCustomer.get(details.customerId) ?? [];
+    this.detailsByCustomer.set(
+      details.customerId,
+      ofCustomer.filter((d) => d !== details),
+    );
     for (const subscription of this.subscriptions.values()) {
       if (subscription.paymentDetailsId === paymentDetailsId) {
         subscription.paymentDetailsId = null;
@@ -904,6 +918,35 @@ export class CleengSandboxStore {
     return copyDunning(this.dunning);
   }
 
+  private addPayment(payment: PaymentRecord): void {
+    this.payments.set(payment.id, payment);
+    appendTo(this.paymentsByOrder, payment.orderId, payment);
+    if (payment.subscriptionId !== null) {
+      appendTo(this.paymentsBySubscription, payment.subscriptionId, payment);
+    }
+  }
+
+  /** A payment that created its subscription (the initial purchase) belongs to it from now on. */
+  private linkPayment(payment: PaymentRecord, subscriptionId: number): void {
+    if (payment.subscriptionId === subscriptionId) {
+      return;
+    }
+    if (payment.subscriptionId !== null) {
+      const earlier = this.paymentsBySubscription.get(payment.subscriptionId) ?? [];
+      this.paymentsBySubscription.set(
+        payment.subscriptionId,
+        earlier.filter((p) => p !== payment),
+      );
+    }
+    payment.subscriptionId = subscriptionId;
+    appendTo(this.paymentsBySubscription, subscriptionId, payment);
+  }
+
+  private addSubscription(subscription: SubscriptionRecord): void {
+    this.subscriptions.set(subscription.subscriptionId, subscription);
+    this.subscribedOffers.add(`${subscription.customerId}:${subscription.offerId}`);
+  }
+
   // ---- renewal (dunning) progress, kept here so reset() clears it with everything else ----
 
   renewalState(subscriptionId: number): RenewalState | undefined {
@@ -920,8 +963,8 @@ export class CleengSandboxStore {
 
   /** Recurring payments reported for a subscription, oldest first. */
   recurringPaymentsOf(subscriptionId: number): PaymentRecord[] {
-    return [...this.payments.values()]
-      .filter((p) => p.subscriptionId === subscriptionId && p.paymentOperation === 'recurring-payment')
+    return (this.paymentsBySubscription.get(subscriptionId) ?? [])
+      .filter((p) => p.paymentOperation === 'recurring-payment')
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id - b.id);
   }
 
@@ -1054,11 +1097,24 @@ export class CleengSandboxStore {
     this.payments = new Map();
     this.paymentDetails = new Map();
     this.subscriptions = new Map();
+    this.paymentsByOrder = new Map();
+    this.paymentsBySubscription = new Map();
+    this.detailsByCustomer = new Map();
+    this.subscribedOffers = new Set();
     this.nextIds = processUniqueIds();
     this.idempotency = new Map();
     this.requestLog = [];
     this.dunning = copyDunning(DEFAULT_DUNNING);
     this.renewals = new Map();
+  }
+}
+
+function appendTo<K, V>(index: Map<K, V[]>, key: K, value: V): void {
+  const values = index.get(key);
+  if (values) {
+    values.push(value);
+  } else {
+    index.set(key, [value]);
   }
 }
 

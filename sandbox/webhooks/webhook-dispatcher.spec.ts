@@ -81,4 +81,41 @@ describe('WebhookDispatcher', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(stopped).toMatchObject({ state: 'failed', delivered: false });
   });
+
+  it('close() stops every delivery at once, those waiting to retry and those in flight', async () => {
+    let answered = 0;
+    answer = (_req, res) => {
+      answered += 1;
+      if (answered <= 20) {
+        res.writeHead(503).end(); // these wait for their retry
+      } // the rest never answer: in flight
+    };
+    dispatcher.retryDelaysMs = [60_000];
+    dispatcher.timeoutMs = 60_000;
+    const records = Array.from({ length: 40 }, (_, i) =>
+      dispatcher.dispatch({ name: `m${i}` }, { url, headers: { 'x-test': 'h' }, body: '{}' }, 1),
+    ).flat();
+    while (received.length < 40) {
+      await new Promise((ok) => setTimeout(ok, 10));
+    }
+    dispatcher.close();
+    expect(await dispatcher.idle(2_000)).toEqual({ idle: true, held: 0 });
+    expect(records.every((r) => r.state === 'failed' && !r.delivered)).toBe(true);
+    expect(records.filter((r) => r.lastStatus === 503)).toHaveLength(20);
+    // after close, nothing more goes out
+    const [late] = dispatcher.dispatch({ name: 'late' }, { url, headers: { 'x-test': 'h' }, body: '{}' }, 1);
+    expect(await dispatcher.idle(2_000)).toEqual({ idle: true, held: 0 });
+    expect(late).toMatchObject({ state: 'failed', attempts: 0, lastError: 'emulator shut down' });
+    expect(received).toHaveLength(40);
+  });
+
+  it('the delivery log keeps the newest 5,000 entries', () => {
+    for (let i = 0; i < 6_100; i += 1) {
+      dispatcher.dispatch({ name: `lost${i}` }, { url, headers: {}, body: '{}' }, 0);
+    }
+    const log = dispatcher.deliveries();
+    expect(log).toHaveLength(5_000);
+    expect(log[0]?.name).toBe('lost1100');
+    expect(log[4_999]?.name).toBe('lost6099');
+  });
 });

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { Logger } from '@nestjs/common';
 import { Agent } from 'undici';
 
@@ -53,6 +52,37 @@ export interface IdleResult {
 }
 
 const MAX_LOG = 5_000;
+/** the log is trimmed back to MAX_LOG once it holds this many more (one copy per 1,000 webhooks, not one per webhook) */
+const LOG_SLACK = 1_000;
+
+/**
+ * The emulator's shutdown, waking every delivery that waits or is in flight. Not an AbortSignal shared by all of
+ * them: EventTarget searches its listener list on every add and remove, which with thousands of deliveries in
+ * flight (a renewal run fires one per subscription at once) cost more than the deliveries themselves.
+ */
+class Shutdown {
+  aborted = false;
+  private readonly waiters = new Set<() => void>();
+
+  /** Runs `wake` on shutdown (at once if already shut down); returns the function that stops listening. */
+  onAbort(wake: () => void): () => void {
+    if (this.aborted) {
+      wake();
+      return () => undefined;
+    }
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+
+  abort(): void {
+    this.aborted = true;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) {
+      wake();
+    }
+  }
+}
 
 /**
  * Fire-and-forget webhook delivery shared by the emulators: an optional initial delay (so the API answer that
@@ -75,7 +105,7 @@ export class WebhookDispatcher<M extends object> {
   private paused = false;
   private resumeWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
-  private readonly shutdown = abortControllerForManyListeners();
+  private readonly shutdown = new Shutdown();
   /** the last URL delivered to, parsed (an emulator delivers to one URL, the app's webhook route) */
   private lastTarget: { url: string; origin: string; path: string } | undefined;
 
@@ -167,7 +197,7 @@ export class WebhookDispatcher<M extends object> {
 
   /** The log, oldest first (copies, so callers cannot change it). */
   deliveries(): DeliveryRecord<M>[] {
-    return this.log.map((record) => ({ ...record }));
+    return this.log.slice(-MAX_LOG).map((record) => ({ ...record }));
   }
 
   /** Clears the log; deliveries under way continue. */
@@ -195,8 +225,8 @@ export class WebhookDispatcher<M extends object> {
       ...status,
     };
     this.log.push(record);
-    if (this.log.length > MAX_LOG) {
-      this.log.splice(0, this.log.length - MAX_LOG);
+    if (this.log.length > MAX_LOG + LOG_SLACK) {
+      this.log = this.log.slice(-MAX_LOG);
     }
     return record;
   }
@@ -240,9 +270,13 @@ export class WebhookDispatcher<M extends object> {
   }
 
   private async post(request: OutgoingWebhook): Promise<WebhookAnswer> {
-    if (this.shutdown.signal.aborted) {
+    if (this.shutdown.aborted) {
       return { status: 0, body: null, error: 'emulator shut down' };
     }
+    // a signal of its own per request: thousands of requests listening on one shared signal made every
+    // add and remove walk the others (quadratic in the deliveries in flight)
+    const aborter = new AbortController();
+    const leave = this.shutdown.onAbort(() => aborter.abort());
     try {
       const { origin, path } = this.target(request.url);
       // undici's own per-request timeouts rather than a combined AbortSignal per delivery (AbortSignal.any and
@@ -256,12 +290,14 @@ export class WebhookDispatcher<M extends object> {
         body: request.body,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-        signal: this.shutdown.signal,
+        signal: aborter.signal,
       });
       const text = await res.body.text();
       return { status: res.statusCode, body: parseBody(text) };
     } catch (error: unknown) {
       return { status: 0, body: null, error: describe(error) };
+    } finally {
+      leave();
     }
   }
 
@@ -277,7 +313,7 @@ export class WebhookDispatcher<M extends object> {
   /** false when the emulator shuts down first */
   private whenRunning(): Promise<boolean> {
     if (!this.paused) {
-      return Promise.resolve(!this.shutdown.signal.aborted);
+      return Promise.resolve(!this.shutdown.aborted);
     }
     this.active -= 1;
     this.held += 1;
@@ -286,27 +322,25 @@ export class WebhookDispatcher<M extends object> {
       this.resumeWaiters.push(() => {
         this.held -= 1;
         this.active += 1;
-        resolve(!this.shutdown.signal.aborted);
+        resolve(!this.shutdown.aborted);
       });
     });
   }
 
   /** false when the emulator shuts down first */
   private sleep(ms: number): Promise<boolean> {
-    const signal = this.shutdown.signal;
-    if (signal.aborted) {
+    if (this.shutdown.aborted) {
       return Promise.resolve(false);
     }
     return new Promise((resolve) => {
-      const onAbort = (): void => {
+      const leave = this.shutdown.onAbort(() => {
         clearTimeout(timer);
         resolve(false);
-      };
+      });
       const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
+        leave();
         resolve(true);
       }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -353,11 +387,4 @@ function describe(error: unknown): string {
     return failure.code;
   }
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Every delivery in flight listens on the one shutdown signal: lift the default cap of 10 listeners. */
-function abortControllerForManyListeners(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
 }
