@@ -47,6 +47,10 @@ export abstract class PollingWorker<Summary>
     clearTimeout(this.timer);
   }
 
+  protected get passInProgress(): boolean {
+    return this.running !== undefined;
+  }
+
   /** Run soon, coalescing concurrent kicks into one extra pass. */
   kick(): void {
     if (this.stopped) {

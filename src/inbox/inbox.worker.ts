@@ -10,7 +10,7 @@ import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxEventEntity } from './inbox-event.entity';
 import { RetryLaterError } from '../common/errors/retry-later.error';
-import { InboxService } from './inbox.service';
+import { InboxHandOff, InboxReservation, InboxService } from './inbox.service';
 
 /** most events one claim statement leases */
 const MAX_CLAIM = 100;
@@ -89,7 +89,7 @@ export interface InboxPassSummary {
  * runs dry (no wait for the poll interval while events are due).
  */
 @Injectable()
-export class InboxWorker extends PollingWorker<InboxPassSummary> {
+export class InboxWorker extends PollingWorker<InboxPassSummary> implements InboxHandOff {
   protected readonly intervalMs: number;
   /** Cleeng paymentMethodId -> the gateway its events call */
   private readonly gatewayOfPaymentMethod: ReadonlyMap<string, string>;
@@ -98,6 +98,14 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   private wakeUp: (() => void) | undefined;
   /** handled events' outcomes, group-committed (one statement for the events that finish together) */
   private readonly outcomes: GroupCommit<HandledOutcome, boolean>;
+  /** events in hand (queued or running) and their lease tokens, renewed by the pass's heartbeat */
+  private readonly held = new Map<string, string>();
+  /** stored by intake under our lease (InboxHandOff), not yet in a pass */
+  private adopted: HeldEvent[] = [];
+  /** room promised to intake for rows being inserted */
+  private reserved = 0;
+  /** the next pass was started by a hand-off alone: it need not claim before something else is due */
+  private handOffOnly = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -130,12 +138,55 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   }
 
   override onApplicationBootstrap(): void {
+    this.inbox.handOffTo(this);
     this.inbox.onWake(() => {
+      this.handOffOnly = false;
       this.woken = true;
       this.wakeUp?.();
       this.kick();
     });
     super.onApplicationBootstrap();
+  }
+
+  /**
+   * Room for events intake is about to store: as much as a claim would take now (two rounds of slots in hand),
+   * less what is in hand, handed over or promised already. None while shutting down.
+   */
+  reserve(wanted: number): InboxReservation | undefined {
+    const room = 2 * this.config.inbox.concurrency - this.held.size - this.adopted.length - this.reserved;
+    const count = this.stopped ? 0 : Math.min(wanted, room);
+    if (count <= 0) {
+      return undefined;
+    }
+    this.reserved += count;
+    return { count, token: randomUUID(), until: this.leaseUntil() };
+  }
+
+  take(events: InboxEventEntity[], reservation: InboxReservation): void {
+    this.reserved -= reservation.count;
+    if (this.stopped) {
+      // shut down while the rows were written: another instance may take them at once
+      this.release(events.map((event) => ({ event, token: reservation.token }))).catch((err: unknown) =>
+        this.logger.warn(`inbox release on shutdown failed: ${String(err)}`),
+      );
+      return;
+    }
+    for (const event of events) {
+      this.adopted.push({ event, token: reservation.token });
+    }
+    if (events.length > 0) {
+      if (this.wakeUp) {
+        this.wakeUp(); // the pass in progress, waiting, takes them
+      } else {
+        // a pass that is busy or finishing: the next one also claims (it may have been asked for by a wake-up)
+        this.handOffOnly = !this.passInProgress;
+        this.kick();
+      }
+    }
+  }
+
+  cancel(reservation: InboxReservation): void {
+    this.reserved -= reservation.count;
   }
 
   /** The gateway an event's handling calls, if it is known before running it (the per-gateway bound). */
@@ -154,11 +205,13 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     const { concurrency, gatewayConcurrency } = this.config.inbox;
     // claimed and not started; held = queued + running, all under lease (renewed by the heartbeat)
     const queued: HeldEvent[] = [];
-    const held = new Map<string, string>();
+    const held = this.held;
     const runningPerGateway = new Map<string, number>();
     const running = new Set<Promise<void>>();
-    // a short claim means nothing else is due now, until a wake-up says otherwise
-    let dueLeft = true;
+    // a short claim means nothing else is due now, until a wake-up says otherwise; a pass that only takes events
+    // handed over from intake starts without a claim (the poll interval and wake-ups still find everything due)
+    let dueLeft = !this.handOffOnly || this.woken;
+    this.handOffOnly = false;
     let signal: () => void = () => undefined;
     this.woken = false;
     const heartbeat = this.heartbeat(held);
@@ -173,6 +226,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
         if (this.stopped) {
           break;
         }
+        this.adopt(queued);
         const startable = (held: HeldEvent): boolean => {
           const gateway = this.gatewayOf(held.event);
           return gateway === undefined || (runningPerGateway.get(gateway) ?? 0) < gatewayConcurrency;
@@ -229,13 +283,19 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
           dueLeft = claimed.length === limit;
           continue;
         }
-        if (running.size === 0 && !dueLeft && !this.woken) {
+        if (
+          running.size === 0 &&
+          queued.length === 0 &&
+          !dueLeft &&
+          !this.woken &&
+          this.adopted.length === 0
+        ) {
           break;
         }
         await new Promise<void>((resolve) => {
           signal = resolve;
           this.wakeUp = resolve;
-          if (this.woken || this.stopped) {
+          if (this.woken || this.stopped || this.adopted.length > 0) {
             resolve();
           }
         });
@@ -246,12 +306,25 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
       clearInterval(heartbeat);
       this.wakeUp = undefined;
     }
-    // claimed but not started (shutdown): another instance may take them at once
-    await this.release(queued);
+    // claimed or handed over but not started (shutdown): another instance may take them at once
+    const unstarted = this.stopped ? [...queued, ...this.adopted.splice(0)] : queued;
+    held.clear();
+    await this.release(unstarted);
     if (failure) {
       throw failure.error;
     }
     return summary;
+  }
+
+  /** Events intake stored under our lease join the queue; one whose lease ran out meanwhile is the poller's now. */
+  private adopt(queued: HeldEvent[]): void {
+    const now = this.clock.now().getTime();
+    for (const handed of this.adopted.splice(0)) {
+      if ((handed.event.lockedUntil?.getTime() ?? 0) > now) {
+        this.held.set(handed.event.id, handed.token);
+        queued.push(handed);
+      }
+    }
   }
 
   /**
