@@ -69,7 +69,7 @@ describe('inbox hand-off from intake to the local worker', () => {
     expect(handled.filter((n) => n === 'seq-0')).toHaveLength(1);
   });
 
-  it('the worker takes at most two rounds of its slots at once (what does not fit is stored unleased, for the poller)', async () => {
+  it('the worker takes at most two rounds of its slots at once (what does not fit is stored unleased, for the poller)', () => {
     const first = worker.reserve(5);
     expect(first?.count).toBe(4); // INBOX_CONCURRENCY 2: two rounds
     expect(worker.reserve(1)).toBeUndefined();
