@@ -69,22 +69,22 @@ describe('inbox hand-off from intake to the local worker', () => {
     expect(handled.filter((n) => n === 'seq-0')).toHaveLength(1);
   });
 
-  it('the worker takes at most two rounds of its slots at once (what does not fit is stored unleased, for the poller)', () => {
-    const first = worker.reserve(5);
-    expect(first?.count).toBe(4); // INBOX_CONCURRENCY 2: two rounds
+  it('the worker takes at most one claim worth at once (what does not fit is stored unleased, for the poller)', () => {
+    const first = worker.reserve(150);
+    expect(first?.count).toBe(100); // MAX_CLAIM: INBOX_CONCURRENCY 2 would make two rounds only 4
     expect(worker.reserve(1)).toBeUndefined();
     if (first) {
       worker.cancel(first);
     }
-    const again = [worker.reserve(3), worker.reserve(3)];
-    expect(again.map((r) => r?.count)).toEqual([3, 1]);
+    const again = [worker.reserve(60), worker.reserve(60)];
+    expect(again.map((r) => r?.count)).toEqual([60, 40]);
     for (const reservation of again) {
       if (reservation) {
         worker.cancel(reservation);
       }
     }
-    const whole = worker.reserve(4);
-    expect(whole?.count).toBe(4);
+    const whole = worker.reserve(100);
+    expect(whole?.count).toBe(100);
     if (whole) {
       worker.cancel(whole);
     }
@@ -104,12 +104,56 @@ describe('inbox hand-off from intake to the local worker', () => {
     }
     expect(await row('orphan')).toEqual({ status: 'pending', attempts: 0, leased: true });
     // leased to the dead instance: a pass now does not take it
-    await worker.runOnce();
+    await worker.processDue();
     expect(handled).not.toContain('orphan');
 
     await new Promise((r) => setTimeout(r, 1_600));
-    await worker.runOnce();
+    await worker.processDue();
     expect(handled.filter((n) => n === 'orphan')).toHaveLength(1);
     expect(await row('orphan')).toEqual({ status: 'done', attempts: 1, leased: false });
+  });
+});
+
+describe('inbox hand-off does not starve what is due in the table', () => {
+  let app: TestApp;
+  let inbox: InboxService;
+  const run = randomUUID().slice(0, 8);
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      INBOX_POLL_INTERVAL_MS: '200',
+      INBOX_BACKOFF_BASE_MS: '50',
+      INBOX_BACKOFF_MAX_MS: '1000',
+    });
+    inbox = app.app.get(InboxService);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('an event waiting for its retry is taken while a stream of handed-over events keeps the worker busy', async () => {
+    const attempts: number[] = [];
+    inbox.registerHandler('retry-test', () => {
+      attempts.push(Date.now());
+      return attempts.length === 1
+        ? Promise.reject(new Error('first attempt fails'))
+        : Promise.resolve('done');
+    });
+    inbox.registerHandler('stream-test', async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      return 'done';
+    });
+    await inbox.store('retry-test', [{ eventKey: `${run}-retry`, eventType: 'test', payload: {} }]);
+    await eventually(() => Promise.resolve(attempts.length === 1));
+
+    // a webhook every 10 ms for 3 s: each is handed over while the one before still runs
+    const streamEnds = Date.now() + 3_000;
+    for (let n = 0; Date.now() < streamEnds && attempts.length < 2; n += 1) {
+      await inbox.store('stream-test', [{ eventKey: `${run}-stream-${n}`, eventType: 'test', payload: {} }]);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(attempts).toHaveLength(2);
+    // due 50 ms after the failure: taken within a few poll intervals, not when the stream stops
+    expect((attempts[1] ?? 0) - (attempts[0] ?? 0)).toBeLessThan(2_000);
   });
 });

@@ -47,8 +47,9 @@ export abstract class PollingWorker<Summary>
     clearTimeout(this.timer);
   }
 
-  protected get passInProgress(): boolean {
-    return this.running !== undefined;
+  /** Each poll interval, before its kick (a pass in progress may need telling that time has passed). */
+  protected onInterval(): void {
+    // nothing by default
   }
 
   /** Run soon, coalescing concurrent kicks into one extra pass. */
@@ -84,6 +85,7 @@ export abstract class PollingWorker<Summary>
       return;
     }
     this.timer = setTimeout(() => {
+      this.onInterval();
       this.kick();
       this.schedule();
     }, this.intervalMs);

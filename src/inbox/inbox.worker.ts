@@ -106,6 +106,8 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
   private reserved = 0;
   /** the next pass was started by a hand-off alone: it need not claim before something else is due */
   private handOffOnly = false;
+  /** the pass in progress has stored events to claim (a short claim means none, until a wake-up says otherwise) */
+  private dueLeft = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -148,13 +150,31 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
     super.onApplicationBootstrap();
   }
 
+  /** A pass now that claims whatever is due (the operator's `POST /ops/inbox/process`). */
+  processDue(): Promise<InboxPassSummary> {
+    this.handOffOnly = false;
+    this.woken = true;
+    this.wakeUp?.();
+    return this.runOnce();
+  }
+
+  /** A pass kept busy by hand-offs alone would never claim: the poll interval makes it look at what is due. */
+  protected override onInterval(): void {
+    this.handOffOnly = false;
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
   /**
-   * Room for events intake is about to store: as much as a claim would take now (two rounds of slots in hand),
-   * less what is in hand, handed over or promised already. None while shutting down.
+   * Room for events intake is about to store, while the worker is caught up: with stored events still to claim
+   * the new ones queue behind them (stored unleased, claimed in turn), so nothing due waits behind hand-offs.
+   * In hand at most a claim's worth (two rounds of slots, at least MAX_CLAIM), less what is held, handed over or
+   * promised already. None while shutting down.
    */
   reserve(wanted: number): InboxReservation | undefined {
-    const room = 2 * this.config.inbox.concurrency - this.held.size - this.adopted.length - this.reserved;
-    const count = this.stopped ? 0 : Math.min(wanted, room);
+    const inHand = this.held.size + this.adopted.length + this.reserved;
+    const room = Math.max(2 * this.config.inbox.concurrency, MAX_CLAIM) - inHand;
+    const count = this.stopped || this.dueLeft || this.woken ? 0 : Math.min(wanted, room);
     if (count <= 0) {
       return undefined;
     }
@@ -178,8 +198,9 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
       if (this.wakeUp) {
         this.wakeUp(); // the pass in progress, waiting, takes them
       } else {
-        // a pass that is busy or finishing: the next one also claims (it may have been asked for by a wake-up)
-        this.handOffOnly = !this.passInProgress;
+        // a pass busy takes them at its next turn; one finishing leaves them to the next, which claims only if a
+        // wake-up, the poll interval or an operator (processDue) asked for it
+        this.handOffOnly = true;
         this.kick();
       }
     }
@@ -210,7 +231,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
     const running = new Set<Promise<void>>();
     // a short claim means nothing else is due now, until a wake-up says otherwise; a pass that only takes events
     // handed over from intake starts without a claim (the poll interval and wake-ups still find everything due)
-    let dueLeft = !this.handOffOnly || this.woken;
+    this.dueLeft = !this.handOffOnly || this.woken;
     this.handOffOnly = false;
     let signal: () => void = () => undefined;
     this.woken = false;
@@ -220,7 +241,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
       for (;;) {
         if (this.woken) {
           this.woken = false;
-          dueLeft = true;
+          this.dueLeft = true;
         }
         // shutting down: finish the events in hand, start and claim no other
         if (this.stopped) {
@@ -266,7 +287,11 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
         const room = 2 * concurrency - held.size;
         const slotIdle = running.size < concurrency && !queued.some(startable);
         const refill = queued.length * 2 <= concurrency || slotIdle;
-        if (dueLeft && refill && (room >= Math.ceil(concurrency / 4) || (slotIdle && running.size === 0))) {
+        if (
+          this.dueLeft &&
+          refill &&
+          (room >= Math.ceil(concurrency / 4) || (slotIdle && running.size === 0))
+        ) {
           const limit = Math.min(room, MAX_CLAIM);
           let claimed: HeldEvent[];
           try {
@@ -280,13 +305,13 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
             held.set(event.event.id, event.token);
             queued.push(event);
           }
-          dueLeft = claimed.length === limit;
+          this.dueLeft = claimed.length === limit;
           continue;
         }
         if (
           running.size === 0 &&
           queued.length === 0 &&
-          !dueLeft &&
+          !this.dueLeft &&
           !this.woken &&
           this.adopted.length === 0
         ) {
@@ -306,6 +331,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
       clearInterval(heartbeat);
       this.wakeUp = undefined;
     }
+    this.dueLeft = false;
     // claimed or handed over but not started (shutdown): another instance may take them at once
     const unstarted = this.stopped ? [...queued, ...this.adopted.splice(0)] : queued;
     held.clear();
