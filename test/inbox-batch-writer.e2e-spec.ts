@@ -10,7 +10,7 @@ describe('inbox batch writer', () => {
   let app: TestApp;
   let db: DataSource;
   let statements: number;
-  let writer: { write(rows: readonly InboxRow[]): Promise<boolean[]> };
+  let writer: InboxBatchWriter;
   const run = randomUUID().slice(0, 8);
 
   beforeAll(async () => {
@@ -36,7 +36,7 @@ describe('inbox batch writer', () => {
 
   beforeEach(() => {
     statements = 0;
-    const ids = new InboxBatchWriter(
+    writer = new InboxBatchWriter(
       {
         query: (sql: string, parameters?: unknown[]) => {
           statements += 1;
@@ -45,8 +45,6 @@ describe('inbox batch writer', () => {
       },
       { maxItems: 100, maxInFlight: 1 },
     );
-    // per row: stored (its id came back) or a duplicate
-    writer = { write: async (rows) => (await ids.write(rows)).map((id) => id !== null) };
   });
 
   const row = (eventKey: string): InboxRow => ({

@@ -171,10 +171,9 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
       'pending',
     );
   });
-  // last: it leaves the inbox worker without its wake-up and hand-off (stored events wait for /ops/inbox/process)
+  // last: it leaves the inbox worker without its wake-up (stored events wait for /ops/inbox/process)
   it('the notifications of purchases handled together look up their payments in one statement', async () => {
     app.app.get(InboxService).onWake(() => undefined);
-    app.app.get(InboxService).handOffTo(undefined);
     const payments = [await purchase(), await purchase(), await purchase()];
     await app.http.post('/sandbox/adyen/webhooks/resume').expect(200);
     await app.http.get('/sandbox/adyen/webhooks/idle').query({ timeoutMs: 5000 }).expect(200);

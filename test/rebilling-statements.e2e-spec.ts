@@ -149,10 +149,9 @@ it('charges that finish together: one write for all, and one cancelled meanwhile
   await app.http.delete('/sandbox/faults/cleverbridge').expect(204);
 });
 
-// last in the file: it leaves the inbox worker without its wake-up and hand-off (stored events wait for /ops/inbox/process)
+// last in the file: it leaves the inbox worker without its wake-up (stored events wait for /ops/inbox/process)
 it('the notifications of charges handled together look up their attempts in one statement', async () => {
   app.app.get(InboxService).onWake(() => undefined);
-  app.app.get(InboxService).handOffTo(undefined);
   const subs = [];
   for (let i = 0; i < 6; i += 1) {
     subs.push(await dueCleverbridgeSubscription(app, 1));

@@ -47,11 +47,6 @@ export abstract class PollingWorker<Summary>
     clearTimeout(this.timer);
   }
 
-  /** Each poll interval, before its kick (a pass in progress may need telling that time has passed). */
-  protected onInterval(): void {
-    // nothing by default
-  }
-
   /** Run soon, coalescing concurrent kicks into one extra pass. */
   kick(): void {
     if (this.stopped) {
@@ -85,7 +80,6 @@ export abstract class PollingWorker<Summary>
       return;
     }
     this.timer = setTimeout(() => {
-      this.onInterval();
       this.kick();
       this.schedule();
     }, this.intervalMs);

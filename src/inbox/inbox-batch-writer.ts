@@ -9,20 +9,16 @@ export interface InboxRow {
   eventType: string;
   payloadJson: string;
   receivedAt: Date;
-  /** leased at insert to the local worker, which takes the row from intake without claiming it (InboxHandOff) */
-  lease?: { until: Date; token: string };
 }
 
 export const DEFAULT_INBOX_BATCH_LIMITS: GroupCommitLimits = { maxItems: 500, maxInFlight: 2 };
 
-const INSERT = `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at,
-    locked_until, lease_token)
-  SELECT r.source, r.event_key, r.event_type, r.payload::jsonb, r.received_at, r.received_at, r.locked_until,
-    r.lease_token
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::uuid[])
-    AS r(source, event_key, event_type, payload, received_at, locked_until, lease_token)
+const INSERT = `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
+  SELECT r.source, r.event_key, r.event_type, r.payload::jsonb, r.received_at, r.received_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+    AS r(source, event_key, event_type, payload, received_at)
   ON CONFLICT (source, event_key) DO NOTHING
-  RETURNING id, source, event_key`;
+  RETURNING source, event_key`;
 
 /**
  * Group commit for webhook intake (GroupCommit): rows of concurrent requests go to PostgreSQL in one multi-row
@@ -30,20 +26,20 @@ const INSERT = `INSERT INTO inbox_events (source, event_key, event_type, payload
  * has committed; a failed statement fails every request in it, so none is acknowledged for a row not stored.
  */
 export class InboxBatchWriter {
-  private readonly commit: GroupCommit<InboxRow, string | null>;
+  private readonly commit: GroupCommit<InboxRow, boolean>;
 
   constructor(db: SqlRunner, limits: GroupCommitLimits = DEFAULT_INBOX_BATCH_LIMITS) {
     this.commit = new GroupCommit((batch) => insert(db, batch), limits);
   }
 
-  /** Stores the rows (all in the same statement); resolves to each new row's id (null: a duplicate). */
-  write(rows: readonly InboxRow[]): Promise<(string | null)[]> {
+  /** Stores the rows (all in the same statement); resolves to whether each was new (false: a duplicate). */
+  write(rows: readonly InboxRow[]): Promise<boolean[]> {
     return this.commit.submit(rows);
   }
 }
 
-/** One statement for the batch; per request, per row: the stored row's id, or null for a duplicate. */
-async function insert(db: SqlRunner, batch: readonly (readonly InboxRow[])[]): Promise<(string | null)[][]> {
+/** One statement for the batch; per request, per row: stored (true) or a duplicate (false). */
+async function insert(db: SqlRunner, batch: readonly (readonly InboxRow[])[]): Promise<boolean[][]> {
   // the same event twice in one statement: the first occurrence is written, later ones are duplicates
   const first = new Map<string, InboxRow>();
   for (const rows of batch) {
@@ -55,22 +51,20 @@ async function insert(db: SqlRunner, batch: readonly (readonly InboxRow[])[]): P
     }
   }
   const unique = [...first.values()];
-  const returned = returnedRows<{ id: string; source: string; event_key: string }>(
+  const returned = returnedRows<{ source: string; event_key: string }>(
     await db.query(INSERT, [
       unique.map((r) => r.source),
       unique.map((r) => r.eventKey),
       unique.map((r) => r.eventType),
       unique.map((r) => r.payloadJson),
       unique.map((r) => r.receivedAt),
-      unique.map((r) => r.lease?.until ?? null),
-      unique.map((r) => r.lease?.token ?? null),
     ]),
   );
-  const inserted = new Map(returned.map((r) => [naturalKey(r.source, r.event_key), r.id]));
+  const inserted = new Set(returned.map((r) => naturalKey(r.source, r.event_key)));
   return batch.map((rows) =>
     rows.map((row) => {
       const key = naturalKey(row.source, row.eventKey);
-      return first.get(key) === row ? (inserted.get(key) ?? null) : null;
+      return first.get(key) === row && inserted.has(key);
     }),
   );
 }

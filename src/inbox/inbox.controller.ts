@@ -64,7 +64,7 @@ export class InboxController {
   @ApiOperation({ summary: 'Process everything due now' })
   @ApiOkResponse({ type: InboxPassSummaryView })
   process(): Promise<InboxPassSummary> {
-    return this.worker.processDue();
+    return this.worker.runOnce();
   }
 
   @Post(':id/retry')

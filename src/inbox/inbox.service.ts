@@ -20,33 +20,11 @@ export interface IncomingEvent {
 export type InboxOutcome = 'done' | 'ignored';
 export type InboxHandler = (event: InboxEventEntity) => Promise<InboxOutcome>;
 
-/** Room the local worker reserved for events about to be stored: they are inserted already leased to it. */
-export interface InboxReservation {
-  count: number;
-  token: string;
-  until: Date;
-}
-
-/**
- * The local worker taking freshly stored events straight from intake (InboxWorker): the rows are inserted under
- * its lease, so no claim statement (and no row version) is spent on them. Anything not taken this way is claimed
- * by the poller as before, and a taken event whose instance dies comes back when its lease runs out.
- */
-export interface InboxHandOff {
-  /** room for up to `wanted` events now, or undefined (then they are stored unleased) */
-  reserve(wanted: number): InboxReservation | undefined;
-  /** the reserved events as stored (fewer than reserved when some were duplicates) */
-  take(events: InboxEventEntity[], reservation: InboxReservation): void;
-  /** the statement failed: nothing was stored */
-  cancel(reservation: InboxReservation): void;
-}
-
 /** Durable webhook intake: store (deduplicated on the natural key), acknowledge, process later. */
 @Injectable()
 export class InboxService {
   private readonly handlers = new Map<InboxSource, InboxHandler>();
   private wake: (() => void) | undefined;
-  private handOff: InboxHandOff | undefined;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -74,22 +52,15 @@ export class InboxService {
     this.wake = fn;
   }
 
-  /** undefined: every stored event waits for the poller's claim */
-  handOffTo(handOff: InboxHandOff | undefined): void {
-    this.handOff = handOff;
-  }
-
   /**
    * Stores every event not seen before; duplicates (same source + key) are counted, not stored.
    * Recurring tokens are sealed before anything is written (DESIGN §6).
    */
   async store(source: InboxSource, events: IncomingEvent[]): Promise<{ stored: number; duplicates: number }> {
     // every event is checked before any is written: the request's rows go to one statement together
-    const payloads: Record<string, unknown>[] = [];
     const rows = events.map((received): InboxRow => {
       const receivedJson = assertStorable(received);
       const sealed = sealWebhookSecrets(this.cipher, received);
-      payloads.push(sealed.payload);
       return {
         source,
         eventKey: sealed.eventKey,
@@ -99,59 +70,11 @@ export class InboxService {
         receivedAt: this.clock.now(),
       };
     });
-    const reservation = this.handOff?.reserve(rows.length);
-    if (reservation) {
-      for (const row of rows.slice(0, reservation.count)) {
-        row.lease = { until: reservation.until, token: reservation.token };
-      }
-    }
     // resolves only once the statement holding these rows has committed (group commit with concurrent webhooks)
-    let ids: (string | null)[];
-    try {
-      ids = await this.writer.write(rows);
-    } catch (error) {
-      if (reservation) {
-        this.handOff?.cancel(reservation);
-      }
-      throw error;
-    }
-    const taken: InboxEventEntity[] = [];
-    let unleased = 0;
-    ids.forEach((id, i) => {
-      const row = rows[i];
-      if (id === null || !row) {
-        return;
-      }
-      if (!row.lease) {
-        unleased += 1;
-        return;
-      }
-      // the row as stored, payload as the worker would have read it back (tokens sealed)
-      taken.push(
-        Object.assign(new InboxEventEntity(), {
-          id,
-          source,
-          eventKey: row.eventKey,
-          eventType: row.eventType,
-          payload: payloads[i],
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: row.receivedAt,
-          lockedUntil: row.lease.until,
-          leaseToken: row.lease.token,
-          lastError: null,
-          receivedAt: row.receivedAt,
-          processedAt: null,
-        }),
-      );
-    });
-    if (reservation) {
-      this.handOff?.take(taken, reservation);
-    }
-    if (unleased > 0) {
+    const stored = (await this.writer.write(rows)).filter(Boolean).length;
+    if (stored > 0) {
       this.wake?.();
     }
-    const stored = taken.length + unleased;
     return { stored, duplicates: events.length - stored };
   }
 

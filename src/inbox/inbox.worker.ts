@@ -10,7 +10,7 @@ import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxEventEntity } from './inbox-event.entity';
 import { RetryLaterError } from '../common/errors/retry-later.error';
-import { InboxHandOff, InboxReservation, InboxService } from './inbox.service';
+import { InboxService } from './inbox.service';
 
 /** most events one claim statement leases */
 const MAX_CLAIM = 100;
@@ -89,7 +89,7 @@ export interface InboxPassSummary {
  * runs dry (no wait for the poll interval while events are due).
  */
 @Injectable()
-export class InboxWorker extends PollingWorker<InboxPassSummary> implements InboxHandOff {
+export class InboxWorker extends PollingWorker<InboxPassSummary> {
   protected readonly intervalMs: number;
   /** Cleeng paymentMethodId -> the gateway its events call */
   private readonly gatewayOfPaymentMethod: ReadonlyMap<string, string>;
@@ -98,16 +98,6 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
   private wakeUp: (() => void) | undefined;
   /** handled events' outcomes, group-committed (one statement for the events that finish together) */
   private readonly outcomes: GroupCommit<HandledOutcome, boolean>;
-  /** events in hand (queued or running) and their lease tokens, renewed by the pass's heartbeat */
-  private readonly held = new Map<string, string>();
-  /** stored by intake under our lease (InboxHandOff), not yet in a pass */
-  private adopted: HeldEvent[] = [];
-  /** room promised to intake for rows being inserted */
-  private reserved = 0;
-  /** the next pass was started by a hand-off alone: it need not claim before something else is due */
-  private handOffOnly = false;
-  /** the pass in progress has stored events to claim (a short claim means none, until a wake-up says otherwise) */
-  private dueLeft = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -140,74 +130,12 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
   }
 
   override onApplicationBootstrap(): void {
-    this.inbox.handOffTo(this);
     this.inbox.onWake(() => {
-      this.handOffOnly = false;
       this.woken = true;
       this.wakeUp?.();
       this.kick();
     });
     super.onApplicationBootstrap();
-  }
-
-  /** A pass now that claims whatever is due (the operator's `POST /ops/inbox/process`). */
-  processDue(): Promise<InboxPassSummary> {
-    this.handOffOnly = false;
-    this.woken = true;
-    this.wakeUp?.();
-    return this.runOnce();
-  }
-
-  /** A pass kept busy by hand-offs alone would never claim: the poll interval makes it look at what is due. */
-  protected override onInterval(): void {
-    this.handOffOnly = false;
-    this.woken = true;
-    this.wakeUp?.();
-  }
-
-  /**
-   * Room for events intake is about to store, while the worker is caught up: with stored events still to claim
-   * the new ones queue behind them (stored unleased, claimed in turn), so nothing due waits behind hand-offs.
-   * In hand at most a claim's worth (two rounds of slots, at least MAX_CLAIM), less what is held, handed over or
-   * promised already. None while shutting down.
-   */
-  reserve(wanted: number): InboxReservation | undefined {
-    const inHand = this.held.size + this.adopted.length + this.reserved;
-    const room = Math.max(2 * this.config.inbox.concurrency, MAX_CLAIM) - inHand;
-    const count = this.stopped || this.dueLeft || this.woken ? 0 : Math.min(wanted, room);
-    if (count <= 0) {
-      return undefined;
-    }
-    this.reserved += count;
-    return { count, token: randomUUID(), until: this.leaseUntil() };
-  }
-
-  take(events: InboxEventEntity[], reservation: InboxReservation): void {
-    this.reserved -= reservation.count;
-    if (this.stopped) {
-      // shut down while the rows were written: another instance may take them at once
-      this.release(events.map((event) => ({ event, token: reservation.token }))).catch((err: unknown) =>
-        this.logger.warn(`inbox release on shutdown failed: ${String(err)}`),
-      );
-      return;
-    }
-    for (const event of events) {
-      this.adopted.push({ event, token: reservation.token });
-    }
-    if (events.length > 0) {
-      if (this.wakeUp) {
-        this.wakeUp(); // the pass in progress, waiting, takes them
-      } else {
-        // a pass busy takes them at its next turn; one finishing leaves them to the next, which claims only if a
-        // wake-up, the poll interval or an operator (processDue) asked for it
-        this.handOffOnly = true;
-        this.kick();
-      }
-    }
-  }
-
-  cancel(reservation: InboxReservation): void {
-    this.reserved -= reservation.count;
   }
 
   /** The gateway an event's handling calls, if it is known before running it (the per-gateway bound). */
@@ -226,13 +154,11 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
     const { concurrency, gatewayConcurrency } = this.config.inbox;
     // claimed and not started; held = queued + running, all under lease (renewed by the heartbeat)
     const queued: HeldEvent[] = [];
-    const held = this.held;
+    const held = new Map<string, string>();
     const runningPerGateway = new Map<string, number>();
     const running = new Set<Promise<void>>();
-    // a short claim means nothing else is due now, until a wake-up says otherwise; a pass that only takes events
-    // handed over from intake starts without a claim (the poll interval and wake-ups still find everything due)
-    this.dueLeft = !this.handOffOnly || this.woken;
-    this.handOffOnly = false;
+    // a short claim means nothing else is due now, until a wake-up says otherwise
+    let dueLeft = true;
     let signal: () => void = () => undefined;
     this.woken = false;
     const heartbeat = this.heartbeat(held);
@@ -241,13 +167,12 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
       for (;;) {
         if (this.woken) {
           this.woken = false;
-          this.dueLeft = true;
+          dueLeft = true;
         }
         // shutting down: finish the events in hand, start and claim no other
         if (this.stopped) {
           break;
         }
-        this.adopt(queued);
         const startable = (held: HeldEvent): boolean => {
           const gateway = this.gatewayOf(held.event);
           return gateway === undefined || (runningPerGateway.get(gateway) ?? 0) < gatewayConcurrency;
@@ -287,11 +212,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
         const room = 2 * concurrency - held.size;
         const slotIdle = running.size < concurrency && !queued.some(startable);
         const refill = queued.length * 2 <= concurrency || slotIdle;
-        if (
-          this.dueLeft &&
-          refill &&
-          (room >= Math.ceil(concurrency / 4) || (slotIdle && running.size === 0))
-        ) {
+        if (dueLeft && refill && (room >= Math.ceil(concurrency / 4) || (slotIdle && running.size === 0))) {
           const limit = Math.min(room, MAX_CLAIM);
           let claimed: HeldEvent[];
           try {
@@ -305,22 +226,16 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
             held.set(event.event.id, event.token);
             queued.push(event);
           }
-          this.dueLeft = claimed.length === limit;
+          dueLeft = claimed.length === limit;
           continue;
         }
-        if (
-          running.size === 0 &&
-          queued.length === 0 &&
-          !this.dueLeft &&
-          !this.woken &&
-          this.adopted.length === 0
-        ) {
+        if (running.size === 0 && !dueLeft && !this.woken) {
           break;
         }
         await new Promise<void>((resolve) => {
           signal = resolve;
           this.wakeUp = resolve;
-          if (this.woken || this.stopped || this.adopted.length > 0) {
+          if (this.woken || this.stopped) {
             resolve();
           }
         });
@@ -331,26 +246,12 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> implements Inbo
       clearInterval(heartbeat);
       this.wakeUp = undefined;
     }
-    this.dueLeft = false;
-    // claimed or handed over but not started (shutdown): another instance may take them at once
-    const unstarted = this.stopped ? [...queued, ...this.adopted.splice(0)] : queued;
-    held.clear();
-    await this.release(unstarted);
+    // claimed but not started (shutdown): another instance may take them at once
+    await this.release(queued);
     if (failure) {
       throw failure.error;
     }
     return summary;
-  }
-
-  /** Events intake stored under our lease join the queue; one whose lease ran out meanwhile is the poller's now. */
-  private adopt(queued: HeldEvent[]): void {
-    const now = this.clock.now().getTime();
-    for (const handed of this.adopted.splice(0)) {
-      if ((handed.event.lockedUntil?.getTime() ?? 0) > now) {
-        this.held.set(handed.event.id, handed.token);
-        queued.push(handed);
-      }
-    }
   }
 
   /**
