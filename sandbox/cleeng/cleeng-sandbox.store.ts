@@ -616,7 +616,7 @@ export class CleengSandboxStore {
   /** One order is paid at most once: no second capture, no second pending authorisation. */
   private checkNotSettled(orderId: number, exceptPaymentId: number | undefined): Outcome<never> | undefined {
     for (const other of this.paymentsByOrder.get(orderId) ?? []) {
-      if (other.orderId !== orderId || other.id === exceptPaymentId) {
+      if (other.id === exceptPaymentId) {
         continue;
       }
       if (other.status === 'captured' || other.status === 'refunded') {
