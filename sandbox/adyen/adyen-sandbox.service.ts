@@ -404,7 +404,7 @@ export class AdyenSandboxService {
       return { id: existing.id, operation: 'alreadyExisting' };
     }
     const id = newAdyenReference();
-    this.store.storedPaymentMethods.set(id, {
+    this.store.addStoredPaymentMethod({
       id,
       shopperReference,
       card: { ...card },

@@ -173,6 +173,8 @@ export function newAuthCode(): string {
 export class AdyenSandboxStore {
   readonly payments = new Map<string, SandboxPayment>();
   readonly storedPaymentMethods = new Map<string, SandboxStoredPaymentMethod>();
+  /** shopperReference -> card number -> token: every authorisation that stores a card looks here */
+  private readonly tokensByShopper = new Map<string, Map<string, SandboxStoredPaymentMethod>>();
   readonly challenges = new Map<string, SandboxChallenge>();
   /** redirectResult -> challenge id */
   readonly redirectResults = new Map<string, string>();
@@ -203,9 +205,15 @@ export class AdyenSandboxStore {
   }
 
   findStoredPaymentMethod(shopperReference: string, pan: string): SandboxStoredPaymentMethod | undefined {
-    return [...this.storedPaymentMethods.values()].find(
-      (t) => t.shopperReference === shopperReference && t.card.pan === pan,
-    );
+    return this.tokensByShopper.get(shopperReference)?.get(pan);
+  }
+
+  addStoredPaymentMethod(token: SandboxStoredPaymentMethod): void {
+    this.storedPaymentMethods.set(token.id, token);
+    const cards =
+      this.tokensByShopper.get(token.shopperReference) ?? new Map<string, SandboxStoredPaymentMethod>();
+    cards.set(token.card.pan, token);
+    this.tokensByShopper.set(token.shopperReference, cards);
   }
 
   addChallenge(challenge: SandboxChallenge): void {
@@ -255,6 +263,7 @@ export class AdyenSandboxStore {
   reset(): void {
     this.payments.clear();
     this.storedPaymentMethods.clear();
+    this.tokensByShopper.clear();
     this.challenges.clear();
     this.redirectResults.clear();
     this.idempotency.clear();
