@@ -2,8 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
-import { GroupCommit, itemByItem } from '../common/database/group-commit';
-import { rowsByLookup } from '../common/database/query-result';
+import { groupedLookups } from '../common/database/group-commit';
 import { rowToEntity } from '../common/database/row-lock';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { GatewayEvent } from '../gateways/gateway.provider';
@@ -42,9 +41,24 @@ interface AttemptLookup {
 @Injectable()
 export class ConnectorEventsHandler {
   private readonly logger = new Logger(ConnectorEventsHandler.name);
-  private readonly attemptLookups = new GroupCommit<AttemptLookup, Record<string, unknown> | null>(
-    itemByItem((lookups) => this.lookUpAttempts(lookups)),
-    { maxItems: 100, maxInFlight: 2 },
+  /** notifications handled at the same time find their attempts with one statement */
+  private readonly attemptLookups = groupedLookups<AttemptLookup>(
+    (sql, params) => this.db.query(sql, params),
+    `SELECT l.n::int AS lookup, a.*
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY
+            AS l(reference, key_owner, gateway, external_payment_id, n)
+       CROSS JOIN LATERAL (
+         SELECT * FROM rebill_attempts a
+          WHERE a.id = l.reference OR a.id = l.key_owner
+             OR (a.gateway = l.gateway AND a.external_payment_id = l.external_payment_id)
+          ORDER BY CASE a.id WHEN l.reference THEN 0 WHEN l.key_owner THEN 1 ELSE 2 END
+          LIMIT 1) a`,
+    (lookups) => [
+      lookups.map((l) => l.reference),
+      lookups.map((l) => l.keyOwner),
+      lookups.map((l) => l.gateway),
+      lookups.map((l) => l.externalPaymentId),
+    ],
   );
 
   constructor(
@@ -99,30 +113,6 @@ export class ConnectorEventsHandler {
       },
     ]);
     return row ? rowToEntity<RebillAttemptEntity>(this.db.getMetadata(RebillAttemptEntity), row) : null;
-  }
-
-  /** One statement for the lookups submitted together; per lookup, its attempt's row or null. */
-  private async lookUpAttempts(
-    lookups: readonly AttemptLookup[],
-  ): Promise<(Record<string, unknown> | null)[]> {
-    const rows: (Record<string, unknown> & { lookup: number })[] = await this.db.query(
-      `SELECT l.n::int AS lookup, a.*
-         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY
-              AS l(reference, key_owner, gateway, external_payment_id, n)
-         CROSS JOIN LATERAL (
-           SELECT * FROM rebill_attempts a
-            WHERE a.id = l.reference OR a.id = l.key_owner
-               OR (a.gateway = l.gateway AND a.external_payment_id = l.external_payment_id)
-            ORDER BY CASE a.id WHEN l.reference THEN 0 WHEN l.key_owner THEN 1 ELSE 2 END
-            LIMIT 1) a`,
-      [
-        lookups.map((l) => l.reference),
-        lookups.map((l) => l.keyOwner),
-        lookups.map((l) => l.gateway),
-        lookups.map((l) => l.externalPaymentId),
-      ],
-    );
-    return rowsByLookup(rows, lookups.length);
   }
 
   private async paid(event: ConnectorEvent): Promise<InboxOutcome | undefined> {

@@ -1,8 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { GroupCommit, itemByItem } from '../common/database/group-commit';
-import { rowsByLookup } from '../common/database/query-result';
+import { groupedLookups } from '../common/database/group-commit';
 import { rowToEntity } from '../common/database/row-lock';
 import { isUuid } from '../common/ids/uuid';
 import { RetryLaterError } from '../common/errors/retry-later.error';
@@ -37,9 +36,21 @@ interface PaymentLookup {
 @Injectable()
 export class GatewayEventsRouter implements OnModuleInit {
   private readonly logger = new Logger(GatewayEventsRouter.name);
-  private readonly paymentLookups = new GroupCommit<PaymentLookup, Record<string, unknown> | null>(
-    itemByItem((lookups) => this.lookUpPayments(lookups)),
-    { maxItems: 100, maxInFlight: 2 },
+  /** notifications handled at the same time find their payments with one statement */
+  private readonly paymentLookups = groupedLookups<PaymentLookup>(
+    (sql, params) => this.db.query(sql, params),
+    `SELECT l.n::int AS lookup, p.*
+       FROM unnest($1::text[], $2::uuid[], $3::text[]) WITH ORDINALITY AS l(gateway, reference, external, n)
+       CROSS JOIN LATERAL (
+         SELECT * FROM payments p
+          WHERE p.gateway = l.gateway AND (p.id = l.reference OR p.external_payment_id = l.external)
+          ORDER BY CASE WHEN p.id = l.reference THEN 0 ELSE 1 END
+          LIMIT 1) p`,
+    (lookups) => [
+      lookups.map((l) => l.gateway),
+      lookups.map((l) => l.reference),
+      lookups.map((l) => l.external),
+    ],
   );
 
   constructor(
@@ -110,22 +121,6 @@ export class GatewayEventsRouter implements OnModuleInit {
     }
     const [row] = await this.paymentLookups.submit([{ gateway: source, reference, external }]);
     return row ? rowToEntity<PaymentEntity>(this.db.getMetadata(PaymentEntity), row) : null;
-  }
-
-  private async lookUpPayments(
-    lookups: readonly PaymentLookup[],
-  ): Promise<(Record<string, unknown> | null)[]> {
-    const rows: (Record<string, unknown> & { lookup: number })[] = await this.db.query(
-      `SELECT l.n::int AS lookup, p.*
-         FROM unnest($1::text[], $2::uuid[], $3::text[]) WITH ORDINALITY AS l(gateway, reference, external, n)
-         CROSS JOIN LATERAL (
-           SELECT * FROM payments p
-            WHERE p.gateway = l.gateway AND (p.id = l.reference OR p.external_payment_id = l.external)
-            ORDER BY CASE WHEN p.id = l.reference THEN 0 ELSE 1 END
-            LIMIT 1) p`,
-      [lookups.map((l) => l.gateway), lookups.map((l) => l.reference), lookups.map((l) => l.external)],
-    );
-    return rowsByLookup(rows, lookups.length);
   }
 
   /** Resolves a payment whose answer we never got (timeout) or that was pending at the gateway. */

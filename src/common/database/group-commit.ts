@@ -1,3 +1,5 @@
+import { rowsByLookup } from './query-result';
+
 export interface GroupCommitLimits {
   /** items per statement; one caller's items exceeding it still go whole into one statement */
   maxItems: number;
@@ -17,6 +19,21 @@ export function itemByItem<Item, Result>(
     let next = 0;
     return batch.map((items) => items.map(() => results[next++] as Result));
   };
+}
+
+/**
+ * Lookups submitted together, answered by one statement: `sql` reads one array parameter per lookup field
+ * (`unnest(…) WITH ORDINALITY`, the ordinal returned as `lookup`, at most one row each); per lookup its row, or null.
+ */
+export function groupedLookups<Lookup>(
+  query: (sql: string, params: unknown[]) => Promise<(Record<string, unknown> & { lookup: number })[]>,
+  sql: string,
+  params: (lookups: readonly Lookup[]) => unknown[],
+): GroupCommit<Lookup, Record<string, unknown> | null> {
+  return new GroupCommit(
+    itemByItem(async (lookups) => rowsByLookup(await query(sql, params(lookups)), lookups.length)),
+    { maxItems: 100, maxInFlight: 2 },
+  );
 }
 
 interface Waiter<Item, Result> {
