@@ -9,6 +9,7 @@ import { ResumableRequests1764810000000 } from './1764810000000-ResumableRequest
 import { GatewaySubscriptions1764820000000 } from './1764820000000-GatewaySubscriptions';
 import { DashboardTimeline1764860000000 } from './1764860000000-DashboardTimeline';
 import { ExternallyManagedCleeng1764910000000 } from './1764910000000-ExternallyManagedCleeng';
+import { OutboxPendingIndex1764990000000 } from './1764990000000-OutboxPendingIndex';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   GatewaySubscriptions1764820000000,
   DashboardTimeline1764860000000,
   ExternallyManagedCleeng1764910000000,
+  OutboxPendingIndex1764990000000,
 ];

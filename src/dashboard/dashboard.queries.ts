@@ -400,7 +400,8 @@ export class DashboardQueries {
   }
 
   async outboxItems(status: 'pending' | 'dead'): Promise<OutboxItem[]> {
-    const order = status === 'pending' ? 'next_attempt_at ASC, id' : 'id DESC';
+    // pending: in delivery order (outbox_pending_idx); dead: newest first (outbox_messages_dead_recent_idx)
+    const order = status === 'pending' ? 'id ASC' : 'id DESC';
     const rows: {
       id: string;
       kind: string;

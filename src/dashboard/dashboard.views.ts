@@ -493,7 +493,7 @@ export function outboxPage(
       <h2>Dead</h2>
       ${dead.length ? rows(dead, true) : html`<p class="muted">No dead report.</p>`}
       ${dead.length ? html`<form method="post" action="/dashboard/outbox/replay-dead" data-confirm="Replay every dead report? Each payment keeps its order.">${csrfField(ctx.csrf)}<button class="danger" type="submit">Replay all dead</button></form>` : ''}
-      <h2>Pending (next due first)</h2>
+      <h2>Pending (oldest first: the order they are delivered in)</h2>
       ${pending.length ? rows(pending, false) : html`<p class="muted">Nothing pending.</p>`}`,
   );
 }

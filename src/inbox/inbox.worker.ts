@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { GroupCommit } from '../common/database/group-commit';
-import { claimLeased } from '../common/database/lease-claim';
+import { claimLeased, LeaseClaim } from '../common/database/lease-claim';
 import { returnedRows } from '../common/database/query-result';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -17,6 +17,20 @@ const MAX_CLAIM = 100;
 
 const EVENT_COLUMNS = `id, source, event_key, event_type, payload, status, attempts, next_attempt_at, locked_until,
   lease_token, last_error, received_at, processed_at`;
+
+/** The due events, earliest first, leased under `token` until `leaseUntil` (through the partial due index). */
+export function inboxClaim(now: Date, limit: number, leaseUntil: Date, token: string): LeaseClaim {
+  return {
+    table: 'inbox_events',
+    where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
+      AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)`,
+    params: [now],
+    orderBy: 'candidate.next_attempt_at',
+    limit,
+    lease: { locked_until: leaseUntil, lease_token: token },
+    returning: EVENT_COLUMNS,
+  };
+}
 
 interface InboxEventRow {
   id: string;
@@ -263,16 +277,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   private async claim(limit: number): Promise<HeldEvent[]> {
     const now = this.clock.now();
     const token = randomUUID();
-    const rows = await claimLeased<InboxEventRow>(this.db, {
-      table: 'inbox_events',
-      where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
-        AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)`,
-      params: [now],
-      orderBy: 'candidate.next_attempt_at',
-      limit,
-      lease: { locked_until: this.leaseUntil(), lease_token: token },
-      returning: EVENT_COLUMNS,
-    });
+    const rows = await claimLeased<InboxEventRow>(this.db, inboxClaim(now, limit, this.leaseUntil(), token));
     return rows
       .map(toEntity)
       .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime())

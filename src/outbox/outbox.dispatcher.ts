@@ -4,7 +4,7 @@ import { DataSource, EntityMetadata } from 'typeorm';
 import { CleengClient, CleengUnavailableError } from '../cleeng/cleeng.client';
 import { Clock } from '../common/clock/clock';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
-import { claimLeased } from '../common/database/lease-claim';
+import { claimLeased, LeaseClaim } from '../common/database/lease-claim';
 import { returnedRows } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -23,6 +23,31 @@ interface OutboxRow {
   payload: OutboxMessageEntity['payload'];
   sealed_secret: string | null;
   attempts: number;
+}
+
+/**
+ * The due messages in id order, leased for LEASE_MS. The earliest undelivered message of each aggregate only gates
+ * the rest: a later message is claimable once every earlier one of its aggregate is delivered or claimed in this
+ * same batch. The candidates are read in id order through the pending index, so a claim stops after BATCH even
+ * with a backlog; `OFFSET 0` keeps the gate a per-candidate index probe (as a join, the planner may scan every
+ * undelivered message once per candidate: a 20,000-message backlog took over 20 s a claim).
+ */
+export function outboxClaim(now: Date, limit = BATCH): LeaseClaim {
+  return {
+    table: 'outbox_messages',
+    where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
+      AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)
+      AND NOT EXISTS (
+        SELECT 1 FROM outbox_messages p
+        WHERE p.aggregate_id = candidate.aggregate_id AND p.id < candidate.id AND p.status <> 'delivered'
+          AND (p.status = 'dead' OR p.next_attempt_at > $1 OR (p.locked_until IS NOT NULL AND p.locked_until >= $1))
+        OFFSET 0)`,
+    params: [now],
+    orderBy: 'candidate.id',
+    limit,
+    lease: { locked_until: new Date(now.getTime() + LEASE_MS) },
+    returning: 'id, kind, aggregate_id, dedupe_key, payload, sealed_secret, attempts',
+  };
 }
 
 export interface DispatchSummary {
@@ -98,24 +123,7 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
   }
 
   private async claim(): Promise<OutboxRow[]> {
-    const now = this.clock.now();
-    // The earliest undelivered message of each aggregate only gates the rest: a later message is
-    // claimable once every earlier one of its aggregate is delivered or claimed in this same batch.
-    const rows = await claimLeased<OutboxRow>(this.db, {
-      table: 'outbox_messages',
-      where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
-        AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)
-        AND NOT EXISTS (
-          SELECT 1 FROM outbox_messages p
-          WHERE p.aggregate_id = candidate.aggregate_id AND p.id < candidate.id AND p.status <> 'delivered'
-            AND (p.status = 'dead' OR p.next_attempt_at > $1 OR (p.locked_until IS NOT NULL AND p.locked_until >= $1))
-        )`,
-      params: [now],
-      orderBy: 'candidate.id',
-      limit: BATCH,
-      lease: { locked_until: new Date(now.getTime() + LEASE_MS) },
-      returning: 'id, kind, aggregate_id, dedupe_key, payload, sealed_secret, attempts',
-    });
+    const rows = await claimLeased<OutboxRow>(this.db, outboxClaim(this.clock.now()));
     return rows.sort((a, b) => Number(a.id) - Number(b.id));
   }
 

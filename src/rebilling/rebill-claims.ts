@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { claimLeased } from '../common/database/lease-claim';
+import { claimLeased, LeaseClaim } from '../common/database/lease-claim';
 import { returnedRows } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -25,6 +25,26 @@ export interface Claimed {
 
 export const later = (at: Date, ms: number): Date => new Date(at.getTime() + ms);
 
+/** Due subscriptions, earliest first, leased to `owner` until `until`; returned whole with their row version. */
+export function rebillClaim(claim: {
+  due: Date;
+  now: Date;
+  limit: number;
+  owner: string;
+  until: Date;
+}): LeaseClaim {
+  return {
+    table: 'connector_subscriptions',
+    where:
+      'candidate.next_attempt_at <= $1 AND (candidate.lease_until IS NULL OR candidate.lease_until < $2)',
+    params: [claim.due, claim.now],
+    orderBy: 'candidate.next_attempt_at',
+    limit: claim.limit,
+    lease: { lease_owner: claim.owner, lease_until: claim.until },
+    returning: `*, xmin::text AS ${ROW_VERSION}`,
+  };
+}
+
 /**
  * The lease on due subscriptions: claim (SKIP LOCKED + a lease owned by this instance, so instances sharing a
  * database never take the same row), renew, release. Every write is conditional on still owning the lease.
@@ -46,16 +66,16 @@ export class RebillClaims {
   async claim(clock: PassClock, limit = this.config.rebill.batchSize): Promise<Claimed[]> {
     const now = clock.now();
     // the claimed rows come back whole (RETURNING *) with their version: no second read, no ORM hydration per row
-    const rows = await claimLeased<Record<string, unknown>>(this.db, {
-      table: 'connector_subscriptions',
-      where:
-        'candidate.next_attempt_at <= $1 AND (candidate.lease_until IS NULL OR candidate.lease_until < $2)',
-      params: [clock.due, now],
-      orderBy: 'candidate.next_attempt_at',
-      limit,
-      lease: { lease_owner: this.instanceId, lease_until: later(now, this.config.rebill.leaseMs) },
-      returning: `*, xmin::text AS ${ROW_VERSION}`,
-    });
+    const rows = await claimLeased<Record<string, unknown>>(
+      this.db,
+      rebillClaim({
+        due: clock.due,
+        now,
+        limit,
+        owner: this.instanceId,
+        until: later(now, this.config.rebill.leaseMs),
+      }),
+    );
     if (rows.length === 0) {
       return [];
     }

@@ -28,6 +28,16 @@ export interface LeaseClaim {
 }
 
 export async function claimLeased<Row>(db: SqlRunner, claim: LeaseClaim): Promise<Row[]> {
+  const { sql, params } = leaseClaimStatement(claim);
+  return returnedRows<Row>(await db.query(sql, params));
+}
+
+/**
+ * The claim as one statement. The candidates are picked once (an `ARRAY(...)` sub-select runs as an init plan)
+ * and the lease is written through the primary key: with `id IN (...)` the planner may join instead, and a
+ * hash join reads the whole table on every claim (a rebilling pass of 100k did; see docs/performance.md).
+ */
+export function leaseClaimStatement(claim: LeaseClaim): { sql: string; params: unknown[] } {
   if (!Number.isSafeInteger(claim.limit) || claim.limit < 1) {
     throw new Error(`lease claim on ${claim.table}: limit ${claim.limit} is not a positive integer`);
   }
@@ -36,18 +46,17 @@ export async function claimLeased<Row>(db: SqlRunner, claim: LeaseClaim): Promis
     ...leaseColumns.map((column, i) => `${column} = $${claim.params.length + i + 1}`),
     ...(claim.increment ?? []).map((column) => `${column} = ${column} + 1`),
   ];
-  const result = await db.query(
-    `UPDATE ${claim.table} SET ${assignments.join(', ')}
-     WHERE id IN (
+  return {
+    sql: `UPDATE ${claim.table} SET ${assignments.join(', ')}
+     WHERE id = ANY(ARRAY(
        SELECT candidate.id FROM ${claim.table} candidate
        WHERE ${claim.where}
        ORDER BY ${claim.orderBy}
        LIMIT ${claim.limit}
-       FOR UPDATE SKIP LOCKED)
+       FOR UPDATE SKIP LOCKED))
      RETURNING ${claim.returning}`,
-    [...claim.params, ...leaseColumns.map((column) => claim.lease[column])],
-  );
-  return returnedRows<Row>(result);
+    params: [...claim.params, ...leaseColumns.map((column) => claim.lease[column])],
+  };
 }
 
 /**

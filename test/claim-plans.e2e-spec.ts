@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource, QueryRunner } from 'typeorm';
+import { LeaseClaim, leaseClaimStatement } from '../src/common/database/lease-claim';
+import { inboxClaim } from '../src/inbox/inbox.worker';
+import { outboxClaim } from '../src/outbox/outbox.dispatcher';
+import { rebillClaim } from '../src/rebilling/rebill-claims';
+import { startTestApp, TestApp } from './support/test-app';
+
+/**
+ * The claims of the inbox, the outbox and rebilling stay proportional to their batch when a backlog builds up
+ * behind statistics that say the table holds little work (the state after a quiet period, before ANALYZE sees the
+ * backlog: exactly when a claim must be cheap). Each case builds its table inside a transaction, analyzes it,
+ * adds the backlog, runs the real claim statement under EXPLAIN ANALYZE and rolls everything back.
+ * PostgreSQL only: PGlite serves every connection from one session, so the transaction would take in the app's
+ * own background work.
+ */
+const onPostgres = process.env.E2E_DATABASE === 'embedded' ? describe.skip : describe;
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  'Shared Hit Blocks': number;
+  'Shared Read Blocks': number;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+/** The claim under EXPLAIN ANALYZE in the caller's transaction: its plan and the rows it leased. */
+async function explainClaim(tx: QueryRunner, claim: LeaseClaim): Promise<PlanNode> {
+  const { sql, params } = leaseClaimStatement(claim);
+  const [row]: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] = await tx.query(
+    `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`,
+    params,
+  );
+  return row['QUERY PLAN'][0].Plan;
+}
+
+/** Rows the plan read from `table` (kept or filtered out, every loop): a claim should read about its batch. */
+function rowsRead(plan: PlanNode, table: string): number {
+  return nodes(plan)
+    .filter((n) => n['Relation Name'] === table)
+    .reduce(
+      (sum, n) =>
+        sum +
+        (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0) + (n['Rows Removed by Index Recheck'] ?? 0)) *
+          n['Actual Loops'],
+      0,
+    );
+}
+
+const buffers = (plan: PlanNode): number => plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+
+onPostgres('lease claims stay O(batch) behind a backlog', () => {
+  let app: TestApp;
+  let tx: QueryRunner;
+
+  beforeAll(async () => {
+    app = await startTestApp({ REBILL_CRON: 'off' });
+  });
+  beforeEach(async () => {
+    tx = app.app.get(DataSource).createQueryRunner();
+    await tx.connect();
+    await tx.startTransaction();
+    // a plan that walks the backlog per candidate takes minutes here: fail instead
+    await tx.query(`SET LOCAL statement_timeout = '30s'`);
+  });
+  afterEach(async () => {
+    await tx.rollbackTransaction();
+    await tx.release();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('outbox: 20 of a 6,000-report backlog through the pending index, each aggregate gated by one probe', async () => {
+    const run = randomUUID();
+    await tx.query(
+      `INSERT INTO outbox_messages (kind, aggregate_id, dedupe_key, payload, status, delivered_at)
+       SELECT 'payment', $1 || '-old-' || (g % 1000), $1 || '-old-' || g, '{}', 'delivered', now()
+       FROM generate_series(1, 3000) g`,
+      [run],
+    );
+    await tx.query('ANALYZE outbox_messages');
+    // Cleeng was down: two reports per payment wait, the second gated by the first
+    await tx.query(
+      `INSERT INTO outbox_messages (kind, aggregate_id, dedupe_key, payload, next_attempt_at)
+       SELECT 'payment', $1 || '-' || (g / 2), $1 || '-' || g, '{}', now() - interval '1 minute'
+       FROM generate_series(0, 5999) g`,
+      [run],
+    );
+
+    const plan = await explainClaim(tx, outboxClaim(new Date(), 20));
+
+    expect(plan['Actual Rows']).toBe(20);
+    // a claim that sorts the backlog reads all 6,000 and probes each one's aggregate
+    expect(rowsRead(plan, 'outbox_messages')).toBeLessThan(200);
+    expect(buffers(plan)).toBeLessThan(2_000);
+  });
+
+  it('inbox: 16 of a 3,000-event backlog, earliest first, through the due index', async () => {
+    const run = randomUUID();
+    await tx.query(
+      `INSERT INTO inbox_events (source, event_key, event_type, payload, status, processed_at)
+       SELECT 'cleeng', $1 || '-done-' || g, 'test', '{}', 'processed', now() FROM generate_series(1, 3000) g`,
+      [run],
+    );
+    await tx.query('ANALYZE inbox_events');
+    await tx.query(
+      `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at)
+       SELECT 'cleeng', $1 || '-' || g, 'test', '{}', now() - interval '1 minute' FROM generate_series(1, 3000) g`,
+      [run],
+    );
+
+    const plan = await explainClaim(
+      tx,
+      inboxClaim(new Date(), 16, new Date(Date.now() + 60_000), randomUUID()),
+    );
+
+    expect(plan['Actual Rows']).toBe(16);
+    expect(rowsRead(plan, 'inbox_events')).toBeLessThan(100);
+    expect(buffers(plan)).toBeLessThan(1_000);
+  });
+
+  it('rebilling: 500 due of 20,000 subscriptions, leased through the primary key (no pass over the table)', async () => {
+    const run = randomUUID();
+    await tx.query(
+      `INSERT INTO connector_subscriptions (customer_id, gateway, external_subscription_id, amount_minor, currency,
+         billing_interval, billing_anchor, next_billing_at, next_attempt_at, status)
+       SELECT $1 || '-' || g, 'cleverbridge', $1 || '-' || g, 999, 'EUR', 'month', now(), now(),
+         CASE WHEN g <= 2000 THEN timestamptz '2000-01-01' + g * interval '1 second' ELSE now() + interval '1 day' END,
+         'active'
+       FROM generate_series(1, 20000) g`,
+      [run],
+    );
+    await tx.query('ANALYZE connector_subscriptions');
+    const now = new Date();
+
+    const plan = await explainClaim(
+      tx,
+      rebillClaim({
+        due: now,
+        now,
+        limit: 500,
+        owner: 'claim-plans',
+        until: new Date(now.getTime() + 60_000),
+      }),
+    );
+
+    expect(plan['Actual Rows']).toBe(500);
+    // a claim that joins its candidates back to the table reads all 20,000
+    expect(rowsRead(plan, 'connector_subscriptions')).toBeLessThan(2_000);
+    const leased: { n: string }[] = await tx.query(
+      `SELECT count(*)::text AS n FROM connector_subscriptions
+       WHERE lease_owner = 'claim-plans' AND customer_id LIKE $1 AND next_attempt_at < timestamptz '2000-01-01' + interval '501 seconds'`,
+      [`${run}-%`],
+    );
+    // earliest due first: the 500 that were due longest
+    expect(leased[0].n).toBe('500');
+  });
+});
