@@ -2,6 +2,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { raw } from 'express';
 import helmet from 'helmet';
+import { DataSource } from 'typeorm';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { httpMetricsMiddleware } from './common/metrics/http-metrics.middleware';
@@ -9,6 +10,7 @@ import { Logger as PinoLogger, PinoLogger as RequestLog } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { requestLineLogger } from './logger';
+import { warnIfAutovacuumOff } from './database/autovacuum-check';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
 import { refuseDeepJson } from './common/http/json-depth';
@@ -80,6 +82,10 @@ export async function startApp(
     throw err;
   }
   app.useLogger(app.get(PinoLogger));
+  if (!embedded) {
+    // PGlite has no autovacuum to speak of: a development database, not one that grows
+    await warnIfAutovacuumOff(app.get(DataSource));
+  }
   app.use(httpMetricsMiddleware);
   // webhooks keep their exact bytes: signatures are verified on the raw body before any parsing
   app.use('/webhooks', raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }));

@@ -40,6 +40,9 @@ async function explainClaim(tx: QueryRunner, claim: LeaseClaim): Promise<PlanNod
     `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`,
     params,
   );
+  if (!row) {
+    throw new Error('EXPLAIN returned no plan');
+  }
   return row['QUERY PLAN'][0].Plan;
 }
 
@@ -163,6 +166,6 @@ onPostgres('lease claims stay O(batch) behind a backlog', () => {
       [`${run}-%`],
     );
     // earliest due first: the 500 that were due longest
-    expect(leased[0].n).toBe('500');
+    expect(leased[0]?.n).toBe('500');
   });
 });
