@@ -3,8 +3,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The outbox claim reads pending messages in id order (one aggregate's reports go out in the order written), so
  * its index is on `id`: with the old `(next_attempt_at, id)` index every claim read and sorted the whole backlog
- * to take 20 (after a Cleeng outage, the moment the outbox matters). The dashboard's pending list, ordered by the
- * next attempt, sorts the pending messages instead (it shows a page at an operator's request).
+ * to take 20 (after a Cleeng outage, the moment the outbox matters). The dashboard lists pending messages in the
+ * same order, through the same index.
  */
 export class OutboxPendingIndex1764990000000 implements MigrationInterface {
   name = 'OutboxPendingIndex1764990000000';

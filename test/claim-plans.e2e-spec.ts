@@ -112,24 +112,25 @@ onPostgres('lease claims stay O(batch) behind a backlog', () => {
     expect(buffers(plan)).toBeLessThan(2_000);
   });
 
-  it('inbox: 16 of a 3,000-event backlog, earliest first, through the due index', async () => {
+  /** 3,000 processed events, then (after `beforeBacklog`) 3,000 due ones; the claim of 16 under EXPLAIN. */
+  async function inboxClaimBehindBacklog(beforeBacklog: string): Promise<PlanNode> {
     const run = randomUUID();
     await tx.query(
       `INSERT INTO inbox_events (source, event_key, event_type, payload, status, processed_at)
        SELECT 'cleeng', $1 || '-done-' || g, 'test', '{}', 'processed', now() FROM generate_series(1, 3000) g`,
       [run],
     );
-    await tx.query('ANALYZE inbox_events');
+    await tx.query(beforeBacklog);
     await tx.query(
       `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at)
        SELECT 'cleeng', $1 || '-' || g, 'test', '{}', now() - interval '1 minute' FROM generate_series(1, 3000) g`,
       [run],
     );
+    return explainClaim(tx, inboxClaim(new Date(), 16, new Date(Date.now() + 60_000), randomUUID()));
+  }
 
-    const plan = await explainClaim(
-      tx,
-      inboxClaim(new Date(), 16, new Date(Date.now() + 60_000), randomUUID()),
-    );
+  it('inbox: 16 of a 3,000-event backlog, earliest first, through the due index', async () => {
+    const plan = await inboxClaimBehindBacklog('ANALYZE inbox_events');
 
     expect(plan['Actual Rows']).toBe(16);
     expect(rowsRead(plan, 'inbox_events')).toBeLessThan(100);
@@ -137,24 +138,10 @@ onPostgres('lease claims stay O(batch) behind a backlog', () => {
   });
 
   it('inbox: the same backlog on a table without statistics (never analyzed: a fresh database, no autovacuum)', async () => {
-    const run = randomUUID();
     // forget the table's statistics for this transaction only (as on a database autovacuum never visited)
     await tx.query(`DELETE FROM pg_statistic WHERE starelid = 'inbox_events'::regclass`);
-    await tx.query(`UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = 'inbox_events'::regclass`);
-    await tx.query(
-      `INSERT INTO inbox_events (source, event_key, event_type, payload, status, processed_at)
-       SELECT 'cleeng', $1 || '-done-' || g, 'test', '{}', 'processed', now() FROM generate_series(1, 3000) g`,
-      [run],
-    );
-    await tx.query(
-      `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at)
-       SELECT 'cleeng', $1 || '-' || g, 'test', '{}', now() - interval '1 minute' FROM generate_series(1, 3000) g`,
-      [run],
-    );
-
-    const plan = await explainClaim(
-      tx,
-      inboxClaim(new Date(), 16, new Date(Date.now() + 60_000), randomUUID()),
+    const plan = await inboxClaimBehindBacklog(
+      `UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = 'inbox_events'::regclass`,
     );
 
     expect(plan['Actual Rows']).toBe(16);

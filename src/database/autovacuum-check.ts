@@ -2,14 +2,13 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
 export const AUTOVACUUM_OFF_WARNING =
-  'autovacuum is off on this PostgreSQL: the inbox, outbox and rebilling tables never get statistics or have ' +
-  'their processed rows reclaimed, so their claims slow down as they grow; turn it on (docs/performance.md, ' +
-  '"Eighth pass")';
+  'autovacuum is off on this PostgreSQL: the inbox, outbox and rebilling tables and their indexes keep every ' +
+  'processed row version and never get statistics; turn it on (docs/performance.md, eighth pass)';
 
 /**
- * Warns once at boot when the server runs without autovacuum. The claims are written to stay O(batch) (see
- * test/claim-plans.e2e-spec.ts), but the inbox's plan still needs statistics on its table, and only (auto)vacuum
- * keeps index scans from stepping over processed rows.
+ * Warns once at boot when the server runs without autovacuum. The claims stay O(batch) without statistics (see
+ * test/claim-plans.e2e-spec.ts), but only (auto)vacuum removes processed row versions: without it the tables and
+ * indexes grow with every event, and every other query plans from defaults.
  */
 export async function warnIfAutovacuumOff(db: DataSource): Promise<boolean> {
   // advice only: a failed read must not stop the boot
