@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { AUTOVACUUM_OFF_WARNING } from '../src/database/autovacuum-check';
-import { eventually, startTestApp } from './support/test-app';
+import { captureLogs, eventually, startTestApp } from './support/test-app';
 
 /**
  * Without autovacuum the queue tables never get statistics nor lose their processed rows (docs/performance.md,
@@ -11,21 +10,15 @@ import { eventually, startTestApp } from './support/test-app';
 const onPostgres = process.env.E2E_DATABASE === 'embedded' ? describe.skip : describe;
 onPostgres('autovacuum at boot', () => {
   it('the app warns at boot exactly when the server runs without autovacuum', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
-    const app = await startTestApp({ LOG_LEVEL: 'info', REBILL_CRON: 'off' }, { logDestination: sink });
+    const logs = captureLogs();
+    const app = await startTestApp(
+      { LOG_LEVEL: 'info', REBILL_CRON: 'off' },
+      { logDestination: logs.destination },
+    );
     try {
       const [row]: { autovacuum: string }[] = await app.app.get(DataSource).query('SHOW autovacuum');
       const messagesOf = (): (string | undefined)[] =>
-        lines
-          .flatMap((chunk) => chunk.split('\n'))
-          .filter((line) => line.trim() !== '')
-          .map((line) => (JSON.parse(line) as { msg?: string }).msg);
+        logs.lines.map((line) => (JSON.parse(line) as { msg?: string }).msg);
       // the boot's logs reach the sink a moment after it listens; the check is written before this line
       const messages = await eventually(() => {
         const found = messagesOf();

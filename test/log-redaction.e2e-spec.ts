@@ -1,21 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { API_KEY, eventually, startTestApp, TestApp } from './support/test-app';
+import { API_KEY, captureLogs, eventually, startTestApp, TestApp } from './support/test-app';
 import { CARDS, card, cleengPaymentsForOrder, cleengState, createOrder, OFFERS, pay } from './support/flows';
 
 /** Runs the flows at debug level and checks that nothing secret ever reaches the logs. */
 describe('logs never contain card data, tokens or secrets', () => {
   let app: TestApp;
-  const lines: string[] = [];
+  const { destination, lines } = captureLogs();
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
-    app = await startTestApp({ LOG_LEVEL: 'trace' }, { logDestination: sink });
+    app = await startTestApp({ LOG_LEVEL: 'trace' }, { logDestination: destination });
   });
   afterAll(async () => {
     await app.close();
@@ -47,7 +40,7 @@ describe('logs never contain card data, tokens or secrets', () => {
     await eventually(async () => (await cleengPaymentsForOrder(app, order.cleengOrderId)).length > 0);
     const recurringTokens = (await cleengState(app)).paymentDetails.map((d) => d.token);
     expect(recurringTokens.length).toBeGreaterThan(0);
-    const log = lines.join('');
+    const log = lines.join('\n');
     expect(lines.length).toBeGreaterThan(20); // the sink really received the request and client logs
 
     const secrets = [

@@ -1,11 +1,10 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import { WebhookIntake } from '../src/webhooks/webhook-intake';
 import { FAST_INBOX } from './support/flows';
-import { startTestApp, TestApp } from './support/test-app';
+import { captureLogs, startTestApp, TestApp } from './support/test-app';
 
 /**
  * The bare webhook intake ahead of Express (issue 11): a well-formed delivery is stored and answered without the
@@ -15,7 +14,7 @@ import { startTestApp, TestApp } from './support/test-app';
  */
 describe('webhook intake without Express in the way', () => {
   let app: TestApp;
-  const logLines: string[] = [];
+  const { destination: logDestination, lines: logLines } = captureLogs();
   const bare = jest.spyOn(WebhookIntake.prototype, 'answer');
   const cleeng = jest.spyOn(WebhookIntake.prototype, 'cleeng');
   const gateway = jest.spyOn(WebhookIntake.prototype, 'gateway');
@@ -24,13 +23,7 @@ describe('webhook intake without Express in the way', () => {
     cleeng.mock.calls.length + gateway.mock.calls.length - bare.mock.calls.length;
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-        done();
-      },
-    });
-    app = await startTestApp({ ...FAST_INBOX, LOG_LEVEL: 'info' }, { logDestination: sink });
+    app = await startTestApp({ ...FAST_INBOX, LOG_LEVEL: 'info' }, { logDestination });
   });
   afterAll(async () => {
     await app.close();

@@ -1,4 +1,4 @@
-import type { SqlRunner } from '../common/database/lease-claim';
+import type { SqlRunner } from '../common/database/query-result';
 import { GroupCommit, GroupCommitLimits } from '../common/database/group-commit';
 import { returnedRows } from '../common/database/query-result';
 

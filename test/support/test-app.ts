@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import request from 'supertest';
 import { RunningApp, StartOptions, startApp } from '../../src/bootstrap';
 
@@ -83,4 +84,16 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A log destination for `startTestApp` that keeps every line the app writes (one entry per line). */
+export function captureLogs(): { destination: Writable; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { destination, lines };
 }

@@ -1,10 +1,5 @@
 import { DataSource } from 'typeorm';
 
-/** Anything that runs SQL: a DataSource or an EntityManager. */
-export interface SqlRunner {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
-
 /**
  * One batch of rows leased to the caller (inbox events, outbox messages, due subscriptions):
  * `FOR UPDATE SKIP LOCKED` keeps concurrent claimers from waiting on each other; the lease columns keep a

@@ -1,3 +1,8 @@
+/** Anything that runs SQL: a DataSource or an EntityManager. */
+export interface SqlRunner {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
 /**
  * TypeORM's postgres `query()` returns `[rows, rowCount]` for UPDATE/DELETE and plain rows otherwise;
  * this gives the rows either way.
