@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { sandboxEnv } from '../../sandbox/sandbox-settings';
+import { GATEWAY_IDS } from '../../src/gateways/gateway-ids';
 import { freePort } from './env';
 import { ProbeReply, ProbeRequest, ProbeSample } from './probe-protocol';
 
@@ -181,6 +182,18 @@ export function imageNodeOptions(dockerfile: string): string | undefined {
 }
 
 /**
+ * The calls-per-second ceiling (GATEWAY_RATE_LIMITS) the bench gives every gateway unless a scenario sets one: the
+ * app's conservative defaults are what an operator starts from, not what its throughput is, and Adyen's 200/s (two
+ * calls a purchase) capped the purchase scenario at 100 purchases/s whatever the app's CPU.
+ */
+export const BENCH_GATEWAY_CALLS_PER_SECOND = 100_000;
+
+/** GATEWAY_RATE_LIMITS for every gateway of this build: the bench's ceiling, or a scenario's own for some. */
+export function benchGatewayRateLimits(ceilings: Readonly<Record<string, number>> = {}): string {
+  return GATEWAY_IDS.map((id) => `${id}=${ceilings[id] ?? BENCH_GATEWAY_CALLS_PER_SECOND}`).join(',');
+}
+
+/**
  * The environment the app gets: production mode and the production image's NODE_OPTIONS, the emulators' URLs and
  * secrets, the bench's database.
  */
@@ -200,9 +213,10 @@ export function appEnvironment(
     DATABASE_URL: options.databaseUrl,
     DATA_DIR: options.dataDir,
     ENCRYPTION_KEY: options.encryptionKey,
-    // the benchmark measures throughput, not the per-caller limits
+    // the benchmark measures throughput, not the per-caller limits nor the per-gateway ceilings
     RATE_LIMIT_PER_MINUTE: '100000000',
     TOKENISE_RATE_LIMIT_PER_HOUR: '100000000',
+    GATEWAY_RATE_LIMITS: benchGatewayRateLimits(),
     ...options.extraEnv,
   };
 }

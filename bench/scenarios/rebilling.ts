@@ -3,7 +3,7 @@ import type { AppConfig } from '../../src/config/app-config';
 import { RebillClaims } from '../../src/rebilling/rebill-claims';
 import type { RebillRunSummary } from '../../src/rebilling/rebilling.service';
 import { ConnectorSubscriptionEntity } from '../../src/subscriptions/subscription.entity';
-import { AppRssSampler } from '../lib/processes';
+import { AppRssSampler, benchGatewayRateLimits } from '../lib/processes';
 import { clearFaults, setEmulatorLatency } from '../lib/sandbox';
 import { round } from '../lib/stats';
 import { evaluateTarget, TargetResult } from '../lib/targets';
@@ -230,7 +230,7 @@ export const rebillingScenario: Scenario = {
     REBILL_CONCURRENCY: String(args.int('concurrency')),
     DATABASE_POOL_SIZE: String(Math.min(64, Math.max(10, Math.ceil(args.int('concurrency') / 2)))),
     // the per-gateway calls-per-second ceiling (conservative by default), raised for the benchmark
-    GATEWAY_RATE_LIMITS: `cleverbridge=${args.int('gateway-rate-limit')}`,
+    GATEWAY_RATE_LIMITS: benchGatewayRateLimits({ cleverbridge: args.int('gateway-rate-limit') }),
   }),
 
   async run(ctx: BenchContext): Promise<ScenarioResult> {
