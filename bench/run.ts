@@ -29,7 +29,7 @@ import { DbLimit, measureDbLimit } from './lib/db-limit';
 import { gitInfo, machineInfo, repoRoot } from './lib/env';
 import { BenchHttp } from './lib/http';
 import { probeDelta } from './lib/probe-protocol';
-import { AppProcess, SandboxProcess, startProcesses } from './lib/processes';
+import { AppProcess, procCpuMs, SandboxProcess, startProcesses } from './lib/processes';
 import { log } from './lib/progress';
 import { renderKeyValues, renderTable } from './lib/table';
 import { countVerdicts, TARGET_HEADERS, targetRows, TargetResult } from './lib/targets';
@@ -147,7 +147,19 @@ function sized(
 }
 
 function renderProfile(profile: ProfileSummary, title: string): string {
+  const cpuMs = profile.mainThreadCpuMs;
+  const waited =
+    cpuMs !== undefined && profile.busyMs > cpuMs
+      ? [
+          `sampled busy ${profile.busyMs} ms, main thread on a CPU ${Math.round(cpuMs)} ms (/proc): V8 samples by wall ` +
+            `clock, so ${Math.round(((profile.busyMs - cpuMs) / profile.busyMs) * 100)} % of these samples are time ` +
+            'the thread waited for a core, counted in the frame that waited (mostly `writev`: the socket write that ' +
+            'woke PostgreSQL or a peer); `perf` gives on-CPU time',
+          '',
+        ]
+      : [];
   return [
+    ...waited,
     renderTable(
       ['self time', 'samples', 'function (file:function)'],
       profile.functions.map((f) => [`${f.percent}%`, f.samples, f.name]),
@@ -282,6 +294,7 @@ async function runScenario(
     signal: run.interrupted.signal,
     async measure<T>(label: string, phase: () => Promise<T>): Promise<Measured<T>> {
       const before = cpuProf ? await app.profileStart() : await app.probe();
+      const mainThreadBefore = procCpuMs(app.pid, app.pid);
       const emulatorBefore = sandbox.cpuMsFromProc();
       const databaseBefore = await postgresCpu(db);
       const value = await phase();
@@ -289,6 +302,7 @@ async function runScenario(
       const databaseCpuMs = postgresCpuDelta(databaseBefore, await postgresCpu(db));
       const file = join(profileDir, `${scenario.name}-${label}-${(profileCount += 1)}.cpuprofile`);
       const after = cpuProf ? await app.profileStop(file) : await app.probe();
+      const mainThreadAfter = procCpuMs(app.pid, app.pid);
       const delta = probeDelta(before, after);
       const emulatorCpuMs =
         emulatorBefore !== undefined && emulatorAfter !== undefined
@@ -307,7 +321,12 @@ async function runScenario(
       if (!cpuProf) {
         return { value, app: delta, ...others };
       }
-      const profile = analyseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, 15, run.root);
+      const profile = {
+        ...analyseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, 15, run.root),
+        ...(mainThreadBefore !== undefined && mainThreadAfter !== undefined
+          ? { mainThreadCpuMs: mainThreadAfter - mainThreadBefore }
+          : {}),
+      };
       const keep = join(run.outDir, `${scenario.name}-${label}-${fileTimestamp(startedAt)}.cpuprofile`);
       mkdirSync(run.outDir, { recursive: true });
       writeFileSync(keep, readFileSync(file));

@@ -32,6 +32,8 @@ describe('analyseProfile', () => {
     const summary = analyseProfile(profile, 15, '/w');
     expect(summary.totalSamples).toBe(7);
     expect(summary.durationMs).toBe(10);
+    // the three (idle) samples' milliseconds are not busy time
+    expect(summary.busyMs).toBe(7);
     expect(summary.functions[0]).toEqual({
       name: 'typeorm/driver/postgres/PostgresQueryRunner.js:query',
       samples: 3,

@@ -28,6 +28,14 @@ export interface ProfileSummary {
   totalSamples: number;
   /** sampled time, ms */
   durationMs: number;
+  /**
+   * sampled time outside (idle), ms. V8 samples by wall clock, so a thread that is ready to run but waits for a
+   * core is counted in the frame it waits in (on a shared machine, mostly the socket write that woke the peer):
+   * compare with the CPU the thread really used (`mainThreadCpuMs`) before reading a syscall's share as CPU.
+   */
+  busyMs: number;
+  /** CPU time of the app's main (JavaScript) thread over the same phase (/proc), when the caller knows it */
+  mainThreadCpuMs?: number;
   functions: ProfileEntry[];
   packages: ProfileEntry[];
 }
@@ -87,6 +95,13 @@ export function analyseProfile(profile: CpuProfile, top = 15, root?: string): Pr
   const functions = new Map<string, number>();
   const packages = new Map<string, number>();
   let total = 0;
+  let busyMs = 0;
+  const deltas = profile.timeDeltas ?? [];
+  (profile.samples ?? []).forEach((id, i) => {
+    if (byId.get(id)?.callFrame.functionName !== '(idle)') {
+      busyMs += (deltas[i] ?? 0) / 1000;
+    }
+  });
   for (const [id, count] of hits) {
     const node = byId.get(id);
     // (idle): the app was waiting, not spending CPU; the shares are of busy samples
@@ -114,6 +129,7 @@ export function analyseProfile(profile: CpuProfile, top = 15, root?: string): Pr
   return {
     totalSamples: total,
     durationMs: Math.round(durationMs),
+    busyMs: Math.round(busyMs),
     functions: rank(functions),
     packages: rank(packages),
   };

@@ -16,10 +16,13 @@ import { ProbeReply, ProbeRequest, ProbeSample } from './probe-protocol';
 /** USER_HZ: 100 on every Linux the bench runs on (getconf CLK_TCK) */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** CPU time (user + system) process `pid` used so far, from /proc (Linux); undefined when unreadable. */
-export function procCpuMs(pid: number): number | undefined {
+/**
+ * CPU time (user + system) process `pid` used so far, or only its thread `tid`, from /proc (Linux); undefined when
+ * unreadable.
+ */
+export function procCpuMs(pid: number, tid?: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     // fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
