@@ -22,7 +22,10 @@ const CLOCK_TICKS_PER_SECOND = 100;
  */
 export function procCpuMs(pid: number, tid?: number): number | undefined {
   try {
-    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const stat = readFileSync(
+      tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+      'utf8',
+    );
     // fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
