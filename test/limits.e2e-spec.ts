@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { getStorageToken } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
+import { WindowCounterThrottlerStorage } from '../src/rate-limit/window-counter.storage';
 import { API_KEY, startTestApp, TestApp } from './support/test-app';
 import { newCustomerId, purchase } from './support/flows';
 
@@ -47,6 +49,11 @@ describe('rate limits (per API key, customer and IP)', () => {
       statuses.push((await read({ 'X-Api-Key': `guess-${i}` })).status);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it('counts per caller and window, not per hit: a request costs the same whatever the limit', () => {
+    // @nestjs/throttler's default storage kept every hit's expiry and filtered that list on each request
+    expect(app.app.get(getStorageToken())).toBeInstanceOf(WindowCounterThrottlerStorage);
   });
 
   it('does not throttle health, metrics, webhooks or the sandbox', async () => {
