@@ -45,7 +45,12 @@ export class WindowCounterThrottlerStorage implements ThrottlerStorage {
   }
 
   /** One limiter per throttler and its settings (a route may override a throttler's limit or ttl). */
-  private limiter(throttlerName: string, ttl: number, limit: number, blockDuration: number): RateLimiterMemory {
+  private limiter(
+    throttlerName: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): RateLimiterMemory {
     const id = `${throttlerName}:${ttl}:${limit}:${blockDuration}`;
     let limiter = this.limiters.get(id);
     if (!limiter) {
