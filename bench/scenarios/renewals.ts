@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describeError } from '../lib/http';
 import { waitForOutbox } from '../lib/outbox';
 import { AppRssSampler } from '../lib/processes';
+import { setEmulatorLatency } from '../lib/sandbox';
 import { ratePerSecond, round } from '../lib/stats';
 import { evaluateTarget } from '../lib/targets';
 import { runBatch } from './purchase';
@@ -108,6 +109,13 @@ export const renewalsScenario: Scenario = {
       help: 'other webhooks in flight at once during the renewals (0: none)',
     },
     {
+      name: 'gateway-latency-ms',
+      kind: 'int',
+      default: 0,
+      min: 0,
+      help: 'latency added by the Adyen emulator to the renewals (not the seeding)',
+    },
+    {
       name: 'timeout-ms',
       kind: 'int',
       default: 300_000,
@@ -123,6 +131,7 @@ export const renewalsScenario: Scenario = {
     const concurrency = ctx.args.int('concurrency');
     const intakeConcurrency = ctx.args.int('intake-concurrency');
     const timeoutMs = ctx.args.int('timeout-ms');
+    const gatewayLatencyMs = ctx.args.int('gateway-latency-ms');
     const errors: string[] = [];
 
     await ctx.sandbox.expect('capture-only dunning', 200, 'POST', '/sandbox/cleeng/dunning', {
@@ -138,6 +147,7 @@ export const renewalsScenario: Scenario = {
     }
     const renewing = seed.ok.length;
     ctx.log(`renewals: ${renewing} subscriptions ready; intake load ${intakeConcurrency} in flight`);
+    await setEmulatorLatency(ctx.sandbox, 'adyen', gatewayLatencyMs);
 
     const rss = new AppRssSampler(ctx.app).start();
     const load = intakeLoad(ctx, intakeConcurrency);
@@ -194,7 +204,9 @@ export const renewalsScenario: Scenario = {
 
     return {
       ok,
-      headline: `renewals: ${renewing} Cleeng-managed renewals (capture-only) with ${intakeConcurrency} other webhooks in flight`,
+      headline:
+        `renewals: ${renewing} Cleeng-managed renewals (capture-only) with ${intakeConcurrency} other webhooks in ` +
+        `flight, gateway latency ${gatewayLatencyMs} ms`,
       summary: [
         ['renewals processed / expected', `${last.done} / ${renewing}`],
         ['renewals failed', last.failed],
