@@ -8,7 +8,7 @@ import { evaluateTarget } from '../lib/targets';
 import { runBatch } from './purchase';
 import { databaseCpuPer } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
-import { postWebhook, webhookBody } from './webhook-intake';
+import { postWebhook, untilProcessed, webhookBody } from './webhook-intake';
 
 /**
  * Cleeng-managed renewals from the inbox: N subscriptions bought through the API (outside the measured phase),
@@ -55,7 +55,10 @@ async function reportsDeliveredAfter(ctx: BenchContext, outboxId: string): Promi
 function intakeLoad(
   ctx: BenchContext,
   concurrency: number,
-): { stop(): Promise<{ sent: number; errors: number; elapsedMs: number; samples: string[] }> } {
+): {
+  runId: string;
+  stop(): Promise<{ sent: number; errors: number; elapsedMs: number; samples: string[] }>;
+} {
   const runId = `${ctx.runId}-load-${randomUUID().slice(0, 8)}`;
   let stopped = concurrency === 0;
   let sent = 0;
@@ -85,6 +88,7 @@ function intakeLoad(
     }
   });
   return {
+    runId,
     async stop() {
       stopped = true;
       await Promise.all(workers);
@@ -191,6 +195,11 @@ export const renewalsScenario: Scenario = {
       return elapsedMs;
     });
     const appPeakRssMb = rss.stop();
+    // unmeasured: the intake load's events still pending are processed here, not by the next scenario's app
+    const left = await untilProcessed(ctx, load.runId, timeoutMs);
+    if ((left.pending ?? 0) > 0) {
+      errors.push(`intake load: ${left.pending} events still pending after ${timeoutMs} ms`);
+    }
     const elapsedMs = measured.value;
     const rate = ratePerSecond(last.done, elapsedMs);
     if (last.done < renewing) {
