@@ -29,6 +29,8 @@ describe('inbox batch writer', () => {
       FOR EACH ROW EXECUTE FUNCTION inbox_batch_test_refuse()`);
   });
   afterAll(async () => {
+    // no handler exists for these: left pending, every later app's worker would retry them (shared database)
+    await db.query(`DELETE FROM inbox_events WHERE source = 'batch-test'`);
     await db.query(`DROP TRIGGER IF EXISTS inbox_batch_test_refuse ON inbox_events`);
     await db.query(`DROP FUNCTION IF EXISTS inbox_batch_test_refuse()`);
     await app.close();

@@ -6,7 +6,12 @@ import { PaymentEntity } from '../src/payments/payment.entity';
 import { PaymentStateService } from '../src/payments/payment-state.service';
 import { InboxService } from '../src/inbox/inbox.service';
 import { createOrder, OPERATOR, pay } from './support/flows';
-import { ownDatabase, QUIET_WORKERS, StatementRecorder } from './support/statements';
+import {
+  ownDatabase,
+  QUIET_WORKERS,
+  setAsideOtherInboxEvents,
+  StatementRecorder,
+} from './support/statements';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 describe('purchase hot path (issue 11): one statement per state change, no re-reads', () => {
@@ -174,6 +179,7 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
   // last: it leaves the inbox worker without its wake-up (stored events wait for /ops/inbox/process)
   it('the notifications of purchases handled together look up their payments in one statement', async () => {
     app.app.get(InboxService).onWake(() => undefined);
+    await setAsideOtherInboxEvents(db);
     const payments = [await purchase(), await purchase(), await purchase()];
     await app.http.post('/sandbox/adyen/webhooks/resume').expect(200);
     await app.http.get('/sandbox/adyen/webhooks/idle').query({ timeoutMs: 5000 }).expect(200);

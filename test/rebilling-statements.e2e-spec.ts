@@ -1,8 +1,14 @@
+import { DataSource } from 'typeorm';
 import { InboxService } from '../src/inbox/inbox.service';
 import { RebillFaultPoints } from '../src/rebilling/rebill-fault-points';
 import { RebillRunSummary } from '../src/rebilling/rebilling.service';
 import { dueCleverbridgeSubscription, OPERATOR } from './support/flows';
-import { ownDatabase, QUIET_WORKERS, StatementRecorder } from './support/statements';
+import {
+  ownDatabase,
+  QUIET_WORKERS,
+  setAsideOtherInboxEvents,
+  StatementRecorder,
+} from './support/statements';
 import { API_KEY, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -152,6 +158,7 @@ it('charges that finish together: one write for all, and one cancelled meanwhile
 // last in the file: it leaves the inbox worker without its wake-up (stored events wait for /ops/inbox/process)
 it('the notifications of charges handled together look up their attempts in one statement', async () => {
   app.app.get(InboxService).onWake(() => undefined);
+  await setAsideOtherInboxEvents(app.app.get(DataSource));
   const subs = [];
   for (let i = 0; i < 6; i += 1) {
     subs.push(await dueCleverbridgeSubscription(app, 1));
