@@ -97,6 +97,27 @@ function intakeLoad(
   };
 }
 
+/**
+ * How long the intake load's events waited to be processed (`processed_at − received_at`): they are bound for no
+ * gateway, so this is what the renewals' backlog costs every other event (docs/decisions.md, "Known limit").
+ */
+async function processingWait(
+  ctx: BenchContext,
+  runId: string,
+): Promise<{ p50: number; p99: number } | undefined> {
+  const rows = await ctx.db.query<{ p50: number | null; p99: number | null }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at))::float8 AS p50,
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at))::float8 AS p99
+       FROM inbox_events
+      WHERE source = 'cleeng' AND payload->'data'->>'runId' = $1 AND processed_at IS NOT NULL`,
+    [runId],
+  );
+  const row = rows[0];
+  return row && row.p50 !== null && row.p99 !== null
+    ? { p50: round(row.p50, 2), p99: round(row.p99, 2) }
+    : undefined;
+}
+
 export const renewalsScenario: Scenario = {
   name: 'renewals',
   description:
@@ -200,6 +221,7 @@ export const renewalsScenario: Scenario = {
     if ((left.pending ?? 0) > 0) {
       errors.push(`intake load: ${left.pending} events still pending after ${timeoutMs} ms`);
     }
+    const otherWait = await processingWait(ctx, load.runId);
     const elapsedMs = measured.value;
     const rate = ratePerSecond(last.done, elapsedMs);
     if (last.done < renewing) {
@@ -226,6 +248,10 @@ export const renewalsScenario: Scenario = {
           round(ratePerSecond(loadResult.sent, loadResult.elapsedMs), 1),
         ],
         ['other webhooks errors', loadResult.errors],
+        [
+          'other webhooks: stored -> processed, p50 / p99 (s)',
+          otherWait ? `${otherWait.p50} / ${otherWait.p99}` : '-',
+        ],
         ['app CPU per renewal (ms, incl. the intake load)', round(cpuPerRenewal, 2)],
         [
           'SQL statements per renewal (incl. the intake load)',
