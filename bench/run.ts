@@ -294,7 +294,8 @@ async function runScenario(
     signal: run.interrupted.signal,
     async measure<T>(label: string, phase: () => Promise<T>): Promise<Measured<T>> {
       const before = cpuProf ? await app.profileStart() : await app.probe();
-      const mainThreadBefore = procCpuMs(app.pid, app.pid);
+      // the main thread's own CPU, beside the profile's wall-clock samples (only a profile needs it)
+      const mainThreadBefore = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;
       const emulatorBefore = sandbox.cpuMsFromProc();
       const databaseBefore = await postgresCpu(db);
       const value = await phase();
@@ -302,7 +303,7 @@ async function runScenario(
       const databaseCpuMs = postgresCpuDelta(databaseBefore, await postgresCpu(db));
       const file = join(profileDir, `${scenario.name}-${label}-${(profileCount += 1)}.cpuprofile`);
       const after = cpuProf ? await app.profileStop(file) : await app.probe();
-      const mainThreadAfter = procCpuMs(app.pid, app.pid);
+      const mainThreadAfter = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;
       const delta = probeDelta(before, after);
       const emulatorCpuMs =
         emulatorBefore !== undefined && emulatorAfter !== undefined

@@ -83,10 +83,15 @@ export function analyseProfile(profile: CpuProfile, top = 15, root?: string): Pr
     byId.set(node.id, node);
   }
   const hits = new Map<number, number>();
+  let busyMs = 0;
   if (profile.samples && profile.samples.length > 0) {
-    for (const id of profile.samples) {
+    const deltas = profile.timeDeltas ?? [];
+    profile.samples.forEach((id, i) => {
       hits.set(id, (hits.get(id) ?? 0) + 1);
-    }
+      if (byId.get(id)?.callFrame.functionName !== '(idle)') {
+        busyMs += (deltas[i] ?? 0) / 1000;
+      }
+    });
   } else {
     for (const node of profile.nodes) {
       hits.set(node.id, node.hitCount ?? 0);
@@ -95,13 +100,6 @@ export function analyseProfile(profile: CpuProfile, top = 15, root?: string): Pr
   const functions = new Map<string, number>();
   const packages = new Map<string, number>();
   let total = 0;
-  let busyMs = 0;
-  const deltas = profile.timeDeltas ?? [];
-  (profile.samples ?? []).forEach((id, i) => {
-    if (byId.get(id)?.callFrame.functionName !== '(idle)') {
-      busyMs += (deltas[i] ?? 0) / 1000;
-    }
-  });
   for (const [id, count] of hits) {
     const node = byId.get(id);
     // (idle): the app was waiting, not spending CPU; the shares are of busy samples

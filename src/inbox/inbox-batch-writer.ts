@@ -1,6 +1,5 @@
-import type { SqlRunner } from '../common/database/query-result';
 import { GroupCommit, GroupCommitLimits } from '../common/database/group-commit';
-import { returnedRows } from '../common/database/query-result';
+import { returnedRows, type SqlRunner } from '../common/database/query-result';
 
 /** One inbox row as it is written: tokens already sealed, payload already JSON. */
 export interface InboxRow {

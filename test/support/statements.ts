@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import type { SqlRunner } from '../../src/common/database/query-result';
 
 /**
  * Counting the app's statements (issue 11's per-operation budgets): every statement the pg driver sends while a
@@ -87,7 +88,7 @@ export async function ownDatabase(
  * test is about to cause. Other e2e files can leave events pending in a shared database (one with no handler, one
  * whose handler keeps failing with backoff); a pass that came due for them counted them as retried.
  */
-export async function setAsideOtherInboxEvents(db: { query(sql: string): Promise<unknown> }): Promise<void> {
+export async function setAsideOtherInboxEvents(db: SqlRunner): Promise<void> {
   await db.query(
     `UPDATE inbox_events SET next_attempt_at = now() + interval '1 day' WHERE status = 'pending'`,
   );
