@@ -10,6 +10,7 @@ import { GatewaySubscriptions1764820000000 } from './1764820000000-GatewaySubscr
 import { DashboardTimeline1764860000000 } from './1764860000000-DashboardTimeline';
 import { ExternallyManagedCleeng1764910000000 } from './1764910000000-ExternallyManagedCleeng';
 import { OutboxPendingIndex1764990000000 } from './1764990000000-OutboxPendingIndex';
+import { InboxLanes1765000000000 } from './1765000000000-InboxLanes';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   DashboardTimeline1764860000000,
   ExternallyManagedCleeng1764910000000,
   OutboxPendingIndex1764990000000,
+  InboxLanes1765000000000,
 ];

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { DashboardQueries } from '../src/dashboard/dashboard.queries';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 import { CARDS, createOrder, pay } from './support/flows';
 
@@ -111,6 +112,35 @@ describe('operator dashboard', () => {
       .get('/dashboard/assets/chart.umd.min.js')
       .expect(200)
       .expect('Content-Type', /javascript/);
+  });
+
+  it("lists pending inbox events next due first across the gateways' lanes", async () => {
+    const db = app.app.get(DataSource);
+    const queries = app.app.get(DashboardQueries);
+    // due long ago but leased elsewhere (the worker leaves them alone), so they lead the list
+    const events = [
+      { key: 'lane-b-1', lane: 'gw-b', due: '2000-01-01T00:00:01Z' },
+      { key: 'lane-a-1', lane: 'gw-a', due: '2000-01-01T00:00:02Z' },
+      { key: 'lane-none', lane: '', due: '2000-01-01T00:00:03Z' },
+      { key: 'lane-b-2', lane: 'gw-b', due: '2000-01-01T00:00:04Z' },
+    ];
+    await db.query(
+      `INSERT INTO inbox_events (source, lane, event_key, event_type, payload, next_attempt_at, locked_until)
+       SELECT 'dashboard-test', e.lane, e.key, 'test', '{}', e.due, now() + interval '1 hour'
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS e(key, lane, due)`,
+      [events.map((e) => e.key), events.map((e) => e.lane), events.map((e) => e.due)],
+    );
+    try {
+      const pending = await queries.inboxItems('pending');
+      expect(pending.slice(0, 4).map((e) => e.source)).toEqual(Array(4).fill('dashboard-test'));
+      const stored: { id: string; event_key: string }[] = await db.query(
+        `SELECT id, event_key FROM inbox_events WHERE source = 'dashboard-test'`,
+      );
+      const keyOf = new Map(stored.map((r) => [r.id, r.event_key]));
+      expect(pending.slice(0, 4).map((e) => keyOf.get(e.id))).toEqual(events.map((e) => e.key));
+    } finally {
+      await db.query(`DELETE FROM inbox_events WHERE source = 'dashboard-test'`);
+    }
   });
 
   it('finds a payment by customer, shows its timeline, and replays its dead report with an audited action', async () => {

@@ -51,6 +51,7 @@ describe('inbox batch writer', () => {
 
   const row = (eventKey: string): InboxRow => ({
     source: 'batch-test',
+    lane: 'batch-test',
     eventKey: `${eventKey}`,
     eventType: 'test',
     payloadJson: JSON.stringify({ run, eventKey }),

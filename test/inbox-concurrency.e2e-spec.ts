@@ -80,11 +80,45 @@ describe('inbox processing concurrency', () => {
       });
     }
 
-    await Promise.all([inbox.store('gw-a', events('a', 12)), inbox.store('gw-b', events('b', 12))]);
+    // gw-a's events first, up to its bound, then gw-b's take the slots left
+    await inbox.store('gw-a', events('a', 12));
+    await eventually(() => Promise.resolve(perGateway.get('gw-a')?.running === 4));
+    await inbox.store('gw-b', events('b', 12));
     await eventually(() => Promise.resolve(done === 24), 20_000);
 
     expect(maxRunning).toBe(6);
     expect(perGateway.get('gw-a')?.max).toBe(4);
     expect(perGateway.get('gw-b')?.max).toBeLessThanOrEqual(4);
+  });
+
+  it("one gateway's backlog does not hold back other events: each lane is claimed on its own", async () => {
+    let releaseSlow: () => void = () => undefined;
+    const slowReleased = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    let slowStarted = 0;
+    let slowDone = 0;
+    const quickDone: number[] = [];
+    inbox.registerHandler('gw-stuck', async () => {
+      slowStarted += 1;
+      await slowReleased;
+      slowDone += 1;
+      return 'done';
+    });
+    inbox.registerHandler('gw-quick', (event) => {
+      quickDone.push(Number(event.payload.i));
+      return Promise.resolve('done');
+    });
+
+    // a backlog of one gateway's events, older than anything else due, more than the claim window (2 x 6)
+    await inbox.store('gw-stuck', events('stuck', 40));
+    await eventually(() => Promise.resolve(slowStarted === 4));
+    await inbox.store('gw-quick', events('quick', 5));
+
+    await eventually(() => Promise.resolve(quickDone.length === 5));
+    expect(slowStarted).toBe(4);
+    expect(slowDone).toBe(0);
+    releaseSlow();
+    await eventually(() => Promise.resolve(slowDone === 40), 20_000);
   });
 });

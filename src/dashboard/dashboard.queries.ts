@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BACKLOG_COUNT_CAP } from '../health/metrics.service';
 import { isUuid } from '../common/ids/uuid';
+import { partitionsPresent } from '../common/database/lease-claim';
 
 export type OverviewWindow = '24h' | '7d';
 export const OVERVIEW_WINDOWS: Record<OverviewWindow, string> = { '24h': '24 hours', '7d': '7 days' };
@@ -355,7 +356,6 @@ export class DashboardQueries {
   }
 
   async inboxItems(status: 'pending' | 'failed'): Promise<InboxItem[]> {
-    const order = status === 'pending' ? 'next_attempt_at ASC' : 'received_at DESC';
     const rows: {
       id: string;
       source: string;
@@ -365,8 +365,15 @@ export class DashboardQueries {
       last_error: string | null;
       received_at: Date;
     }[] = await this.db.query(
-      `SELECT id, source, event_type, status, attempts, last_error, received_at FROM inbox_events
-        WHERE status = '${status}' ORDER BY ${order} LIMIT $1`,
+      status === 'pending'
+        ? // next due first: each lane's first page through the due index (which leads with the lane), merged
+          `WITH RECURSIVE ${partitionsPresent('inbox_events', 'lane', `candidate.status = 'pending'`)}
+           SELECT e.* FROM partitions p CROSS JOIN LATERAL (
+             SELECT id, source, event_type, status, attempts, last_error, received_at, next_attempt_at
+             FROM inbox_events WHERE status = 'pending' AND lane = p.value ORDER BY next_attempt_at LIMIT $1) e
+           WHERE p.value IS NOT NULL ORDER BY e.next_attempt_at LIMIT $1`
+        : `SELECT id, source, event_type, status, attempts, last_error, received_at FROM inbox_events
+            WHERE status = 'failed' ORDER BY received_at DESC LIMIT $1`,
       [PAGE_SIZE],
     );
     return rows.map((r) => ({

@@ -4,6 +4,8 @@ import { returnedRows, type SqlRunner } from '../common/database/query-result';
 /** One inbox row as it is written: tokens already sealed, payload already JSON. */
 export interface InboxRow {
   source: string;
+  /** the gateway the event's processing calls ('' for none): its claim lane */
+  lane: string;
   eventKey: string;
   eventType: string;
   payloadJson: string;
@@ -12,10 +14,10 @@ export interface InboxRow {
 
 export const DEFAULT_INBOX_BATCH_LIMITS: GroupCommitLimits = { maxItems: 500, maxInFlight: 2 };
 
-const INSERT = `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at)
-  SELECT r.source, r.event_key, r.event_type, r.payload::jsonb, r.received_at, r.received_at
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-    AS r(source, event_key, event_type, payload, received_at)
+const INSERT = `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at, received_at, lane)
+  SELECT r.source, r.event_key, r.event_type, r.payload::jsonb, r.received_at, r.received_at, r.lane
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+    AS r(source, event_key, event_type, payload, received_at, lane)
   ON CONFLICT (source, event_key) DO NOTHING
   RETURNING source, event_key`;
 
@@ -57,6 +59,7 @@ async function insert(db: SqlRunner, batch: readonly (readonly InboxRow[])[]): P
       unique.map((r) => r.eventType),
       unique.map((r) => r.payloadJson),
       unique.map((r) => r.receivedAt),
+      unique.map((r) => r.lane),
     ]),
   );
   const inserted = new Set(returned.map((r) => naturalKey(r.source, r.event_key)));

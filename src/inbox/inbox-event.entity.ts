@@ -10,6 +10,8 @@ export type InboxSource = string;
 export class InboxEventEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'text' }) source!: InboxSource;
+  /** the gateway processing calls ('' for none): the worker claims each lane on its own */
+  @Column({ type: 'text' }) lane!: string;
   @Column({ name: 'event_key', type: 'text' }) eventKey!: string;
   @Column({ name: 'event_type', type: 'text' }) eventType!: string;
   @Column({ type: 'jsonb' }) payload!: Record<string, unknown>;

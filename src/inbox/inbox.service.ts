@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TokenCipher } from '../common/crypto/token-cipher';
 import { returnedRows } from '../common/database/query-result';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
@@ -25,13 +26,35 @@ export type InboxHandler = (event: InboxEventEntity) => Promise<InboxOutcome>;
 export class InboxService {
   private readonly handlers = new Map<InboxSource, InboxHandler>();
   private wake: (() => void) | undefined;
+  /** Cleeng paymentMethodId -> the gateway its events call */
+  private readonly gatewayOfPaymentMethod: ReadonlyMap<string, string>;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly clock: Clock,
     private readonly cipher: TokenCipher,
     private readonly writer: InboxBatchWriter,
-  ) {}
+  ) {
+    this.gatewayOfPaymentMethod = new Map(
+      [...config.cleeng.paymentMethods].map(([gateway, id]) => [String(id), gateway]),
+    );
+  }
+
+  /**
+   * The gateway an event's processing calls, known before running it ('' for none or unknown): a gateway's own
+   * notifications, or a Cleeng event whose paymentMethodId CLEENG_PAYMENT_METHODS maps. The event's claim lane
+   * and its per-gateway bound.
+   */
+  laneOf(source: InboxSource, payload: Record<string, unknown>): string {
+    if (source !== 'cleeng') {
+      return source;
+    }
+    const method = (payload.data as { paymentMethodId?: unknown } | undefined)?.paymentMethodId;
+    return typeof method === 'number' || typeof method === 'string'
+      ? (this.gatewayOfPaymentMethod.get(String(method)) ?? '')
+      : '';
+  }
 
   /** The handler sees the payload as received: tokens sealed at rest are opened only for it. */
   registerHandler(source: InboxSource, handler: InboxHandler): void {
@@ -63,6 +86,7 @@ export class InboxService {
       const sealed = sealWebhookSecrets(this.cipher, received);
       return {
         source,
+        lane: this.laneOf(source, received.payload),
         eventKey: sealed.eventKey,
         eventType: received.eventType,
         // nothing sealed: the JSON the check made is the one to store

@@ -15,18 +15,28 @@ import { InboxService } from './inbox.service';
 /** most events one claim statement leases */
 const MAX_CLAIM = 100;
 
-const EVENT_COLUMNS = `id, source, event_key, event_type, payload, status, attempts, next_attempt_at, locked_until,
-  lease_token, last_error, received_at, processed_at`;
+const EVENT_COLUMNS = `id, source, lane, event_key, event_type, payload, status, attempts, next_attempt_at,
+  locked_until, lease_token, last_error, received_at, processed_at`;
 
-/** The due events, earliest first, leased under `token` until `leaseUntil` (through the partial due index). */
-export function inboxClaim(now: Date, limit: number, leaseUntil: Date, token: string): LeaseClaim {
+/** How many events a claim takes from each lane: per lane the worker knows, and from any other lane present. */
+export interface LaneLimits {
+  perLane: ReadonlyMap<string, number>;
+  otherLanes: number;
+}
+
+/**
+ * Each lane's earliest due events, up to its limit, leased under `token` until `leaseUntil` (through the partial
+ * due index, which leads with the lane: a loose scan finds the lanes with pending events, one probe each).
+ */
+export function inboxClaim(now: Date, limits: LaneLimits, leaseUntil: Date, token: string): LeaseClaim {
   return {
     table: 'inbox_events',
     where: `candidate.status = 'pending' AND candidate.next_attempt_at <= $1
       AND (candidate.locked_until IS NULL OR candidate.locked_until < $1)`,
     params: [now],
     orderBy: 'candidate.next_attempt_at',
-    limit,
+    limit: limits.otherLanes,
+    partition: { column: 'lane', scope: `candidate.status = 'pending'`, limits: limits.perLane },
     lease: { locked_until: leaseUntil, lease_token: token },
     returning: EVENT_COLUMNS,
   };
@@ -35,6 +45,7 @@ export function inboxClaim(now: Date, limit: number, leaseUntil: Date, token: st
 interface InboxEventRow {
   id: string;
   source: string;
+  lane: string;
   event_key: string;
   event_type: string;
   payload: Record<string, unknown>;
@@ -52,6 +63,7 @@ function toEntity(row: InboxEventRow): InboxEventEntity {
   return Object.assign(new InboxEventEntity(), {
     id: row.id,
     source: row.source,
+    lane: row.lane,
     eventKey: row.event_key,
     eventType: row.event_type,
     payload: row.payload,
@@ -99,14 +111,14 @@ export interface InboxPassSummary {
  * lease: safe on several instances), runs the source's handler, retries failures with backoff and
  * parks an event as `failed` (with its last error) after INBOX_MAX_ATTEMPTS for an operator.
  * Up to INBOX_CONCURRENCY events run at once, at most INBOX_GATEWAY_CONCURRENCY of them bound for the same
- * gateway; a freed slot takes the next claimed event at once, and claims refill the local queue before it
- * runs dry (no wait for the poll interval while events are due).
+ * gateway; a freed slot takes the next claimed event at once, and claims refill each lane's local queue before it
+ * runs dry (no wait for the poll interval while events are due). Lanes (the gateway an event calls, '' for none)
+ * are claimed and queued apart, so a gateway's backlog waits for that gateway's slots without holding back the
+ * events of the others.
  */
 @Injectable()
 export class InboxWorker extends PollingWorker<InboxPassSummary> {
   protected readonly intervalMs: number;
-  /** Cleeng paymentMethodId -> the gateway its events call */
-  private readonly gatewayOfPaymentMethod: ReadonlyMap<string, string>;
   /** set by a wake-up during a pass: claim again even after a claim came back short */
   private woken = false;
   private wakeUp: (() => void) | undefined;
@@ -121,9 +133,6 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   ) {
     super();
     this.intervalMs = config.inbox.pollIntervalMs;
-    this.gatewayOfPaymentMethod = new Map(
-      [...config.cleeng.paymentMethods].map(([gateway, id]) => [String(id), gateway]),
-    );
     this.outcomes = new GroupCommit(
       async (batch) => {
         const rows = batch.flat();
@@ -152,15 +161,18 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     super.onApplicationBootstrap();
   }
 
-  /** The gateway an event's handling calls, if it is known before running it (the per-gateway bound). */
+  /**
+   * The gateway an event's handling calls, if known before running it (the per-gateway bound). Computed, not read
+   * from the row's lane: Cleeng events stored before lanes existed sit in lane '' and are still bounded.
+   */
   private gatewayOf(event: InboxEventEntity): string | undefined {
-    if (event.source !== 'cleeng') {
-      return event.source;
-    }
-    const method = (event.payload.data as { paymentMethodId?: unknown } | undefined)?.paymentMethodId;
-    return typeof method === 'number' || typeof method === 'string'
-      ? this.gatewayOfPaymentMethod.get(String(method))
-      : undefined;
+    return this.inbox.laneOf(event.source, event.payload) || undefined;
+  }
+
+  /** Events of a lane that may run at once: the gateway's bound, or every slot for lane ''. */
+  private laneSlots(lane: string): number {
+    const { concurrency, gatewayConcurrency } = this.config.inbox;
+    return lane === '' ? concurrency : Math.min(gatewayConcurrency, concurrency);
   }
 
   protected async pass(): Promise<InboxPassSummary> {
@@ -169,10 +181,13 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     // claimed and not started; held = queued + running, all under lease (renewed by the heartbeat)
     const queued: HeldEvent[] = [];
     const held = new Map<string, string>();
+    const heldPerLane = new Map<string, number>();
     const runningPerGateway = new Map<string, number>();
     const running = new Set<Promise<void>>();
-    // a short claim means nothing else is due now, until a wake-up says otherwise
-    let dueLeft = true;
+    // lanes seen in this pass, and those whose last claim came back short (nothing else due there until a wake-up)
+    const knownLanes = new Set<string>(['']);
+    const drained = new Set<string>();
+    let otherLanesDrained = false;
     let signal: () => void = () => undefined;
     this.woken = false;
     const heartbeat = this.heartbeat(held);
@@ -181,7 +196,8 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
       for (;;) {
         if (this.woken) {
           this.woken = false;
-          dueLeft = true;
+          drained.clear();
+          otherLanesDrained = false;
         }
         // shutting down: finish the events in hand, start and claim no other
         if (this.stopped) {
@@ -213,6 +229,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
             .catch((err: unknown) => this.logger.error(`inbox ${next.event.id}: ${String(err)}`))
             .finally(() => {
               held.delete(next.event.id);
+              heldPerLane.set(next.event.lane, (heldPerLane.get(next.event.lane) ?? 1) - 1);
               if (gateway !== undefined) {
                 runningPerGateway.set(gateway, (runningPerGateway.get(gateway) ?? 1) - 1);
               }
@@ -221,29 +238,44 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
             });
           running.add(task);
         }
-        // refill before the queue runs dry (at most about one round waits beside the running events), in claims of
-        // at least a quarter round, or at once when a slot is idle for want of a startable event
-        const room = 2 * concurrency - held.size;
-        const slotIdle = running.size < concurrency && !queued.some(startable);
-        const refill = queued.length * 2 <= concurrency || slotIdle;
-        if (dueLeft && refill && (room >= Math.ceil(concurrency / 4) || (slotIdle && running.size === 0))) {
-          const limit = Math.min(room, MAX_CLAIM);
+        const limits = this.laneLimits(knownLanes, drained, otherLanesDrained, queued, heldPerLane);
+        if (limits.otherLanes > 0 || [...limits.perLane.values()].some((n) => n > 0)) {
           let claimed: HeldEvent[];
           try {
-            claimed = await this.claim(limit);
+            claimed = await this.claim(limits);
           } catch (error) {
             // finish what is running (its leases renewed), then fail the pass
             failure = { error };
             break;
           }
+          const claimedPerLane = new Map<string, number>();
           for (const event of claimed) {
+            const lane = event.event.lane;
             held.set(event.event.id, event.token);
+            heldPerLane.set(lane, (heldPerLane.get(lane) ?? 0) + 1);
+            claimedPerLane.set(lane, (claimedPerLane.get(lane) ?? 0) + 1);
             queued.push(event);
           }
-          dueLeft = claimed.length === limit;
+          for (const [lane, limit] of limits.perLane) {
+            if (limit > 0 && (claimedPerLane.get(lane) ?? 0) < limit) {
+              drained.add(lane);
+            }
+          }
+          if (limits.otherLanes > 0) {
+            // every lane present was claimed from: short ones are drained, full ones are tracked from now on
+            for (const [lane, n] of claimedPerLane) {
+              if (!limits.perLane.has(lane)) {
+                knownLanes.add(lane);
+                if (n < limits.otherLanes) {
+                  drained.add(lane);
+                }
+              }
+            }
+            otherLanesDrained = true;
+          }
           continue;
         }
-        if (running.size === 0 && !dueLeft && !this.woken) {
+        if (running.size === 0 && !this.woken) {
           break;
         }
         await new Promise<void>((resolve) => {
@@ -269,15 +301,45 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   }
 
   /**
+   * How many events to claim per lane: a lane is refilled once its queue is down to half a round of its slots (so
+   * at most about one round waits beside its running events), up to two rounds held, unless its last claim came
+   * back short. Lanes not seen yet get a gateway's two rounds. Zero everywhere: nothing to claim now.
+   */
+  private laneLimits(
+    knownLanes: ReadonlySet<string>,
+    drained: ReadonlySet<string>,
+    otherLanesDrained: boolean,
+    queued: readonly HeldEvent[],
+    heldPerLane: ReadonlyMap<string, number>,
+  ): LaneLimits {
+    const queuedPerLane = new Map<string, number>();
+    for (const { event } of queued) {
+      queuedPerLane.set(event.lane, (queuedPerLane.get(event.lane) ?? 0) + 1);
+    }
+    const perLane = new Map<string, number>();
+    for (const lane of knownLanes) {
+      const slots = this.laneSlots(lane);
+      const room = 2 * slots - (heldPerLane.get(lane) ?? 0);
+      const low = (queuedPerLane.get(lane) ?? 0) * 2 <= slots;
+      perLane.set(lane, !drained.has(lane) && low && room > 0 ? Math.min(room, MAX_CLAIM) : 0);
+    }
+    const { concurrency, gatewayConcurrency } = this.config.inbox;
+    const otherLanes = otherLanesDrained
+      ? 0
+      : Math.min(2 * Math.min(gatewayConcurrency, concurrency), MAX_CLAIM);
+    return { perLane, otherLanes };
+  }
+
+  /**
    * Events leased under a fresh token, oldest first. The lease is short (INBOX_LEASE_MS) and renewed by a heartbeat
    * while the event is held, so a crashed instance's events come back soon but a slow handler keeps its event; the
    * token fences every write, so an instance that lost its lease (stalled past it) cannot overwrite the outcome
-   * of the instance that took the event over. One statement leases and reads the rows.
+   * of the instance that took the event over. One statement leases and reads the rows of every lane.
    */
-  private async claim(limit: number): Promise<HeldEvent[]> {
+  private async claim(limits: LaneLimits): Promise<HeldEvent[]> {
     const now = this.clock.now();
     const token = randomUUID();
-    const rows = await claimLeased<InboxEventRow>(this.db, inboxClaim(now, limit, this.leaseUntil(), token));
+    const rows = await claimLeased<InboxEventRow>(this.db, inboxClaim(now, limits, this.leaseUntil(), token));
     return rows
       .map(toEntity)
       .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime())

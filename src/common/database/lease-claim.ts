@@ -20,6 +20,17 @@ export interface LeaseClaim {
   increment?: readonly string[];
   /** columns of the claimed rows to return */
   returning: string;
+  /**
+   * Claim per value of a column instead of from one queue: up to `limits.get(value)` rows of each value present
+   * (`limit` for values not in `limits`), each value's rows in `orderBy`. The values present are found by a loose
+   * scan (one index probe per value) of the rows `scope` selects: the predicate of a partial index that leads with
+   * the column, so no value's backlog is read to reach another's.
+   */
+  partition?: {
+    column: string;
+    scope: string;
+    limits: ReadonlyMap<string, number>;
+  };
 }
 
 /**
@@ -78,10 +89,64 @@ export function inlineParameters(sql: string, params: readonly unknown[]): strin
   });
 }
 
-export function leaseClaimStatement(claim: LeaseClaim): { sql: string; params: unknown[] } {
-  if (!Number.isSafeInteger(claim.limit) || claim.limit < 1) {
-    throw new Error(`lease claim on ${claim.table}: limit ${claim.limit} is not a positive integer`);
+/** A text value as a literal made of hex digits only, so nothing in it can end the literal. */
+function textLiteral(value: string): string {
+  return `convert_from('\\x${Buffer.from(value, 'utf8').toString('hex')}'::bytea, 'UTF8')`;
+}
+
+function checkLimit(table: string, limit: number, least: number): void {
+  if (!Number.isSafeInteger(limit) || limit < least) {
+    throw new Error(
+      `lease claim on ${table}: limit ${limit} is not ${least > 0 ? 'a positive' : 'a non-negative'} integer`,
+    );
   }
+}
+
+/**
+ * A recursive CTE `partitions(value)`: the values of `column` among the rows `scope` selects (alias `candidate`),
+ * found by a loose index scan — one probe per value through a partial index on (`column`, …) WHERE `scope` — and a
+ * last NULL row (filter it out). For `WITH RECURSIVE`.
+ */
+export function partitionsPresent(table: string, column: string, scope: string): string {
+  return `partitions(value) AS (
+         SELECT min(candidate.${column}) FROM ${table} candidate WHERE ${scope}
+         UNION ALL
+         SELECT (SELECT min(candidate.${column}) FROM ${table} candidate
+                 WHERE ${scope} AND candidate.${column} > p.value)
+         FROM partitions p WHERE p.value IS NOT NULL
+       )`;
+}
+
+/** The candidates' ids: one queue, or each partition's rows in order up to its limit. */
+function candidateIds(claim: LeaseClaim): string {
+  const { table, partition } = claim;
+  if (!partition) {
+    checkLimit(table, claim.limit, 1);
+    return `SELECT candidate.id FROM ${table} candidate
+       WHERE ${claim.where}
+       ORDER BY ${claim.orderBy}
+       LIMIT ${claim.limit}
+       FOR UPDATE SKIP LOCKED`;
+  }
+  checkLimit(table, claim.limit, 0);
+  const limits = [...partition.limits].map(([value, limit]) => {
+    checkLimit(table, limit, 0);
+    return `(${textLiteral(value)}, ${limit})`;
+  });
+  const column = partition.column;
+  return `WITH RECURSIVE ${partitionsPresent(table, column, partition.scope)}, partition_limits(value, n) AS (
+         ${limits.length > 0 ? `VALUES ${limits.join(', ')}` : 'SELECT NULL::text, 0 WHERE false'}
+       )
+       SELECT c.id FROM partitions p CROSS JOIN LATERAL (
+         SELECT candidate.id FROM ${table} candidate
+         WHERE (${claim.where}) AND candidate.${column} = p.value
+         ORDER BY ${claim.orderBy}
+         LIMIT COALESCE((SELECT l.n FROM partition_limits l WHERE l.value = p.value), ${claim.limit})
+         FOR UPDATE SKIP LOCKED) c
+       WHERE p.value IS NOT NULL`;
+}
+
+export function leaseClaimStatement(claim: LeaseClaim): { sql: string; params: unknown[] } {
   const leaseColumns = Object.keys(claim.lease);
   const assignments = [
     ...leaseColumns.map((column, i) => `${column} = $${claim.params.length + i + 1}`),
@@ -90,11 +155,7 @@ export function leaseClaimStatement(claim: LeaseClaim): { sql: string; params: u
   return {
     sql: `UPDATE ${claim.table} SET ${assignments.join(', ')}
      WHERE id = ANY(ARRAY(
-       SELECT candidate.id FROM ${claim.table} candidate
-       WHERE ${claim.where}
-       ORDER BY ${claim.orderBy}
-       LIMIT ${claim.limit}
-       FOR UPDATE SKIP LOCKED))
+       ${candidateIds(claim)}))
      RETURNING ${claim.returning}`,
     params: [...claim.params, ...leaseColumns.map((column) => claim.lease[column])],
   };
