@@ -70,9 +70,9 @@ const steps = [
   ],
   [
     'inbox events',
-    `INSERT INTO inbox_events (source, event_key, event_type, payload, status, attempts, received_at, processed_at,
-                               last_error)
-     SELECT gateway, 'seed:' || id, 'AUTHORISATION',
+    `INSERT INTO inbox_events (source, lane, event_key, event_type, payload, status, attempts, received_at,
+                               processed_at, last_error)
+     SELECT gateway, gateway, 'seed:' || id, 'AUTHORISATION',
             jsonb_build_object('type', 'payment.authorised', 'reference', id::text,
                                'externalPaymentId', external_payment_id),
             CASE WHEN amount_minor % 997 = 0 THEN 'failed' ELSE 'done' END, 1, created_at, created_at,

@@ -39,7 +39,7 @@ export function parsePgbenchTps(output: string): number | undefined {
 
 const INSERT_TABLE = 'bench_insert_limit';
 
-/** The inbox_events-shaped table the inserts go to: uuid key, natural-key unique index, jsonb payload, due index. */
+/** The inbox_events-shaped table the inserts go to: uuid key, natural-key unique index, jsonb payload, lane due index. */
 async function createInsertTable(url: string): Promise<void> {
   const admin = new Client({ connectionString: url });
   await admin.connect();
@@ -49,6 +49,7 @@ async function createInsertTable(url: string): Promise<void> {
       CREATE TABLE ${INSERT_TABLE} (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         source text NOT NULL,
+        lane text NOT NULL DEFAULT '',
         event_key text NOT NULL,
         event_type text NOT NULL,
         payload jsonb NOT NULL,
@@ -61,7 +62,7 @@ async function createInsertTable(url: string): Promise<void> {
         processed_at timestamptz,
         UNIQUE (source, event_key))`);
     await admin.query(
-      `CREATE INDEX ${INSERT_TABLE}_due ON ${INSERT_TABLE} (next_attempt_at) WHERE status = 'pending'`,
+      `CREATE INDEX ${INSERT_TABLE}_due ON ${INSERT_TABLE} (lane, next_attempt_at) WHERE status = 'pending'`,
     );
     await checkpoint(admin);
   } finally {

@@ -14,7 +14,7 @@ export const BACKLOG_COUNT_CAP = 10_000;
 /**
  * Per-app gauges read from the database at scrape time (every instance reports the same truth).
  * Each query walks a partial index that only holds the rows still needing work (outbox_pending_idx,
- * outbox_aggregate_idx, inbox_due_idx, connector_subscriptions_due_idx, payments_unknown_idx) and is
+ * outbox_aggregate_idx, inbox_lane_due_idx, connector_subscriptions_due_idx, payments_unknown_idx) and is
  * capped with LIMIT, so a scrape never counts a whole table however much history piles up.
  */
 @Injectable()
