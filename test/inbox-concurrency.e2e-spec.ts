@@ -92,6 +92,9 @@ describe('inbox processing concurrency', () => {
   });
 
   it("one gateway's backlog does not hold back other events: each lane is claimed on its own", async () => {
+    // sources (and lanes) of this run only: the database may hold other runs' events
+    const stuck = `gw-stuck-${run}`;
+    const quick = `gw-quick-${run}`;
     let releaseSlow: () => void = () => undefined;
     const slowReleased = new Promise<void>((resolve) => {
       releaseSlow = resolve;
@@ -99,25 +102,28 @@ describe('inbox processing concurrency', () => {
     let slowStarted = 0;
     let slowDone = 0;
     const quickDone: number[] = [];
-    inbox.registerHandler('gw-stuck', async () => {
+    inbox.registerHandler(stuck, async () => {
       slowStarted += 1;
       await slowReleased;
       slowDone += 1;
       return 'done';
     });
-    inbox.registerHandler('gw-quick', (event) => {
+    inbox.registerHandler(quick, (event) => {
       quickDone.push(Number(event.payload.i));
       return Promise.resolve('done');
     });
 
     // a backlog of one gateway's events, older than anything else due, more than the claim window (2 x 6)
-    await inbox.store('gw-stuck', events('stuck', 40));
+    await inbox.store(stuck, events('stuck', 40));
     await eventually(() => Promise.resolve(slowStarted === 4));
-    await inbox.store('gw-quick', events('quick', 5));
+    await inbox.store(quick, events('quick', 5));
 
     await eventually(() => Promise.resolve(quickDone.length === 5));
     expect(slowStarted).toBe(4);
     expect(slowDone).toBe(0);
+    // the operator sees which gateway the backlog waits for
+    const metrics = (await app.http.get('/metrics').expect(200)).text;
+    expect(metrics).toContain(`connector_inbox_pending_by_lane{lane="${stuck}"} 40`);
     releaseSlow();
     await eventually(() => Promise.resolve(slowDone === 40), 20_000);
   });

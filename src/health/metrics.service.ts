@@ -4,6 +4,7 @@ import { Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { enableDefaultProcessMetrics, processRegistry } from '../common/metrics/process-metrics';
+import { partitionsPresent } from '../common/database/lease-claim';
 
 /**
  * Backlog counts stop at this many rows: a scrape reads at most this much of any index, and a backlog
@@ -39,6 +40,11 @@ export class MetricsService {
   private readonly inboxPending = this.gauge(
     'connector_inbox_pending_events',
     'Inbox backlog: received webhooks not processed yet (capped)',
+  );
+  private readonly inboxPendingByLane = this.gauge(
+    'connector_inbox_pending_by_lane',
+    'Inbox backlog per lane: the gateway the events call, "none" for no gateway (capped per lane)',
+    ['lane'],
   );
   private readonly inboxOldestPending = this.gauge(
     'connector_inbox_oldest_pending_seconds',
@@ -108,6 +114,19 @@ export class MetricsService {
     this.outboxOldestPending.set(Math.max(0, ages?.outbox_age ?? 0));
     this.inboxOldestPending.set(Math.max(0, ages?.inbox_age ?? 0));
     this.inboxPending.set(ages?.inbox_pending ?? 0);
+    // which gateway a backlog waits for: each lane found by one probe of the due index, counted up to the cap
+    const lanes: { lane: string; n: number }[] = await this.db.query(
+      `WITH RECURSIVE ${partitionsPresent('inbox_events', 'lane', `candidate.status = 'pending'`)}
+       SELECT p.value AS lane,
+              (SELECT count(*)::int FROM (SELECT 1 FROM inbox_events
+                WHERE status = 'pending' AND lane = p.value LIMIT $1) l) AS n
+         FROM partitions p WHERE p.value IS NOT NULL`,
+      [BACKLOG_COUNT_CAP],
+    );
+    this.inboxPendingByLane.reset();
+    for (const row of lanes) {
+      this.inboxPendingByLane.set({ lane: row.lane || 'none' }, row.n);
+    }
 
     // "now" of the rebilling schedule is the app clock (the sandbox test clock can move it)
     const [rebill]: { due: number; claimed: number; unknown: number }[] = await this.db.query(
