@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BACKLOG_COUNT_CAP } from '../health/metrics.service';
 import { isUuid } from '../common/ids/uuid';
-import { partitionsPresent } from '../common/database/lease-claim';
+import { PENDING_LANES_CTE } from '../inbox/inbox-lanes';
 
 export type OverviewWindow = '24h' | '7d';
 export const OVERVIEW_WINDOWS: Record<OverviewWindow, string> = { '24h': '24 hours', '7d': '7 days' };
@@ -367,7 +367,7 @@ export class DashboardQueries {
     }[] = await this.db.query(
       status === 'pending'
         ? // next due first: each lane's first page through the due index (which leads with the lane), merged
-          `WITH RECURSIVE ${partitionsPresent('inbox_events', 'lane', `candidate.status = 'pending'`)}
+          `WITH RECURSIVE ${PENDING_LANES_CTE}
            SELECT e.* FROM partitions p CROSS JOIN LATERAL (
              SELECT id, source, event_type, status, attempts, last_error, received_at, next_attempt_at
              FROM inbox_events WHERE status = 'pending' AND lane = p.value ORDER BY next_attempt_at LIMIT $1) e

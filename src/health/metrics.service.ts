@@ -4,7 +4,7 @@ import { Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { enableDefaultProcessMetrics, processRegistry } from '../common/metrics/process-metrics';
-import { partitionsPresent } from '../common/database/lease-claim';
+import { PENDING_LANES_CTE } from '../inbox/inbox-lanes';
 
 /**
  * Backlog counts stop at this many rows: a scrape reads at most this much of any index, and a backlog
@@ -116,7 +116,7 @@ export class MetricsService {
     this.inboxPending.set(ages?.inbox_pending ?? 0);
     // which gateway a backlog waits for: each lane found by one probe of the due index, counted up to the cap
     const lanes: { lane: string; n: number }[] = await this.db.query(
-      `WITH RECURSIVE ${partitionsPresent('inbox_events', 'lane', `candidate.status = 'pending'`)}
+      `WITH RECURSIVE ${PENDING_LANES_CTE}
        SELECT p.value AS lane,
               (SELECT count(*)::int FROM (SELECT 1 FROM inbox_events
                 WHERE status = 'pending' AND lane = p.value LIMIT $1) l) AS n

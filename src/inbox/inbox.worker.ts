@@ -11,6 +11,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxEventEntity } from './inbox-event.entity';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { InboxService } from './inbox.service';
+import { PENDING_LANES } from './inbox-lanes';
 
 /** most events one claim statement leases */
 const MAX_CLAIM = 100;
@@ -36,7 +37,7 @@ export function inboxClaim(now: Date, limits: LaneLimits, leaseUntil: Date, toke
     params: [now],
     orderBy: 'candidate.next_attempt_at',
     limit: limits.otherLanes,
-    partition: { column: 'lane', scope: `candidate.status = 'pending'`, limits: limits.perLane },
+    partition: { ...PENDING_LANES, limits: limits.perLane },
     lease: { locked_until: leaseUntil, lease_token: token },
     returning: EVENT_COLUMNS,
   };
@@ -167,12 +168,6 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
    */
   private gatewayOf(event: InboxEventEntity): string | undefined {
     return this.inbox.laneOf(event.source, event.payload) || undefined;
-  }
-
-  /** Events of a lane that may run at once: the gateway's bound, or every slot for lane ''. */
-  private laneSlots(lane: string): number {
-    const { concurrency, gatewayConcurrency } = this.config.inbox;
-    return lane === '' ? concurrency : Math.min(gatewayConcurrency, concurrency);
   }
 
   protected async pass(): Promise<InboxPassSummary> {
@@ -316,18 +311,17 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     for (const { event } of queued) {
       queuedPerLane.set(event.lane, (queuedPerLane.get(event.lane) ?? 0) + 1);
     }
+    // events of a lane that may run at once: the gateway's bound, or every slot for lane ''
+    const { concurrency, gatewayConcurrency } = this.config.inbox;
+    const gatewaySlots = Math.min(gatewayConcurrency, concurrency);
     const perLane = new Map<string, number>();
     for (const lane of knownLanes) {
-      const slots = this.laneSlots(lane);
+      const slots = lane === '' ? concurrency : gatewaySlots;
       const room = 2 * slots - (heldPerLane.get(lane) ?? 0);
       const low = (queuedPerLane.get(lane) ?? 0) * 2 <= slots;
       perLane.set(lane, !drained.has(lane) && low && room > 0 ? Math.min(room, MAX_CLAIM) : 0);
     }
-    const { concurrency, gatewayConcurrency } = this.config.inbox;
-    const otherLanes = otherLanesDrained
-      ? 0
-      : Math.min(2 * Math.min(gatewayConcurrency, concurrency), MAX_CLAIM);
-    return { perLane, otherLanes };
+    return { perLane, otherLanes: otherLanesDrained ? 0 : Math.min(2 * gatewaySlots, MAX_CLAIM) };
   }
 
   /**
