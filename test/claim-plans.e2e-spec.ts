@@ -151,6 +151,41 @@ onPostgres('lease claims stay O(batch) behind a backlog', () => {
     expect(rowsRead(plan, 'inbox_events')).toBeLessThan(100);
   });
 
+  it("inbox: one lane's 16 behind another lane's 3,000-event backlog, without reading that backlog", async () => {
+    const run = randomUUID();
+    await tx.query(
+      `INSERT INTO inbox_events (source, lane, event_key, event_type, payload, next_attempt_at)
+       SELECT 'adyen', 'adyen', $1 || '-a-' || g, 'test', '{}', now() - interval '1 hour' FROM generate_series(1, 3000) g`,
+      [run],
+    );
+    await tx.query('ANALYZE inbox_events');
+    await tx.query(
+      `INSERT INTO inbox_events (source, lane, event_key, event_type, payload, next_attempt_at)
+       SELECT 'claim-plans', 'claim-plans', $1 || '-' || g, 'test', '{}', now() - interval '1 minute'
+       FROM generate_series(1, 40) g`,
+      [run],
+    );
+    // Adyen at its bound (nothing from its lane), the other lane refilled; other tests' lanes left alone
+    const limits = {
+      perLane: new Map([
+        ['adyen', 0],
+        ['claim-plans', 16],
+      ]),
+      otherLanes: 0,
+    };
+    const token = randomUUID();
+    const plan = await explainClaim(tx, inboxClaim(new Date(), limits, new Date(Date.now() + 60_000), token));
+
+    expect(plan['Actual Rows']).toBe(16);
+    expect(rowsRead(plan, 'inbox_events')).toBeLessThan(100);
+    // the lane asked for, not the older backlog of the other
+    const leased: { lane: string; n: number }[] = await tx.query(
+      `SELECT lane, count(*)::int AS n FROM inbox_events WHERE lease_token = $1 GROUP BY lane`,
+      [token],
+    );
+    expect(leased).toEqual([{ lane: 'claim-plans', n: 16 }]);
+  });
+
   it('rebilling: 500 due of 20,000 subscriptions, leased through the primary key (no pass over the table)', async () => {
     const run = randomUUID();
     await tx.query(
