@@ -128,3 +128,60 @@ describe('inbox processing concurrency', () => {
     await eventually(() => Promise.resolve(slowDone === 40), 20_000);
   });
 });
+
+describe('inbox processing concurrency per gateway (INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY)', () => {
+  let app: TestApp;
+  let inbox: InboxService;
+  const run = randomUUID().slice(0, 8);
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      INBOX_CONCURRENCY: '6',
+      INBOX_GATEWAY_CONCURRENCY: '2',
+      INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: 'cleverbridge=5',
+      INBOX_POLL_INTERVAL_MS: '600000',
+    });
+    inbox = app.app.get(InboxService);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('a gateway named there gets its own bound, the others keep INBOX_GATEWAY_CONCURRENCY', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const perGateway = new Map<string, { running: number; max: number }>();
+    let done = 0;
+    // this app's own handlers for the two gateways' notifications, replaced for the test
+    for (const gateway of ['cleverbridge', 'adyen']) {
+      perGateway.set(gateway, { running: 0, max: 0 });
+      inbox.registerHandler(gateway, async () => {
+        const own = perGateway.get(gateway) ?? { running: 0, max: 0 };
+        running += 1;
+        own.running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        own.max = Math.max(own.max, own.running);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        running -= 1;
+        own.running -= 1;
+        done += 1;
+        return 'done';
+      });
+    }
+    const events = (prefix: string) =>
+      Array.from({ length: 12 }, (_, i) => ({
+        eventKey: `${prefix}-${run}-${i}`,
+        eventType: 'test',
+        payload: { i },
+      }));
+
+    await inbox.store('cleverbridge', events('cb'));
+    await eventually(() => Promise.resolve(perGateway.get('cleverbridge')?.running === 5));
+    await inbox.store('adyen', events('ad'));
+    await eventually(() => Promise.resolve(done === 24), 20_000);
+
+    expect(maxRunning).toBe(6);
+    expect(perGateway.get('cleverbridge')?.max).toBe(5);
+    expect(perGateway.get('adyen')?.max).toBe(2);
+  });
+});

@@ -55,6 +55,8 @@ export interface AppConfig {
     concurrency: number;
     /** of those, at most this many bound for the same gateway (never more than `concurrency`) */
     gatewayConcurrency: number;
+    /** INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: that bound for the gateways named (each capped at `concurrency`) */
+    gatewayConcurrencyByGateway: ReadonlyMap<string, number>;
   };
   /** on SIGTERM: the bound on draining in-flight work (readiness 503, claims stop, unstarted claims released) */
   shutdownTimeoutMs: number;

@@ -65,6 +65,20 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads per-gateway inbox bounds, each capped at INBOX_CONCURRENCY', () => {
+    const config = loadConfig({
+      ...COMPLETE_ENV,
+      DATA_DIR: dataDir(),
+      INBOX_CONCURRENCY: '32',
+      INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: 'adyen=24, cleverbridge=64',
+    });
+    expect(config.inbox.gatewayConcurrency).toBe(8);
+    expect([...config.inbox.gatewayConcurrencyByGateway]).toEqual([
+      ['adyen', 24],
+      ['cleverbridge', 32],
+    ]);
+  });
+
   it('has no sandbox fallback: with SANDBOX=true a missing variable is still an error naming it', () => {
     for (const name of Object.keys(COMPLETE_ENV)) {
       const env: Record<string, string> = { ...COMPLETE_ENV, SANDBOX: 'true', DATA_DIR: dataDir() };
@@ -84,6 +98,8 @@ describe('loadConfig', () => {
     [{ GATEWAY_RATE_LIMITS: 'cleverbridge:20' }, 'GATEWAY_RATE_LIMITS'],
     [{ GATEWAY_RATE_LIMITS: 'cleverbridge=0' }, 'GATEWAY_RATE_LIMITS'],
     [{ GATEWAY_RATE_LIMITS: 'adyen=5,adyen=6' }, 'GATEWAY_RATE_LIMITS'],
+    [{ INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: 'adyen=0' }, 'INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY'],
+    [{ INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: 'adyen' }, 'INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY'],
   ])('fails fast naming the bad variable for %j', (env, name) => {
     expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...COMPLETE_ENV, DATA_DIR: dataDir(), ...env })).toThrow(name);

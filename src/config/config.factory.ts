@@ -169,7 +169,7 @@ export function loadConfig(
     },
     sections: validateSections(sections, source),
     gatewayTimeoutMs: env.GATEWAY_TIMEOUT_MS,
-    gatewayRateLimits: gatewayRateLimitOverrides(env.GATEWAY_RATE_LIMITS),
+    gatewayRateLimits: gatewayValues('GATEWAY_RATE_LIMITS', 'calls-per-second', env.GATEWAY_RATE_LIMITS),
     outbox: {
       pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
       backoffBaseMs: env.OUTBOX_BACKOFF_BASE_MS,
@@ -183,6 +183,15 @@ export function loadConfig(
       leaseMs: env.INBOX_LEASE_MS,
       concurrency: env.INBOX_CONCURRENCY,
       gatewayConcurrency: Math.min(env.INBOX_GATEWAY_CONCURRENCY, env.INBOX_CONCURRENCY),
+      gatewayConcurrencyByGateway: new Map(
+        [
+          ...gatewayValues(
+            'INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY',
+            'events',
+            env.INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY,
+          ),
+        ].map(([gateway, n]) => [gateway, Math.min(n, env.INBOX_CONCURRENCY)]),
+      ),
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     rebill: rebillSettings(env),
@@ -199,8 +208,9 @@ export function loadConfig(
 }
 
 /** `cleverbridge=150,adyen=500` → map; throws a message naming the bad entry. */
-function parseGatewayRateLimits(raw: string): Map<string, number> {
-  const limits = new Map<string, number>();
+/** `gateway=value,...` with whole values of at least 1, each gateway once (`unit` names the value in errors). */
+function parseGatewayValues(raw: string, unit: string): Map<string, number> {
+  const values = new Map<string, number>();
   for (const entry of raw.split(',').map((e) => e.trim())) {
     if (entry === '') {
       continue;
@@ -208,21 +218,21 @@ function parseGatewayRateLimits(raw: string): Map<string, number> {
     const match = /^([a-z0-9-]+)=(\d+)$/.exec(entry);
     const value = match ? Number(match[2]) : NaN;
     if (!match || !Number.isSafeInteger(value) || value < 1) {
-      throw new Error(`"${entry}" is not gateway=calls-per-second with a whole number of at least 1`);
+      throw new Error(`"${entry}" is not gateway=${unit} with a whole number of at least 1`);
     }
-    if (limits.has(match[1]!)) {
+    if (values.has(match[1]!)) {
       throw new Error(`"${match[1]}" is listed twice`);
     }
-    limits.set(match[1]!, value);
+    values.set(match[1]!, value);
   }
-  return limits;
+  return values;
 }
 
-function gatewayRateLimitOverrides(raw: string | undefined): Map<string, number> {
+function gatewayValues(variable: string, unit: string, raw: string | undefined): Map<string, number> {
   try {
-    return parseGatewayRateLimits(raw ?? '');
+    return parseGatewayValues(raw ?? '', unit);
   } catch (err) {
-    throw new ConfigError(`GATEWAY_RATE_LIMITS: ${(err as Error).message}`);
+    throw new ConfigError(`${variable}: ${(err as Error).message}`);
   }
 }
 

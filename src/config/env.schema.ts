@@ -215,6 +215,11 @@ export class EnvSchema {
   @Max(1000)
   INBOX_GATEWAY_CONCURRENCY = 8;
 
+  /** `gateway=events,...` over INBOX_GATEWAY_CONCURRENCY for gateways of another latency; checked in config.factory.ts */
+  @IsOptional()
+  @IsString()
+  INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY?: string;
+
   /** on SIGTERM: how long in-flight work may take to finish before the pool closes */
   @Type(() => Number)
   @IsInt()

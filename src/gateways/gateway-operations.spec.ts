@@ -20,8 +20,9 @@ function fake(capabilities: Partial<GatewayCapabilities>, operations: Partial<Ga
   return { id: 'fake', capabilities: { ...NONE, ...capabilities }, ...operations };
 }
 
-const config = (ids: string[], rateLimited: string[] = []) => ({
+const config = (ids: string[], rateLimited: string[] = [], slotted: string[] = []) => ({
   gatewayRateLimits: new Map(rateLimited.map((id) => [id, 10])),
+  inbox: { gatewayConcurrencyByGateway: new Map(slotted.map((id) => [id, 4])) },
   cleeng: {
     apiUrl: '',
     publisherToken: '',
@@ -85,6 +86,13 @@ describe('capabilities against operations', () => {
       'GATEWAY_RATE_LIMITS: unknown gateway "paypal" (known: fake)',
     );
     expect(new GatewayRegistry([fake({})], config(['fake'], ['fake'])).enabled()).toEqual(['fake']);
+  });
+
+  it('the registry refuses an INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY entry for a gateway it lacks', () => {
+    expect(() => new GatewayRegistry([fake({})], config(['fake'], [], ['fake', 'paypal']))).toThrow(
+      'INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: unknown gateway "paypal" (known: fake)',
+    );
+    expect(new GatewayRegistry([fake({})], config(['fake'], [], ['fake'])).enabled()).toEqual(['fake']);
   });
 
   it('requireOperation binds what exists and refuses what does not', async () => {

@@ -20,7 +20,10 @@ export class GatewayRegistry {
 
   constructor(
     @Inject(GATEWAY_PROVIDERS) providers: GatewayProvider[],
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'cleeng' | 'gatewayRateLimits'>,
+    @Inject(APP_CONFIG)
+    config: Pick<AppConfig, 'cleeng' | 'gatewayRateLimits'> & {
+      inbox: Pick<AppConfig['inbox'], 'gatewayConcurrencyByGateway'>;
+    },
   ) {
     const problems = providers.flatMap((p) => capabilityMismatches(p));
     this.byId = new Map(providers.map((p) => [p.id, p]));
@@ -31,9 +34,15 @@ export class GatewayRegistry {
         );
       }
     }
-    for (const id of config.gatewayRateLimits.keys()) {
-      if (!this.byId.has(id)) {
-        problems.push(`GATEWAY_RATE_LIMITS: unknown gateway "${id}" (known: ${this.enabled().join(', ')})`);
+    const perGateway: [string, Iterable<string>][] = [
+      ['GATEWAY_RATE_LIMITS', config.gatewayRateLimits.keys()],
+      ['INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY', config.inbox.gatewayConcurrencyByGateway.keys()],
+    ];
+    for (const [variable, ids] of perGateway) {
+      for (const id of ids) {
+        if (!this.byId.has(id)) {
+          problems.push(`${variable}: unknown gateway "${id}" (known: ${this.enabled().join(', ')})`);
+        }
       }
     }
     if (problems.length > 0) {

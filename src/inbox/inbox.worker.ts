@@ -170,9 +170,14 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     return this.inbox.laneOf(event.source, event.payload) || undefined;
   }
 
+  /** How many events calling `gateway` may run at once (INBOX_GATEWAY_CONCURRENCY[_BY_GATEWAY], capped at the slots). */
+  private boundOf(gateway: string): number {
+    return this.config.inbox.gatewayConcurrencyByGateway.get(gateway) ?? this.config.inbox.gatewayConcurrency;
+  }
+
   protected async pass(): Promise<InboxPassSummary> {
     const summary: InboxPassSummary = { done: 0, ignored: 0, retried: 0, failed: 0 };
-    const { concurrency, gatewayConcurrency } = this.config.inbox;
+    const { concurrency } = this.config.inbox;
     // claimed and not started; held = queued + running, all under lease (renewed by the heartbeat)
     const queued: HeldEvent[] = [];
     const held = new Map<string, string>();
@@ -200,7 +205,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
         }
         const startable = (held: HeldEvent): boolean => {
           const gateway = this.gatewayOf(held.event);
-          return gateway === undefined || (runningPerGateway.get(gateway) ?? 0) < gatewayConcurrency;
+          return gateway === undefined || (runningPerGateway.get(gateway) ?? 0) < this.boundOf(gateway);
         };
         // start what the slots and the per-gateway bound allow, oldest first
         for (let i = 0; i < queued.length && running.size < concurrency;) {
@@ -311,17 +316,16 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     for (const { event } of queued) {
       queuedPerLane.set(event.lane, (queuedPerLane.get(event.lane) ?? 0) + 1);
     }
-    // events of a lane that may run at once: the gateway's bound, or every slot for lane ''
     const { concurrency, gatewayConcurrency } = this.config.inbox;
-    const gatewaySlots = Math.min(gatewayConcurrency, concurrency);
     const perLane = new Map<string, number>();
     for (const lane of knownLanes) {
-      const slots = lane === '' ? concurrency : gatewaySlots;
+      // events of a lane that may run at once: the gateway's bound, or every slot for lane ''
+      const slots = lane === '' ? concurrency : this.boundOf(lane);
       const room = 2 * slots - (heldPerLane.get(lane) ?? 0);
       const low = (queuedPerLane.get(lane) ?? 0) * 2 <= slots;
       perLane.set(lane, !drained.has(lane) && low && room > 0 ? Math.min(room, MAX_CLAIM) : 0);
     }
-    return { perLane, otherLanes: otherLanesDrained ? 0 : Math.min(2 * gatewaySlots, MAX_CLAIM) };
+    return { perLane, otherLanes: otherLanesDrained ? 0 : Math.min(2 * gatewayConcurrency, MAX_CLAIM) };
   }
 
   /**
