@@ -138,6 +138,16 @@ describe('operator dashboard', () => {
       );
       const keyOf = new Map(stored.map((r) => [r.id, r.event_key]));
       expect(pending.slice(0, 4).map((e) => keyOf.get(e.id))).toEqual(events.map((e) => e.key));
+      // the backlog by the gateway it waits for, on the page
+      expect((await queries.inboxCounts()).lanes).toEqual(
+        expect.arrayContaining([
+          { lane: 'gw-a', pending: 1 },
+          { lane: 'gw-b', pending: 2 },
+        ]),
+      );
+      const page = await (await signIn(app, 'carol')).get('/dashboard/inbox').expect(200);
+      expect(page.text).toContain('Backlog by gateway:');
+      expect(page.text).toMatch(/gw-b <strong>2<\/strong>/);
     } finally {
       await db.query(`DELETE FROM inbox_events WHERE source = 'dashboard-test'`);
     }

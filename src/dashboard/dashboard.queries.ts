@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BACKLOG_COUNT_CAP } from '../health/metrics.service';
 import { isUuid } from '../common/ids/uuid';
-import { PENDING_LANES_CTE } from '../inbox/inbox-lanes';
+import { PENDING_LANES_CTE, pendingPerLane } from '../inbox/inbox-lanes';
 
 export type OverviewWindow = '24h' | '7d';
 export const OVERVIEW_WINDOWS: Record<OverviewWindow, string> = { '24h': '24 hours', '7d': '7 days' };
@@ -59,6 +59,13 @@ export interface TimelineEntry {
   /** a dead Cleeng report can be replayed from the timeline */
   outboxId?: string;
   status?: string;
+}
+
+export interface InboxCounts {
+  pending: number;
+  failed: number;
+  /** the backlog by the gateway its events call ('' for none) */
+  lanes: { lane: string; pending: number }[];
 }
 
 export interface InboxItem {
@@ -345,14 +352,14 @@ export class DashboardQueries {
     return entries.sort((a, b) => a.at.getTime() - b.at.getTime() || order[a.kind] - order[b.kind]);
   }
 
-  /** Capped counts per status (the same cap as /metrics) from partial indexes. */
-  async inboxCounts(): Promise<{ pending: number; failed: number }> {
+  /** Capped counts per status (the same cap as /metrics) from partial indexes, and the backlog per lane. */
+  async inboxCounts(): Promise<InboxCounts> {
     const [row]: { pending: number; failed: number }[] = await this.db.query(
       `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM inbox_events WHERE status = 'pending' LIMIT $1) p) AS pending,
               (SELECT count(*)::int FROM (SELECT 1 FROM inbox_events WHERE status = 'failed' LIMIT $1) f) AS failed`,
       [BACKLOG_COUNT_CAP],
     );
-    return row ?? { pending: 0, failed: 0 };
+    return { ...(row ?? { pending: 0, failed: 0 }), lanes: await pendingPerLane(this.db, BACKLOG_COUNT_CAP) };
   }
 
   async inboxItems(status: 'pending' | 'failed'): Promise<InboxItem[]> {

@@ -2,6 +2,7 @@ import { currencyExponent } from '../common/money/currencies';
 import { AuditEntry } from './audit-log.service';
 import {
   APPROVED_STATUSES,
+  InboxCounts,
   InboxItem,
   Overview,
   OverviewWindow,
@@ -383,7 +384,7 @@ export function paymentPage(ctx: PageContext, payment: PaymentDetail, timeline: 
 
 export function inboxPage(
   ctx: PageContext,
-  counts: { pending: number; failed: number },
+  counts: InboxCounts,
   failed: InboxItem[],
   pending: InboxItem[],
 ): string {
@@ -427,6 +428,16 @@ export function inboxPage(
     html`<p>
         Backlog (pending): <strong>${counts.pending}</strong> · failed: <strong>${counts.failed}</strong>
       </p>
+      ${
+        counts.lanes.length
+          ? html`<p>
+              Backlog by gateway:
+              ${counts.lanes.map(
+                (l, i) => html`${i > 0 ? ' · ' : ''}${l.lane || 'none'} <strong>${l.pending}</strong>`,
+              )}
+            </p>`
+          : ''
+      }
       <h2>Failed</h2>
       ${failed.length ? rows(failed, true) : html`<p class="muted">No failed event.</p>`}
       ${failed.length ? html`<form method="post" action="/dashboard/inbox/replay-failed" data-confirm="Replay every failed event?">${csrfField(ctx.csrf)}<button class="danger" type="submit">Replay all failed</button></form>` : ''}

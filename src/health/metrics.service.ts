@@ -4,7 +4,7 @@ import { Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { enableDefaultProcessMetrics, processRegistry } from '../common/metrics/process-metrics';
-import { PENDING_LANES_CTE } from '../inbox/inbox-lanes';
+import { pendingPerLane } from '../inbox/inbox-lanes';
 
 /**
  * Backlog counts stop at this many rows: a scrape reads at most this much of any index, and a backlog
@@ -114,18 +114,11 @@ export class MetricsService {
     this.outboxOldestPending.set(Math.max(0, ages?.outbox_age ?? 0));
     this.inboxOldestPending.set(Math.max(0, ages?.inbox_age ?? 0));
     this.inboxPending.set(ages?.inbox_pending ?? 0);
-    // which gateway a backlog waits for: each lane found by one probe of the due index, counted up to the cap
-    const lanes: { lane: string; n: number }[] = await this.db.query(
-      `WITH RECURSIVE ${PENDING_LANES_CTE}
-       SELECT p.value AS lane,
-              (SELECT count(*)::int FROM (SELECT 1 FROM inbox_events
-                WHERE status = 'pending' AND lane = p.value LIMIT $1) l) AS n
-         FROM partitions p WHERE p.value IS NOT NULL`,
-      [BACKLOG_COUNT_CAP],
-    );
+    // which gateway a backlog waits for
+    const lanes = await pendingPerLane(this.db, BACKLOG_COUNT_CAP);
     this.inboxPendingByLane.reset();
     for (const row of lanes) {
-      this.inboxPendingByLane.set({ lane: row.lane || 'none' }, row.n);
+      this.inboxPendingByLane.set({ lane: row.lane || 'none' }, row.pending);
     }
 
     // "now" of the rebilling schedule is the app clock (the sandbox test clock can move it)
