@@ -207,7 +207,6 @@ export function loadConfig(
   };
 }
 
-/** `cleverbridge=150,adyen=500` → map; throws a message naming the bad entry. */
 /** `gateway=value,...` with whole values of at least 1, each gateway once (`unit` names the value in errors). */
 function parseGatewayValues(raw: string, unit: string): Map<string, number> {
   const values = new Map<string, number>();
