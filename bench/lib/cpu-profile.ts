@@ -29,7 +29,7 @@ export interface ProfileSummary {
   /** sampled time, ms */
   durationMs: number;
   /**
-   * sampled time outside (idle), ms. V8 samples by wall clock, so a thread that is ready to run but waits for a
+   * sampled time not idle, ms. V8 samples by wall clock, so a thread that is ready to run but waits for a
    * core is counted in the frame it waits in (on a shared machine, mostly the socket write that woke the peer):
    * compare with the CPU the thread really used (`mainThreadCpuMs`) before reading a syscall's share as CPU.
    */

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock/clock';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { gatewayOfPaymentMethod } from '../config/payment-methods';
 import { TokenCipher } from '../common/crypto/token-cipher';
 import { returnedRows } from '../common/database/query-result';
 import { InboxEventEntity, InboxSource, InboxStatus } from './inbox-event.entity';
@@ -26,20 +27,14 @@ export type InboxHandler = (event: InboxEventEntity) => Promise<InboxOutcome>;
 export class InboxService {
   private readonly handlers = new Map<InboxSource, InboxHandler>();
   private wake: (() => void) | undefined;
-  /** Cleeng paymentMethodId -> the gateway its events call */
-  private readonly gatewayOfPaymentMethod: ReadonlyMap<string, string>;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly cipher: TokenCipher,
     private readonly writer: InboxBatchWriter,
-  ) {
-    this.gatewayOfPaymentMethod = new Map(
-      [...config.cleeng.paymentMethods].map(([gateway, id]) => [String(id), gateway]),
-    );
-  }
+  ) {}
 
   /**
    * The gateway an event's processing calls, known before running it ('' for none or unknown): a gateway's own
@@ -51,9 +46,7 @@ export class InboxService {
       return source;
     }
     const method = (payload.data as { paymentMethodId?: unknown } | undefined)?.paymentMethodId;
-    return typeof method === 'number' || typeof method === 'string'
-      ? (this.gatewayOfPaymentMethod.get(String(method)) ?? '')
-      : '';
+    return gatewayOfPaymentMethod(this.config.cleeng.paymentMethods, method) ?? '';
   }
 
   /** The handler sees the payload as received: tokens sealed at rest are opened only for it. */

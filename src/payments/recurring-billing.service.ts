@@ -6,6 +6,7 @@ import { RenewalDueData } from '../cleeng/cleeng-webhook.types';
 import { RetryLaterError } from '../common/errors/retry-later.error';
 import { Money } from '../common/money/money';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { gatewayOfPaymentMethod } from '../config/payment-methods';
 import { decline } from '../gateways/decline-codes';
 import { requireOperation } from '../gateways/gateway-operations';
 import { GatewayRegistry } from '../gateways/gateway.registry';
@@ -58,12 +59,8 @@ export class RecurringBillingService {
 
   /** The gateway this Cleeng paymentMethodId belongs to, if it is ours. */
   gatewayFor(paymentMethodId: unknown): GatewayId | undefined {
-    for (const [gateway, id] of this.config.cleeng.paymentMethods) {
-      if (id === Number(paymentMethodId)) {
-        return this.gateways.enabled().includes(gateway) ? gateway : undefined;
-      }
-    }
-    return undefined;
+    const gateway = gatewayOfPaymentMethod(this.config.cleeng.paymentMethods, paymentMethodId);
+    return gateway !== undefined && this.gateways.enabled().includes(gateway) ? gateway : undefined;
   }
 
   /**
