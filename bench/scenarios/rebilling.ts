@@ -185,7 +185,23 @@ export const rebillingScenario: Scenario = {
       help: 'latency added by the Cleverbridge emulator (/sandbox/faults/cleverbridge latencyMs)',
     },
     { name: 'batch-size', kind: 'int', default: 500, min: 1, help: 'REBILL_BATCH_SIZE' },
-    { name: 'concurrency', kind: 'int', default: 64, min: 1, help: 'REBILL_CONCURRENCY' },
+    {
+      name: 'concurrency',
+      kind: 'int',
+      // charges/s = in flight ÷ (gateway latency + the connector's own time per charge); on a 2-core host shared with
+      // PostgreSQL and the emulator that own time is 30–40 ms, so 833/s at 50 ms needs ~75 in flight (performance.md,
+      // "Eleventh pass")
+      default: 128,
+      min: 1,
+      help: 'REBILL_CONCURRENCY',
+    },
+    {
+      name: 'notification-slots',
+      kind: 'int',
+      default: 16,
+      min: 1,
+      help: "Cleverbridge's inbox bound (INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY): slots processing its notifications",
+    },
     {
       name: 'gateway-rate-limit',
       kind: 'int',
@@ -229,6 +245,8 @@ export const rebillingScenario: Scenario = {
     REBILL_BATCH_SIZE: String(args.int('batch-size')),
     REBILL_CONCURRENCY: String(args.int('concurrency')),
     DATABASE_POOL_SIZE: String(Math.min(64, Math.max(10, Math.ceil(args.int('concurrency') / 2)))),
+    // the notifications arrive as fast as the charges; the default 8 slots process ~800/s here (performance.md)
+    INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: `cleverbridge=${args.int('notification-slots')}`,
     // the per-gateway calls-per-second ceiling (conservative by default), raised for the benchmark
     GATEWAY_RATE_LIMITS: benchGatewayRateLimits({ cleverbridge: args.int('gateway-rate-limit') }),
   }),
@@ -453,6 +471,11 @@ export const rebillingScenario: Scenario = {
         ['charges/s', round(chargesPerSecond, 1)],
         ['total time of the pass (s)', round(runMs / 1000, 2)],
         ['100k at this rate (s)', chargesPerSecond > 0 ? round(100_000 / chargesPerSecond, 0) : '-'],
+        // Little's law: what sizing REBILL_CONCURRENCY for another rate or latency needs (README)
+        [
+          "time per charge in flight (ms, concurrency ÷ charges/s; the gateway's latency included)",
+          chargesPerSecond > 0 ? round((concurrency / chargesPerSecond) * 1000, 1) : '-',
+        ],
         ['batches claimed', summary.batches],
         ['errors', summary.errors],
         ['app peak RSS during the pass (MB, /proc sampled)', memoryPeakMb],
