@@ -121,6 +121,13 @@ async function processingWait(
     : undefined;
 }
 
+/** Adyen's inbox bound in the app's environment, as config.factory.ts derives it (defaults 16 / 8). */
+function adyenBound(env: Record<string, string>): number {
+  const slots = Number(env.INBOX_CONCURRENCY ?? 16);
+  const own = /(?:^|,)\s*adyen\s*=\s*(\d+)/.exec(env.INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY ?? '')?.[1];
+  return Math.min(slots, Number(own ?? env.INBOX_GATEWAY_CONCURRENCY ?? 8));
+}
+
 export const renewalsScenario: Scenario = {
   name: 'renewals',
   description:
@@ -150,9 +157,24 @@ export const renewalsScenario: Scenario = {
       min: 1000,
       help: 'how long to wait for every renewal to be processed',
     },
+    // on a 2-core host shared with PostgreSQL and the emulators, 16 / 8 (the app's defaults) gave 69–77 renewals/s at
+    // 0 ms and 48 / 32 99–116/s, the other events waiting less too (performance.md, "Eleventh pass")
+    { name: 'inbox-slots', kind: 'int', default: 48, min: 1, help: 'INBOX_CONCURRENCY' },
+    {
+      name: 'gateway-slots',
+      kind: 'int',
+      default: 32,
+      min: 1,
+      help: "Adyen's inbox bound (INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY): renewals in flight",
+    },
   ],
   quick: { n: 60 },
   concurrency: (args) => args.int('concurrency'),
+
+  appEnv: (args) => ({
+    INBOX_CONCURRENCY: String(args.int('inbox-slots')),
+    INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: `adyen=${args.int('gateway-slots')}`,
+  }),
 
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const n = ctx.args.int('n');
@@ -160,6 +182,8 @@ export const renewalsScenario: Scenario = {
     const intakeConcurrency = ctx.args.int('intake-concurrency');
     const timeoutMs = ctx.args.int('timeout-ms');
     const gatewayLatencyMs = ctx.args.int('gateway-latency-ms');
+    // as the app got them: --app-env overrides the flags
+    const adyenSlots = adyenBound(ctx.app.env);
     const errors: string[] = [];
 
     await ctx.sandbox.expect('capture-only dunning', 200, 'POST', '/sandbox/cleeng/dunning', {
@@ -247,11 +271,16 @@ export const renewalsScenario: Scenario = {
       ok,
       headline:
         `renewals: ${renewing} Cleeng-managed renewals (capture-only) with ${intakeConcurrency} other webhooks in ` +
-        `flight, gateway latency ${gatewayLatencyMs} ms`,
+        `flight, gateway latency ${gatewayLatencyMs} ms, ${adyenSlots} Adyen slots of ${ctx.app.env.INBOX_CONCURRENCY ?? 16}`,
       summary: [
         ['renewals processed / expected', `${last.done} / ${renewing}`],
         ['renewals failed', last.failed],
         ['renewals per second (captured + reported)', round(rate, 1)],
+        // Little's law, for sizing the slots to another latency or host (README, INBOX_GATEWAY_CONCURRENCY)
+        [
+          "time per renewal in flight (ms, Adyen's slots ÷ renewals/s)",
+          rate > 0 ? round((adyenSlots / rate) * 1000, 1) : '-',
+        ],
         ['all processed after (s)', round(elapsedMs / 1000, 2)],
         [
           'other webhooks taken meanwhile (/s)',
