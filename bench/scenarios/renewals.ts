@@ -122,7 +122,7 @@ async function processingWait(
 }
 
 /** Adyen's inbox bound in the app's environment, as config.factory.ts derives it (defaults 16 / 8). */
-function adyenBound(env: Record<string, string>): number {
+export function adyenBound(env: Record<string, string>): number {
   const slots = Number(env.INBOX_CONCURRENCY ?? 16);
   const own = /(?:^|,)\s*adyen\s*=\s*(\d+)/.exec(env.INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY ?? '')?.[1];
   return Math.min(slots, Number(own ?? env.INBOX_GATEWAY_CONCURRENCY ?? 8));
