@@ -189,8 +189,8 @@ export const rebillingScenario: Scenario = {
       name: 'concurrency',
       kind: 'int',
       // charges/s = in flight ÷ (gateway latency + the connector's own time per charge); on a 2-core host shared with
-      // PostgreSQL and the emulator that own time is 30–40 ms, so 833/s at 50 ms needs ~75 in flight (performance.md,
-      // "Eleventh pass")
+      // PostgreSQL and the emulator that own time was 30–37 ms at 64, so 833/s at 50 ms needs more than 64; 128 gave
+      // 960–1,134/s (performance.md, "Eleventh pass")
       default: 128,
       min: 1,
       help: 'REBILL_CONCURRENCY',
