@@ -24,6 +24,7 @@ import { BenchArgs, describeFlags, FlagSpec, parseArgv, UsageError } from './lib
 import { BenchDb } from './lib/bench-db';
 import { postgresCpu, postgresCpuDelta } from './lib/postgres-cpu';
 import { analyseProfile, CpuProfile, ProfileSummary } from './lib/cpu-profile';
+import { PerfSummary, perfUnavailable, recordPerf, summarisePerfRecording } from './lib/perf-profile';
 import { DatabaseInfo, DatabaseUnavailable, ensureDatabase } from './lib/database';
 import { DbLimit, measureDbLimit } from './lib/db-limit';
 import { gitInfo, machineInfo, repoRoot } from './lib/env';
@@ -94,6 +95,12 @@ const RUNNER_FLAGS: FlagSpec[] = [
     kind: 'bool',
     default: false,
     help: 'CPU-profile the app during each measured phase; print the top 15 self-time functions',
+  },
+  {
+    name: 'perf',
+    kind: 'bool',
+    default: false,
+    help: "on-CPU profile of the app's measured phases with Linux perf (V8's is by wall clock): shares by package; perf's own CPU shares the machine, so read the shares, not the targets",
   },
   {
     name: 'quick',
@@ -195,6 +202,27 @@ function printResult(scenario: Scenario, result: ScenarioResult): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** The `--perf` table of one measured phase, printed as soon as the phase ends. */
+function printPerf(scenario: string, label: string, summary: PerfSummary): void {
+  if (summary.mainSamples === 0) {
+    log(
+      `${scenario}: perf recorded no sample of the app in "${label}" (is kernel.perf_event_paranoid above 2?)`,
+    );
+    return;
+  }
+  process.stdout.write(
+    `\n${renderTable(
+      ['share', 'samples', "owner (innermost package or app frame; a socket write is its writer's)"],
+      summary.owners.map((o) => [`${(o.share * 100).toFixed(1)}%`, o.samples, o.owner]),
+      {
+        title:
+          `app on-CPU profile (perf, ${scenario} "${label}"): main thread, ${summary.mainSamples} samples at 997 Hz; ` +
+          `the other threads (GC, JIT, libuv) took ${(summary.helperShare * 100).toFixed(1)} % of the process's`,
+      },
+    )}\n`,
+  );
+}
+
 function printDbLimit(limit: DbLimit): void {
   process.stdout.write(
     `\n${renderKeyValues([
@@ -247,6 +275,7 @@ async function runScenario(
   const logDir = mkdtempSync(join(tmpdir(), 'connector-bench-logs-'));
   const profileDir = mkdtempSync(join(tmpdir(), 'connector-bench-prof-'));
   const cpuProf = args.bool('cpu-prof');
+  const perf = args.bool('perf');
   const startedAt = new Date();
   const appStart = performance.now();
   let processes: { app: AppProcess; sandbox: SandboxProcess };
@@ -258,6 +287,7 @@ async function runScenario(
       logDir,
       encryptionKey: ENCRYPTION_KEY,
       extraEnv,
+      perfMap: perf,
     });
   } catch (err) {
     process.stderr.write(
@@ -298,7 +328,10 @@ async function runScenario(
       const mainThreadBefore = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;
       const emulatorBefore = sandbox.cpuMsFromProc();
       const databaseBefore = await postgresCpu(db);
+      const perfFile = join(profileDir, `${scenario.name}-${label}-${randomUUID().slice(0, 8)}.perf.data`);
+      const recording = perf ? recordPerf(app.pid, perfFile) : undefined;
       const value = await phase();
+      await recording?.stop();
       const emulatorAfter = sandbox.cpuMsFromProc();
       const databaseCpuMs = postgresCpuDelta(databaseBefore, await postgresCpu(db));
       const file = join(profileDir, `${scenario.name}-${label}-${(profileCount += 1)}.cpuprofile`);
@@ -315,6 +348,9 @@ async function runScenario(
           `${emulatorCpuMs === undefined ? '?' : `${Math.round(emulatorCpuMs)} ms (${(emulatorCpuMs / delta.wallMs).toFixed(2)} of a core)`}; ` +
           `PostgreSQL CPU ${databaseCpuMs === undefined ? '? (not on this machine)' : `${Math.round(databaseCpuMs)} ms (${(databaseCpuMs / delta.wallMs).toFixed(2)} of a core)`}`,
       );
+      if (recording) {
+        printPerf(scenario.name, label, await summarisePerfRecording(perfFile, app.pid));
+      }
       const others = {
         ...(emulatorCpuMs !== undefined ? { emulatorCpuMs } : {}),
         ...(databaseCpuMs !== undefined ? { databaseCpuMs } : {}),
@@ -350,6 +386,10 @@ async function runScenario(
   await stop();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(profileDir, { recursive: true, force: true });
+  if (perf) {
+    // --perf-basic-prof's symbol map grows with every function the JIT compiles
+    rmSync(join(tmpdir(), `perf-${app.pid}.map`), { force: true });
+  }
   if (result.ok && !args.bool('keep-logs')) {
     rmSync(logDir, { recursive: true, force: true });
   } else {
@@ -435,6 +475,10 @@ async function main(): Promise<number> {
       new BenchArgs(raw, [...RUNNER_FLAGS, ...s.flags]).snapshot();
     }
     appEnvFlags = appEnvOverrides(runnerArgs.list('app-env'));
+    const noPerf = runnerArgs.bool('perf') ? perfUnavailable() : undefined;
+    if (noPerf) {
+      throw new UsageError(`--perf: ${noPerf}`);
+    }
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`bench: ${err.message}\n\n${usage()}\n`);

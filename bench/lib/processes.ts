@@ -176,6 +176,8 @@ export interface AppProcessOptions {
   extraEnv: Record<string, string>;
   /** write a .cpuprofile here on exit */
   cpuProfileDir?: string;
+  /** name JavaScript frames for `perf` (`--perf-basic-prof`: /tmp/perf-<pid>.map) */
+  perfMap?: boolean;
 }
 
 /**
@@ -204,7 +206,7 @@ export function benchGatewayRateLimits(ceilings: Readonly<Record<string, number>
  * secrets, the bench's database.
  */
 export function appEnvironment(
-  options: Omit<AppProcessOptions, 'logDir' | 'cpuProfileDir'>,
+  options: Omit<AppProcessOptions, 'logDir' | 'cpuProfileDir' | 'perfMap'>,
 ): Record<string, string> {
   const dockerfile = join(options.root, 'Dockerfile');
   const nodeOptions = existsSync(dockerfile) ? imageNodeOptions(readFileSync(dockerfile, 'utf8')) : undefined;
@@ -241,6 +243,7 @@ export class AppProcess extends ChildNodeProcess {
         '--require',
         probe,
         ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+        ...(options.perfMap ? ['--perf-basic-prof'] : []),
       ],
       appEnvironment(options),
       options.logDir,
