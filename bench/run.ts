@@ -304,6 +304,10 @@ async function runScenario(
   const db = new BenchDb(run.databaseUrl);
   const stop = async (): Promise<void> => {
     await app.stop().catch((err: unknown) => log(`stopping the app failed: ${String(err)}`));
+    if (perf) {
+      // --perf-basic-prof's symbol map (always in /tmp) grows with every function the JIT compiles
+      rmSync(`/tmp/perf-${app.pid}.map`, { force: true });
+    }
     await sandbox.stop().catch((err: unknown) => log(`stopping the emulators failed: ${String(err)}`));
     await db.close().catch(() => undefined);
   };
@@ -386,10 +390,6 @@ async function runScenario(
   await stop();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(profileDir, { recursive: true, force: true });
-  if (perf) {
-    // --perf-basic-prof's symbol map grows with every function the JIT compiles
-    rmSync(join(tmpdir(), `perf-${app.pid}.map`), { force: true });
-  }
   if (result.ok && !args.bool('keep-logs')) {
     rmSync(logDir, { recursive: true, force: true });
   } else {
