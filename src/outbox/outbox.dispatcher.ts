@@ -162,6 +162,23 @@ export class OutboxDispatcher extends PollingWorker<DispatchSummary> {
       const markDelivered = `UPDATE outbox_messages SET status = 'delivered', delivered_at = $2, attempts = attempts + 1,
              locked_until = NULL, last_error = NULL, failure_reason = NULL, result = $3 WHERE id = $1`;
       const params = [row.id, this.clock.now(), JSON.stringify(redactResult(result))];
+      const fused = this.outbox.deliveredWith(row.kind)?.(row.aggregate_id, result, params.length + 1);
+      if (fused) {
+        // the local consequence in the same statement (one commit), acting only if the message was marked here
+        const [marked] = returnedRows<{ n: number }>(
+          await this.db.query(
+            `WITH delivered AS (${markDelivered}${fused.deliverIf ? ` AND ${fused.deliverIf}` : ''} RETURNING id)${fused.ctes
+              .map((cte) => `, ${cte}`)
+              .join('')}
+             SELECT count(*)::int AS n FROM delivered`,
+            [...params, ...fused.params],
+          ),
+        );
+        if (marked?.n) {
+          return 'delivered';
+        }
+        // nothing was written: the handler's transaction decides (it also notices a message that vanished)
+      }
       const handler = this.outbox.resultHandler(row.kind);
       if (!handler) {
         await this.db.query(markDelivered, params);

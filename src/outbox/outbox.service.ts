@@ -52,10 +52,24 @@ export type OutboxResultHandler = (
   result: unknown,
 ) => Promise<void>;
 
+/**
+ * A result handler's common case written into the statement that marks the message delivered (one round trip
+ * instead of a transaction of four). `deliverIf` gates the delivered mark (e.g. "this payment needs nothing the
+ * handler alone does"); `ctes` follow the CTE `delivered` (the outbox row just marked) and must act only
+ * `WHERE EXISTS (SELECT 1 FROM delivered)`, so the statement writes all or nothing. Parameters are numbered from
+ * `firstParam`. When the mark did not happen, the dispatcher runs the handler's transaction as before.
+ */
+export type OutboxDeliveredWith = (
+  aggregateId: string,
+  result: unknown,
+  firstParam: number,
+) => { deliverIf?: string; ctes: string[]; params: unknown[] };
+
 /** Writes reports to Cleeng in the caller's transaction; OutboxDispatcher delivers them. */
 @Injectable()
 export class OutboxService {
   private readonly handlers = new Map<string, OutboxResultHandler>();
+  private readonly deliveredWiths = new Map<string, OutboxDeliveredWith>();
   private readonly pathParams = new Map<string, OutboxPathParamResolver>();
   private wake: (() => void) | undefined;
   private enqueued = 0;
@@ -126,6 +140,15 @@ export class OutboxService {
 
   resultHandler(kind: string): OutboxResultHandler | undefined {
     return this.handlers.get(kind);
+  }
+
+  /** The kind's result handler's common case in the delivered statement itself (see OutboxDeliveredWith). */
+  registerDeliveredWith(kind: string, build: OutboxDeliveredWith): void {
+    this.deliveredWiths.set(kind, build);
+  }
+
+  deliveredWith(kind: string): OutboxDeliveredWith | undefined {
+    return this.deliveredWiths.get(kind);
   }
 
   /**

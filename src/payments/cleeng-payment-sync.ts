@@ -15,6 +15,53 @@ import { PaymentEntity } from './payment.entity';
 import { returnedRows } from '../common/database/query-result';
 import { rowToEntity } from '../common/database/row-lock';
 
+interface AcceptedPayment {
+  cleengPaymentId: string;
+  subscriptionId: string | null;
+  detailsId: string | null;
+}
+
+function acceptedPayment(result: unknown): AcceptedPayment | undefined {
+  const payment = (result as { payment?: CleengPayment } | undefined)?.payment;
+  if (!payment) {
+    return undefined;
+  }
+  const text = (value: number | string | null | undefined): string | null =>
+    value === undefined || value === null ? null : String(value);
+  return {
+    cleengPaymentId: String(payment.id),
+    subscriptionId: text(payment.subscriptionId),
+    detailsId: text(payment.paymentDetailsId),
+  };
+}
+
+/**
+ * One statement's CTEs (`local`: the payment as updated): Cleeng's payment id, the subscription its payment created
+ * (never overwritten) and its payment-details id on ours; only `when` holds, if given.
+ */
+function keepCleengIds(
+  paymentId: string,
+  accepted: AcceptedPayment,
+  firstParam: number,
+  when?: string,
+): { ctes: string[]; params: unknown[] } {
+  const [id, cleengId, subscriptionId, detailsId] = [0, 1, 2, 3].map((i) => `$${firstParam + i}`);
+  return {
+    ctes: [
+      `local AS (
+         UPDATE payments SET cleeng_payment_id = ${cleengId}, updated_at = now(),
+           gateway_state = CASE
+             WHEN ${subscriptionId}::text IS NULL OR coalesce(gateway_state, '{}'::jsonb) ? 'cleengSubscriptionId' THEN gateway_state
+             ELSE coalesce(gateway_state, '{}'::jsonb) || jsonb_build_object('cleengSubscriptionId', ${subscriptionId}::text) END
+         WHERE id = ${id}${when ? ` AND ${when}` : ''} RETURNING *)`,
+      `details AS (
+         UPDATE payment_details SET cleeng_payment_details_id = ${detailsId}, updated_at = now()
+         FROM local WHERE ${detailsId}::text IS NOT NULL AND payment_details.id = local.payment_details_id)`,
+    ],
+    params: [paymentId, accepted.cleengPaymentId, accepted.subscriptionId, accepted.detailsId],
+  };
+}
+
 /**
  * Once Cleeng accepted a payment report, keep its ids (payment, payment details) for later updates; later
  * reports name the payment by the Cleeng id resolved at send time.
@@ -28,37 +75,35 @@ export class CleengPaymentSync implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    // A payment of a gateway that leaves the billing to Cleeng never needs the subscription lookup below (the common
+    // case): its ids are kept by the statement that marks the report delivered. Any other payment (a gateway that
+    // runs the billing, or one not enabled now) goes through the handler's transaction.
+    this.outbox.registerDeliveredWith(CLEENG_PAYMENT_CREATE, (paymentId, result, firstParam) => {
+      const accepted = acceptedPayment(result);
+      if (!accepted) {
+        return { ctes: [], params: [] };
+      }
+      const keep = keepCleengIds(paymentId, accepted, firstParam, 'EXISTS (SELECT 1 FROM delivered)');
+      const [id, cleengBilled] = [firstParam, firstParam + keep.params.length].map((n) => `$${n}`);
+      return {
+        deliverIf: `EXISTS (SELECT 1 FROM payments WHERE id = ${id} AND gateway = ANY(${cleengBilled}::text[]))`,
+        ctes: keep.ctes,
+        params: [
+          ...keep.params,
+          this.gateways.enabled().filter((g) => !this.gateways.get(g).capabilities.gatewayManagedBilling),
+        ],
+      };
+    });
     this.outbox.registerResultHandler(CLEENG_PAYMENT_CREATE, async (manager, message, result) => {
-      const payment = (result as { payment?: CleengPayment } | undefined)?.payment;
-      if (!payment) {
+      const accepted = acceptedPayment(result);
+      if (!accepted) {
         return;
       }
-      const subscriptionId =
-        payment.subscriptionId === undefined || payment.subscriptionId === null
-          ? null
-          : String(payment.subscriptionId);
-      const detailsId =
-        payment.paymentDetailsId === undefined || payment.paymentDetailsId === null
-          ? null
-          : String(payment.paymentDetailsId);
-      // one statement: Cleeng's payment id, the subscription its payment created (never overwritten) and its
-      // payment-details id on ours
+      const keep = keepCleengIds(message.aggregateId, accepted, 1);
       const [row] = returnedRows<Record<string, unknown>>(
-        await manager.query(
-          `WITH local AS (
-             UPDATE payments SET cleeng_payment_id = $2, updated_at = now(),
-               gateway_state = CASE
-                 WHEN $3::text IS NULL OR coalesce(gateway_state, '{}'::jsonb) ? 'cleengSubscriptionId' THEN gateway_state
-                 ELSE coalesce(gateway_state, '{}'::jsonb) || jsonb_build_object('cleengSubscriptionId', $3::text) END
-             WHERE id = $1 RETURNING *),
-           details AS (
-             UPDATE payment_details SET cleeng_payment_details_id = $4, updated_at = now()
-             FROM local WHERE $4::text IS NOT NULL AND payment_details.id = local.payment_details_id)
-           SELECT * FROM local`,
-          [message.aggregateId, String(payment.id), subscriptionId, detailsId],
-        ),
+        await manager.query(`WITH ${keep.ctes.join(', ')} SELECT * FROM local`, keep.params),
       );
-      if (row && subscriptionId === null) {
+      if (row && accepted.subscriptionId === null) {
         await this.lookUpCleengSubscription(
           manager,
           rowToEntity<PaymentEntity>(this.db.getMetadata(PaymentEntity), row),
