@@ -61,9 +61,8 @@ describe('purchase hot path (issue 11): one statement per state change, no re-re
     recorder.start();
     const paymentId = await purchase();
     // the dispatcher was kicked by the capture: wait without speaking to the database ourselves, until the
-    // transaction that marks the report delivered committed (the dashboard's batched gateway-call insert may come
-    // after it: the purchase ends at that COMMIT)
-    // (a delivery in a transaction of its own ends at its COMMIT)
+    // statement that marks the report delivered committed (or, in a transaction of its own, its COMMIT; the
+    // dashboard's batched gateway-call insert may come after it: the purchase ends there)
     const endOfDelivery = (seen: string[]): number => {
       const delivery = seen.findIndex((s) => /SET status = 'delivered'/.test(s));
       if (delivery < 0) {
