@@ -78,6 +78,9 @@ export class CleengPaymentSync implements OnModuleInit {
     // A payment of a gateway that leaves the billing to Cleeng never needs the subscription lookup below (the common
     // case): its ids are kept by the statement that marks the report delivered. Any other payment (a gateway that
     // runs the billing, or one not enabled now) goes through the handler's transaction.
+    const cleengBilledGateways = this.gateways
+      .enabled()
+      .filter((g) => !this.gateways.get(g).capabilities.gatewayManagedBilling);
     this.outbox.registerDeliveredWith(CLEENG_PAYMENT_CREATE, (paymentId, result, firstParam) => {
       const accepted = acceptedPayment(result);
       if (!accepted) {
@@ -88,10 +91,7 @@ export class CleengPaymentSync implements OnModuleInit {
       return {
         deliverIf: `EXISTS (SELECT 1 FROM payments WHERE id = ${id} AND gateway = ANY(${cleengBilled}::text[]))`,
         ctes: keep.ctes,
-        params: [
-          ...keep.params,
-          this.gateways.enabled().filter((g) => !this.gateways.get(g).capabilities.gatewayManagedBilling),
-        ],
+        params: [...keep.params, cleengBilledGateways],
       };
     });
     this.outbox.registerResultHandler(CLEENG_PAYMENT_CREATE, async (manager, message, result) => {
