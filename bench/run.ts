@@ -332,13 +332,14 @@ async function runScenario(
       const mainThreadBefore = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;
       const emulatorBefore = sandbox.cpuMsFromProc();
       const databaseBefore = await postgresCpu(db);
-      const perfFile = join(profileDir, `${scenario.name}-${label}-${randomUUID().slice(0, 8)}.perf.data`);
+      const profileNumber = (profileCount += 1);
+      const perfFile = join(profileDir, `${scenario.name}-${label}-${profileNumber}.perf.data`);
       const recording = perf ? recordPerf(app.pid, perfFile) : undefined;
       const value = await phase();
       await recording?.stop();
       const emulatorAfter = sandbox.cpuMsFromProc();
       const databaseCpuMs = postgresCpuDelta(databaseBefore, await postgresCpu(db));
-      const file = join(profileDir, `${scenario.name}-${label}-${(profileCount += 1)}.cpuprofile`);
+      const file = join(profileDir, `${scenario.name}-${label}-${profileNumber}.cpuprofile`);
       const after = cpuProf ? await app.profileStop(file) : await app.probe();
       const mainThreadAfter = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;
       const delta = probeDelta(before, after);

@@ -53,6 +53,16 @@ export function shortUrl(url: string, root?: string): string {
   return u;
 }
 
+/** The node_modules package (scoped ones whole) a script path lies in, if any. */
+export function nodeModulesPackage(path: string): string | undefined {
+  const nm = path.lastIndexOf('/node_modules/');
+  if (nm < 0) {
+    return undefined;
+  }
+  const rest = path.slice(nm + '/node_modules/'.length).split('/');
+  return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1] ?? ''}` : rest[0];
+}
+
 /** Which package a script belongs to: the node_modules package, `node:internal`, `app` (src/), or the special frame. */
 export function packageOf(url: string, functionName: string): string {
   if (url === '') {
@@ -60,10 +70,9 @@ export function packageOf(url: string, functionName: string): string {
     return functionName.startsWith('(') ? functionName : '(native)';
   }
   const u = url.replace(/^file:\/\//, '');
-  const nm = u.lastIndexOf('/node_modules/');
-  if (nm >= 0) {
-    const rest = u.slice(nm + '/node_modules/'.length).split('/');
-    return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1] ?? ''}` : (rest[0] ?? u);
+  const pkg = nodeModulesPackage(u);
+  if (pkg !== undefined) {
+    return pkg;
   }
   if (u.startsWith('node:')) {
     return 'node:internal';

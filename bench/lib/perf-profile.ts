@@ -7,6 +7,7 @@
  * pass).
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { nodeModulesPackage } from './cpu-profile';
 
 export interface PerfShare {
   owner: string;
@@ -65,9 +66,9 @@ export async function summarisePerfRecording(file: string, mainTid: number, top 
 
 /** The owner of one frame: a package, the app's module folder, or undefined for Node, V8, libc and the kernel. */
 export function frameOwner(frame: string): string | undefined {
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(frame);
-  if (pkg) {
-    return pkg[1];
+  const pkg = nodeModulesPackage(frame);
+  if (pkg !== undefined) {
+    return pkg;
   }
   const app = /\/dist\/src\/([^/]+)\//.exec(frame);
   if (app) {
