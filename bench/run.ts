@@ -31,6 +31,7 @@ import { gitInfo, machineInfo, repoRoot } from './lib/env';
 import { BenchHttp } from './lib/http';
 import { probeDelta } from './lib/probe-protocol';
 import { AppProcess, procCpuMs, SandboxProcess, startProcesses } from './lib/processes';
+import { machineCpu, machineCpuDelta } from './lib/machine-cpu';
 import { log } from './lib/progress';
 import { renderKeyValues, renderTable } from './lib/table';
 import { countVerdicts, TARGET_HEADERS, targetRows, TargetResult } from './lib/targets';
@@ -331,6 +332,8 @@ async function runScenario(
       // the main thread's own CPU, beside the profile's wall-clock samples (only a profile needs it)
       const mainThreadBefore = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;
       const emulatorBefore = sandbox.cpuMsFromProc();
+      const machineBefore = machineCpu();
+      const benchBefore = process.cpuUsage();
       const databaseBefore = await postgresCpu(db);
       const profileNumber = (profileCount += 1);
       const perfFile = join(profileDir, `${scenario.name}-${label}-${profileNumber}.perf.data`);
@@ -338,6 +341,8 @@ async function runScenario(
       const value = await phase();
       await recording?.stop();
       const emulatorAfter = sandbox.cpuMsFromProc();
+      const benchUsage = process.cpuUsage(benchBefore);
+      const machineDelta = machineCpuDelta(machineBefore, machineCpu());
       const databaseCpuMs = postgresCpuDelta(databaseBefore, await postgresCpu(db));
       const file = join(profileDir, `${scenario.name}-${label}-${profileNumber}.cpuprofile`);
       const after = cpuProf ? await app.profileStop(file) : await app.probe();
@@ -357,6 +362,8 @@ async function runScenario(
         printPerf(scenario.name, label, await summarisePerfRecording(perfFile, app.pid));
       }
       const others = {
+        benchCpuMs: (benchUsage.user + benchUsage.system) / 1000,
+        ...(machineDelta ? { machine: machineDelta } : {}),
         ...(emulatorCpuMs !== undefined ? { emulatorCpuMs } : {}),
         ...(databaseCpuMs !== undefined ? { databaseCpuMs } : {}),
       };

@@ -8,7 +8,7 @@ import { RequestFailed, describeError, snippet } from '../lib/http';
 import { TEST_CARDS, clearFaults, schemeCard, setEmulatorLatency } from '../lib/sandbox';
 import { ratePerSecond, round, roundSummary, summarize, Summary } from '../lib/stats';
 import type { Cell } from '../lib/table';
-import { databaseCpuPer } from './scenario';
+import { databaseCpuPer, machineCpuRows } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** Sandbox offer: 9.99 USD monthly (the sandbox Cleeng catalogue). */
@@ -278,6 +278,7 @@ export const purchaseScenario: Scenario = {
               : round(measured.emulatorCpuMs / measured.app.wallMs, 2),
           ],
           ['app peak RSS (MB)', appPeakRssMb],
+          ...machineCpuRows(measured, purchases, 'purchase'),
         ],
         targets,
         ...(measured.profile ? { profile: measured.profile } : {}),

@@ -8,7 +8,7 @@ import { clearFaults, setEmulatorLatency } from '../lib/sandbox';
 import { round } from '../lib/stats';
 import { evaluateTarget, TargetResult } from '../lib/targets';
 import type { Cell } from '../lib/table';
-import { databaseCpuPer } from './scenario';
+import { databaseCpuPer, machineCpuRows } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** Every row this scenario writes has a customer id with this prefix, so a run can clear the last one's. */
@@ -487,6 +487,7 @@ export const rebillingScenario: Scenario = {
           busy(runMs, measured.app.cpuMs, measured.emulatorCpuMs, measured.databaseCpuMs),
         ],
         ['SQL statements per charge', round(measured.app.queries / Math.max(1, summary.captured), 1)],
+        ...machineCpuRows(measured, summary.captured, 'charge'),
         ['notifications processed after the pass (s)', drainCell],
         [
           'seeding: emulator / database (s)',

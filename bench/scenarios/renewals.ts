@@ -6,7 +6,7 @@ import { setEmulatorLatency } from '../lib/sandbox';
 import { ratePerSecond, round } from '../lib/stats';
 import { evaluateTarget } from '../lib/targets';
 import { runBatch } from './purchase';
-import { databaseCpuPer } from './scenario';
+import { databaseCpuPer, machineCpuRows } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 import { postWebhook, untilProcessed, webhookBody } from './webhook-intake';
 
@@ -303,6 +303,7 @@ export const renewalsScenario: Scenario = {
         ],
         ['PostgreSQL CPU per renewal (ms, incl. the intake load)', databaseCpuPer(measured, last.done)],
         ['app peak RSS (MB)', appPeakRssMb],
+        ...machineCpuRows(measured, last.done, 'renewal', { note: 'incl. the intake load', ceiling: false }),
       ],
       tables: [],
       targets: [

@@ -2,6 +2,7 @@ import type { BenchArgs, FlagSpec } from '../lib/args';
 import type { BenchDb } from '../lib/bench-db';
 import type { ProfileSummary } from '../lib/cpu-profile';
 import type { DbLimit } from '../lib/db-limit';
+import { machineCeilingPerSecond, type MachineCpu } from '../lib/machine-cpu';
 import type { BenchHttp } from '../lib/http';
 import type { ProbeDelta } from '../lib/probe-protocol';
 import type { AppProcess } from '../lib/processes';
@@ -17,6 +18,10 @@ export interface Measured<T> {
   emulatorCpuMs?: number;
   /** CPU PostgreSQL's processes used meanwhile (ms; /proc), when the server runs on this machine */
   databaseCpuMs?: number;
+  /** CPU the bench's own process used meanwhile (ms): the load generator and its probes */
+  benchCpuMs?: number;
+  /** the whole machine meanwhile (/proc/stat): every process, the kernel, anything else on a shared host */
+  machine?: MachineCpu;
   profile?: ProfileSummary;
 }
 
@@ -25,6 +30,56 @@ export function databaseCpuPer(measured: Measured<unknown>, operations: number):
   return measured.databaseCpuMs === undefined
     ? '-'
     : round(measured.databaseCpuMs / Math.max(1, operations), 2);
+}
+
+/**
+ * Where the whole machine's CPU went per operation in a measured phase, and the rate its cores could sustain at that
+ * cost (`machineCeilingPerSecond`): a throughput target above the ceiling needs less CPU per operation from someone
+ * (the app, PostgreSQL, the emulators, the bench) or more cores, not more concurrency. No rows off Linux.
+ */
+export function machineCpuRows(
+  measured: Measured<unknown>,
+  operations: number,
+  unit: string,
+  /**
+   * `note`: what the CPU includes besides the operations (e.g. a concurrent load); `ceiling: false` when a
+   * closed-loop load beside the operations takes whatever CPU they leave, so a rate from it would mean nothing
+   */
+  options: { note?: string; ceiling?: boolean } = {},
+): [string, Cell][] {
+  const machine = measured.machine;
+  const ceiling = machine ? machineCeilingPerSecond(machine, operations) : undefined;
+  if (!machine || ceiling === undefined) {
+    return [];
+  }
+  // two decimals below a millisecond per operation (a webhook's shares), one above
+  const decimals = machine.busyMs / operations < 1 ? 2 : 1;
+  const per = (ms: number | undefined): string =>
+    ms === undefined ? '?' : round(ms / operations, decimals).toString();
+  const shares: [string, number | undefined][] = [
+    ['app', measured.app.cpuMs],
+    ['PostgreSQL', measured.databaseCpuMs],
+    ['emulators', measured.emulatorCpuMs],
+    ['bench', measured.benchCpuMs],
+  ];
+  const rest = shares.every(([, ms]) => ms !== undefined)
+    ? machine.busyMs - shares.reduce((sum, [, ms]) => sum + (ms ?? 0), 0)
+    : undefined;
+  return [
+    [
+      `machine CPU per ${unit} (ms${options.note ? `, ${options.note}` : ''})`,
+      `${per(machine.busyMs)} = ${[...shares, ['rest', rest] as const].map(([who, ms]) => `${who} ${per(ms)}`).join(' + ')}`,
+    ],
+    [
+      `machine busy (cores of ${machine.cores}; steal)`,
+      `${round(machine.busyMs / measured.app.wallMs, 2)}; ${round(machine.stealMs / measured.app.wallMs, 2)}`,
+    ],
+    ...(options.ceiling === false
+      ? []
+      : [
+          [`ceiling of ${machine.cores} cores at that CPU (${unit}s/s)`, round(ceiling, 1)] as [string, Cell],
+        ]),
+  ];
 }
 
 /**

@@ -5,7 +5,7 @@ import { progressReporter } from '../lib/progress';
 import { AppRssSampler } from '../lib/processes';
 import { ratePerSecond, round, roundSummary, summarize } from '../lib/stats';
 import { evaluateTarget } from '../lib/targets';
-import { databaseCpuPer } from './scenario';
+import { databaseCpuPer, machineCpuRows } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** The sandbox's Cleeng webhook secret and header (sandbox/sandbox-settings.ts SANDBOX_SECRETS). */
@@ -343,6 +343,7 @@ export const webhookIntakeScenario: Scenario = {
         ['app CPU per webhook (ms, intake + processing)', round(cpuPerWebhookMs, 3)],
         ['PostgreSQL CPU per webhook (ms, intake + processing)', databaseCpuPer(measured, sent.length)],
         ['SQL statements per webhook (intake + processing)', round(sqlPerWebhook, 2)],
+        ...machineCpuRows(measured, sent.length, 'webhook', { note: 'intake + processing' }),
         [
           'open loop: rate / sent / p50 / p99 (ms)',
           open
