@@ -69,14 +69,15 @@ describe('targetRows and countVerdicts', () => {
         direction: 'min',
         measured: 970,
         relativeTo: { label: 'inserts/s', rate: 6400, share: 0.5 },
+        ceiling: 1010,
       }),
       evaluateTarget({ name: 'cpu', unit: 'ms', direction: 'max', measured: 29, limit: 3 }),
       evaluateTarget({ name: 'p99', unit: 'ms', direction: 'max', measured: undefined, limit: 25 }),
     ];
     expect(targetRows(results)).toEqual([
-      ['intake', '970 /s', '≥ 3200 /s', '0.152 × db', 'FAIL'],
-      ['cpu', '29.0 ms', '≤ 3.00 ms', '9.67 × limit', 'FAIL'],
-      ['p99', '-', '≤ 25.0 ms', '-', 'n/a'],
+      ['intake', '970 /s', '≥ 3200 /s', '0.152 × db', 'FAIL', '1010 /s'],
+      ['cpu', '29.0 ms', '≤ 3.00 ms', '9.67 × limit', 'FAIL', '-'],
+      ['p99', '-', '≤ 25.0 ms', '-', 'n/a', '-'],
     ]);
     expect(countVerdicts(results)).toEqual({ pass: 0, fail: 2, na: 1 });
   });

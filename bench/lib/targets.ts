@@ -19,6 +19,11 @@ export interface TargetSpec {
   limit?: number;
   /** or a share of a database rate measured in the same run (undefined when the step did not run) */
   relativeTo?: { label: string; rate: number | undefined; share: number };
+  /**
+   * For a throughput: the rate this machine's cores could sustain at the CPU every process spent per operation in
+   * the same phase (`machineCeilingPerSecond`). A limit above it cannot be met here without less CPU per operation.
+   */
+  ceiling?: number;
 }
 
 export interface TargetResult {
@@ -31,6 +36,7 @@ export interface TargetResult {
   ratio: number | null;
   ratioOf: 'database' | 'limit';
   verdict: TargetVerdict;
+  ceiling: number | null;
 }
 
 const finite = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n);
@@ -53,6 +59,7 @@ export function evaluateTarget(spec: TargetSpec): TargetResult {
     ratio: finite(measured) && finite(base) && base !== 0 ? measured / base : null,
     ratioOf: relative ? 'database' : 'limit',
     verdict,
+    ceiling: finite(spec.ceiling) ? spec.ceiling : null,
   };
 }
 
@@ -64,7 +71,7 @@ function fmt(value: number | null, unit = ''): string {
   return `${value.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
 }
 
-/** Rows for renderTable: target | measured | limit | ratio | verdict. */
+/** Rows for renderTable: target | measured | limit | ratio | verdict | machine ceiling. */
 export function targetRows(results: readonly TargetResult[]): Cell[][] {
   return results.map((r) => [
     r.name,
@@ -76,10 +83,11 @@ export function targetRows(results: readonly TargetResult[]): Cell[][] {
         ? `${r.ratio.toFixed(3)} × db`
         : `${r.ratio.toFixed(2)} × limit`,
     r.verdict,
+    fmt(r.ceiling, r.unit),
   ]);
 }
 
-export const TARGET_HEADERS = ['target', 'measured', 'limit', 'ratio', 'result'];
+export const TARGET_HEADERS = ['target', 'measured', 'limit', 'ratio', 'result', 'machine ceiling'];
 
 export function countVerdicts(results: readonly TargetResult[]): { pass: number; fail: number; na: number } {
   return {

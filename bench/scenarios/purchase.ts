@@ -8,7 +8,7 @@ import { RequestFailed, describeError, snippet } from '../lib/http';
 import { TEST_CARDS, clearFaults, schemeCard, setEmulatorLatency } from '../lib/sandbox';
 import { ratePerSecond, round, roundSummary, summarize, Summary } from '../lib/stats';
 import type { Cell } from '../lib/table';
-import { databaseCpuPer, machineCpuRows } from './scenario';
+import { databaseCpuPer, machineCeiling, machineCpuRows } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** Sandbox offer: 9.99 USD monthly (the sandbox Cleeng catalogue). */
@@ -233,6 +233,7 @@ export const purchaseScenario: Scenario = {
           direction: 'min',
           measured: throughput,
           relativeTo: { label: 'TPC-B-like tx/s', rate: ctx.dbLimit?.tpcbPerSecond, share: 0.1 },
+          ceiling: machineCeiling(measured, purchases),
         }),
         evaluateTarget({
           name: 'app CPU per purchase ≤ 3 ms',

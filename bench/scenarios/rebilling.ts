@@ -8,7 +8,7 @@ import { clearFaults, setEmulatorLatency } from '../lib/sandbox';
 import { round } from '../lib/stats';
 import { evaluateTarget, TargetResult } from '../lib/targets';
 import type { Cell } from '../lib/table';
-import { databaseCpuPer, machineCpuRows } from './scenario';
+import { databaseCpuPer, machineCeiling, machineCpuRows } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** Every row this scenario writes has a customer id with this prefix, so a run can clear the last one's. */
@@ -444,6 +444,7 @@ export const rebillingScenario: Scenario = {
         direction: 'min',
         measured: chargesPerSecond,
         limit: TARGET_CHARGES_PER_SECOND,
+        ceiling: machineCeiling(measured, summary.captured),
       }),
       evaluateTarget({
         name: 'app peak RSS during the pass ≤ 300 MB',

@@ -37,6 +37,11 @@ export function databaseCpuPer(measured: Measured<unknown>, operations: number):
  * cost (`machineCeilingPerSecond`): a throughput target above the ceiling needs less CPU per operation from someone
  * (the app, PostgreSQL, the emulators, the bench) or more cores, not more concurrency. No rows off Linux.
  */
+/** `machineCeilingPerSecond` of a measured phase, for a throughput target's `ceiling`; undefined off Linux. */
+export function machineCeiling(measured: Measured<unknown>, operations: number): number | undefined {
+  return measured.machine ? machineCeilingPerSecond(measured.machine, operations) : undefined;
+}
+
 export function machineCpuRows(
   measured: Measured<unknown>,
   operations: number,
@@ -48,7 +53,7 @@ export function machineCpuRows(
   options: { note?: string; ceiling?: boolean } = {},
 ): [string, Cell][] {
   const machine = measured.machine;
-  const ceiling = machine ? machineCeilingPerSecond(machine, operations) : undefined;
+  const ceiling = machineCeiling(measured, operations);
   if (!machine || ceiling === undefined) {
     return [];
   }
