@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { CLOCK_TICKS_PER_SECOND } from './processes';
 
-/** USER_HZ, as in processes.ts: /proc/stat counts in clock ticks of 10 ms. */
-const TICK_MS = 10;
+const TICK_MS = 1000 / CLOCK_TICKS_PER_SECOND;
 
 /** The whole machine's CPU time so far, every core summed (/proc/stat's first line), in ms. */
 export interface MachineCpu {

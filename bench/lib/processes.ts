@@ -14,7 +14,7 @@ import { ProbeReply, ProbeRequest, ProbeSample } from './probe-protocol';
  */
 
 /** USER_HZ: 100 on every Linux the bench runs on (getconf CLK_TCK) */
-const CLOCK_TICKS_PER_SECOND = 100;
+export const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * CPU time (user + system) process `pid` used so far, or only its thread `tid`, from /proc (Linux); undefined when
