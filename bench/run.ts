@@ -189,10 +189,12 @@ function printResult(scenario: Scenario, result: ScenarioResult): void {
   for (const table of result.tables) {
     out.push('', renderTable(table.headers, table.rows, { title: table.title }));
   }
-  out.push(
-    '',
-    renderTable(TARGET_HEADERS, targetRows(result.targets), { title: `targets (${scenario.name})` }),
-  );
+  if (result.targets.length > 0) {
+    out.push(
+      '',
+      renderTable(TARGET_HEADERS, targetRows(result.targets), { title: `targets (${scenario.name})` }),
+    );
+  }
   if (result.profile) {
     out.push('', renderProfile(result.profile, `app CPU profile (${scenario.name}, measured phase)`));
   }

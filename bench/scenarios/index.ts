@@ -1,6 +1,7 @@
 import { purchaseScenario } from './purchase';
 import { rebillingScenario } from './rebilling';
 import { renewalsScenario } from './renewals';
+import { requestsScenario } from './requests';
 import { webhookIntakeScenario } from './webhook-intake';
 import type { Scenario } from './scenario';
 
@@ -10,6 +11,7 @@ export const SCENARIOS: readonly Scenario[] = [
   purchaseScenario,
   renewalsScenario,
   rebillingScenario,
+  requestsScenario,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -1,0 +1,262 @@
+import { randomInt } from 'node:crypto';
+import { waitForOutbox } from '../lib/outbox';
+import { runPool } from '../lib/pool';
+import { clearFaults } from '../lib/sandbox';
+import { round } from '../lib/stats';
+import type { Cell } from '../lib/table';
+import { OFFER_ID, purchase } from './purchase';
+import type { BenchContext, Measured, Scenario, ScenarioResult } from './scenario';
+
+/**
+ * One kind of request the app serves, sent on its own so the app's CPU per request can be read from the process
+ * (no profiler, no wall-clock attribution): what a purchase's CPU is made of, request by request.
+ */
+export interface RequestKind {
+  name: string;
+  /** `index` is unique per request of the whole scenario */
+  send(ctx: BenchContext, index: number, orderId: string): Promise<string | undefined>;
+  /** a purchase's reports and the gateway's notifications are part of its cost: wait for them in the phase */
+  settles?: boolean;
+  /** Adyen's notifications lost at the emulator for this kind (what they cost is the difference) */
+  notificationsLost?: boolean;
+  /** requests of this kind per `--n` (a purchase is ~10 requests' worth of work) */
+  share: number;
+}
+
+const order = (customerId: string): Record<string, string> => ({
+  customerId,
+  offerId: OFFER_ID,
+  currency: 'USD',
+  country: 'US',
+  gateway: 'adyen',
+});
+
+export const REQUEST_KINDS: readonly RequestKind[] = [
+  {
+    name: 'GET /health',
+    share: 1,
+    send: async (ctx) => {
+      await ctx.http.expect('health', 200, 'GET', '/health');
+      return undefined;
+    },
+  },
+  {
+    name: 'GET /v1/orders/:id',
+    share: 1,
+    send: async (ctx, _index, orderId) => {
+      await ctx.http.expect('get order', 200, 'GET', `/v1/orders/${orderId}`);
+      return undefined;
+    },
+  },
+  {
+    name: 'POST /v1/orders, refused (400)',
+    share: 1,
+    send: async (ctx, index) => {
+      await ctx.http.expect('refused order', 400, 'POST', '/v1/orders', {
+        body: { ...order(String(index)), gateway: 'no-such-gateway' },
+      });
+      return undefined;
+    },
+  },
+  {
+    name: 'POST /v1/orders',
+    share: 0.5,
+    send: async (ctx, index) => {
+      await ctx.http.expect('create order', 201, 'POST', '/v1/orders', { body: order(String(index)) });
+      return undefined;
+    },
+  },
+  {
+    name: 'purchase, notifications lost',
+    share: 0.2,
+    settles: true,
+    notificationsLost: true,
+    send: async (ctx, index) => (await purchase(ctx, String(index))).paymentId,
+  },
+  {
+    name: 'purchase',
+    share: 0.2,
+    settles: true,
+    send: async (ctx, index) => (await purchase(ctx, String(index))).paymentId,
+  },
+];
+
+/** Until no inbox event is waiting (a purchase's notifications processed), or the timeout. */
+async function inboxSettled(ctx: BenchContext, timeoutMs: number): Promise<boolean> {
+  const started = performance.now();
+  for (;;) {
+    const [row] = await ctx.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM inbox_events WHERE status = 'pending'`,
+    );
+    if (Number(row?.n ?? 0) === 0) {
+      return true;
+    }
+    if (performance.now() - started > timeoutMs) {
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface KindResult {
+  kind: RequestKind;
+  requests: number;
+  errors: number;
+  settled: boolean;
+  measured: Measured<{ elapsedMs: number }>;
+}
+
+export function requestRow({ kind, requests, errors, settled, measured }: KindResult): Cell[] {
+  // two decimals: a cheap request is a fraction of a millisecond (the tables print numbers with one)
+  const per = (ms: number | undefined): Cell => (ms === undefined ? '-' : (ms / requests).toFixed(2));
+  return [
+    kind.name,
+    `${requests - errors} / ${requests}`,
+    round((requests / measured.value.elapsedMs) * 1000, 0),
+    per(measured.app.cpuMs),
+    (measured.app.queries / requests).toFixed(1),
+    per(measured.databaseCpuMs),
+    per(measured.emulatorCpuMs),
+    kind.settles ? (settled ? 'yes' : 'timed out') : '-',
+  ];
+}
+
+export const requestsScenario: Scenario = {
+  name: 'requests',
+  description:
+    "The app's CPU per request, one kind of request at a time (health, an order read, a refused and a created " +
+    'order, a purchase with and without its gateway notifications): what a purchase is made of',
+  flags: [
+    {
+      name: 'n',
+      kind: 'int',
+      default: 4000,
+      min: 10,
+      help: 'requests of the cheap kinds (orders: half, purchases: a fifth)',
+    },
+    { name: 'concurrency', kind: 'int', default: 50, min: 1, help: 'requests in flight at once' },
+    { name: 'warmup', kind: 'int', default: 500, min: 0, help: 'unmeasured requests of each kind first' },
+    {
+      name: 'settle-timeout-ms',
+      kind: 'int',
+      default: 60_000,
+      min: 0,
+      help: "how long to wait for a purchase kind's reports and notifications (inside its measured phase)",
+    },
+  ],
+  quick: { n: 400, warmup: 50 },
+  concurrency: (args) => args.int('concurrency'),
+
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const n = ctx.args.int('n');
+    const concurrency = ctx.args.int('concurrency');
+    const warmup = ctx.args.int('warmup');
+    const settleTimeoutMs = ctx.args.int('settle-timeout-ms');
+    // customer ids unique to this run (the database persists, the emulated Cleeng keeps its customers in memory)
+    let nextCustomer = 800_000_000 + randomInt(0, 90_000_000);
+    const seed = await purchase(ctx, String((nextCustomer += 1)));
+    const [seedOrder] = await ctx.db.query<{ order_id: string }>(
+      `SELECT order_id FROM payments WHERE id = $1`,
+      [seed.paymentId],
+    );
+    const orderId = seedOrder?.order_id ?? '';
+    const results: KindResult[] = [];
+    const errors: string[] = [];
+
+    for (const kind of REQUEST_KINDS) {
+      const requests = Math.max(1, Math.round(n * kind.share));
+      const batch = async (count: number): Promise<{ ids: string[]; failed: number; elapsedMs: number }> => {
+        const ids: string[] = [];
+        const result = await runPool({
+          total: count,
+          concurrency,
+          task: async () => {
+            const id = await kind.send(ctx, (nextCustomer += 1), orderId);
+            if (id) {
+              ids.push(id);
+            }
+          },
+          signal: ctx.signal,
+          onSettled: (_done, outcome) => {
+            if (!outcome.ok && errors.length < 5) {
+              errors.push(`${kind.name}: ${String(outcome.error)}`);
+            }
+          },
+        });
+        return { ids, failed: result.failures, elapsedMs: result.elapsedMs };
+      };
+      if (kind.notificationsLost) {
+        await ctx.sandbox.expect('lose notifications', 200, 'POST', '/sandbox/faults/adyen', {
+          body: { lostWebhookRate: 1 },
+        });
+      }
+      try {
+        const warm = await batch(Math.min(warmup, requests));
+        if (kind.settles) {
+          await waitForOutbox(ctx.db, warm.ids, settleTimeoutMs);
+          await inboxSettled(ctx, settleTimeoutMs);
+        }
+        ctx.log(`requests: ${kind.name} × ${requests}`);
+        let settled = true;
+        let failed = 0;
+        const measured = await ctx.measure(kind.name, async () => {
+          const done = await batch(requests);
+          failed = done.failed;
+          if (kind.settles) {
+            settled =
+              (await waitForOutbox(ctx.db, done.ids, settleTimeoutMs)).drained &&
+              (await inboxSettled(ctx, settleTimeoutMs));
+          }
+          return { elapsedMs: done.elapsedMs };
+        });
+        results.push({ kind, requests, errors: failed, settled, measured });
+      } finally {
+        if (kind.notificationsLost) {
+          await clearFaults(ctx.sandbox, 'adyen');
+        }
+      }
+    }
+
+    const ok = results.every((r) => r.errors === 0 && r.settled) && !ctx.signal.aborted;
+    return {
+      ok,
+      headline:
+        `requests: the app's CPU per request, one kind at a time, ${concurrency} in flight ` +
+        `(a purchase's reports and notifications waited for inside its phase)`,
+      summary: [['kinds measured', results.length]],
+      tables: [
+        {
+          title:
+            'per request (app CPU and statements from the app process; PostgreSQL and the emulators beside it)',
+          headers: [
+            'request',
+            'ok / sent',
+            'per s',
+            'app CPU ms',
+            'SQL',
+            'PostgreSQL CPU ms',
+            'emulators CPU ms',
+            'settled',
+          ],
+          rows: results.map(requestRow),
+        },
+      ],
+      targets: [],
+      data: {
+        params: { n, concurrency, warmup, settleTimeoutMs },
+        kinds: results.map((r) => ({
+          name: r.kind.name,
+          requests: r.requests,
+          errors: r.errors,
+          settled: r.settled,
+          elapsedMs: r.measured.value.elapsedMs,
+          appCpuMs: r.measured.app.cpuMs,
+          queries: r.measured.app.queries,
+          databaseCpuMs: r.measured.databaseCpuMs ?? null,
+          emulatorCpuMs: r.measured.emulatorCpuMs ?? null,
+        })),
+      },
+      errors,
+    };
+  },
+};
