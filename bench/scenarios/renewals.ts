@@ -51,6 +51,26 @@ async function reportsDeliveredAfter(ctx: BenchContext, outboxId: string): Promi
   return Number(rows[0]?.n ?? 0);
 }
 
+/** A month of the sandbox's monthly offer: at most 31 days, at least 28. */
+const MONTH_DAYS = 31;
+/**
+ * Days between seeding the warm-up cohort and the measured one. Advancing to 31 days after the first renews it
+ * alone (the second's month ends ≥ 28 + 10 = 38 days after the first's start); advancing 10 more renews the second
+ * (its month ends ≤ 31 + 10 = 41) but not the first again (≥ 28 + 28 = 56).
+ */
+const WARMUP_LEAD_DAYS = 10;
+
+async function advanceClock(ctx: BenchContext, days: number): Promise<void> {
+  await ctx.sandbox.expect('advance the Cleeng clock', 200, 'POST', '/sandbox/clock/advance', {
+    body: { days },
+  });
+}
+
+async function dbNow(ctx: BenchContext): Promise<Date> {
+  const rows = await ctx.db.query<{ now: Date }>('SELECT now() AS now');
+  return rows[0]?.now ?? new Date();
+}
+
 /** Signed webhooks of the intake load, `concurrency` in flight, until stopped. */
 function intakeLoad(
   ctx: BenchContext,
@@ -135,6 +155,15 @@ export const renewalsScenario: Scenario = {
     'arriving: renewals processed per second',
   flags: [
     { name: 'n', kind: 'int', default: 500, min: 1, help: 'subscriptions to renew' },
+    // a renewal's code paths run from the inbox, not the API the seeding warms: measured cold, the phase paid for V8's
+    // warm-up (as the purchase scenario did with 100 warm-up purchases; twelfth pass)
+    {
+      name: 'warmup',
+      kind: 'int',
+      default: 500,
+      min: 0,
+      help: 'subscriptions renewed first, unmeasured (JIT warm-up of the renewal path)',
+    },
     { name: 'concurrency', kind: 'int', default: 50, min: 1, help: 'purchases in flight while seeding' },
     {
       name: 'intake-concurrency',
@@ -168,7 +197,7 @@ export const renewalsScenario: Scenario = {
       help: "Adyen's inbox bound (INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY): renewals in flight",
     },
   ],
-  quick: { n: 60 },
+  quick: { n: 60, warmup: 30 },
   concurrency: (args) => args.int('concurrency'),
 
   appEnv: (args) => ({
@@ -189,6 +218,15 @@ export const renewalsScenario: Scenario = {
     await ctx.sandbox.expect('capture-only dunning', 200, 'POST', '/sandbox/cleeng/dunning', {
       body: { authoriseFirst: false },
     });
+    const warmup = ctx.args.int('warmup');
+    let warmupSeed: Awaited<ReturnType<typeof runBatch>> | undefined;
+    if (warmup > 0) {
+      // the warm-up cohort starts WARMUP_LEAD_DAYS before the measured one, so the clock can end its period alone
+      ctx.log(`renewals: seeding ${warmup} subscriptions to renew first (warm-up, unmeasured)`);
+      warmupSeed = await runBatch(ctx, 'warm-up purchases', warmup, concurrency);
+      await waitForOutbox(ctx.db, warmupSeed.paymentIds, 120_000);
+      await advanceClock(ctx, WARMUP_LEAD_DAYS);
+    }
     ctx.log(`renewals: seeding ${n} subscriptions through the API`);
     const seed = await runBatch(ctx, 'seed purchases', n, concurrency);
     const seeded = await waitForOutbox(ctx.db, seed.paymentIds, 120_000);
@@ -198,6 +236,27 @@ export const renewalsScenario: Scenario = {
       );
     }
     const renewing = seed.ok.length;
+    if (warmupSeed) {
+      const warmupSince = await dbNow(ctx);
+      const started = performance.now();
+      // 31 − lead days more: the warm-up cohort's month has ended, the measured cohort's (≥ 28 days) has not
+      await advanceClock(ctx, MONTH_DAYS - WARMUP_LEAD_DAYS);
+      let renewed = await processedSince(ctx, warmupSince);
+      while (
+        renewed.done + renewed.failed < warmupSeed.ok.length &&
+        performance.now() - started < timeoutMs &&
+        !ctx.signal.aborted
+      ) {
+        await new Promise((r) => setTimeout(r, 200));
+        renewed = await processedSince(ctx, warmupSince);
+      }
+      ctx.log(
+        `renewals: warm-up ${renewed.done}/${warmupSeed.ok.length} renewed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+      if (renewed.done + renewed.failed < warmupSeed.ok.length) {
+        errors.push(`warm-up: ${renewed.done}/${warmupSeed.ok.length} renewals processed`);
+      }
+    }
     ctx.log(`renewals: ${renewing} subscriptions ready; intake load ${intakeConcurrency} in flight`);
     await setEmulatorLatency(ctx.sandbox, 'adyen', gatewayLatencyMs);
 
@@ -220,9 +279,8 @@ export const renewalsScenario: Scenario = {
       const startRows = await ctx.db.query<{ now: Date }>('SELECT now() AS now');
       windowStart = startRows[0]?.now ?? new Date();
       const started = performance.now();
-      await ctx.sandbox.expect('advance the Cleeng clock', 200, 'POST', '/sandbox/clock/advance', {
-        body: { days: 31 },
-      });
+      // the measured cohort's month ends: seeded WARMUP_LEAD_DAYS after the warm-up one, whose month has just ended
+      await advanceClock(ctx, warmupSeed ? WARMUP_LEAD_DAYS : MONTH_DAYS);
       let lastLog = started;
       while (performance.now() - started < timeoutMs && !ctx.signal.aborted) {
         const reported = await reportsDeliveredAfter(ctx, outboxFrom);
