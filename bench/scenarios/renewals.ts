@@ -263,8 +263,7 @@ export const renewalsScenario: Scenario = {
     const rss = new AppRssSampler(ctx.app).start();
     const load = intakeLoad(ctx, intakeConcurrency);
     let loadResult = { sent: 0, errors: 0, elapsedMs: 0, samples: [] as string[] };
-    const sinceRows = await ctx.db.query<{ now: Date }>('SELECT now() AS now');
-    const since = sinceRows[0]?.now ?? new Date();
+    const since = await dbNow(ctx);
     const outboxRows = await ctx.db.query<{ id: string }>(
       'SELECT coalesce(max(id), 0)::text AS id FROM outbox_messages',
     );
@@ -276,8 +275,7 @@ export const renewalsScenario: Scenario = {
     const measured = await ctx.measure('renewals', async () => {
       // let the intake load reach its pace before the renewals arrive
       await new Promise((r) => setTimeout(r, 1000));
-      const startRows = await ctx.db.query<{ now: Date }>('SELECT now() AS now');
-      windowStart = startRows[0]?.now ?? new Date();
+      windowStart = await dbNow(ctx);
       const started = performance.now();
       // the measured cohort's month ends: seeded WARMUP_LEAD_DAYS after the warm-up one, whose month has just ended
       await advanceClock(ctx, warmupSeed ? WARMUP_LEAD_DAYS : MONTH_DAYS);
@@ -302,8 +300,7 @@ export const renewalsScenario: Scenario = {
       if (last.done + last.failed < renewing) {
         last = await processedSince(ctx, since); // timed out: the exact count for the report
       }
-      const endRows = await ctx.db.query<{ now: Date }>('SELECT now() AS now');
-      windowEnd = endRows[0]?.now ?? new Date();
+      windowEnd = await dbNow(ctx);
       loadResult = await load.stop();
       return elapsedMs;
     });
