@@ -32,16 +32,16 @@ export function databaseCpuPer(measured: Measured<unknown>, operations: number):
     : round(measured.databaseCpuMs / Math.max(1, operations), 2);
 }
 
-/**
- * Where the whole machine's CPU went per operation in a measured phase, and the rate its cores could sustain at that
- * cost (`machineCeilingPerSecond`): a throughput target above the ceiling needs less CPU per operation from someone
- * (the app, PostgreSQL, the emulators, the bench) or more cores, not more concurrency. No rows off Linux.
- */
 /** `machineCeilingPerSecond` of a measured phase, for a throughput target's `ceiling`; undefined off Linux. */
 export function machineCeiling(measured: Measured<unknown>, operations: number): number | undefined {
   return measured.machine ? machineCeilingPerSecond(measured.machine, operations) : undefined;
 }
 
+/**
+ * Where the whole machine's CPU went per operation in a measured phase, and the rate its cores could sustain at that
+ * cost (`machineCeiling`): a throughput target above the ceiling needs less CPU per operation from someone (the app,
+ * PostgreSQL, the emulators, the bench) or more cores, not more concurrency. No rows off Linux.
+ */
 export function machineCpuRows(
   measured: Measured<unknown>,
   operations: number,
