@@ -12,7 +12,7 @@ import { databaseCpuPer, machineCeiling, machineCpuRows } from './scenario';
 import type { BenchContext, Scenario, ScenarioResult } from './scenario';
 
 /** Sandbox offer: 9.99 USD monthly (the sandbox Cleeng catalogue). */
-export const OFFER_ID = 'S100000001_US';
+const OFFER_ID = 'S100000001_US';
 const MAX_ERROR_SAMPLES = 20;
 const PRINTED_ERRORS = 5;
 
@@ -43,11 +43,16 @@ function stringField(body: unknown, field: string): string | undefined {
   return undefined;
 }
 
+/** `POST /v1/orders`' body: the sandbox offer, paid through the Adyen-style gateway. */
+export function orderBody(customerId: string): Record<string, string> {
+  return { customerId, offerId: OFFER_ID, currency: 'USD', country: 'US', gateway: 'adyen' };
+}
+
 /** One initial purchase over HTTP: create the order, pay it with the approve card. */
 export async function purchase(ctx: BenchContext, customerId: string): Promise<Purchase> {
   const started = performance.now();
   const order = await ctx.http.expect('create order', 201, 'POST', '/v1/orders', {
-    body: { customerId, offerId: OFFER_ID, currency: 'USD', country: 'US', gateway: 'adyen' },
+    body: orderBody(customerId),
   });
   const orderId = stringField(order.body, 'id');
   if (!orderId) {

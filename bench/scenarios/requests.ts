@@ -2,9 +2,9 @@ import { randomInt } from 'node:crypto';
 import { waitForOutbox } from '../lib/outbox';
 import { runPool } from '../lib/pool';
 import { clearFaults } from '../lib/sandbox';
-import { round } from '../lib/stats';
+import { ratePerSecond, round } from '../lib/stats';
 import type { Cell } from '../lib/table';
-import { OFFER_ID, purchase } from './purchase';
+import { orderBody, purchase } from './purchase';
 import type { BenchContext, Measured, Scenario, ScenarioResult } from './scenario';
 
 /**
@@ -22,14 +22,6 @@ export interface RequestKind {
   /** requests of this kind per `--n` (a purchase is ~10 requests' worth of work) */
   share: number;
 }
-
-const order = (customerId: string): Record<string, string> => ({
-  customerId,
-  offerId: OFFER_ID,
-  currency: 'USD',
-  country: 'US',
-  gateway: 'adyen',
-});
 
 export const REQUEST_KINDS: readonly RequestKind[] = [
   {
@@ -53,7 +45,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     share: 1,
     send: async (ctx, index) => {
       await ctx.http.expect('refused order', 400, 'POST', '/v1/orders', {
-        body: { ...order(String(index)), gateway: 'no-such-gateway' },
+        body: { ...orderBody(String(index)), gateway: 'no-such-gateway' },
       });
       return undefined;
     },
@@ -62,7 +54,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     name: 'POST /v1/orders',
     share: 0.5,
     send: async (ctx, index) => {
-      await ctx.http.expect('create order', 201, 'POST', '/v1/orders', { body: order(String(index)) });
+      await ctx.http.expect('create order', 201, 'POST', '/v1/orders', { body: orderBody(String(index)) });
       return undefined;
     },
   },
@@ -112,7 +104,7 @@ export function requestRow({ kind, requests, errors, settled, measured }: KindRe
   return [
     kind.name,
     `${requests - errors} / ${requests}`,
-    round((requests / measured.value.elapsedMs) * 1000, 0),
+    round(ratePerSecond(requests, measured.value.elapsedMs), 0),
     per(measured.app.cpuMs),
     (measured.app.queries / requests).toFixed(1),
     per(measured.databaseCpuMs),
