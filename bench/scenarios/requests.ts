@@ -6,6 +6,7 @@ import { ratePerSecond, round } from '../lib/stats';
 import type { Cell } from '../lib/table';
 import { orderBody, purchase } from './purchase';
 import type { BenchContext, Measured, Scenario, ScenarioResult } from './scenario';
+import { untilProcessed } from './webhook-intake';
 
 /**
  * One kind of request the app serves, sent on its own so the app's CPU per request can be read from the process
@@ -73,21 +74,9 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
   },
 ];
 
-/** Until no inbox event is waiting (a purchase's notifications processed), or the timeout. */
+/** Whether every inbox event (a purchase's notifications) was processed within the timeout. */
 async function inboxSettled(ctx: BenchContext, timeoutMs: number): Promise<boolean> {
-  const started = performance.now();
-  for (;;) {
-    const [row] = await ctx.db.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM inbox_events WHERE status = 'pending'`,
-    );
-    if (Number(row?.n ?? 0) === 0) {
-      return true;
-    }
-    if (performance.now() - started > timeoutMs) {
-      return false;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return ((await untilProcessed(ctx, undefined, timeoutMs)).pending ?? 0) === 0;
 }
 
 export interface KindResult {

@@ -45,18 +45,21 @@ export async function postWebhook(baseUrl: string, body: string): Promise<Sent> 
   return { ms: performance.now() - started, status: res.status, duplicate };
 }
 
-async function inboxState(ctx: BenchContext, runId: string): Promise<Record<string, number>> {
+/** Inbox events by status: a run's own signed webhooks, or with no run every event (a gateway's notifications too). */
+async function inboxState(ctx: BenchContext, runId: string | undefined): Promise<Record<string, number>> {
   const rows = await ctx.db.query<{ status: string; n: number }>(
-    `SELECT status, count(*)::int AS n FROM inbox_events WHERE source = 'cleeng' AND payload->'data'->>'runId' = $1 GROUP BY status`,
-    [runId],
+    runId === undefined
+      ? `SELECT status, count(*)::int AS n FROM inbox_events GROUP BY status`
+      : `SELECT status, count(*)::int AS n FROM inbox_events WHERE source = 'cleeng' AND payload->'data'->>'runId' = $1 GROUP BY status`,
+    runId === undefined ? [] : [runId],
   );
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-/** The run's inbox counts once none is pending, or when `timeoutMs` has passed. */
+/** The run's inbox counts (every event's without a run) once none is pending, or when `timeoutMs` has passed. */
 export async function untilProcessed(
   ctx: BenchContext,
-  runId: string,
+  runId: string | undefined,
   timeoutMs: number,
 ): Promise<Record<string, number>> {
   const started = performance.now();
