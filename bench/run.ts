@@ -246,6 +246,11 @@ function withoutSwitches<T extends Record<string, unknown>>(snapshot: T): Omit<T
   return rest;
 }
 
+/** A phase label as part of a file name: `GET /health` would otherwise name a folder that does not exist. */
+function fileLabel(label: string): string {
+  return label.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
 function fileTimestamp(date: Date): string {
   return date
     .toISOString()
@@ -338,7 +343,7 @@ async function runScenario(
       const benchBefore = process.cpuUsage();
       const databaseBefore = await postgresCpu(db);
       const profileNumber = (profileCount += 1);
-      const perfFile = join(profileDir, `${scenario.name}-${label}-${profileNumber}.perf.data`);
+      const perfFile = join(profileDir, `${scenario.name}-${fileLabel(label)}-${profileNumber}.perf.data`);
       const recording = perf ? recordPerf(app.pid, perfFile) : undefined;
       const value = await phase();
       await recording?.stop();
@@ -346,7 +351,7 @@ async function runScenario(
       const benchUsage = process.cpuUsage(benchBefore);
       const machineDelta = machineCpuDelta(machineBefore, machineCpu());
       const databaseCpuMs = postgresCpuDelta(databaseBefore, await postgresCpu(db));
-      const file = join(profileDir, `${scenario.name}-${label}-${profileNumber}.cpuprofile`);
+      const file = join(profileDir, `${scenario.name}-${fileLabel(label)}-${profileNumber}.cpuprofile`);
       const after = cpuProf ? await app.profileStop(file) : await app.probe();
       const mainThreadAfter = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;
       const delta = probeDelta(before, after);
@@ -378,7 +383,7 @@ async function runScenario(
           ? { mainThreadCpuMs: mainThreadAfter - mainThreadBefore }
           : {}),
       };
-      const keep = join(run.outDir, `${scenario.name}-${label}-${fileTimestamp(startedAt)}.cpuprofile`);
+      const keep = join(run.outDir, `${scenario.name}-${fileLabel(label)}-${fileTimestamp(startedAt)}.cpuprofile`);
       mkdirSync(run.outDir, { recursive: true });
       writeFileSync(keep, readFileSync(file));
       log(`${scenario.name}: CPU profile of "${label}" in ${relative(process.cwd(), keep) || keep}`);
