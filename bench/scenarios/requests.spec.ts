@@ -1,5 +1,5 @@
 import type { ProbeDelta } from '../lib/probe-protocol';
-import { REQUEST_KINDS, requestRow } from './requests';
+import { REQUEST_KINDS, requestRow, selectKinds } from './requests';
 
 const app = (cpuMs: number, queries: number): ProbeDelta => ({
   queries,
@@ -43,5 +43,12 @@ describe('the requests scenario', () => {
       'yes',
     ]);
     expect(requestRow({ kind, requests: 800, errors: 0, settled: false, measured })[7]).toBe('timed out');
+  });
+
+  it('measures the kinds --kinds names, in the scenario order, and refuses a kind it does not know', () => {
+    expect(selectKinds('').map((k) => k.id)).toEqual(REQUEST_KINDS.map((k) => k.id));
+    expect(selectKinds('purchase, health').map((k) => k.name)).toEqual(['GET /health', 'purchase']);
+    expect(() => selectKinds('health,helth')).toThrow(/no request kind helth \(kinds: health, get-order/);
+    expect(new Set(REQUEST_KINDS.map((k) => k.id)).size).toBe(REQUEST_KINDS.length);
   });
 });

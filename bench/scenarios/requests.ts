@@ -13,6 +13,8 @@ import { untilProcessed } from './webhook-intake';
  * (no profiler, no wall-clock attribution): what a purchase's CPU is made of, request by request.
  */
 export interface RequestKind {
+  /** what `--kinds` names it by */
+  id: string;
   name: string;
   /** `index` is unique per request of the whole scenario */
   send(ctx: BenchContext, index: number, orderId: string): Promise<string | undefined>;
@@ -26,6 +28,7 @@ export interface RequestKind {
 
 export const REQUEST_KINDS: readonly RequestKind[] = [
   {
+    id: 'health',
     name: 'GET /health',
     share: 1,
     send: async (ctx) => {
@@ -34,6 +37,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     },
   },
   {
+    id: 'get-order',
     name: 'GET /v1/orders/:id',
     share: 1,
     send: async (ctx, _index, orderId) => {
@@ -42,6 +46,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     },
   },
   {
+    id: 'refused-order',
     name: 'POST /v1/orders, refused (400)',
     share: 1,
     send: async (ctx, index) => {
@@ -52,6 +57,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     },
   },
   {
+    id: 'create-order',
     name: 'POST /v1/orders',
     share: 0.5,
     send: async (ctx, index) => {
@@ -60,6 +66,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     },
   },
   {
+    id: 'purchase-lost',
     name: 'purchase, notifications lost',
     share: 0.2,
     settles: true,
@@ -67,12 +74,28 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     send: async (ctx, index) => (await purchase(ctx, String(index))).paymentId,
   },
   {
+    id: 'purchase',
     name: 'purchase',
     share: 0.2,
     settles: true,
     send: async (ctx, index) => (await purchase(ctx, String(index))).paymentId,
   },
 ];
+
+/** The kinds `--kinds` names (comma-separated ids; empty: all), in the scenario's order. */
+export function selectKinds(spec: string): RequestKind[] {
+  const ids = spec
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id.length > 0);
+  const unknown = ids.filter((id) => !REQUEST_KINDS.some((k) => k.id === id));
+  if (unknown.length > 0) {
+    throw new Error(
+      `--kinds: no request kind ${unknown.join(', ')} (kinds: ${REQUEST_KINDS.map((k) => k.id).join(', ')})`,
+    );
+  }
+  return ids.length === 0 ? [...REQUEST_KINDS] : REQUEST_KINDS.filter((k) => ids.includes(k.id));
+}
 
 /** Whether every inbox event (a purchase's notifications) was processed within the timeout. */
 async function inboxSettled(ctx: BenchContext, timeoutMs: number): Promise<boolean> {
@@ -118,6 +141,12 @@ export const requestsScenario: Scenario = {
     { name: 'concurrency', kind: 'int', default: 50, min: 1, help: 'requests in flight at once' },
     { name: 'warmup', kind: 'int', default: 500, min: 0, help: 'unmeasured requests of each kind first' },
     {
+      name: 'kinds',
+      kind: 'string',
+      default: '',
+      help: `request kinds to measure, comma-separated (default all: ${REQUEST_KINDS.map((k) => k.id).join(', ')})`,
+    },
+    {
       name: 'settle-timeout-ms',
       kind: 'int',
       default: 60_000,
@@ -133,6 +162,7 @@ export const requestsScenario: Scenario = {
     const concurrency = ctx.args.int('concurrency');
     const warmup = ctx.args.int('warmup');
     const settleTimeoutMs = ctx.args.int('settle-timeout-ms');
+    const kinds = selectKinds(ctx.args.string('kinds'));
     // customer ids unique to this run (the database persists, the emulated Cleeng keeps its customers in memory)
     let nextCustomer = 800_000_000 + randomInt(0, 90_000_000);
     const seed = await purchase(ctx, String((nextCustomer += 1)));
@@ -144,7 +174,7 @@ export const requestsScenario: Scenario = {
     const results: KindResult[] = [];
     const errors: string[] = [];
 
-    for (const kind of REQUEST_KINDS) {
+    for (const kind of kinds) {
       const requests = Math.max(1, Math.round(n * kind.share));
       const batch = async (count: number): Promise<{ ids: string[]; failed: number; elapsedMs: number }> => {
         const ids: string[] = [];
