@@ -1,7 +1,5 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { LoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
 import { AuthModule } from './auth/auth.module';
 import { Clock } from './common/clock/clock';
 import { CommonModule } from './common/common.module';
@@ -9,8 +7,6 @@ import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
-import { GATEWAY_DEFINITIONS } from './gateways/gateways';
-import { loggerOptions } from './logger';
 import { OrdersModule } from './orders/orders.module';
 import { OutboxModule } from './outbox/outbox.module';
 import { PaymentsModule } from './payments/payments.module';
@@ -25,8 +21,6 @@ import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 
 export interface AppModuleOptions {
-  /** where logs go (default stdout) */
-  logDestination?: DestinationStream;
   /** the app's time source (default: the system clock); the sandbox passes its test clock */
   clock?: Clock;
   /** extra modules mounted beside the app's own (the sandbox's emulators) */
@@ -49,13 +43,6 @@ export class AppModule {
           providers: [{ provide: APP_CONFIG, useValue: config }],
           exports: [APP_CONFIG],
         },
-        LoggerModule.forRoot(
-          loggerOptions(
-            config,
-            options.logDestination,
-            GATEWAY_DEFINITIONS.flatMap((d) => d.redactPaths),
-          ),
-        ),
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot(config.databaseUrl, config.databasePoolSize, {
           statementTimeoutMs: config.databaseStatementTimeoutMs,

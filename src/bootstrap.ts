@@ -6,10 +6,9 @@ import { DataSource } from 'typeorm';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { httpMetricsMiddleware } from './common/metrics/http-metrics.middleware';
-import { Logger as PinoLogger, PinoLogger as RequestLog } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
-import { requestLineLogger } from './logger';
+import { AppLogger, createLogs, requestLogMiddleware } from './logger';
 import { warnIfAutovacuumOff } from './database/autovacuum-check';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { createValidationPipe } from './common/errors/validation';
@@ -18,6 +17,7 @@ import { AppConfig } from './config/app-config';
 import { loadConfig, resolveRuntimeMode } from './config/config.factory';
 import { EmbeddedPostgres, startEmbeddedPostgres } from './database/embedded-postgres';
 import { gatewayConfigSections } from './gateways/gateway-config';
+import { GATEWAY_DEFINITIONS } from './gateways/gateways';
 import { loadSandbox, Sandbox } from './sandbox-loader';
 import { installWebhookFastPath } from './webhooks/webhook-fast-path';
 import { WEBHOOK_BODY_LIMIT_BYTES, WebhookIntake } from './webhooks/webhook-intake';
@@ -62,15 +62,17 @@ export async function startApp(
   }
   // PGlite's one shared session would see every connection's statement names
   const databasePreparedStatements = config.databasePreparedStatements && !embedded;
+  const logs = createLogs(
+    config,
+    options.logDestination,
+    GATEWAY_DEFINITIONS.flatMap((d) => d.redactPaths),
+  );
   let app: NestExpressApplication;
   try {
     app = await NestFactory.create<NestExpressApplication>(
       AppModule.forRoot(
         { ...config, databaseUrl, databasePoolSize, databasePreparedStatements },
-        {
-          logDestination: options.logDestination,
-          ...(sandbox ? { clock: sandbox.clock, modules: [sandbox.module] } : {}),
-        },
+        sandbox ? { clock: sandbox.clock, modules: [sandbox.module] } : {},
       ),
       {
         rawBody: true,
@@ -81,11 +83,12 @@ export async function startApp(
     await embedded?.stop();
     throw err;
   }
-  app.useLogger(app.get(PinoLogger));
+  app.useLogger(new AppLogger(logs.root));
   if (!embedded) {
     // PGlite has no autovacuum to speak of: a development database, not one that grows
     await warnIfAutovacuumOff(app.get(DataSource));
   }
+  app.use(requestLogMiddleware(logs.requests));
   app.use(httpMetricsMiddleware);
   // webhooks keep their exact bytes: signatures are verified on the raw body before any parsing
   app.use('/webhooks', raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }));
@@ -113,11 +116,10 @@ export async function startApp(
   }
   // well-formed webhooks are stored without Express and Nest in the way (docs/decisions.md, "Webhook intake")
   const intake = app.get(WebhookIntake);
-  let requestLines: ReturnType<typeof requestLineLogger> | undefined;
   installWebhookFastPath(app.getHttpServer(), {
     accepts: (source) => intake.accepts(source),
     answer: (source, headers, body) => intake.answer(source, headers, body),
-    log: () => (requestLines ??= requestLineLogger(RequestLog.root)),
+    log: logs.requests,
   });
   await app.listen(config.port, '0.0.0.0');
   let closed = false;

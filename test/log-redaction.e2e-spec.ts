@@ -60,5 +60,28 @@ describe('logs never contain card data, tokens or secrets', () => {
       }
       expect({ secret, found: log.includes(secret) }).toEqual({ secret, found: false });
     }
+
+    // one line per API request, and the services' lines written while serving one carry its binding
+    const parsed = lines.map(
+      (l) =>
+        JSON.parse(l) as {
+          msg?: string;
+          context?: string;
+          req?: { id?: number; method?: string; url?: string };
+        },
+    );
+    const paymentLines = parsed.filter(
+      (l) => l.msg === 'request completed' && l.req?.method === 'POST' && l.req.url === '/v1/payments',
+    );
+    expect(paymentLines.length).toBeGreaterThanOrEqual(5);
+    expect(paymentLines[0]).toMatchObject({
+      req: { id: expect.any(Number) as number },
+      res: { statusCode: 201 },
+    });
+    const inRequest = parsed.filter((l) => l.context !== undefined && l.req?.id !== undefined);
+    expect(inRequest.length).toBeGreaterThan(0);
+    expect(
+      inRequest.every((l) => parsed.some((r) => r.msg === 'request completed' && r.req?.id === l.req?.id)),
+    ).toBe(true);
   });
 });

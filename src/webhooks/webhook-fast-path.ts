@@ -2,6 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { httpRequestDuration } from '../common/metrics/process-metrics';
+import { pathOf } from '../logger';
 import { WEBHOOK_BODY_LIMIT_BYTES, WebhookAnswer } from './webhook-intake';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -11,8 +12,8 @@ export interface WebhookFastPathDeps {
   accepts(source: string): boolean;
   /** verify, parse, store; throws on anything but a stored delivery */
   answer(source: string, headers: IncomingMessage['headers'], body: Buffer): Promise<WebhookAnswer>;
-  /** the request log (pino; known once the app is initialised), one line per delivery as the Express path writes */
-  log(): Pick<Logger, 'info'> | undefined;
+  /** the request log, one line per delivery as the Express path writes (src/logger.ts) */
+  log: Pick<Logger, 'info'>;
 }
 
 /**
@@ -61,9 +62,9 @@ export function installWebhookFastPath(server: Server, deps: WebhookFastPathDeps
           res.end(answer.body);
           const elapsedMs = performance.now() - started;
           durationOf(answer.route).observe(elapsedMs / 1000);
-          deps.log()?.info(
+          deps.log.info(
             {
-              req: { method: 'POST', url: req.url?.split('?')[0] },
+              req: { method: 'POST', url: pathOf(req.url) },
               res: { statusCode: 200 },
               responseTime: Math.round(elapsedMs),
             },
