@@ -1,14 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Headers,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiHeader,
@@ -20,7 +10,7 @@ import {
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
-import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { CreateOrderDto } from './dto/create-order.dto';
 import { OrderView, toOrderView } from './order.view';
 import { OrdersService } from './orders.service';
@@ -29,7 +19,6 @@ import { OrdersService } from './orders.service';
 @ApiSecurity('api-key')
 @ApiSecurity('customer-jwt')
 @UseGuards(AuthGuard)
-@UseInterceptors(IdempotencyInterceptor)
 @Controller('v1/orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}

@@ -9,7 +9,6 @@ import {
   Post,
   Query,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiCreatedResponse,
@@ -27,7 +26,6 @@ import {
   ClientRequestKey,
   ClientRequestKeyOf,
   Idempotent,
-  IdempotencyInterceptor,
 } from '../common/idempotency/idempotency.interceptor';
 import { TokeniseRateLimit } from '../rate-limit/rate-limit.decorators';
 import { CreatePaymentDetailsDto, ListPaymentDetailsQuery } from './dto/create-payment-details.dto';
@@ -38,7 +36,6 @@ import { PaymentDetailsService } from './payment-details.service';
 @ApiSecurity('api-key')
 @ApiSecurity('customer-jwt')
 @UseGuards(AuthGuard)
-@UseInterceptors(IdempotencyInterceptor)
 @Controller('v1/payment-details')
 export class PaymentDetailsController {
   constructor(private readonly details: PaymentDetailsService) {}

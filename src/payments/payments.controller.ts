@@ -10,7 +10,6 @@ import {
   Query,
   Res,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import type { Response } from 'express';
 import {
@@ -25,7 +24,7 @@ import {
 import { AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
-import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { CompletePaymentDto, CreatePaymentDto } from './dto/create-payment.dto';
 import { PaymentView, toPaymentView } from './payment.view';
 import { PaymentsService } from './payments.service';
@@ -39,7 +38,6 @@ export class PaymentsController {
 
   @Post()
   @UseGuards(AuthGuard)
-  @UseInterceptors(IdempotencyInterceptor)
   @Idempotent('required')
   @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'replays return the first response' })
   @ApiOperation({
@@ -69,7 +67,6 @@ export class PaymentsController {
   @Post(':id/complete')
   @HttpCode(200)
   @UseGuards(AuthGuard)
-  @UseInterceptors(IdempotencyInterceptor)
   @Idempotent('optional')
   @ApiOperation({ summary: 'Finish a payment after 3DS / redirect with the gateway return payload' })
   @ApiOkResponse({ type: PaymentView })

@@ -1,13 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiHeader,
@@ -21,7 +12,6 @@ import {
   ClientRequestKey,
   ClientRequestKeyOf,
   Idempotent,
-  IdempotencyInterceptor,
 } from '../common/idempotency/idempotency.interceptor';
 import { CreatePurchaseDto } from './dto/create-purchase.dto';
 import { PurchaseView, toPurchaseView } from './purchase.view';
@@ -37,7 +27,6 @@ export class PurchasesController {
   constructor(private readonly purchases: PurchasesService) {}
 
   @Post()
-  @UseInterceptors(IdempotencyInterceptor)
   @Idempotent('required')
   @ApiHeader({ name: 'Idempotency-Key', required: true, description: 'replays return the first response' })
   @ApiOperation({

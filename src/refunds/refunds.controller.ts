@@ -1,10 +1,10 @@
-import { Body, Controller, Headers, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Headers, Post, UseGuards } from '@nestjs/common';
 import { ApiCreatedResponse, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { Audience, AuthGuard } from '../auth/auth.guard';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { callerScopedKey, Principal } from '../auth/principal';
-import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { Money } from '../common/money/money';
 import { PaymentsService } from '../payments/payments.service';
 import { CreateRefundDto } from './dto/create-refund.dto';
@@ -15,7 +15,6 @@ import { RefundsService } from './refunds.service';
 @ApiSecurity('api-key')
 @Audience('api')
 @UseGuards(AuthGuard)
-@UseInterceptors(IdempotencyInterceptor)
 @Controller('v1/refunds')
 export class RefundsController {
   constructor(

@@ -1,14 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  UseGuards,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiHeader,
@@ -18,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Audience, AuthGuard } from '../auth/auth.guard';
-import { Idempotent, IdempotencyInterceptor } from '../common/idempotency/idempotency.interceptor';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { CreateSubscriptionDto } from './dto/create-subscription.dto';
 import { SubscriptionView, toSubscriptionView } from './subscription.view';
 import { SubscriptionsService } from './subscriptions.service';
@@ -33,7 +23,6 @@ export class SubscriptionsController {
   constructor(private readonly subscriptions: SubscriptionsService) {}
 
   @Post()
-  @UseInterceptors(IdempotencyInterceptor)
   @Idempotent('optional')
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'replays return the first response' })
   @ApiOperation({

@@ -1,10 +1,12 @@
 import {
+  applyDecorators,
   CallHandler,
   createParamDecorator,
   ExecutionContext,
   Injectable,
   NestInterceptor,
   SetMetadata,
+  UseInterceptors,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
@@ -18,7 +20,8 @@ import { IdempotencyService } from './idempotency.service';
 export const IDEMPOTENT = 'idempotency:mode';
 /** Marks a mutating route: `Idempotency-Key` is honoured, and with `required` it must be sent. */
 export const Idempotent = (mode: 'required' | 'optional' = 'optional'): MethodDecorator =>
-  SetMetadata(IDEMPOTENT, mode);
+  // on the route only: an interceptor costs every request it wraps (Nest binds an async resource per call)
+  applyDecorators(SetMetadata(IDEMPOTENT, mode), UseInterceptors(IdempotencyInterceptor));
 
 /** The caller-scoped Idempotency-Key a request runs under (scope = caller + route). */
 export interface ClientRequestKey {
