@@ -383,7 +383,10 @@ async function runScenario(
           ? { mainThreadCpuMs: mainThreadAfter - mainThreadBefore }
           : {}),
       };
-      const keep = join(run.outDir, `${scenario.name}-${fileLabel(label)}-${fileTimestamp(startedAt)}.cpuprofile`);
+      const keep = join(
+        run.outDir,
+        `${scenario.name}-${fileLabel(label)}-${fileTimestamp(startedAt)}.cpuprofile`,
+      );
       mkdirSync(run.outDir, { recursive: true });
       writeFileSync(keep, readFileSync(file));
       log(`${scenario.name}: CPU profile of "${label}" in ${relative(process.cwd(), keep) || keep}`);
