@@ -85,7 +85,7 @@ function fastSource(req: IncomingMessage): string | undefined {
   if (req.method !== 'POST' || !req.url?.startsWith('/webhooks/')) {
     return undefined;
   }
-  const path = req.url.split('?', 1)[0] ?? '';
+  const path = pathOf(req.url);
   const source = path.slice('/webhooks/'.length);
   if (source.length === 0 || source.includes('/')) {
     return undefined;
