@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LoggerService } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { destination as pinoDestination, pino, type DestinationStream, type Logger } from 'pino';
+import { destination as pinoDestination, pino, type DestinationStream, type Level, type Logger } from 'pino';
 import type { AppConfig } from './config/app-config';
 
 /** The app's two loggers, on one destination at one level. */
@@ -112,8 +112,6 @@ export function requestLogMiddleware(
     requestScope.run(scope, next);
   };
 }
-
-type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /**
  * Nest's `Logger` on pino: the context (Nest's last argument) as `context`, an Error as `err`, and inside an API
