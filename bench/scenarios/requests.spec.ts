@@ -38,11 +38,15 @@ describe('the requests scenario', () => {
       200,
       '6.25',
       '9.8',
+      '-',
       '4.88',
       '3.25',
       'yes',
     ]);
-    expect(requestRow({ kind, requests: 800, errors: 0, settled: false, measured })[7]).toBe('timed out');
+    expect(requestRow({ kind, requests: 800, errors: 0, settled: false, measured })[8]).toBe('timed out');
+    // with the floor: 5 answered (2 API requests, 3 notifications) × 0.03 + 4 sent × 0.08 + 9.75 statements × 0.05
+    const floor = { answeredMs: 0.03, sentMs: 0.08, statementMs: 0.05 };
+    expect(requestRow({ kind, requests: 800, errors: 0, settled: true, measured }, floor)[5]).toBe('0.96');
   });
 
   it('measures the kinds --kinds names, in the scenario order, and refuses a kind it does not know', () => {

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { floorMs, type IoCounts, type IoFloor, measureIoFloor, purchaseIo } from '../lib/io-floor';
 import { waitForOutbox } from '../lib/outbox';
 import { runPool } from '../lib/pool';
 import { clearFaults } from '../lib/sandbox';
@@ -24,13 +25,21 @@ export interface RequestKind {
   notificationsLost?: boolean;
   /** requests of this kind per `--n` (a purchase is ~10 requests' worth of work) */
   share: number;
+  /** the I/O one request of this kind does, given its measured statements (for the I/O floor column) */
+  io(statements: number): IoCounts;
 }
+
+/** A request the app answers, with `sent` calls of its own to a vendor. */
+const answered =
+  (sent: number) =>
+  (statements: number): IoCounts => ({ answered: 1, sent, statements });
 
 export const REQUEST_KINDS: readonly RequestKind[] = [
   {
     id: 'health',
     name: 'GET /health',
     share: 1,
+    io: answered(0),
     send: async (ctx) => {
       await ctx.http.expect('health', 200, 'GET', '/health');
       return undefined;
@@ -40,6 +49,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     id: 'get-order',
     name: 'GET /v1/orders/:id',
     share: 1,
+    io: answered(0),
     send: async (ctx, _index, orderId) => {
       await ctx.http.expect('get order', 200, 'GET', `/v1/orders/${orderId}`);
       return undefined;
@@ -49,6 +59,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     id: 'refused-order',
     name: 'POST /v1/orders, refused (400)',
     share: 1,
+    io: answered(0),
     send: async (ctx, index) => {
       await ctx.http.expect('refused order', 400, 'POST', '/v1/orders', {
         body: { ...orderBody(String(index)), gateway: 'no-such-gateway' },
@@ -60,6 +71,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     id: 'create-order',
     name: 'POST /v1/orders',
     share: 0.5,
+    io: answered(1), // Cleeng's order
     send: async (ctx, index) => {
       await ctx.http.expect('create order', 201, 'POST', '/v1/orders', { body: orderBody(String(index)) });
       return undefined;
@@ -71,6 +83,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     share: 0.2,
     settles: true,
     notificationsLost: true,
+    io: (statements) => purchaseIo(statements, false),
     send: async (ctx, index) => (await purchase(ctx, String(index))).paymentId,
   },
   {
@@ -78,6 +91,7 @@ export const REQUEST_KINDS: readonly RequestKind[] = [
     name: 'purchase',
     share: 0.2,
     settles: true,
+    io: (statements) => purchaseIo(statements, true),
     send: async (ctx, index) => (await purchase(ctx, String(index))).paymentId,
   },
 ];
@@ -110,15 +124,20 @@ export interface KindResult {
   measured: Measured<{ elapsedMs: number }>;
 }
 
-export function requestRow({ kind, requests, errors, settled, measured }: KindResult): Cell[] {
+export function requestRow(
+  { kind, requests, errors, settled, measured }: KindResult,
+  floor?: IoFloor,
+): Cell[] {
   // two decimals: a cheap request is a fraction of a millisecond (the tables print numbers with one)
   const per = (ms: number | undefined): Cell => (ms === undefined ? '-' : (ms / requests).toFixed(2));
+  const statements = measured.app.queries / requests;
   return [
     kind.name,
     `${requests - errors} / ${requests}`,
     round(ratePerSecond(requests, measured.value.elapsedMs), 0),
     per(measured.app.cpuMs),
-    (measured.app.queries / requests).toFixed(1),
+    statements.toFixed(1),
+    floor ? floorMs(floor, kind.io(statements)).toFixed(2) : '-',
     per(measured.databaseCpuMs),
     per(measured.emulatorCpuMs),
     kind.settles ? (settled ? 'yes' : 'timed out') : '-',
@@ -147,6 +166,13 @@ export const requestsScenario: Scenario = {
       help: `request kinds to measure, comma-separated (default all: ${REQUEST_KINDS.map((k) => k.id).join(', ')})`,
     },
     {
+      name: 'floor-n',
+      kind: 'int',
+      default: 10_000,
+      min: 0,
+      help: 'operations of each kind of I/O measured with no framework (the "I/O floor" column; 0: skip)',
+    },
+    {
       name: 'settle-timeout-ms',
       kind: 'int',
       default: 60_000,
@@ -154,7 +180,7 @@ export const requestsScenario: Scenario = {
       help: "how long to wait for a purchase kind's reports and notifications (inside its measured phase)",
     },
   ],
-  quick: { n: 400, warmup: 50 },
+  quick: { n: 400, warmup: 50, 'floor-n': 1000 },
   concurrency: (args) => args.int('concurrency'),
 
   async run(ctx: BenchContext): Promise<ScenarioResult> {
@@ -163,6 +189,7 @@ export const requestsScenario: Scenario = {
     const warmup = ctx.args.int('warmup');
     const settleTimeoutMs = ctx.args.int('settle-timeout-ms');
     const kinds = selectKinds(ctx.args.string('kinds'));
+    const floorN = ctx.args.int('floor-n');
     // customer ids unique to this run (the database persists, the emulated Cleeng keeps its customers in memory)
     let nextCustomer = 800_000_000 + randomInt(0, 90_000_000);
     const seed = await purchase(ctx, String((nextCustomer += 1)));
@@ -228,33 +255,53 @@ export const requestsScenario: Scenario = {
       }
     }
 
+    // after the app's kinds, with the app idle: the same machine, minutes apart (its hour matters, see the docs)
+    let floor: IoFloor | undefined;
+    if (floorN > 0 && !ctx.signal.aborted) {
+      ctx.log(`requests: the I/O floor, ${floorN} of each kind of I/O with no framework`);
+      floor = await measureIoFloor({ databaseUrl: ctx.databaseUrl, count: floorN, concurrency });
+    }
+
     const ok = results.every((r) => r.errors === 0 && r.settled) && !ctx.signal.aborted;
     return {
       ok,
       headline:
         `requests: the app's CPU per request, one kind at a time, ${concurrency} in flight ` +
         `(a purchase's reports and notifications waited for inside its phase)`,
-      summary: [['kinds measured', results.length]],
+      summary: [
+        ['kinds measured', results.length],
+        ...(floor
+          ? ([
+              ['I/O floor: JSON request answered by bare node:http (ms)', floor.answeredMs.toFixed(3)],
+              ['I/O floor: JSON request sent through undici, keep-alive (ms)', floor.sentMs.toFixed(3)],
+              ['I/O floor: prepared INSERT … RETURNING * through pg (ms)', floor.statementMs.toFixed(3)],
+            ] as [string, Cell][])
+          : []),
+      ],
       tables: [
         {
           title:
-            'per request (app CPU and statements from the app process; PostgreSQL and the emulators beside it)',
+            'per request (app CPU and statements from the app process; "I/O floor": what the requests it answers and ' +
+            'sends and its statements would cost a process with no framework on this machine; PostgreSQL and the ' +
+            'emulators beside it)',
           headers: [
             'request',
             'ok / sent',
             'per s',
             'app CPU ms',
             'SQL',
+            'I/O floor ms',
             'PostgreSQL CPU ms',
             'emulators CPU ms',
             'settled',
           ],
-          rows: results.map(requestRow),
+          rows: results.map((r) => requestRow(r, floor)),
         },
       ],
       targets: [],
       data: {
-        params: { n, concurrency, warmup, settleTimeoutMs },
+        params: { n, concurrency, warmup, settleTimeoutMs, floorN },
+        ioFloor: floor ?? null,
         kinds: results.map((r) => ({
           name: r.kind.name,
           requests: r.requests,
