@@ -101,6 +101,29 @@ describe('the request log and the services’ logger', () => {
     expect(lines[2]?.gateway).toEqual({ someGatewaySecret: '[redacted]' });
   });
 
+  it('binds no child logger for a line below the level (every outgoing call logs at debug)', async () => {
+    const { logs, lines } = capture('info');
+    const child = jest.spyOn(logs.root, 'child');
+    const logger = new AppLogger(logs.root);
+    const app = express();
+    app.use(requestLogMiddleware(logs.requests));
+    app.get('/v1/quiet', (_req, res) => {
+      logger.debug('POST /payments -> 200 in 3 ms', 'http:adyen');
+      logger.verbose('not at info either', 'http:adyen');
+      res.json({ ok: true });
+    });
+    app.get('/v1/loud', (_req, res) => {
+      logger.log('made a thing', 'OrdersService');
+      res.json({ ok: true });
+    });
+    await request(app).get('/v1/quiet').expect(200);
+    expect(child).not.toHaveBeenCalled();
+    await request(app).get('/v1/loud').expect(200);
+    expect(child).toHaveBeenCalledTimes(1);
+    await settled(lines, 3);
+    expect(lines.filter((l) => l.context !== undefined).map((l) => l.msg)).toEqual(['made a thing']);
+  });
+
   it('names a path without its query', () => {
     expect(pathOf('/v1/payments/1/complete?redirectResult=x')).toBe('/v1/payments/1/complete');
     expect(pathOf(undefined)).toBe('');

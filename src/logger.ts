@@ -154,10 +154,11 @@ export class AppLogger implements LoggerService {
   }
 
   private write(level: Level, message: unknown, params: unknown[]): void {
-    const logger = this.logger;
-    if (!logger.isLevelEnabled(level)) {
+    // the request's child shares the root's level: asked first, a line below it binds no child
+    if (!this.root.isLevelEnabled(level)) {
       return;
     }
+    const logger = this.logger;
     // Nest passes the context last; what comes before it is the message's own arguments (a stack, for errors)
     const fields: Record<string, unknown> = {};
     let rest = params;

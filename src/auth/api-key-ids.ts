@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { constantTimeEqual } from '../common/crypto/constant-time';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { KeyedDigest } from '../common/crypto/keyed-digest';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+
+interface ConfiguredKey {
+  sha256: Buffer;
+  length: number;
+  id: string;
+}
 
 /**
  * Names the configured API keys without revealing them: the id is a keyed HMAC of the key
@@ -10,16 +16,28 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
  */
 @Injectable()
 export class ApiKeyIds {
-  private readonly digest: KeyedDigest;
+  /** digests and ids of the configured keys, computed once: every API request is identified twice (auth, limits) */
+  private readonly keys: readonly ConfiguredKey[];
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.digest = new KeyedDigest(config.encryptionKey, 'api-key-id');
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    const digest = new KeyedDigest(config.encryptionKey, 'api-key-id');
+    this.keys = config.apiKeys.map((key) => ({
+      sha256: hash('sha256', key, 'buffer'),
+      length: key.length,
+      id: digest.hex(key).slice(0, 24),
+    }));
   }
 
   /** The id of the configured key equal to `presented`, or undefined when none is. */
   identify(presented: string): string | undefined {
-    // compare with every key so timing does not reveal which one matched
-    const matched = this.config.apiKeys.map((k) => constantTimeEqual(presented, k)).some(Boolean);
-    return matched ? this.digest.hex(presented).slice(0, 24) : undefined;
+    // digests of equal length, compared with every key, so timing reveals neither the keys nor which one matched
+    const presentedSha256 = hash('sha256', presented, 'buffer');
+    let matched: ConfiguredKey | undefined;
+    for (const key of this.keys) {
+      if (timingSafeEqual(presentedSha256, key.sha256) && presented.length === key.length) {
+        matched = key;
+      }
+    }
+    return matched?.id;
   }
 }
