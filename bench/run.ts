@@ -335,6 +335,7 @@ async function runScenario(
     log: (message) => log(message),
     signal: run.interrupted.signal,
     async measure<T>(label: string, phase: () => Promise<T>): Promise<Measured<T>> {
+      await db.checkpoint();
       const before = cpuProf ? await app.profileStart() : await app.probe();
       // the main thread's own CPU, beside the profile's wall-clock samples (only a profile needs it)
       const mainThreadBefore = cpuProf ? procCpuMs(app.pid, app.pid) : undefined;

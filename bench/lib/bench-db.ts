@@ -24,6 +24,20 @@ export class BenchDb {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /**
+   * Writes every dirty page out now (CHECKPOINT), so that a measured phase does not pay for flushing what came before
+   * it (the db-limit step's pgbench load, the seeding, a previous phase) and every phase starts from the same state.
+   * False when not permitted (superuser or pg_checkpoint): measured as is.
+   */
+  async checkpoint(): Promise<boolean> {
+    try {
+      await this.pool.query('CHECKPOINT');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }

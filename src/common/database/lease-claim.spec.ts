@@ -1,4 +1,10 @@
-import { inlineParameters, leaseClaimStatement } from './lease-claim';
+import {
+  CLAIM_PLANNER_SETTINGS,
+  claimQuery,
+  claimStatementName,
+  inlineParameters,
+  leaseClaimStatement,
+} from './lease-claim';
 
 describe('lease claim statement', () => {
   it('writes dates, integers and UUIDs as literals in place of their placeholders', () => {
@@ -15,11 +21,18 @@ describe('lease claim statement', () => {
     );
   });
 
-  it.each([["x'; DROP TABLE inbox_events; --"], [1.5], [null], [undefined], [{}]])(
+  it('writes arrays of integers and of text (as hex), and an empty one as the parameter type takes it', () => {
+    expect(inlineParameters('$1::integer[] $2::text[] $3::text[]', [[3, 0], ['adyen', "x'y"], []])).toBe(
+      `ARRAY[3, 0]::integer[] ARRAY[convert_from('\\x616479656e'::bytea, 'UTF8'), ` +
+        `convert_from('\\x782779'::bytea, 'UTF8')]::text[] '{}'::text[]`,
+    );
+  });
+
+  it.each([["x'; DROP TABLE inbox_events; --"], [1.5], [null], [undefined], [{}], [[1, 'a']], [[1.5]]])(
     'refuses any other value (%p): nothing but its own dates, integers and ids goes into the text',
     (value) => {
       expect(() => inlineParameters('a = $1', [value])).toThrow(
-        'parameter $1 is not a date, an integer or a UUID',
+        'parameter $1 is not a date, an integer, a UUID or an array of integers or of text',
       );
     },
   );
@@ -36,15 +49,62 @@ describe('lease claim statement', () => {
       lease: { locked_until: until },
       returning: 'id',
     });
-    expect(params).toEqual([now, until]);
+    expect(params).toEqual([now, until, 16]);
     expect(sql).toContain('SET locked_until = $2');
     expect(sql).toContain('WHERE id = ANY(ARRAY(');
-    expect(sql).toContain('LIMIT 16');
+    expect(sql).toContain('LIMIT $3');
+  });
+
+  describe('as one simple query', () => {
+    const statement = leaseClaimStatement({
+      table: 'outbox_messages',
+      where: 'candidate.next_attempt_at <= $1',
+      params: [new Date('2026-12-03T10:00:00.000Z')],
+      orderBy: 'candidate.id',
+      limit: 20,
+      lease: { locked_until: new Date('2026-12-03T10:01:00.000Z') },
+      returning: 'id',
+    });
+    const literals = "'2026-12-03T10:00:00.000Z'::timestamptz, '2026-12-03T10:01:00.000Z'::timestamptz, 20";
+
+    it('inline: the planner settings, then the claim with its values in place', () => {
+      const text = claimQuery(statement);
+      expect(text.split(';\n').slice(0, -1)).toEqual([...CLAIM_PLANNER_SETTINGS]);
+      expect(text).toContain("next_attempt_at <= '2026-12-03T10:00:00.000Z'::timestamptz");
+      expect(text).not.toContain('EXECUTE');
+    });
+
+    it('prepared: PREPARE once, then the settings and EXECUTE with the values as literals', () => {
+      const name = claimStatementName(statement.sql);
+      const first = claimQuery(statement, { name, prepare: true }).split(';\n');
+      expect(first[0]).toBe(`PREPARE ${name} AS ${statement.sql}`);
+      expect(first.slice(1)).toEqual([...CLAIM_PLANNER_SETTINGS, `EXECUTE ${name}(${literals})`]);
+      expect(claimQuery(statement, { name, prepare: false }).split(';\n')).toEqual([
+        ...CLAIM_PLANNER_SETTINGS,
+        `EXECUTE ${name}(${literals})`,
+      ]);
+    });
+
+    it('names a claim by its text, which its values do not change', () => {
+      const later = leaseClaimStatement({
+        table: 'outbox_messages',
+        where: 'candidate.next_attempt_at <= $1',
+        params: [new Date('2026-12-04T00:00:00.000Z')],
+        orderBy: 'candidate.id',
+        limit: 5,
+        lease: { locked_until: new Date('2026-12-04T00:01:00.000Z') },
+        returning: 'id',
+      });
+      expect(later.sql).toBe(statement.sql);
+      expect(claimStatementName(later.sql)).toBe(claimStatementName(statement.sql));
+      expect(claimStatementName(statement.sql)).toMatch(/^claim_[0-9a-f]{24}$/);
+      expect(claimStatementName(`${statement.sql} `)).not.toBe(claimStatementName(statement.sql));
+    });
   });
 
   describe('per partition', () => {
-    const claim = (limits: ReadonlyMap<string, number>, limit = 4) =>
-      leaseClaimStatement({
+    const claim = (limits: ReadonlyMap<string, number>, limit = 4) => {
+      const { sql, params } = leaseClaimStatement({
         table: 'inbox_events',
         where: 'candidate.next_attempt_at <= $1',
         params: [new Date('2026-12-03T10:00:00.000Z')],
@@ -53,11 +113,15 @@ describe('lease claim statement', () => {
         partition: { column: 'lane', scope: `candidate.status = 'pending'`, limits },
         lease: { lease_token: '0b6c2c1e-9f5a-4c43-9d7e-3f2b1a0c9d8e' },
         returning: 'id',
-      }).sql;
+      });
+      return inlineParameters(sql, params);
+    };
 
     it('takes each value up to its own limit, and other values up to the claim limit', () => {
       const sql = claim(new Map([['adyen', 3]]));
-      expect(sql).toContain(`(convert_from('\\x616479656e'::bytea, 'UTF8'), 3)`);
+      expect(sql).toContain(
+        `unnest(ARRAY[convert_from('\\x616479656e'::bytea, 'UTF8')]::text[],\n           ARRAY[3]::integer[])`,
+      );
       expect(sql).toContain('candidate.lane = p.value');
       expect(sql).toContain(
         'LIMIT COALESCE((SELECT l.n FROM partition_limits l WHERE l.value = p.value), 4)',

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { PreparingClient } from '../../database/preparing-client';
 
 /**
  * One batch of rows leased to the caller (inbox events, outbox messages, due subscriptions):
@@ -44,6 +46,8 @@ export const CLAIM_PLANNER_SETTINGS = [
   'SET LOCAL enable_seqscan = off',
   'SET LOCAL enable_bitmapscan = off',
   'SET LOCAL enable_sort = off',
+  // a prepared claim keeps the one plan made under the settings above: a claim's plan does not depend on its values
+  'SET LOCAL plan_cache_mode = force_generic_plan',
 ] as const;
 
 /** The raw driver connection a query runner holds: a simple query with several statements answers each. */
@@ -51,20 +55,87 @@ interface RawConnection {
   query(text: string): Promise<unknown>;
 }
 
+/** PostgreSQL's codes for PREPARE of a name that exists, and EXECUTE of one that does not. */
+const DUPLICATE_PREPARED_STATEMENT = '42P05';
+const UNDEFINED_PREPARED_STATEMENT = '26000';
+
+/** Claim statements prepared on each pooled connection (by name), so each is prepared once per connection. */
+const preparedOn = new WeakMap<object, Set<string>>();
+
 /**
- * Runs the claim with its planner settings in one round trip: a simple query of several statements, so the claim's
- * values are written into it as literals (only dates, integers and UUIDs: `inlineParameters`).
+ * The claim as one simple query (one round trip, one implicit transaction): its planner settings, then the claim,
+ * its values written as literals (only dates, integers, UUIDs and arrays of integers or text: `inlineParameters`).
+ * With `prepared`, the claim runs as `EXECUTE` of a statement prepared on the connection (`PREPARE` first when
+ * `prepare`): planned once instead of on every call, which was a third of a claim's cost (docs/performance.md,
+ * fifteenth pass).
+ */
+export function claimQuery(
+  statement: { sql: string; params: readonly unknown[] },
+  prepared?: { name: string; prepare: boolean },
+): string {
+  if (!prepared) {
+    return [...CLAIM_PLANNER_SETTINGS, inlineParameters(statement.sql, statement.params)].join(';\n');
+  }
+  return [
+    ...(prepared.prepare ? [`PREPARE ${prepared.name} AS ${statement.sql}`] : []),
+    ...CLAIM_PLANNER_SETTINGS,
+    executeClaim(prepared.name, statement.params),
+  ].join(';\n');
+}
+
+/** `EXECUTE` of a prepared claim with its values as literals. */
+export function executeClaim(name: string, params: readonly unknown[]): string {
+  return inlineParameters(`EXECUTE ${name}(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params);
+}
+
+/** A name per claim text: a claim's text depends only on its shape (table, predicate, lease), not on its values. */
+export function claimStatementName(sql: string): string {
+  return `claim_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+}
+
+function lastRows<Row>(results: unknown): Row[] {
+  const last: unknown = Array.isArray(results) ? results[results.length - 1] : results;
+  return (last as { rows: Row[] }).rows;
+}
+
+/**
+ * Runs the claim with its planner settings in one round trip (claimQuery). Where the pool prepares statements
+ * (PostgreSQL, DATABASE_PREPARED_STATEMENTS), the claim is prepared once per connection; a connection whose
+ * prepared claims are not what this process remembers (a name already there, or gone) is corrected and the claim
+ * sent once more: either failure stops the query before the claim ran.
  */
 export async function claimLeased<Row>(db: DataSource, claim: LeaseClaim): Promise<Row[]> {
-  const { sql, params } = leaseClaimStatement(claim);
+  const statement = leaseClaimStatement(claim);
   const runner = db.createQueryRunner();
   try {
     const connection = (await runner.connect()) as RawConnection;
-    const results = await connection.query(
-      [...CLAIM_PLANNER_SETTINGS, inlineParameters(sql, params)].join(';\n'),
-    );
-    const last: unknown = Array.isArray(results) ? results[results.length - 1] : results;
-    return (last as { rows: Row[] }).rows;
+    if (!(connection instanceof PreparingClient)) {
+      return lastRows<Row>(await connection.query(claimQuery(statement)));
+    }
+    let prepared = preparedOn.get(connection);
+    if (!prepared) {
+      prepared = new Set();
+      preparedOn.set(connection, prepared);
+    }
+    const name = claimStatementName(statement.sql);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const rows = lastRows<Row>(
+          await connection.query(claimQuery(statement, { name, prepare: !prepared.has(name) })),
+        );
+        prepared.add(name);
+        return rows;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt === 1 && code === DUPLICATE_PREPARED_STATEMENT) {
+          prepared.add(name);
+        } else if (attempt === 1 && code === UNDEFINED_PREPARED_STATEMENT) {
+          prepared.delete(name);
+        } else {
+          throw err;
+        }
+      }
+    }
   } finally {
     await runner.release();
   }
@@ -72,7 +143,10 @@ export async function claimLeased<Row>(db: DataSource, claim: LeaseClaim): Promi
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `$n` replaced by its value as a literal; anything but a date, a safe integer or a UUID is refused. */
+/**
+ * `$n` replaced by its value as a literal; anything but a date, a safe integer, a UUID or an array of safe integers
+ * or of text (written as hex: textLiteral) is refused.
+ */
 export function inlineParameters(sql: string, params: readonly unknown[]): string {
   return sql.replace(/\$(\d+)/g, (_, n: string) => {
     const value = params[Number(n) - 1];
@@ -85,7 +159,16 @@ export function inlineParameters(sql: string, params: readonly unknown[]): strin
     if (typeof value === 'string' && UUID.test(value)) {
       return `'${value}'`;
     }
-    throw new Error(`lease claim: parameter $${n} is not a date, an integer or a UUID`);
+    if (Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) {
+      // '{}' takes the parameter's array type; ARRAY[] alone has none
+      return value.length === 0 ? `'{}'` : `ARRAY[${value.join(', ')}]`;
+    }
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      return value.length === 0 ? `'{}'` : `ARRAY[${value.map(textLiteral).join(', ')}]`;
+    }
+    throw new Error(
+      `lease claim: parameter $${n} is not a date, an integer, a UUID or an array of integers or of text`,
+    );
   });
 }
 
@@ -117,47 +200,52 @@ export function partitionsPresent(table: string, column: string, scope: string):
        )`;
 }
 
-/** The candidates' ids: one queue, or each partition's rows in order up to its limit. */
-function candidateIds(claim: LeaseClaim): string {
+/**
+ * The candidates' ids: one queue, or each partition's rows in order up to its limit. Every value that changes from
+ * one claim to the next (the limits, the partitions' limits) is a parameter appended to `params`, so a claim's text
+ * depends on its shape only and can be prepared once.
+ */
+function candidateIds(claim: LeaseClaim, params: unknown[]): string {
   const { table, partition } = claim;
+  const parameter = (value: unknown): string => `$${params.push(value)}`;
   if (!partition) {
     checkLimit(table, claim.limit, 1);
     return `SELECT candidate.id FROM ${table} candidate
        WHERE ${claim.where}
        ORDER BY ${claim.orderBy}
-       LIMIT ${claim.limit}
+       LIMIT ${parameter(claim.limit)}
        FOR UPDATE SKIP LOCKED`;
   }
   checkLimit(table, claim.limit, 0);
-  const limits = [...partition.limits].map(([value, limit]) => {
+  for (const limit of partition.limits.values()) {
     checkLimit(table, limit, 0);
-    return `(${textLiteral(value)}, ${limit})`;
-  });
+  }
   const column = partition.column;
   return `WITH RECURSIVE ${partitionsPresent(table, column, partition.scope)}, partition_limits(value, n) AS (
-         ${limits.length > 0 ? `VALUES ${limits.join(', ')}` : 'SELECT NULL::text, 0 WHERE false'}
+         SELECT * FROM unnest(${parameter([...partition.limits.keys()])}::text[],
+           ${parameter([...partition.limits.values()])}::integer[])
        )
        SELECT c.id FROM partitions p CROSS JOIN LATERAL (
          SELECT candidate.id FROM ${table} candidate
          WHERE (${claim.where}) AND candidate.${column} = p.value
          ORDER BY ${claim.orderBy}
-         LIMIT COALESCE((SELECT l.n FROM partition_limits l WHERE l.value = p.value), ${claim.limit})
+         LIMIT COALESCE((SELECT l.n FROM partition_limits l WHERE l.value = p.value), ${parameter(claim.limit)})
          FOR UPDATE SKIP LOCKED) c
        WHERE p.value IS NOT NULL`;
 }
 
 export function leaseClaimStatement(claim: LeaseClaim): { sql: string; params: unknown[] } {
-  const leaseColumns = Object.keys(claim.lease);
+  const params: unknown[] = [...claim.params];
   const assignments = [
-    ...leaseColumns.map((column, i) => `${column} = $${claim.params.length + i + 1}`),
+    ...Object.entries(claim.lease).map(([column, value]) => `${column} = $${params.push(value)}`),
     ...(claim.increment ?? []).map((column) => `${column} = ${column} + 1`),
   ];
   return {
     sql: `UPDATE ${claim.table} SET ${assignments.join(', ')}
      WHERE id = ANY(ARRAY(
-       ${candidateIds(claim)}))
+       ${candidateIds(claim, params)}))
      RETURNING ${claim.returning}`,
-    params: [...claim.params, ...leaseColumns.map((column) => claim.lease[column])],
+    params,
   };
 }
 
