@@ -56,15 +56,17 @@ describe('lease claim statement', () => {
   });
 
   describe('as one simple query', () => {
-    const statement = leaseClaimStatement({
-      table: 'outbox_messages',
-      where: 'candidate.next_attempt_at <= $1',
-      params: [new Date('2026-12-03T10:00:00.000Z')],
-      orderBy: 'candidate.id',
-      limit: 20,
-      lease: { locked_until: new Date('2026-12-03T10:01:00.000Z') },
-      returning: 'id',
-    });
+    const outboxClaimAt = (now: string, until: string, limit: number) =>
+      leaseClaimStatement({
+        table: 'outbox_messages',
+        where: 'candidate.next_attempt_at <= $1',
+        params: [new Date(now)],
+        orderBy: 'candidate.id',
+        limit,
+        lease: { locked_until: new Date(until) },
+        returning: 'id',
+      });
+    const statement = outboxClaimAt('2026-12-03T10:00:00.000Z', '2026-12-03T10:01:00.000Z', 20);
     const literals = "'2026-12-03T10:00:00.000Z'::timestamptz, '2026-12-03T10:01:00.000Z'::timestamptz, 20";
 
     it('inline: the planner settings, then the claim with its values in place', () => {
@@ -86,15 +88,7 @@ describe('lease claim statement', () => {
     });
 
     it('names a claim by its text, which its values do not change', () => {
-      const later = leaseClaimStatement({
-        table: 'outbox_messages',
-        where: 'candidate.next_attempt_at <= $1',
-        params: [new Date('2026-12-04T00:00:00.000Z')],
-        orderBy: 'candidate.id',
-        limit: 5,
-        lease: { locked_until: new Date('2026-12-04T00:01:00.000Z') },
-        returning: 'id',
-      });
+      const later = outboxClaimAt('2026-12-04T00:00:00.000Z', '2026-12-04T00:01:00.000Z', 5);
       expect(later.sql).toBe(statement.sql);
       expect(claimStatementName(later.sql)).toBe(claimStatementName(statement.sql));
       expect(claimStatementName(statement.sql)).toMatch(/^claim_[0-9a-f]{24}$/);
