@@ -44,4 +44,25 @@ describe('webhook secrets at rest', () => {
     const empty = { eventKey: 'k', payload: { token: '' } };
     expect(sealWebhookSecrets(cipher, empty)).toBe(empty);
   });
+
+  it('fingerprints each token once, however many strings the payload holds (one HMAC per token, not per string)', () => {
+    const strings = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, `value ${i}`]));
+    const event = {
+      eventKey: `${token}:RECURRING_CONTRACT:true`,
+      payload: {
+        pspReference: token,
+        additionalData: { ...strings, 'recurring.recurringDetailReference': token },
+      },
+    };
+    const fingerprint = jest.spyOn(cipher, 'fingerprint');
+    try {
+      const sealed = sealWebhookSecrets(cipher, event);
+      expect(fingerprint).toHaveBeenCalledTimes(1);
+      expect(sealed.payload.pspReference).toBe(`fp:${cipher.fingerprint(token)}`);
+      expect(sealed.eventKey).toBe(`fp:${cipher.fingerprint(token)}:RECURRING_CONTRACT:true`);
+      expect((sealed.payload.additionalData as Record<string, unknown>).field7).toBe('value 7');
+    } finally {
+      fingerprint.mockRestore();
+    }
+  });
 });
