@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import { checkpoint } from './db-limit';
 
 /** The bench's own connections to the benchmark database (seeding, checks, polling): never the app's pool. */
 export class BenchDb {
@@ -25,17 +26,11 @@ export class BenchDb {
   }
 
   /**
-   * Writes every dirty page out now (CHECKPOINT), so that a measured phase does not pay for flushing what came before
-   * it (the db-limit step's pgbench load, the seeding, a previous phase) and every phase starts from the same state.
-   * False when not permitted (superuser or pg_checkpoint): measured as is.
+   * A CHECKPOINT before a measured phase, so it does not pay for flushing what came before it (the db-limit step's
+   * pgbench load, the seeding, a previous phase) and every phase starts from the same state.
    */
-  async checkpoint(): Promise<boolean> {
-    try {
-      await this.pool.query('CHECKPOINT');
-      return true;
-    } catch {
-      return false;
-    }
+  checkpoint(): Promise<void> {
+    return checkpoint(this.pool);
   }
 
   close(): Promise<void> {

@@ -73,8 +73,9 @@ async function createInsertTable(url: string): Promise<void> {
 /**
  * Flushes what earlier runs left dirty, so the measurement does not share the disk with their checkpoint (runs
  * right after a scenario measured up to 40 % fewer inserts). Needs superuser or pg_checkpoint: skipped without.
+ * Also run before each scenario's measured phase (BenchDb.checkpoint).
  */
-async function checkpoint(client: Client): Promise<void> {
+export async function checkpoint(client: Pick<Client, 'query'>): Promise<void> {
   try {
     await client.query('CHECKPOINT');
   } catch {
