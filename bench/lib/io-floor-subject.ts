@@ -9,23 +9,13 @@ import { createServer } from 'node:http';
 import { Pool } from 'pg';
 import { Agent, request } from 'undici';
 import type { FloorReply, FloorRequest } from './io-floor-protocol';
+import { runPool } from './pool';
 
 const agent = new Agent({ connections: 128 });
 
 /** `count` calls of `task`, `concurrency` at a time; the number that failed. */
 async function repeat(count: number, concurrency: number, task: () => Promise<void>): Promise<number> {
-  let next = 0;
-  let failed = 0;
-  const lane = async (): Promise<void> => {
-    while (next < count) {
-      next += 1;
-      await task().catch(() => {
-        failed += 1;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
-  return failed;
+  return (await runPool({ total: count, concurrency, task })).failures;
 }
 
 async function outgoing(url: string, count: number, concurrency: number): Promise<number> {
@@ -48,25 +38,32 @@ async function outgoing(url: string, count: number, concurrency: number): Promis
   });
 }
 
-async function statements(databaseUrl: string, count: number, concurrency: number): Promise<number> {
+/** One pool for every round (the warm-up round opens its connections): connecting is not a statement's cost. */
+let database: { pool: Pool; table: string } | undefined;
+
+async function openDatabase(
+  databaseUrl: string,
+  concurrency: number,
+): Promise<{ pool: Pool; table: string }> {
   const pool = new Pool({ connectionString: databaseUrl, max: Math.min(concurrency, 20) });
   const table = `bench_io_floor_${process.pid}`;
-  try {
-    await pool.query(
-      `CREATE TABLE IF NOT EXISTS ${table} (id uuid PRIMARY KEY, status text NOT NULL, amount integer NOT NULL,
-         updated_at timestamptz NOT NULL)`,
-    );
-    return await repeat(count, concurrency, async () => {
-      await pool.query({
-        name: 'io-floor-insert',
-        text: `INSERT INTO ${table} VALUES ($1, $2, $3, now()) RETURNING *`,
-        values: [randomUUID(), 'pending', 999],
-      });
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${table} (id uuid PRIMARY KEY, status text NOT NULL, amount integer NOT NULL,
+       updated_at timestamptz NOT NULL)`,
+  );
+  return { pool, table };
+}
+
+async function statements(databaseUrl: string, count: number, concurrency: number): Promise<number> {
+  database ??= await openDatabase(databaseUrl, concurrency);
+  const { pool, table } = database;
+  return repeat(count, concurrency, async () => {
+    await pool.query({
+      name: 'io-floor-insert',
+      text: `INSERT INTO ${table} VALUES ($1, $2, $3, now()) RETURNING *`,
+      values: [randomUUID(), 'pending', 999],
     });
-  } finally {
-    await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
-    await pool.end();
-  }
+  });
 }
 
 function reply(message: FloorReply): void {
@@ -110,5 +107,14 @@ server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   reply({ type: 'ready', id: 0, port: typeof address === 'object' && address ? address.port : 0 });
 });
-// the bench's end is ours: nothing here may outlive it
-process.on('disconnect', () => process.exit(0));
+// the bench's end is ours: drop the scratch table, then nothing here may outlive it
+process.on('disconnect', () => {
+  const open = database;
+  void (
+    open
+      ? open.pool.query(`DROP TABLE IF EXISTS ${open.table}`).then(() => open.pool.end())
+      : Promise.resolve()
+  )
+    .catch(() => undefined)
+    .finally(() => process.exit(0));
+});

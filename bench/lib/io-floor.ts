@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import type { FloorReply, FloorRequest } from './io-floor-protocol';
+import { runPool } from './pool';
 
 /**
  * What each kind of I/O a purchase is made of costs a process on this machine with no framework around it
@@ -119,21 +120,23 @@ async function sendRequests(port: number, count: number, concurrency: number): P
     orderId: '5e088109-0000-4000-8000-000000000000',
     amount: { value: 999, currency: 'USD' },
   });
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < count) {
-      next += 1;
-      const res = await request(`http://127.0.0.1:${port}/v1/payments`, {
-        dispatcher: agent,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-      await res.body.text();
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+    const { failures } = await runPool({
+      total: count,
+      concurrency,
+      task: async () => {
+        const res = await request(`http://127.0.0.1:${port}/v1/payments`, {
+          dispatcher: agent,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await res.body.text();
+      },
+    });
+    if (failures > 0) {
+      throw new Error(`io floor: ${failures} requests to the subject failed`);
+    }
   } finally {
     await agent.close();
   }
