@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { hash, timingSafeEqual } from 'node:crypto';
+import { ConstantTimeSecret } from '../common/crypto/constant-time';
 import { KeyedDigest } from '../common/crypto/keyed-digest';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 
 interface ConfiguredKey {
-  sha256: Buffer;
-  length: number;
+  key: ConstantTimeSecret;
   id: string;
 }
 
@@ -22,22 +21,20 @@ export class ApiKeyIds {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const digest = new KeyedDigest(config.encryptionKey, 'api-key-id');
     this.keys = config.apiKeys.map((key) => ({
-      sha256: hash('sha256', key, 'buffer'),
-      length: key.length,
+      key: new ConstantTimeSecret(key),
       id: digest.hex(key).slice(0, 24),
     }));
   }
 
   /** The id of the configured key equal to `presented`, or undefined when none is. */
   identify(presented: string): string | undefined {
-    // digests of equal length, compared with every key, so timing reveals neither the keys nor which one matched
-    const presentedSha256 = hash('sha256', presented, 'buffer');
-    let matched: ConfiguredKey | undefined;
-    for (const key of this.keys) {
-      if (timingSafeEqual(presentedSha256, key.sha256) && presented.length === key.length) {
-        matched = key;
+    // compared with every key, so timing reveals neither the keys nor which one matched
+    let matched: string | undefined;
+    for (const { key, id } of this.keys) {
+      if (key.equals(presented)) {
+        matched = id;
       }
     }
-    return matched?.id;
+    return matched;
   }
 }
