@@ -6,7 +6,12 @@ import { AdyenWebhookEmitter } from './adyen/adyen-webhook.emitter';
 import { CleengWebhookEmitter } from './cleeng/cleeng-webhook.emitter';
 import { CleverbridgeNotifier } from './cleverbridge/cleverbridge-notifier';
 import { CleverbridgeSandboxController } from './cleverbridge/cleverbridge-sandbox.controller';
-import { installBareJsonRoutes } from './shared/bare-json-route';
+import { BareJsonRoute, installBareJsonRoutes } from './shared/bare-json-route';
+import { AdyenSandboxController } from './adyen/adyen-sandbox.controller';
+import { ADYEN_OPERATIONS, serviceError } from './adyen/adyen-api.types';
+import { CleengSandboxController } from './cleeng/cleeng-sandbox.controller';
+import { CleengSandboxApi } from './cleeng/cleeng-sandbox.api';
+import { CleengResponse } from './cleeng/cleeng-sandbox.wire';
 import { SandboxClockService } from './clock/sandbox-clock.service';
 import { SandboxModule } from './sandbox.module';
 import { sandboxSettings } from './sandbox-settings';
@@ -56,21 +61,55 @@ export async function createStandaloneSandbox(
     app.get(CleengWebhookEmitter).dispatcher.retryDelaysMs = delays;
     app.get(CleverbridgeNotifier).dispatcher.retryDelaysMs = delays;
   }
+  installBareJsonRoutes(app.getHttpServer() as Server, bareRoutes(app));
+  return app;
+}
+
+/**
+ * The routes a purchase, a renewal and a rebilling charge call, answered ahead of Express by the same methods the
+ * Nest routes call (each controller's `answer…`), so both answer alike. Requests that are not plain JSON (no
+ * declared length, a query string, a body that is not a JSON object) still go through Express.
+ */
+function bareRoutes(app: INestApplication): BareJsonRoute[] {
   const cleverbridge = app.get(CleverbridgeSandboxController);
+  const adyen = app.get(AdyenSandboxController);
+  const cleeng = app.get(CleengSandboxController);
+  const api = app.get(CleengSandboxApi);
   const processCartPath = '/sandbox/cleverbridge/cart/processcart';
-  installBareJsonRoutes(app.getHttpServer() as Server, [
+  const adyenRoutes: BareJsonRoute[] = ADYEN_OPERATIONS.map((operation) => ({
+    method: 'POST',
+    path: `/sandbox/adyen/v71${operation.replace('{paymentPspReference}', ':psp')}`,
+    answer: ({ headers, body, params }) => adyen.answer(operation, body, headers, params.psp),
+    failedBody: serviceError(500, '000', 'Internal Server Error', 'internal').body,
+  }));
+  const cleengRoute = (
+    method: 'POST' | 'PATCH',
+    path: string,
+    operation: (body: unknown, params: Readonly<Record<string, string>>) => CleengResponse,
+  ): BareJsonRoute => ({
+    method,
+    path: `/sandbox/cleeng/3.1${path}`,
+    answer: (request) => cleeng.answer(request, () => operation(request.body, request.params)),
+    failedBody: { success: false, message: 'Internal Server Error' },
+  });
+  return [
     {
       method: 'POST',
       path: processCartPath,
-      answer: (headers, body) =>
-        cleverbridge.answerProcessCart(
-          { method: 'POST', path: processCartPath, authorization: headers.authorization },
-          body,
-        ),
+      answer: ({ method, path, headers, body }) =>
+        cleverbridge.answerProcessCart({ method, path, authorization: headers.authorization }, body),
       failedBody: { status: 'InternalServerError' },
     },
-  ]);
-  return app;
+    ...adyenRoutes,
+    cleengRoute('POST', '/orders', (body) => api.createOrder(body)),
+    cleengRoute('POST', '/payments', (body) => api.createPayment(body)),
+    cleengRoute('PATCH', '/payments/:id', (body, { id }) => api.updatePayment(id ?? '', body)),
+    cleengRoute('POST', '/payment_details', (body) => api.createPaymentDetails(body)),
+    cleengRoute('PATCH', '/subscriptions/:id', (body, { id }) => api.updateSubscription(id ?? '', body)),
+    cleengRoute('POST', '/subscriptions/:id/terminate', (body, { id }) =>
+      api.terminateSubscription(id ?? '', body),
+    ),
+  ];
 }
 
 async function main(): Promise<void> {

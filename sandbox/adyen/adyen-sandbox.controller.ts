@@ -18,6 +18,11 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
 };
 
+/** An answer and the headers it carries. */
+export interface AdyenAnswer extends AdyenApiResponse {
+  headers: Readonly<Record<string, string>>;
+}
+
 function injectedFaultResponse(status: number): AdyenApiResponse {
   const errorType = status === 401 || status === 403 ? 'security' : status >= 500 ? 'internal' : 'validation';
   return serviceError(status, '000', STATUS_TEXT[status] ?? `HTTP Status Response - ${status}`, errorType);
@@ -113,7 +118,7 @@ export class AdyenSandboxController {
     return this.call('/storedPaymentMethods', body, headers, res);
   }
 
-  /** Faults first (nothing processed), then auth and processing, then a possibly held response. */
+  /** One Nest route's call, answered by `answer`. */
   private async call(
     path: AdyenOperationPath,
     body: unknown,
@@ -121,6 +126,25 @@ export class AdyenSandboxController {
     res: Response,
     paymentPspReference?: string,
   ): Promise<AdyenResponseBody> {
+    const answer = await this.answer(path, body, headers, paymentPspReference);
+    for (const [name, value] of Object.entries(answer.headers)) {
+      res.setHeader(name, value);
+    }
+    res.status(answer.status);
+    return answer.body;
+  }
+
+  /**
+   * One API call without HTTP framework objects, so that the Nest routes above and the standalone emulators' bare
+   * routes (bare-json-route.ts), which the benchmarks go through, answer alike: faults first (nothing processed),
+   * then auth and processing, then a possibly held response.
+   */
+  async answer(
+    path: AdyenOperationPath,
+    body: unknown,
+    headers: IncomingHttpHeaders,
+    paymentPspReference?: string,
+  ): Promise<AdyenAnswer> {
     const idempotencyKey = headers['idempotency-key'];
     const logged = (status: number): void =>
       this.store.logRequest({
@@ -134,7 +158,7 @@ export class AdyenSandboxController {
     } catch (error: unknown) {
       if (error instanceof InjectedFault) {
         logged(error.status);
-        return this.reply(res, injectedFaultResponse(error.status));
+        return { ...injectedFaultResponse(error.status), headers: {} };
       }
       throw error;
     }
@@ -148,15 +172,8 @@ export class AdyenSandboxController {
         : unauthorisedResponse();
     logged(response.status);
     await this.faults.afterRequest('adyen', `POST ${path}`);
-    if (typeof idempotencyKey === 'string' && response.status < 300) {
-      // Adyen echoes the key so clients can tell the request was handled idempotently.
-      res.setHeader('Idempotency-Key', idempotencyKey);
-    }
-    return this.reply(res, response);
-  }
-
-  private reply(res: Response, response: AdyenApiResponse): AdyenResponseBody {
-    res.status(response.status);
-    return response.body;
+    // Adyen echoes the key so clients can tell the request was handled idempotently.
+    const echoed = typeof idempotencyKey === 'string' && response.status < 300;
+    return { ...response, headers: echoed ? { 'Idempotency-Key': idempotencyKey } : {} };
   }
 }

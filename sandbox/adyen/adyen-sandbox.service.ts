@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { canonicalJson } from '../shared/canonical-json';
 import { randomBytes } from 'node:crypto';
 import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import { SANDBOX_SECRETS } from '../sandbox-settings';
@@ -96,18 +97,6 @@ function headerValue(headers: HeaderBag, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** JSON with sorted keys, so a replay with reordered fields still counts as the same request. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map(stableJson).join(',')}]`;
-  }
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).sort(([a], [b]) => a.localeCompare(b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'undefined';
-}
-
 /** `"03"`, `"2030"` -> `"3/2030"`, the format of Adyen's `additionalData.expiryDate`. */
 function expiryDate(card: SandboxCard): string | undefined {
   if (!card.expiryMonth || !card.expiryYear) {
@@ -151,7 +140,7 @@ export class AdyenSandboxService {
     }
 
     const key = headerValue(headers, 'idempotency-key');
-    const fingerprint = `${path} ${context.paymentPspReference ?? ''} ${stableJson(body)}`;
+    const fingerprint = `${path} ${context.paymentPspReference ?? ''} ${canonicalJson(body)}`;
     if (key !== undefined) {
       const record = this.store.idempotency.get(key);
       if (record) {

@@ -16,6 +16,8 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import { canonicalJson } from '../shared/canonical-json';
 import { constantTimeEqual } from '../shared/constant-time';
 import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import { SANDBOX_SECRETS } from '../sandbox-settings';
@@ -27,18 +29,25 @@ import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 import { CleengBody, CleengResponse, failure } from './cleeng-sandbox.wire';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
 
-/** Key order must not change the fingerprint of an Idempotency-Key request. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map(canonicalJson).join(',')}]`;
-  }
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`);
-    return `{${entries.join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+/** One call to the emulated API, as read off the wire. */
+export interface CleengCall {
+  method: string;
+  /** without the query string */
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export interface CleengAnswer {
+  status: number;
+  body: CleengBody;
+  headers: Readonly<Record<string, string>>;
+}
+
+/** A header as Express's `req.header()` reads it: repeated values joined (Node already joins most). */
+function headerOf(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** Cleeng Core API 3.1 as the connector calls it, under /sandbox/cleeng/3.1. */
@@ -169,46 +178,65 @@ export class CleengSandboxController {
     return this.exchange(req, res, () => this.api.terminateSubscription(id, body));
   }
 
-  /**
-   * Everything around one operation: injected faults, the publisher token, Idempotency-Key replay,
-   * the request log. The operation itself is synchronous, so nothing interleaves between the
-   * idempotency lookup and storing its result.
-   */
+  /** One Nest route's exchange, answered by `answer`. */
   private async exchange(req: Request, res: Response, operation: () => CleengResponse): Promise<CleengBody> {
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
+    const answer = await this.answer(
+      { method: req.method, path, headers: req.headers, body: req.body as unknown },
+      operation,
+    );
+    for (const [name, value] of Object.entries(answer.headers)) {
+      res.setHeader(name, value);
+    }
+    res.status(answer.status);
+    return answer.body;
+  }
+
+  /**
+   * Everything around one operation, without HTTP framework objects (the Nest routes above and the standalone
+   * emulators' bare routes, bare-json-route.ts, answer alike): injected faults, the publisher token,
+   * Idempotency-Key replay, the request log. The operation itself is synchronous, so nothing interleaves between
+   * the idempotency lookup and storing its result.
+   */
+  async answer(call: CleengCall, operation: () => CleengResponse): Promise<CleengAnswer> {
+    const { method, path, headers } = call;
     const idempotencyKey =
-      req.method === 'GET' ? undefined : req.header('idempotency-key')?.trim() || undefined;
+      method === 'GET' ? undefined : headerOf(headers, 'idempotency-key')?.trim() || undefined;
     const entry: Omit<RequestLogEntry, 'at' | 'status'> = {
-      method: req.method,
+      method,
       path,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     };
 
     try {
-      await this.faults.beforeRequest('cleeng', `${req.method} ${path}`);
+      await this.faults.beforeRequest('cleeng', `${method} ${path}`);
     } catch (error) {
       if (error instanceof InjectedFault) {
         this.store.logRequest({ ...entry, status: error.status });
-        if (error.retryAfterSeconds !== undefined && (error.status === 429 || error.status === 503)) {
-          res.setHeader('Retry-After', String(error.retryAfterSeconds));
-        }
-        res.status(error.status);
-        return { success: false, message: error.message };
+        const retryAfter: Record<string, string> =
+          error.retryAfterSeconds !== undefined && (error.status === 429 || error.status === 503)
+            ? { 'Retry-After': String(error.retryAfterSeconds) }
+            : {};
+        return {
+          status: error.status,
+          body: { success: false, message: error.message },
+          headers: retryAfter,
+        };
       }
       throw error;
     }
 
     let response: CleengResponse;
     let replayed = false;
-    if (!this.authorised(req)) {
+    if (!this.authorised(headerOf(headers, 'x-publisher-token'))) {
       response = failure(401, 'Invalid or missing X-Publisher-Token');
     } else if (idempotencyKey === undefined) {
       response = operation();
     } else {
       const result = this.store.idempotent(
-        `${req.method} ${path}`,
+        `${method} ${path}`,
         idempotencyKey,
-        canonicalJson(req.body),
+        canonicalJson(call.body),
         operation,
       );
       switch (result.kind) {
@@ -229,13 +257,11 @@ export class CleengSandboxController {
     }
     this.store.logRequest({ ...entry, status: response.status, ...(replayed ? { replayed } : {}) });
 
-    await this.faults.afterRequest('cleeng', `${req.method} ${path}`);
-    res.status(response.status);
-    return response.body;
+    await this.faults.afterRequest('cleeng', `${method} ${path}`);
+    return { status: response.status, body: response.body, headers: {} };
   }
 
-  private authorised(req: Request): boolean {
-    const token = req.header('x-publisher-token');
+  private authorised(token: string | undefined): boolean {
     return token !== undefined && this.acceptedTokens.some((accepted) => constantTimeEqual(token, accepted));
   }
 }
