@@ -88,7 +88,7 @@ export async function startApp(
     // PGlite has no autovacuum to speak of: a development database, not one that grows
     await warnIfAutovacuumOff(app.get(DataSource));
   }
-  app.use(requestLogMiddleware(logs.requests));
+  app.use(requestLogMiddleware(logs.requests, { bindServiceLines: config.logRequestContext }));
   app.use(httpMetricsMiddleware);
   // webhooks keep their exact bytes: signatures are verified on the raw body before any parsing
   app.use('/webhooks', raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT_BYTES }));

@@ -21,11 +21,14 @@ function capture(level: Parameters<typeof createLogs>[0]['logLevel'] = 'info'): 
   return { logs: createLogs({ logLevel: level }, destination, ['*.someGatewaySecret']), lines };
 }
 
-/** An Express app wired as bootstrap.ts wires it: the request log first, then a route logging through Nest's API. */
-function appWith(logs: ReturnType<typeof createLogs>): express.Express {
+/**
+ * An Express app wired as bootstrap.ts wires it: the request log first (binding service lines, as with
+ * LOG_REQUEST_CONTEXT=true, unless told not to), then a route logging through Nest's API.
+ */
+function appWith(logs: ReturnType<typeof createLogs>, bindServiceLines = true): express.Express {
   const logger = new AppLogger(logs.root);
   const app = express();
-  app.use(requestLogMiddleware(logs.requests));
+  app.use(requestLogMiddleware(logs.requests, { bindServiceLines }));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -84,6 +87,21 @@ describe('the request log and the services’ logger', () => {
     expect(lines.at(-1)).not.toHaveProperty('req');
   });
 
+  it('without LOG_REQUEST_CONTEXT writes the request lines but binds no service line (no request scope is run)', async () => {
+    const { logs, lines } = capture();
+    const app = appWith(logs, false);
+    await request(app).post('/v1/things').expect(201);
+    await settled(lines, 3);
+    expect(lines.filter((l) => l.msg === 'request completed').map((l) => l.req)).toEqual([
+      { id: 1, method: 'POST', url: '/v1/things' },
+    ]);
+    const serviceLines = lines.filter((l) => l.context === 'OrdersService');
+    expect(serviceLines.map((l) => [l.msg, l.req, l.token])).toEqual([
+      [undefined, undefined, '[redacted]'],
+      ['made a thing', undefined, undefined],
+    ]);
+  });
+
   it("keeps Nest's logger contract: Errors as err, the exception handlers' (message, stack), levels", async () => {
     const { logs, lines } = capture('debug');
     const logger = new AppLogger(logs.root);
@@ -106,7 +124,7 @@ describe('the request log and the services’ logger', () => {
     const child = jest.spyOn(logs.root, 'child');
     const logger = new AppLogger(logs.root);
     const app = express();
-    app.use(requestLogMiddleware(logs.requests));
+    app.use(requestLogMiddleware(logs.requests, { bindServiceLines: true }));
     app.get('/v1/quiet', (_req, res) => {
       logger.debug('POST /payments -> 200 in 3 ms', 'http:adyen');
       logger.verbose('not at info either', 'http:adyen');

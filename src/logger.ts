@@ -7,8 +7,8 @@ import type { AppConfig } from './config/app-config';
 /** The app's two loggers, on one destination at one level. */
 export interface AppLogs {
   /**
-   * The services' lines (Nest's `Logger`): redacted, and inside an API request bound to that request's
-   * `req: {id, method, url}` so an operator finds what one call did.
+   * The services' lines (Nest's `Logger`): redacted, and with LOG_REQUEST_CONTEXT, inside an API request bound to
+   * that request's `req: {id, method, url}` so an operator finds what one call did.
    */
   root: Logger;
   /**
@@ -77,13 +77,16 @@ export function pathOf(url: string | undefined): string {
 }
 
 /**
- * Express middleware, first in the chain: numbers the request, scopes the services' lines to it and writes its
- * line once the answer is sent (an error level for a 5xx; a client gone before the answer: "request aborted").
- * `GET /health` gets no line: probes would drown the log. Replaces pino-http, whose eager child logger and
- * redaction pass on every request were a fifth of an order read's CPU (docs/performance.md, thirteenth pass).
+ * Express middleware, first in the chain: numbers the request, writes its line once the answer is sent (an error
+ * level for a 5xx; a client gone before the answer: "request aborted") and, with `bindServiceLines`
+ * (LOG_REQUEST_CONTEXT), scopes the services' lines to it. `GET /health` gets no line: probes would drown the log.
+ * Replaces pino-http, whose eager child logger and redaction pass on every request were a fifth of an order read's
+ * CPU (docs/performance.md, thirteenth pass). The scope is an AsyncLocalStorage: on Node 20 its first `run` turns
+ * on promise hooks for every promise of the process, workers included, ~8 % of a purchase's CPU (sixteenth pass).
  */
 export function requestLogMiddleware(
   lines: Pick<Logger, 'info' | 'warn' | 'error'>,
+  options: { bindServiceLines: boolean },
 ): (req: Request, res: Response, next: NextFunction) => void {
   let lastId = 0;
   return (req, res, next) => {
@@ -109,7 +112,11 @@ export function requestLogMiddleware(
       res.on('finish', done);
       res.on('close', done);
     }
-    requestScope.run(scope, next);
+    if (options.bindServiceLines) {
+      requestScope.run(scope, next);
+    } else {
+      next();
+    }
   };
 }
 

@@ -2,13 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { API_KEY, captureLogs, eventually, startTestApp, TestApp } from './support/test-app';
 import { CARDS, card, cleengPaymentsForOrder, cleengState, createOrder, OFFERS, pay } from './support/flows';
 
-/** Runs the flows at debug level and checks that nothing secret ever reaches the logs. */
+/**
+ * Runs the flows at trace level and checks that nothing secret ever reaches the logs, with the services' lines
+ * bound to their request (LOG_REQUEST_CONTEXT) as an operator chasing one call would run it.
+ */
 describe('logs never contain card data, tokens or secrets', () => {
   let app: TestApp;
   const { destination, lines } = captureLogs();
 
   beforeAll(async () => {
-    app = await startTestApp({ LOG_LEVEL: 'trace' }, { logDestination: destination });
+    app = await startTestApp(
+      { LOG_LEVEL: 'trace', LOG_REQUEST_CONTEXT: 'true' },
+      { logDestination: destination },
+    );
   });
   afterAll(async () => {
     await app.close();

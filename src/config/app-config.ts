@@ -26,6 +26,8 @@ export interface AppConfig {
   customerJwtAudience?: string;
   encryptionKey: Buffer;
   logLevel: string;
+  /** the services' lines inside an API request carry its `req` binding (LOG_REQUEST_CONTEXT) */
+  logRequestContext: boolean;
   cleeng: {
     apiUrl: string;
     publisherToken: string;

@@ -159,6 +159,7 @@ export function loadConfig(
     customerJwtAudience: env.CUSTOMER_JWT_AUDIENCE,
     encryptionKey,
     logLevel: env.LOG_LEVEL,
+    logRequestContext: env.LOG_REQUEST_CONTEXT,
     cleeng: {
       apiUrl: required(env.CLEENG_API_URL, 'CLEENG_API_URL').replace(/\/$/, ''),
       publisherToken: required(env.CLEENG_PUBLISHER_TOKEN, 'CLEENG_PUBLISHER_TOKEN'),
