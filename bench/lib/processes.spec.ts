@@ -10,9 +10,9 @@ import {
 } from './processes';
 
 describe('imageNodeOptions: the bench starts the app with the production image NODE_OPTIONS', () => {
-  it("reads the project's Dockerfile: the heap budget the image ships with", () => {
+  it("reads the project's Dockerfile: the heap budget and young generation the image ships with", () => {
     const dockerfile = readFileSync(join(__dirname, '..', '..', 'Dockerfile'), 'utf8');
-    expect(imageNodeOptions(dockerfile)).toMatch(/^--max-old-space-size=\d+$/);
+    expect(imageNodeOptions(dockerfile)).toMatch(/^--max-old-space-size=\d+ --max-semi-space-size=\d+$/);
   });
 
   it('quoted or bare, and none when the image sets none', () => {
