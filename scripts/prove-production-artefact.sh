@@ -51,11 +51,11 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/sg-priv
 openssl pkey -in "$WORK/sg-private.pem" -pubout -out "$WORK/sg-public.pem"
 
 # Every variable explicit, nothing inherited (env -i): what a real deployment has to provide.
-# NODE_OPTIONS as the image sets it (its heap budget).
+# NODE_OPTIONS as the image sets it (its heap budget and young generation), quotes removed as Docker reads ENV.
 PROD_ENV=(
   PATH="$PATH" HOME="$HOME"
   NODE_ENV=production
-  NODE_OPTIONS="$(sed -n 's/^ENV NODE_OPTIONS=//p' Dockerfile)"
+  NODE_OPTIONS="$(sed -n 's/^ENV NODE_OPTIONS="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' Dockerfile)"
   PORT="$PORT"
   PUBLIC_URL="http://127.0.0.1:$PORT"
   DATABASE_URL="postgres://postgres@$PGHOST:$PGPORT/$DB"
