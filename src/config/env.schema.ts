@@ -290,7 +290,7 @@ export class EnvSchema {
   LOG_LEVEL = 'info';
 
   /** bind the services' lines written inside an API request to that request's id (Node 20's promise hooks for the
-   * whole process: ~8 % more CPU per purchase, docs/decisions.md) */
+   * whole process: ~9 % more CPU per purchase, docs/decisions.md) */
   @Transform(toBool)
   @IsBoolean()
   LOG_REQUEST_CONTEXT = false;
