@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createServer, request as httpRequest, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SANDBOX_SECRETS } from './sandbox-settings';
+import { cardPaymentRequest } from './adyen/adyen-test-requests';
 import { createStandaloneSandbox } from './standalone';
 
 interface Answer {
@@ -156,21 +157,7 @@ describe('standalone emulators: vendor routes ahead of Express', () => {
 
   const ADYEN = '/sandbox/adyen/v71';
   const ADYEN_AUTH = { 'x-api-key': SANDBOX_SECRETS.adyenApiKey };
-  const payment = (reference: string): string =>
-    JSON.stringify({
-      merchantAccount: SANDBOX_SECRETS.adyenMerchantAccount,
-      amount: { value: 1500, currency: 'USD' },
-      reference,
-      returnUrl: 'https://shop.example/checkout/return',
-      paymentMethod: {
-        type: 'scheme',
-        number: '4111111111111111',
-        expiryMonth: '03',
-        expiryYear: '2030',
-        cvc: '737',
-      },
-      shopperInteraction: 'Ecommerce',
-    });
+  const payment = (reference: string): string => JSON.stringify(cardPaymentRequest(reference));
 
   /** Adyen's references and authorisation codes differ between two payments; everything else must not. */
   function adyenShape(value: unknown): unknown {

@@ -6,21 +6,11 @@ import type { App } from 'supertest/types';
 import { SANDBOX_SECRETS, SANDBOX_SETTINGS } from '../sandbox-settings';
 import { SandboxFaults } from '../faults/sandbox-faults';
 import { AdyenSandboxModule } from './adyen-sandbox.module';
+import { cardPaymentRequest } from './adyen-test-requests';
 import { AdyenWebhookEmitter } from './adyen-webhook.emitter';
 
 const API_KEY = SANDBOX_SECRETS.adyenApiKey;
 const MERCHANT = SANDBOX_SECRETS.adyenMerchantAccount;
-
-function paymentBody(reference: string, pan = '4111111111111111') {
-  return {
-    merchantAccount: MERCHANT,
-    amount: { value: 1500, currency: 'USD' },
-    reference,
-    returnUrl: 'https://shop.example/checkout/return',
-    paymentMethod: { type: 'scheme', number: pan, expiryMonth: '03', expiryYear: '2030', cvc: '737' },
-    shopperInteraction: 'Ecommerce',
-  };
-}
 
 describe('Adyen sandbox over HTTP', () => {
   let app: INestApplication<App>;
@@ -68,7 +58,7 @@ describe('Adyen sandbox over HTTP', () => {
   it('answers 401 ServiceError without the API key', async () => {
     const res = await request(app.getHttpServer())
       .post('/sandbox/adyen/v71/payments')
-      .send(paymentBody('r-401'));
+      .send(cardPaymentRequest('r-401'));
     expect(res.status).toBe(401);
     expect(res.body).toEqual({
       status: 401,
@@ -79,7 +69,7 @@ describe('Adyen sandbox over HTTP', () => {
   });
 
   it('authorises, echoes the Idempotency-Key and shows the payment in the ledger', async () => {
-    const res = await post('/payments', paymentBody('r-ok'), 'key-1');
+    const res = await post('/payments', cardPaymentRequest('r-ok'), 'key-1');
     expect(res.status).toBe(200);
     expect(res.headers['idempotency-key']).toBe('key-1');
     expect(res.body).toMatchObject({ resultCode: 'Authorised', merchantReference: 'r-ok' });
@@ -94,7 +84,7 @@ describe('Adyen sandbox over HTTP', () => {
   });
 
   it('answers 422 14_030 with the spec violations', async () => {
-    const res = await post('/payments', { ...paymentBody('r-bad'), shopperInteraction: 'Sometimes' });
+    const res = await post('/payments', { ...cardPaymentRequest('r-bad'), shopperInteraction: 'Sometimes' });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ status: 422, errorCode: '14_030', errorType: 'validation' });
     expect(res.body.message).toContain('shopperInteraction must be one of');
@@ -102,21 +92,23 @@ describe('Adyen sandbox over HTTP', () => {
 
   it('injected 5xx happens before processing: nothing is charged', async () => {
     faults.set('adyen', { failNext: 1, failStatus: 503 });
-    const res = await post('/payments', paymentBody('r-503'), 'key-503');
+    const res = await post('/payments', cardPaymentRequest('r-503'), 'key-503');
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ status: 503, errorType: 'internal' });
     const ledger = await request(app.getHttpServer()).get('/sandbox/adyen/ledger?merchantReference=r-503');
     expect(ledger.body).toEqual({ payments: [], requests: 0 });
 
     // the retry with the same key is processed normally
-    expect((await post('/payments', paymentBody('r-503'), 'key-503')).body.resultCode).toBe('Authorised');
+    expect((await post('/payments', cardPaymentRequest('r-503'), 'key-503')).body.resultCode).toBe(
+      'Authorised',
+    );
   });
 
   it('a held response was processed: the retry with the same key replays it', async () => {
     faults.set('adyen', { hangNext: 1, hangMs: 300 });
-    const slow = post('/payments', paymentBody('r-hang'), 'key-hang').timeout(100);
+    const slow = post('/payments', cardPaymentRequest('r-hang'), 'key-hang').timeout(100);
     await expect(slow).rejects.toThrow(/timeout/i);
-    const retry = await post('/payments', paymentBody('r-hang'), 'key-hang');
+    const retry = await post('/payments', cardPaymentRequest('r-hang'), 'key-hang');
     expect(retry.body.resultCode).toBe('Authorised');
     const ledger = await request(app.getHttpServer()).get('/sandbox/adyen/ledger?merchantReference=r-hang');
     expect(ledger.body.payments).toHaveLength(1);
@@ -126,7 +118,7 @@ describe('Adyen sandbox over HTTP', () => {
   });
 
   it('runs the 3DS redirect flow: page, approve, details', async () => {
-    const start = await post('/payments', paymentBody('r-3ds', '4000000000003220'));
+    const start = await post('/payments', cardPaymentRequest('r-3ds', '4000000000003220'));
     expect(start.body).toMatchObject({
       resultCode: 'RedirectShopper',
       action: { type: 'redirect', method: 'GET' },
@@ -152,7 +144,7 @@ describe('Adyen sandbox over HTTP', () => {
   });
 
   it('answers modifications with 201 received', async () => {
-    const auth = await post('/payments', paymentBody('r-mod'));
+    const auth = await post('/payments', cardPaymentRequest('r-mod'));
     const psp: string = auth.body.pspReference;
     const capture = await post(`/payments/${psp}/captures`, {
       merchantAccount: MERCHANT,
@@ -172,7 +164,7 @@ describe('Adyen sandbox over HTTP', () => {
 
   it('lets tests steer a stored token and list tokens', async () => {
     const auth = await post('/payments', {
-      ...paymentBody('r-token'),
+      ...cardPaymentRequest('r-token'),
       shopperReference: 'shopper-1',
       storePaymentMethod: true,
       recurringProcessingModel: 'Subscription',
@@ -189,7 +181,7 @@ describe('Adyen sandbox over HTTP', () => {
       .send({ behaveAs: '4100000000000019' })
       .expect(204);
     const mit = await post('/payments', {
-      ...paymentBody('r-token-2'),
+      ...cardPaymentRequest('r-token-2'),
       paymentMethod: { type: 'scheme', storedPaymentMethodId: token },
       shopperReference: 'shopper-1',
       shopperInteraction: 'ContAuth',
