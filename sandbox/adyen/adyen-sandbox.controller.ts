@@ -9,6 +9,7 @@ import { AdyenApiResponse, AdyenOperationPath, AdyenResponseBody, serviceError }
 import { AdyenSandboxService, unauthorisedResponse } from './adyen-sandbox.service';
 import { AdyenSandboxStore } from './adyen-sandbox.store';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
+import { answerThrough } from '../shared/express-answer';
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   429: 'Too Many Requests',
@@ -126,12 +127,7 @@ export class AdyenSandboxController {
     res: Response,
     paymentPspReference?: string,
   ): Promise<AdyenResponseBody> {
-    const answer = await this.answer(path, body, headers, paymentPspReference);
-    for (const [name, value] of Object.entries(answer.headers)) {
-      res.setHeader(name, value);
-    }
-    res.status(answer.status);
-    return answer.body;
+    return answerThrough(res, await this.answer(path, body, headers, paymentPspReference));
   }
 
   /**

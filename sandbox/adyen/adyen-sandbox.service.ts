@@ -30,7 +30,8 @@ import {
   SandboxStoredPaymentMethod,
   TokenOperation,
 } from './adyen-sandbox.store';
-import { AdyenSpecValidator, HeaderBag } from './adyen-spec.validator';
+import { HeaderBag, headerValue } from '../shared/headers';
+import { AdyenSpecValidator } from './adyen-spec.validator';
 import {
   cardBrand,
   decryptTestValue,
@@ -91,11 +92,6 @@ export interface AdyenRequestContext {
 type CardResolution =
   | { ok: true; card: SandboxCard; token?: SandboxStoredPaymentMethod }
   | { ok: false; response: AdyenApiResponse };
-
-function headerValue(headers: HeaderBag, name: string): string | undefined {
-  const value = Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 /** `"03"`, `"2030"` -> `"3/2030"`, the format of Adyen's `additionalData.expiryDate`. */
 function expiryDate(card: SandboxCard): string | undefined {

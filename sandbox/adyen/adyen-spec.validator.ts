@@ -3,10 +3,10 @@ import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HeaderBag, headerValue } from '../shared/headers';
 import { AdyenOperationPath } from './adyen-api.types';
 
 type JsonObject = Record<string, unknown>;
-export type HeaderBag = Readonly<Record<string, string | string[] | undefined>>;
 
 /** Adyen documents this limit only in prose ("a maximum of 64 characters"), not in the parameter schema. */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 64;
@@ -16,16 +16,6 @@ const SPEC_FILE = join(__dirname, 'spec', 'CheckoutService-v71.json');
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function headerValue(headers: HeaderBag, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === wanted) {
-      return Array.isArray(value) ? value.join(', ') : value;
-    }
-  }
-  return undefined;
 }
 
 /** `/amount/value` -> `amount.value`, `/lineItems/0/id` -> `lineItems[0].id`. */

@@ -18,6 +18,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
 import { canonicalJson } from '../shared/canonical-json';
+import { headerValue } from '../shared/headers';
 import { constantTimeEqual } from '../shared/constant-time';
 import { SANDBOX_SETTINGS, SandboxSettings } from '../sandbox-settings';
 import { SANDBOX_SECRETS } from '../sandbox-settings';
@@ -28,6 +29,7 @@ import { RequestLogEntry } from './cleeng-sandbox.types';
 import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 import { CleengBody, CleengResponse, failure } from './cleeng-sandbox.wire';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
+import { answerThrough } from '../shared/express-answer';
 
 /** One call to the emulated API, as read off the wire. */
 export interface CleengCall {
@@ -42,12 +44,6 @@ export interface CleengAnswer {
   status: number;
   body: CleengBody;
   headers: Readonly<Record<string, string>>;
-}
-
-/** A header as Express's `req.header()` reads it: repeated values joined (Node already joins most). */
-function headerOf(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** Cleeng Core API 3.1 as the connector calls it, under /sandbox/cleeng/3.1. */
@@ -181,15 +177,13 @@ export class CleengSandboxController {
   /** One Nest route's exchange, answered by `answer`. */
   private async exchange(req: Request, res: Response, operation: () => CleengResponse): Promise<CleengBody> {
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
-    const answer = await this.answer(
-      { method: req.method, path, headers: req.headers, body: req.body as unknown },
-      operation,
+    return answerThrough(
+      res,
+      await this.answer(
+        { method: req.method, path, headers: req.headers, body: req.body as unknown },
+        operation,
+      ),
     );
-    for (const [name, value] of Object.entries(answer.headers)) {
-      res.setHeader(name, value);
-    }
-    res.status(answer.status);
-    return answer.body;
   }
 
   /**
@@ -201,7 +195,7 @@ export class CleengSandboxController {
   async answer(call: CleengCall, operation: () => CleengResponse): Promise<CleengAnswer> {
     const { method, path, headers } = call;
     const idempotencyKey =
-      method === 'GET' ? undefined : headerOf(headers, 'idempotency-key')?.trim() || undefined;
+      method === 'GET' ? undefined : headerValue(headers, 'idempotency-key')?.trim() || undefined;
     const entry: Omit<RequestLogEntry, 'at' | 'status'> = {
       method,
       path,
@@ -228,7 +222,7 @@ export class CleengSandboxController {
 
     let response: CleengResponse;
     let replayed = false;
-    if (!this.authorised(headerOf(headers, 'x-publisher-token'))) {
+    if (!this.authorised(headerValue(headers, 'x-publisher-token'))) {
       response = failure(401, 'Invalid or missing X-Publisher-Token');
     } else if (idempotencyKey === undefined) {
       response = operation();

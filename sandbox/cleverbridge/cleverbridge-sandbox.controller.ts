@@ -41,6 +41,7 @@ import {
   SubscriptionView,
 } from './cleverbridge-sandbox.store';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
+import { answerThrough } from '../shared/express-answer';
 
 function isObj(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -152,12 +153,13 @@ export class CleverbridgeSandboxController {
     @Body() body: unknown,
   ): Promise<ProcessCartBody> {
     const path = req.originalUrl.split('?')[0] ?? req.originalUrl;
-    const answer = await this.answerProcessCart(
-      { method: req.method, path, authorization: req.header('authorization') },
-      body,
+    return answerThrough(
+      res,
+      await this.answerProcessCart(
+        { method: req.method, path, authorization: req.header('authorization') },
+        body,
+      ),
     );
-    res.status(answer.status);
-    return answer.body;
   }
 
   /**

@@ -15,9 +15,10 @@ export interface BareJsonRequest {
   body: unknown;
 }
 
-export interface BareJsonAnswer {
+/** What an emulated route answers, without HTTP framework objects (a Nest route hands it on: express-answer.ts). */
+export interface EmulatorAnswer<B = unknown> {
   status: number;
-  body: unknown;
+  body: B;
   /** response headers besides the JSON content type and length */
   headers?: Readonly<Record<string, string>>;
 }
@@ -27,7 +28,7 @@ export interface BareJsonRoute {
   /** the path; a segment `:name` matches any one non-empty segment, passed decoded as `params.name` */
   path: string;
   /** the route's answer; must not throw (a failure becomes a 500 with `failedBody`) */
-  answer(request: BareJsonRequest): Promise<BareJsonAnswer>;
+  answer(request: BareJsonRequest): Promise<EmulatorAnswer>;
   /** what the vendor answers on an internal error */
   failedBody: unknown;
 }
@@ -171,7 +172,7 @@ function readBody(req: IncomingMessage, done: (body: Buffer) => void): void {
   req.once('error', () => req.destroy());
 }
 
-function send(res: ServerResponse, answer: BareJsonAnswer): void {
+function send(res: ServerResponse, answer: EmulatorAnswer): void {
   const text = JSON.stringify(answer.body);
   res.writeHead(answer.status, {
     ...answer.headers,
