@@ -15,8 +15,25 @@ export const MAX_NAMED_STATEMENTS = 1_000;
 export class PreparingClient extends Client {}
 
 const names = new Map<string, string>();
+const plannedEveryRun = new Set<string>();
+
+/**
+ * Marks a statement to run unnamed, so PostgreSQL plans it on every run with its values and the table as it is now.
+ * For a join to a table that grows by a set of keys (`FROM unnest($1::uuid[]) … WHERE t.id = u.id`): a generic plan
+ * made while the table was small or never analyzed is a hash join over a sequential scan, kept for the connection's
+ * life while the table grows; the inbox's outcome write read the whole inbox on every batch (docs/performance.md,
+ * seventeenth pass). A statement that reaches one row by key (`WHERE id = $1`) plans an index scan at any size
+ * and stays named.
+ */
+export function plannedOnEveryRun(text: string): string {
+  plannedEveryRun.add(text);
+  return text;
+}
 
 function nameOf(text: string): string | undefined {
+  if (plannedEveryRun.has(text)) {
+    return undefined;
+  }
   let name = names.get(text);
   if (name === undefined && names.size < MAX_NAMED_STATEMENTS) {
     name = `s${names.size + 1}`;

@@ -6,6 +6,7 @@ import { Clock } from '../common/clock/clock';
 import { GroupCommit } from '../common/database/group-commit';
 import { claimLeased, LeaseClaim } from '../common/database/lease-claim';
 import { returnedRows } from '../common/database/query-result';
+import { plannedOnEveryRun } from '../database/preparing-client';
 import { backoffDelay, PollingWorker } from '../common/polling-worker';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { InboxEventEntity } from './inbox-event.entity';
@@ -87,12 +88,26 @@ interface HandledOutcome {
   token: string;
 }
 
-/** Outcomes of concurrently handled events in one statement; per event, whether its lease still held. */
-const WRITE_OUTCOMES = `UPDATE inbox_events e SET status = o.status, attempts = e.attempts + 1, processed_at = o.processed_at,
+/**
+ * Outcomes of concurrently handled events in one statement; per event, whether its lease still held. Planned on every
+ * run: the inbox only grows, and a join to it must not keep the plan made when it was small.
+ */
+export const WRITE_INBOX_OUTCOMES =
+  plannedOnEveryRun(`UPDATE inbox_events e SET status = o.status, attempts = e.attempts + 1, processed_at = o.processed_at,
     locked_until = NULL, lease_token = NULL, last_error = NULL
   FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::uuid[]) AS o(id, status, processed_at, token)
   WHERE e.id = o.id AND e.lease_token = o.token
-  RETURNING e.id`;
+  RETURNING e.id`);
+
+/** Renews the leases of held events (id, claim token): the same join, planned on every run. */
+const RENEW_LEASES = plannedOnEveryRun(`UPDATE inbox_events e SET locked_until = $3
+  FROM unnest($1::uuid[], $2::uuid[]) AS h(id, token)
+  WHERE e.id = h.id AND e.lease_token = h.token AND e.status = 'pending'`);
+
+/** Gives held events back unprocessed (id, claim token). */
+const RELEASE_LEASES = plannedOnEveryRun(`UPDATE inbox_events e SET locked_until = NULL, lease_token = NULL
+  FROM unnest($1::uuid[], $2::uuid[]) AS h(id, token)
+  WHERE e.id = h.id AND e.lease_token = h.token AND e.status = 'pending'`);
 
 /** A claimed event and the token of the claim that leases it. */
 interface HeldEvent {
@@ -139,7 +154,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
         const rows = batch.flat();
         const written = new Set(
           returnedRows<{ id: string }>(
-            await this.db.query(WRITE_OUTCOMES, [
+            await this.db.query(WRITE_INBOX_OUTCOMES, [
               rows.map((o) => o.id),
               rows.map((o) => o.status),
               rows.map((o) => o.processedAt),
@@ -356,12 +371,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
           return;
         }
         this.db
-          .query(
-            `UPDATE inbox_events e SET locked_until = $3
-             FROM unnest($1::uuid[], $2::uuid[]) AS h(id, token)
-             WHERE e.id = h.id AND e.lease_token = h.token AND e.status = 'pending'`,
-            [[...held.keys()], [...held.values()], this.leaseUntil()],
-          )
+          .query(RENEW_LEASES, [[...held.keys()], [...held.values()], this.leaseUntil()])
           .catch((err: unknown) => this.logger.warn(`inbox lease renewal failed: ${String(err)}`));
       },
       Math.max(50, Math.floor(this.config.inbox.leaseMs / 3)),
@@ -372,12 +382,7 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
 
   private async release(events: readonly HeldEvent[]): Promise<void> {
     if (events.length > 0) {
-      await this.db.query(
-        `UPDATE inbox_events e SET locked_until = NULL, lease_token = NULL
-         FROM unnest($1::uuid[], $2::uuid[]) AS h(id, token)
-         WHERE e.id = h.id AND e.lease_token = h.token AND e.status = 'pending'`,
-        [events.map((h) => h.event.id), events.map((h) => h.token)],
-      );
+      await this.db.query(RELEASE_LEASES, [events.map((h) => h.event.id), events.map((h) => h.token)]);
     }
   }
 

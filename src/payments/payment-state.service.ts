@@ -239,6 +239,8 @@ export class PaymentStateService {
       JSON.stringify(details?.card ?? {}),
     ];
     const enqueue = this.outbox.insertFrom(report, params.length + 1, 'moved');
+    // the order is read and written by its key, not joined: a join's generic plan made while orders was small
+    // scanned the whole table on every capture once it had grown (docs/performance.md, seventeenth pass)
     const rows = returnedRows<Record<string, unknown>>(
       await this.db.query(
         `WITH moved AS (
@@ -249,15 +251,15 @@ export class PaymentStateService {
            WHERE id = $1 AND status = ANY($5::text[])
              AND external_payment_id IS NOT DISTINCT FROM $6::text
              AND coalesce(gateway_state->>'flow', 'initial') = $7
-             AND EXISTS (SELECT 1 FROM orders o WHERE o.id = payments.order_id AND o.status = 'open')
+             AND (SELECT o.status FROM orders o WHERE o.id = payments.order_id) = 'open'
            RETURNING payments.*),
          details AS (
            INSERT INTO payment_details (id, customer_id, gateway, shopper_reference, token_sealed, card, status)
            SELECT $3::uuid, moved.customer_id, moved.gateway, $8, $9, $10::jsonb, 'active' FROM moved
            WHERE $3::uuid IS NOT NULL AND moved.payment_details_id = $3::uuid),
          paid AS (
-           UPDATE orders SET status = 'paid', updated_at = now() FROM moved
-           WHERE orders.id = moved.order_id AND orders.status = 'open'),
+           UPDATE orders SET status = 'paid', updated_at = now()
+           WHERE orders.id = (SELECT order_id FROM moved) AND orders.status = 'open'),
          report AS (${enqueue.sql})
          SELECT * FROM moved`,
         [...params, ...enqueue.params],

@@ -1,0 +1,140 @@
+import { Client } from 'pg';
+import { PreparingClient } from '../src/database/preparing-client';
+import { WRITE_INBOX_OUTCOMES } from '../src/inbox/inbox.worker';
+import { createOrder, pay } from './support/flows';
+import { ownDatabase, QUIET_WORKERS, StatementRecorder } from './support/statements';
+import { startTestApp, TestApp } from './support/test-app';
+
+/**
+ * Statements on tables that grow (the inbox, orders) reach their rows through the primary key whatever the planner
+ * knew when it first planned them. A named statement keeps, after its fifth run, one generic plan for the rest of
+ * its connection's life; made while a table was small or never analyzed (a fresh database, a server without
+ * autovacuum), a join to it was a hash join over a sequential scan, and stayed one as the table grew: the inbox's
+ * outcome write read every row on each batch (docs/performance.md, seventeenth pass). Each case runs on temporary
+ * tables that shadow the real ones (`pg_temp` is searched first), empty and never analyzed.
+ * PostgreSQL only: the embedded database prepares nothing.
+ */
+const onPostgres = process.env.E2E_DATABASE === 'embedded' ? describe.skip : describe;
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+async function shadow(client: Client, ...tables: string[]): Promise<void> {
+  for (const table of tables) {
+    await client.query(`CREATE TEMP TABLE ${table} (LIKE public.${table} INCLUDING ALL) ON COMMIT DROP`);
+  }
+}
+
+async function seqTuplesRead(client: Client, table: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT seq_tup_read::text AS n FROM pg_stat_xact_all_tables WHERE relid = $1::regclass`,
+    [table],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+onPostgres('statement plans on growing tables', () => {
+  const clients: Client[] = [];
+  let app: TestApp;
+  let database: Awaited<ReturnType<typeof ownDatabase>>;
+  const recorder = new StatementRecorder();
+
+  beforeAll(async () => {
+    database = await ownDatabase('statement_plans');
+    app = await startTestApp({ ...QUIET_WORKERS, ...database.env });
+    recorder.install();
+  });
+  afterAll(async () => {
+    recorder.uninstall();
+    await app?.close();
+    await database?.drop();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.end()));
+  });
+
+  /** A connection to the app's database (migrated when the app started). */
+  async function connect(
+    client = new Client({ connectionString: database.env.DATABASE_URL }),
+  ): Promise<Client> {
+    await client.connect();
+    clients.push(client);
+    return client;
+  }
+
+  it("the inbox's outcome write, run before and after the inbox grew, reads only the rows it writes", async () => {
+    const client = await connect(new PreparingClient({ connectionString: database.env.DATABASE_URL }));
+    await client.query('BEGIN');
+    try {
+      await shadow(client, 'inbox_events');
+      const none = (): unknown[] => [
+        ['00000000-0000-4000-8000-000000000000'],
+        ['done'],
+        [new Date()],
+        ['00000000-0000-4000-8000-000000000000'],
+      ];
+      // past the fifth run a named statement keeps a generic plan: made here, on an empty table
+      for (let run = 0; run < 7; run += 1) {
+        expect((await client.query(WRITE_INBOX_OUTCOMES, none())).rows).toEqual([]);
+      }
+      await client.query(`INSERT INTO inbox_events (source, event_key, event_type, payload, lease_token)
+        SELECT 'cleeng', 'k' || g, 't', '{}', gen_random_uuid() FROM generate_series(1, 20000) g`);
+      const { rows: held } = await client.query<{ id: string; lease_token: string }>(
+        `SELECT id, lease_token FROM inbox_events ORDER BY event_key LIMIT 8`,
+      );
+      const before = await seqTuplesRead(client, 'inbox_events');
+
+      const { rows: written } = await client.query<{ id: string }>(WRITE_INBOX_OUTCOMES, [
+        held.map((h) => h.id),
+        held.map(() => 'done'),
+        held.map(() => new Date()),
+        held.map((h) => h.lease_token),
+      ]);
+
+      expect(written.map((w) => w.id).sort()).toEqual(held.map((h) => h.id).sort());
+      expect((await seqTuplesRead(client, 'inbox_events')) - before).toBe(0);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+
+  it("a purchase's captured state change keeps a generic plan made on empty, never-analyzed tables that reads orders by primary key", async () => {
+    const order = await createOrder(app);
+    recorder.start();
+    const res = await pay(app, order.id);
+    const sent = recorder.stop();
+    expect(res.body).toMatchObject({ status: 'captured' });
+    const captured = sent.find((text) => text.includes("SET status = 'captured'"));
+    if (!captured) {
+      throw new Error(`no captured statement among:\n${sent.join('\n')}`);
+    }
+    const parameters = Math.max(...[...captured.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+
+    const client = await connect();
+    await client.query('BEGIN');
+    try {
+      await shadow(client, 'orders', 'payments', 'payment_details', 'outbox_messages');
+      await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await client.query(`PREPARE captured AS ${captured}`);
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        `EXPLAIN (FORMAT JSON) EXECUTE captured(${Array.from({ length: parameters }, () => 'NULL').join(', ')})`,
+      );
+      const plan = rows[0]?.['QUERY PLAN'][0].Plan;
+      if (!plan) {
+        throw new Error('EXPLAIN returned no plan');
+      }
+      const scans = nodes(plan).filter((n) => n['Relation Name'] !== undefined);
+      expect(scans.filter((n) => n['Relation Name'] === 'orders').length).toBeGreaterThan(0);
+      expect(scans.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+});
