@@ -10,6 +10,7 @@ import { AdyenSandboxService, unauthorisedResponse } from './adyen-sandbox.servi
 import { AdyenSandboxStore } from './adyen-sandbox.store';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
 import { answerThrough } from '../shared/express-answer';
+import type { EmulatorAnswer } from '../shared/bare-json-route';
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   429: 'Too Many Requests',
@@ -18,11 +19,6 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
-
-/** An answer and the headers it carries. */
-export interface AdyenAnswer extends AdyenApiResponse {
-  headers: Readonly<Record<string, string>>;
-}
 
 function injectedFaultResponse(status: number): AdyenApiResponse {
   const errorType = status === 401 || status === 403 ? 'security' : status >= 500 ? 'internal' : 'validation';
@@ -140,7 +136,7 @@ export class AdyenSandboxController {
     body: unknown,
     headers: IncomingHttpHeaders,
     paymentPspReference?: string,
-  ): Promise<AdyenAnswer> {
+  ): Promise<EmulatorAnswer<AdyenResponseBody>> {
     const idempotencyKey = headers['idempotency-key'];
     const logged = (status: number): void =>
       this.store.logRequest({
@@ -154,7 +150,7 @@ export class AdyenSandboxController {
     } catch (error: unknown) {
       if (error instanceof InjectedFault) {
         logged(error.status);
-        return { ...injectedFaultResponse(error.status), headers: {} };
+        return injectedFaultResponse(error.status);
       }
       throw error;
     }
@@ -170,6 +166,6 @@ export class AdyenSandboxController {
     await this.faults.afterRequest('adyen', `POST ${path}`);
     // Adyen echoes the key so clients can tell the request was handled idempotently.
     const echoed = typeof idempotencyKey === 'string' && response.status < 300;
-    return { ...response, headers: echoed ? { 'Idempotency-Key': idempotencyKey } : {} };
+    return echoed ? { ...response, headers: { 'Idempotency-Key': idempotencyKey } } : response;
   }
 }

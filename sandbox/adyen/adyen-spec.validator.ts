@@ -124,8 +124,8 @@ function formatErrors(errors: ErrorObject[]): string[] {
  */
 @Injectable()
 export class AdyenSpecValidator implements OnApplicationBootstrap {
-  private readonly verdict = new CompiledSpec({});
-  private readonly detail = new CompiledSpec({ allErrors: true, verbose: true });
+  private readonly verdict = new CompiledSpec(() => this.document(), {});
+  private readonly detail = new CompiledSpec(() => this.document(), { allErrors: true, verbose: true });
   private spec?: JsonObject;
 
   /**
@@ -135,7 +135,7 @@ export class AdyenSpecValidator implements OnApplicationBootstrap {
    */
   onApplicationBootstrap(): void {
     for (const path of ['/payments', '/payments/details'] as const) {
-      this.verdict.validator(this.requestSchema('post', path), () => this.document());
+      this.verdict.validator(this.requestSchema('post', path));
     }
   }
 
@@ -177,12 +177,11 @@ export class AdyenSpecValidator implements OnApplicationBootstrap {
   }
 
   private run(ref: string, body: unknown): string[] {
-    const spec = (): JsonObject => this.document();
-    const verdict = this.verdict.validator(ref, spec);
+    const verdict = this.verdict.validator(ref);
     if (verdict(body)) {
       return [];
     }
-    const detail = this.detail.validator(ref, spec);
+    const detail = this.detail.validator(ref);
     return formatErrors((detail(body) ? verdict.errors : detail.errors) ?? []);
   }
 
@@ -260,12 +259,15 @@ class CompiledSpec {
   private ajv?: Ajv2020;
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  constructor(private readonly options: Pick<Options, 'allErrors' | 'verbose'>) {}
+  constructor(
+    private readonly spec: () => JsonObject,
+    private readonly options: Pick<Options, 'allErrors' | 'verbose'>,
+  ) {}
 
-  validator(ref: string, spec: () => JsonObject): ValidateFunction {
+  validator(ref: string): ValidateFunction {
     let validate = this.compiled.get(ref);
     if (!validate) {
-      validate = this.instance(spec).getSchema(`${SPEC_ID}${ref}`);
+      validate = this.instance().getSchema(`${SPEC_ID}${ref}`);
       if (!validate) {
         throw new Error(`cannot resolve ${ref} in the Adyen spec`);
       }
@@ -274,12 +276,12 @@ class CompiledSpec {
     return validate;
   }
 
-  private instance(spec: () => JsonObject): Ajv2020 {
+  private instance(): Ajv2020 {
     if (!this.ajv) {
       // strict: false — the document is OpenAPI, not pure JSON Schema (example, x-* keywords, etc.).
       const ajv = new Ajv2020({ strict: false, ...this.options });
       addFormats(ajv);
-      ajv.addSchema(spec(), SPEC_ID);
+      ajv.addSchema(this.spec(), SPEC_ID);
       this.ajv = ajv;
     }
     return this.ajv;

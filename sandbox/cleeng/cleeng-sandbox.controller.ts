@@ -30,6 +30,7 @@ import { CleengWebhookEmitter } from './cleeng-webhook.emitter';
 import { CleengBody, CleengResponse, failure } from './cleeng-sandbox.wire';
 import { SandboxErrorFilter } from '../shared/sandbox-error';
 import { answerThrough } from '../shared/express-answer';
+import type { EmulatorAnswer } from '../shared/bare-json-route';
 
 /** One call to the emulated API, as read off the wire. */
 export interface CleengCall {
@@ -38,12 +39,6 @@ export interface CleengCall {
   path: string;
   headers: IncomingHttpHeaders;
   body: unknown;
-}
-
-export interface CleengAnswer {
-  status: number;
-  body: CleengBody;
-  headers: Readonly<Record<string, string>>;
 }
 
 /** Cleeng Core API 3.1 as the connector calls it, under /sandbox/cleeng/3.1. */
@@ -192,7 +187,7 @@ export class CleengSandboxController {
    * Idempotency-Key replay, the request log. The operation itself is synchronous, so nothing interleaves between
    * the idempotency lookup and storing its result.
    */
-  async answer(call: CleengCall, operation: () => CleengResponse): Promise<CleengAnswer> {
+  async answer(call: CleengCall, operation: () => CleengResponse): Promise<EmulatorAnswer<CleengBody>> {
     const { method, path, headers } = call;
     const idempotencyKey =
       method === 'GET' ? undefined : headerValue(headers, 'idempotency-key')?.trim() || undefined;
@@ -207,15 +202,10 @@ export class CleengSandboxController {
     } catch (error) {
       if (error instanceof InjectedFault) {
         this.store.logRequest({ ...entry, status: error.status });
-        const retryAfter: Record<string, string> =
-          error.retryAfterSeconds !== undefined && (error.status === 429 || error.status === 503)
-            ? { 'Retry-After': String(error.retryAfterSeconds) }
-            : {};
-        return {
-          status: error.status,
-          body: { success: false, message: error.message },
-          headers: retryAfter,
-        };
+        const answer = { status: error.status, body: { success: false, message: error.message } };
+        return error.retryAfterSeconds !== undefined && (error.status === 429 || error.status === 503)
+          ? { ...answer, headers: { 'Retry-After': String(error.retryAfterSeconds) } }
+          : answer;
       }
       throw error;
     }
@@ -252,7 +242,7 @@ export class CleengSandboxController {
     this.store.logRequest({ ...entry, status: response.status, ...(replayed ? { replayed } : {}) });
 
     await this.faults.afterRequest('cleeng', `${method} ${path}`);
-    return { status: response.status, body: response.body, headers: {} };
+    return response;
   }
 
   private authorised(token: string | undefined): boolean {
