@@ -10,6 +10,7 @@ import {
 import { inboxClaim } from '../src/inbox/inbox.worker';
 import { outboxClaim } from '../src/outbox/outbox.dispatcher';
 import { rebillClaim } from '../src/rebilling/rebill-claims';
+import { planNodes } from './support/plans';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -33,10 +34,6 @@ interface PlanNode {
   'Shared Hit Blocks': number;
   'Shared Read Blocks': number;
   Plans?: PlanNode[];
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 
 /**
@@ -64,7 +61,7 @@ async function explainClaim(tx: QueryRunner, claim: LeaseClaim): Promise<PlanNod
 
 /** Rows the plan read from `table` (kept or filtered out, every loop): a claim should read about its batch. */
 function rowsRead(plan: PlanNode, table: string): number {
-  return nodes(plan)
+  return planNodes(plan)
     .filter((n) => n['Relation Name'] === table)
     .reduce(
       (sum, n) =>

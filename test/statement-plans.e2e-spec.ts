@@ -4,6 +4,7 @@ import { PreparingClient } from '../src/database/preparing-client';
 import { WRITE_INBOX_OUTCOMES } from '../src/inbox/inbox.worker';
 import { createOrder, pay } from './support/flows';
 import { ownDatabase, QUIET_WORKERS, StatementRecorder } from './support/statements';
+import { planNodes } from './support/plans';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -21,10 +22,6 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   Plans?: PlanNode[];
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 
 async function shadow(client: Client, ...tables: string[]): Promise<void> {
@@ -122,7 +119,7 @@ onPostgres('statement plans on growing tables', () => {
       if (!plan) {
         throw new Error('EXPLAIN returned no plan');
       }
-      return nodes(plan).filter((n) => n['Relation Name'] !== undefined);
+      return planNodes(plan).filter((n) => n['Relation Name'] !== undefined);
     } finally {
       await client.query('ROLLBACK');
     }
