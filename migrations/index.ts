@@ -11,6 +11,7 @@ import { DashboardTimeline1764860000000 } from './1764860000000-DashboardTimelin
 import { ExternallyManagedCleeng1764910000000 } from './1764910000000-ExternallyManagedCleeng';
 import { OutboxPendingIndex1764990000000 } from './1764990000000-OutboxPendingIndex';
 import { InboxLanes1765000000000 } from './1765000000000-InboxLanes';
+import { PaymentsExternalIndexDropped1765100000000 } from './1765100000000-PaymentsExternalIndexDropped';
 
 /** Every migration, in order. Listed explicitly so the same list works from src (tests) and dist. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ExternallyManagedCleeng1764910000000,
   OutboxPendingIndex1764990000000,
   InboxLanes1765000000000,
+  PaymentsExternalIndexDropped1765100000000,
 ];

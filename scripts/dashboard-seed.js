@@ -18,7 +18,7 @@ const steps = [
     `INSERT INTO orders (cleeng_order_id, customer_id, offer_id, gateway, payment_method_id, amount_minor, currency,
                          country, payment_operation, status, created_at, updated_at)
      SELECT 'seed-' || i, 'seed-cust-' || (i % ($1 / 5 + 1)), 'S100000001_US',
-            (ARRAY['adyen','cleverbridge','smartglocal','smartpay'])[1 + i % 4], 101, 999 + (i % 7) * 100,
+            (ARRAY['adyen','cleverbridge','smart-glocal','smartpay'])[1 + i % 4], 101, 999 + (i % 7) * 100,
             (ARRAY['USD','EUR','GBP','JPY'])[1 + (i / 4) % 4], 'US', 'initial-payment', 'paid',
             now() - (i * interval '365 days' / $1), now() - (i * interval '365 days' / $1)
        FROM generate_series(1, $1) i`,

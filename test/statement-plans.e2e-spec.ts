@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { DashboardQueries } from '../src/dashboard/dashboard.queries';
 import { PreparingClient } from '../src/database/preparing-client';
 import { WRITE_INBOX_OUTCOMES } from '../src/inbox/inbox.worker';
 import { createOrder, pay } from './support/flows';
@@ -21,6 +22,8 @@ const onPostgres = process.env.E2E_DATABASE === 'embedded' ? describe.skip : des
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Local Hit Blocks'?: number;
+  'Local Read Blocks'?: number;
   Plans?: PlanNode[];
 }
 
@@ -165,5 +168,40 @@ onPostgres('statement plans on growing tables', () => {
       expect(scans.filter((n) => n['Relation Name'] === 'payment_details').length).toBeGreaterThan(0);
       expect(scans.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
     });
+  });
+
+  it("the dashboard's search reaches a gateway's payment id by its index, not by walking one (20,000 payments)", async () => {
+    const isSearch = (t: string): boolean =>
+      t.includes('FROM payments p') && t.includes('ORDER BY p.created_at');
+    recorder.start();
+    await app.app.get(DashboardQueries).searchPayments('psp-777', undefined);
+    const search = recorder.seen().find(isSearch);
+    const values = recorder.valuesOf(isSearch);
+    recorder.stop();
+    expect(search).toBeDefined();
+    const client = await connect();
+    await client.query('BEGIN');
+    try {
+      await shadow(client, 'payments', 'orders');
+      await client.query(`INSERT INTO payments (order_id, customer_id, gateway, operation, amount_minor, currency,
+                                               status, external_payment_id)
+        SELECT gen_random_uuid(), 'customer-' || g, 'adyen', 'initial-payment', 100, 'EUR', 'captured', 'psp-' || g
+          FROM generate_series(1, 20000) g`);
+      await client.query('ANALYZE payments');
+
+      // as the dashboard sent it: its first runs are planned with their values
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${search ?? ''}`,
+        values,
+      );
+      const plan = rows[0]!['QUERY PLAN'][0].Plan;
+      const blocks = (plan['Local Hit Blocks'] ?? 0) + (plan['Local Read Blocks'] ?? 0);
+
+      expect(planNodes(plan).filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+      // by the index's leading column: a dozen pages (the gateway's id alone walked the whole index: 136)
+      expect(blocks).toBeLessThan(40);
+    } finally {
+      await client.query('ROLLBACK');
+    }
   });
 });

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BACKLOG_COUNT_CAP } from '../health/metrics.service';
 import { isUuid } from '../common/ids/uuid';
+import { GATEWAY_IDS } from '../gateways/gateway-ids';
 import { PENDING_LANES_CTE, pendingPerLane } from '../inbox/inbox-lanes';
 
 export type OverviewWindow = '24h' | '7d';
@@ -148,16 +149,17 @@ export class DashboardQueries {
 
   /**
    * Payments newest first. `q` is our payment or order id, Cleeng's order or payment id, the gateway's payment
-   * id or a customer id; every branch of the OR has its own index.
+   * id or a customer id; every branch of the OR has its own index (the gateway's payment id: the unique
+   * `(gateway, external_payment_id)`, every gateway listed).
    */
   async searchPayments(q: string | undefined, cursor: string | undefined): Promise<PaymentPage> {
     const params: unknown[] = [];
     const where: string[] = [];
     if (q) {
-      params.push(q);
+      params.push(q, GATEWAY_IDS);
       const branches = [
         'p.cleeng_payment_id = $1',
-        'p.external_payment_id = $1',
+        '(p.gateway = ANY($2::text[]) AND p.external_payment_id = $1)',
         'p.customer_id = $1',
         'p.order_id = (SELECT o.id FROM orders o WHERE o.cleeng_order_id = $1)',
       ];

@@ -8,6 +8,7 @@ import type { SqlRunner } from '../../src/common/database/query-result';
  */
 export class StatementRecorder {
   private recording: string[] | undefined;
+  private values: unknown[][] = [];
   // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, called with its client
   private readonly originalQuery = Client.prototype.query;
 
@@ -17,7 +18,11 @@ export class StatementRecorder {
     const recorder = this;
     Client.prototype.query = function query(this: Client, ...args: unknown[]) {
       const config = args[0] as string | { text?: string };
-      recorder.recording?.push(typeof config === 'string' ? config : (config.text ?? ''));
+      if (recorder.recording) {
+        recorder.recording.push(typeof config === 'string' ? config : (config.text ?? ''));
+        const values = typeof config === 'string' ? args[1] : (config as { values?: unknown }).values;
+        recorder.values.push(Array.isArray(values) ? values : []);
+      }
       return original.apply(this, args);
     } as typeof Client.prototype.query;
   }
@@ -28,6 +33,13 @@ export class StatementRecorder {
 
   start(): void {
     this.recording = [];
+    this.values = [];
+  }
+
+  /** The values sent with the first statement recorded so far whose text matches (e.g. to EXPLAIN it as sent). */
+  valuesOf(matches: (text: string) => boolean): unknown[] | undefined {
+    const index = (this.recording ?? []).findIndex(matches);
+    return index < 0 ? undefined : this.values[index];
   }
 
   /** What was sent since `start()`, so far (the recording goes on). */
