@@ -59,7 +59,7 @@ async function inboxState(ctx: BenchContext, runId: string | undefined): Promise
 /**
  * Pending events (a run's, or every one), read through the inbox's partial index of pending events: polled every
  * 100 ms inside measured phases, so it must not read the whole inbox (counting every status there took 85 ms of
- * PostgreSQL's CPU a poll once the inbox held ~30,000 events, more than the purchases it waited for).
+ * PostgreSQL's time a poll on a bench database that had kept 600,000 events).
  */
 async function pendingCount(ctx: BenchContext, runId: string | undefined): Promise<number> {
   const rows = await ctx.db.query<{ n: number }>(
