@@ -195,6 +195,33 @@ onPostgres('lease claims stay O(batch) behind a backlog', () => {
     expect(leased).toEqual([{ lane: 'claim-plans', n: 16 }]);
   });
 
+  it("inbox: a lane's 16 without walking the 20,000 processed events of the lane before it", async () => {
+    const run = randomUUID();
+    // processed events leave their entries in the partial due index until vacuum: pending, then done
+    await tx.query(
+      `INSERT INTO inbox_events (source, event_key, event_type, payload, next_attempt_at)
+       SELECT 'cleeng', $1 || '-done-' || g, 'test', '{}', now() - interval '1 hour' FROM generate_series(1, 20000) g`,
+      [run],
+    );
+    await tx.query(`UPDATE inbox_events SET status = 'done' WHERE event_key LIKE $1 || '-done-%'`, [run]);
+    await tx.query(
+      `INSERT INTO inbox_events (source, lane, event_key, event_type, payload, next_attempt_at)
+       SELECT 'claim-plans', 'claim-plans', $1 || '-' || g, 'test', '{}', now() - interval '1 minute'
+       FROM generate_series(1, 40) g`,
+      [run],
+    );
+    // the lanes are known (no other lane asked for): each is probed, none is searched for
+    const limits = { perLane: new Map([['claim-plans', 16]]), otherLanes: 0 };
+    const plan = await explainClaim(
+      tx,
+      inboxClaim(new Date(), limits, new Date(Date.now() + 60_000), randomUUID()),
+    );
+
+    expect(plan['Actual Rows']).toBe(16);
+    expect(rowsRead(plan, 'inbox_events')).toBeLessThan(100);
+    expect(buffers(plan)).toBeLessThan(500);
+  });
+
   it('rebilling: 500 due of 20,000 subscriptions, leased through the primary key (no pass over the table)', async () => {
     const run = randomUUID();
     await tx.query(

@@ -122,6 +122,13 @@ describe('lease claim statement', () => {
       );
     });
 
+    it('finds the values present by a loose scan only when values outside the limits may be claimed', () => {
+      expect(claim(new Map([['adyen', 3]]), 4)).toContain('min(candidate.lane)');
+      const known = claim(new Map([['adyen', 3]]), 0);
+      expect(known).not.toContain('min(candidate.lane)');
+      expect(known).toContain('partitions(value) AS (SELECT l.value FROM partition_limits l WHERE l.n > 0)');
+    });
+
     it('writes values as hex, so a quote in one cannot end its literal', () => {
       const sql = claim(new Map([["x'); DROP TABLE inbox_events; --", 1]]));
       expect(sql).not.toContain('DROP TABLE');

@@ -221,10 +221,17 @@ function candidateIds(claim: LeaseClaim, params: unknown[]): string {
     checkLimit(table, limit, 0);
   }
   const column = partition.column;
-  return `WITH RECURSIVE ${partitionsPresent(table, column, partition.scope)}, partition_limits(value, n) AS (
+  const limits = `partition_limits(value, n) AS (
          SELECT * FROM unnest(${parameter([...partition.limits.keys()])}::text[],
            ${parameter([...partition.limits.values()])}::integer[])
-       )
+       )`;
+  // nothing from values outside `limits`: probe the values asked for, not the index for every value present (the
+  // loose scan walks the entries that rows no longer in `scope` leave until vacuum: a claim's largest read)
+  const partitions =
+    claim.limit === 0
+      ? `${limits}, partitions(value) AS (SELECT l.value FROM partition_limits l WHERE l.n > 0)`
+      : `RECURSIVE ${partitionsPresent(table, column, partition.scope)}, ${limits}`;
+  return `WITH ${partitions}
        SELECT c.id FROM partitions p CROSS JOIN LATERAL (
          SELECT candidate.id FROM ${table} candidate
          WHERE (${claim.where}) AND candidate.${column} = p.value
