@@ -177,11 +177,15 @@ describe('operator dashboard', () => {
       .query({ q: order.cleengOrderId })
       .expect(200);
     expect(byCleengOrder.text).toContain(paymentId.slice(0, 8));
-    const [{ external_payment_id: external }] = await db.query<{ external_payment_id: string }[]>(
+    const [row] = await db.query<{ external_payment_id: string }[]>(
       `SELECT external_payment_id FROM payments WHERE id = $1`,
       [paymentId],
     );
-    const byGatewayPaymentId = await agent.get('/dashboard/payments').query({ q: external }).expect(200);
+    expect(row?.external_payment_id).toBeTruthy();
+    const byGatewayPaymentId = await agent
+      .get('/dashboard/payments')
+      .query({ q: row?.external_payment_id })
+      .expect(200);
     expect(byGatewayPaymentId.text).toContain(`/dashboard/payments/${paymentId}`);
 
     const timeline = await eventually(async () => {

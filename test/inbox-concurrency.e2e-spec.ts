@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { claimStatementName, leaseClaimStatement } from '../src/common/database/lease-claim';
 import { InboxService } from '../src/inbox/inbox.service';
+import { inboxClaim } from '../src/inbox/inbox.worker';
+import { StatementRecorder } from './support/statements';
 import { eventually, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -86,6 +89,64 @@ describe('inbox processing concurrency', () => {
     expect(slowDone).toBe(false);
     releaseSlow();
     await eventually(() => Promise.resolve(slowDone));
+  });
+
+  it("a wake-up claims in the stored events' lane, without looking for every lane present", async () => {
+    let releaseSlow: () => void = () => undefined;
+    const slowReleased = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    let slowStarted = false;
+    const done: number[] = [];
+    inbox.registerHandler('lane-test', async (event) => {
+      if (event.payload.slow === true) {
+        slowStarted = true;
+        await slowReleased;
+      } else {
+        done.push(Number(event.payload.i));
+      }
+      return 'done';
+    });
+    // a pass kept running by a slow event, as under load
+    await inbox.store('lane-test', events('lane-slow', 1, { slow: true }));
+    await eventually(() => Promise.resolve(slowStarted));
+    const recorder = new StatementRecorder();
+    recorder.install();
+    recorder.start();
+    const started = performance.now();
+    let sent: string[];
+    try {
+      for (let batch = 0; batch < 6; batch += 1) {
+        await inbox.store('lane-test', events(`lane-${batch}`, 4));
+        await eventually(() => Promise.resolve(done.length === 4 * (batch + 1)));
+      }
+    } finally {
+      sent = recorder.stop();
+      recorder.uninstall();
+      releaseSlow();
+    }
+    const elapsedMs = performance.now() - started;
+    // on PostgreSQL a claim is prepared once per connection, then EXECUTEd by name: one name per shape
+    const shapeName = (otherLanes: number): string =>
+      claimStatementName(
+        leaseClaimStatement(
+          inboxClaim(new Date(), { perLane: new Map([['', 1]]), otherLanes }, new Date(), randomUUID()),
+        ).sql,
+      );
+    const [everywhere, ownLanes] = [shapeName(1), shapeName(0)];
+    const claims = sent.filter(
+      (t) =>
+        t.includes('UPDATE inbox_events SET locked_until') ||
+        t.includes(`EXECUTE ${everywhere}(`) ||
+        t.includes(`EXECUTE ${ownLanes}(`),
+    );
+    const lookingEverywhere = claims.filter(
+      (t) => t.includes('min(candidate.lane)') || t.includes(`EXECUTE ${everywhere}(`),
+    );
+
+    expect(claims.length).toBeGreaterThanOrEqual(6);
+    // every lane is looked at again once a second while a pass runs; each wake-up looks in its own lane
+    expect(lookingEverywhere.length).toBeLessThanOrEqual(1 + Math.floor(elapsedMs / 1000));
   });
 
   it('runs INBOX_CONCURRENCY events at once, at most INBOX_GATEWAY_CONCURRENCY for one gateway', async () => {

@@ -26,7 +26,7 @@ export type InboxHandler = (event: InboxEventEntity) => Promise<InboxOutcome>;
 @Injectable()
 export class InboxService {
   private readonly handlers = new Map<InboxSource, InboxHandler>();
-  private wake: (() => void) | undefined;
+  private wake: ((lanes: readonly string[]) => void) | undefined;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -64,7 +64,8 @@ export class InboxService {
     return this.handlers.get(source);
   }
 
-  onWake(fn: () => void): void {
+  /** `fn` is told the lanes of the events just stored (or requeued): the worker looks there first. */
+  onWake(fn: (lanes: readonly string[]) => void): void {
     this.wake = fn;
   }
 
@@ -88,11 +89,12 @@ export class InboxService {
       };
     });
     // resolves only once the statement holding these rows has committed (group commit with concurrent webhooks)
-    const stored = (await this.writer.write(rows)).filter(Boolean).length;
-    if (stored > 0) {
-      this.wake?.();
+    const written = await this.writer.write(rows);
+    const lanes = rows.filter((_, i) => written[i]).map((row) => row.lane);
+    if (lanes.length > 0) {
+      this.wake?.(lanes);
     }
-    return { stored, duplicates: events.length - stored };
+    return { stored: lanes.length, duplicates: events.length - lanes.length };
   }
 
   async list(
@@ -118,14 +120,16 @@ export class InboxService {
 
   /** Operator action: process a failed event again. */
   async requeue(id: string): Promise<boolean> {
-    const rows = returnedRows(
+    const rows = returnedRows<{ lane: string }>(
       await this.db.query(
         `UPDATE inbox_events SET status = 'pending', attempts = 0, next_attempt_at = $2, locked_until = NULL
-         WHERE id = $1 AND status = 'failed' RETURNING id`,
+         WHERE id = $1 AND status = 'failed' RETURNING lane`,
         [id, this.clock.now()],
       ),
     );
-    this.wake?.();
+    if (rows.length > 0) {
+      this.wake?.(rows.map((r) => r.lane));
+    }
     return rows.length > 0;
   }
 }

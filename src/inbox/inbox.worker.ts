@@ -17,6 +17,12 @@ import { PENDING_LANES } from './inbox-lanes';
 /** most events one claim statement leases */
 const MAX_CLAIM = 100;
 
+/**
+ * While a pass runs, every lane is looked at again at least this often (events due again after a retry's backoff, a
+ * crashed instance's leases, another instance's events); a wake-up in between names the lanes of the events stored.
+ */
+const LOOK_IN_EVERY_LANE_MS = 1_000;
+
 const EVENT_COLUMNS = `id, source, lane, event_key, event_type, payload, status, attempts, next_attempt_at,
   locked_until, lease_token, last_error, received_at, processed_at`;
 
@@ -137,6 +143,8 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   protected readonly intervalMs: number;
   /** set by a wake-up during a pass: claim again even after a claim came back short */
   private woken = false;
+  /** the lanes of the events stored since the pass last looked (a wake-up's) */
+  private readonly wokenLanes = new Set<string>();
   private wakeUp: (() => void) | undefined;
   /** handled events' outcomes, group-committed (one statement for the events that finish together) */
   private readonly outcomes: GroupCommit<HandledOutcome, boolean>;
@@ -169,7 +177,10 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
   }
 
   override onApplicationBootstrap(): void {
-    this.inbox.onWake(() => {
+    this.inbox.onWake((lanes) => {
+      for (const lane of lanes) {
+        this.wokenLanes.add(lane);
+      }
       this.woken = true;
       this.wakeUp?.();
       this.kick();
@@ -203,16 +214,29 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     const knownLanes = new Set<string>(['']);
     const drained = new Set<string>();
     let otherLanesDrained = false;
+    // the first claim looks in every lane
+    let lookedInEveryLaneAt = performance.now();
     let signal: () => void = () => undefined;
     this.woken = false;
+    this.wokenLanes.clear();
     const heartbeat = this.heartbeat(held);
     let failure: { error: unknown } | undefined;
     try {
       for (;;) {
-        if (this.woken) {
-          this.woken = false;
+        if (performance.now() - lookedInEveryLaneAt >= LOOK_IN_EVERY_LANE_MS) {
+          lookedInEveryLaneAt = performance.now();
           drained.clear();
           otherLanesDrained = false;
+        }
+        if (this.woken) {
+          // only the lanes of the events stored: looking for every lane present walks the due index's entries of
+          // events already processed (until vacuum), the claim's largest read (docs/performance.md, eighteenth pass)
+          this.woken = false;
+          for (const lane of this.wokenLanes) {
+            knownLanes.add(lane);
+            drained.delete(lane);
+          }
+          this.wokenLanes.clear();
         }
         // shutting down: finish the events in hand, start and claim no other
         if (this.stopped) {
