@@ -33,6 +33,29 @@ function concurrencyProbe(inbox: InboxService, gateways: string[]) {
   return probe;
 }
 
+/**
+ * A handler for `source` that holds an event with `slow: true` until `release()` and records the others' `i` in
+ * `fastDone` at once.
+ */
+function slowEventHandler(inbox: InboxService, source: string) {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const state = { slowStarted: false, slowDone: false, fastDone: [] as number[], release: () => release() };
+  inbox.registerHandler(source, async (event) => {
+    if (event.payload.slow === true) {
+      state.slowStarted = true;
+      await released;
+      state.slowDone = true;
+    } else {
+      state.fastDone.push(Number(event.payload.i));
+    }
+    return 'done';
+  });
+  return state;
+}
+
 /** INBOX_CONCURRENCY and INBOX_GATEWAY_CONCURRENCY: slots refill at once, each gateway is bounded. */
 describe('inbox processing concurrency', () => {
   let app: TestApp;
@@ -61,55 +84,25 @@ describe('inbox processing concurrency', () => {
     }));
 
   it('a slow event holds one slot only: later events are claimed and processed while it runs', async () => {
-    let releaseSlow: () => void = () => undefined;
-    const slowReleased = new Promise<void>((resolve) => {
-      releaseSlow = resolve;
-    });
-    let slowStarted = false;
-    let slowDone = false;
-    const fastDone: number[] = [];
-    inbox.registerHandler('slow-test', async (event) => {
-      if (event.payload.slow === true) {
-        slowStarted = true;
-        await slowReleased;
-        slowDone = true;
-      } else {
-        fastDone.push(Number(event.payload.i));
-      }
-      return 'done';
-    });
+    const handler = slowEventHandler(inbox, 'slow-test');
 
     await inbox.store('slow-test', events('slow', 1, { slow: true }));
-    await eventually(() => Promise.resolve(slowStarted));
+    await eventually(() => Promise.resolve(handler.slowStarted));
     for (let batch = 0; batch < 3; batch += 1) {
       await inbox.store('slow-test', events(`fast-${batch}`, 10));
     }
 
-    await eventually(() => Promise.resolve(fastDone.length === 30));
-    expect(slowDone).toBe(false);
-    releaseSlow();
-    await eventually(() => Promise.resolve(slowDone));
+    await eventually(() => Promise.resolve(handler.fastDone.length === 30));
+    expect(handler.slowDone).toBe(false);
+    handler.release();
+    await eventually(() => Promise.resolve(handler.slowDone));
   });
 
   it("a wake-up claims in the stored events' lane, without looking for every lane present", async () => {
-    let releaseSlow: () => void = () => undefined;
-    const slowReleased = new Promise<void>((resolve) => {
-      releaseSlow = resolve;
-    });
-    let slowStarted = false;
-    const done: number[] = [];
-    inbox.registerHandler('lane-test', async (event) => {
-      if (event.payload.slow === true) {
-        slowStarted = true;
-        await slowReleased;
-      } else {
-        done.push(Number(event.payload.i));
-      }
-      return 'done';
-    });
+    const handler = slowEventHandler(inbox, 'lane-test');
     // a pass kept running by a slow event, as under load
     await inbox.store('lane-test', events('lane-slow', 1, { slow: true }));
-    await eventually(() => Promise.resolve(slowStarted));
+    await eventually(() => Promise.resolve(handler.slowStarted));
     const recorder = new StatementRecorder();
     recorder.install();
     recorder.start();
@@ -118,12 +111,12 @@ describe('inbox processing concurrency', () => {
     try {
       for (let batch = 0; batch < 6; batch += 1) {
         await inbox.store('lane-test', events(`lane-${batch}`, 4));
-        await eventually(() => Promise.resolve(done.length === 4 * (batch + 1)));
+        await eventually(() => Promise.resolve(handler.fastDone.length === 4 * (batch + 1)));
       }
     } finally {
       sent = recorder.stop();
       recorder.uninstall();
-      releaseSlow();
+      handler.release();
     }
     const elapsedMs = performance.now() - started;
     // on PostgreSQL a claim is prepared once per connection, then EXECUTEd by name: one name per shape

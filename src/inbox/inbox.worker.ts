@@ -141,9 +141,10 @@ export interface InboxPassSummary {
 @Injectable()
 export class InboxWorker extends PollingWorker<InboxPassSummary> {
   protected readonly intervalMs: number;
-  /** set by a wake-up during a pass: claim again even after a claim came back short */
-  private woken = false;
-  /** the lanes of the events stored since the pass last looked (a wake-up's) */
+  /**
+   * The lanes of the events stored since the pass last looked (a wake-up's): while any is here, claim again even
+   * after a claim came back short.
+   */
   private readonly wokenLanes = new Set<string>();
   private wakeUp: (() => void) | undefined;
   /** handled events' outcomes, group-committed (one statement for the events that finish together) */
@@ -181,7 +182,6 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
       for (const lane of lanes) {
         this.wokenLanes.add(lane);
       }
-      this.woken = true;
       this.wakeUp?.();
       this.kick();
     });
@@ -217,7 +217,6 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
     // the first claim looks in every lane
     let lookedInEveryLaneAt = performance.now();
     let signal: () => void = () => undefined;
-    this.woken = false;
     this.wokenLanes.clear();
     const heartbeat = this.heartbeat(held);
     let failure: { error: unknown } | undefined;
@@ -228,16 +227,13 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
           drained.clear();
           otherLanesDrained = false;
         }
-        if (this.woken) {
-          // only the lanes of the events stored: looking for every lane present walks the due index's entries of
-          // events already processed (until vacuum), the claim's largest read (docs/performance.md, eighteenth pass)
-          this.woken = false;
-          for (const lane of this.wokenLanes) {
-            knownLanes.add(lane);
-            drained.delete(lane);
-          }
-          this.wokenLanes.clear();
+        // only the lanes of the events stored: looking for every lane present walks the due index's entries of
+        // events already processed (until vacuum), the claim's largest read (docs/performance.md, eighteenth pass)
+        for (const lane of this.wokenLanes) {
+          knownLanes.add(lane);
+          drained.delete(lane);
         }
+        this.wokenLanes.clear();
         // shutting down: finish the events in hand, start and claim no other
         if (this.stopped) {
           break;
@@ -314,13 +310,13 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
           }
           continue;
         }
-        if (running.size === 0 && !this.woken) {
+        if (running.size === 0 && this.wokenLanes.size === 0) {
           break;
         }
         await new Promise<void>((resolve) => {
           signal = resolve;
           this.wakeUp = resolve;
-          if (this.woken || this.stopped) {
+          if (this.wokenLanes.size > 0 || this.stopped) {
             resolve();
           }
         });
