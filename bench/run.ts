@@ -7,7 +7,7 @@
  * targets as a ratio to it, with PASS/FAIL.
  *
  *   npm run bench -- --scenario purchase --n 500 --concurrency 50
- *   npm run bench -- --scenario all            # db-limit once, then every scenario (~10 min)
+ *   npm run bench -- --scenario all            # every scenario, each share of the db-limit just after its step (~10 min)
  *   npm run bench -- --scenario all --quick    # everything sized down (~1-2 min, CI smoke)
  *   node dist/bench/run.js --help
  *
@@ -49,7 +49,7 @@ const RUNNER_FLAGS: FlagSpec[] = [
     name: 'scenario',
     kind: 'string',
     default: 'purchase',
-    help: 'which scenario to run: a name, "all" (db-limit then every scenario) or "db-limit"',
+    help: 'which scenario to run: a name, "all" (every scenario, the db-limit step again before each one compared with it) or "db-limit"',
   },
   {
     name: 'database-url',
@@ -549,8 +549,8 @@ async function main(): Promise<number> {
     interrupted,
   };
 
-  let dbLimit: DbLimit | undefined;
-  if (name === 'db-limit' || !runnerArgs.bool('no-db-limit')) {
+  // the db-limit step: printed; undefined when it failed (the run stops)
+  const dbLimitStep = async (): Promise<DbLimit | undefined> => {
     const first = scenarios[0];
     const clients =
       runnerArgs.has('db-limit-clients') || !first || scenarios.length > 1
@@ -559,7 +559,7 @@ async function main(): Promise<number> {
           : 50
         : first.concurrency(scenarioArgs(first));
     try {
-      dbLimit = await measureDbLimit({
+      const limit = await measureDbLimit({
         databaseUrl,
         clients,
         insertSeconds: runnerArgs.int('db-limit-seconds'),
@@ -567,11 +567,20 @@ async function main(): Promise<number> {
         scale: runnerArgs.int('pgbench-scale'),
         log,
       });
+      printDbLimit(limit);
+      return limit;
     } catch (err) {
       process.stderr.write(`bench: db-limit failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      return undefined;
+    }
+  };
+  const measureLimit = runnerArgs.bool('no-db-limit') && name !== 'db-limit' ? undefined : dbLimitStep;
+  let dbLimit: DbLimit | undefined;
+  if (measureLimit) {
+    dbLimit = await measureLimit();
+    if (!dbLimit) {
       return 1;
     }
-    printDbLimit(dbLimit);
     if (name === 'db-limit') {
       mkdirSync(run.outDir, { recursive: true });
       const file = join(run.outDir, `db-limit-${fileTimestamp(new Date())}.json`);
@@ -583,9 +592,16 @@ async function main(): Promise<number> {
 
   let ok = true;
   const all: { scenario: string; target: TargetResult }[] = [];
-  for (const scenario of scenarios) {
+  for (const [i, scenario] of scenarios.entries()) {
     if (interrupted.signal.aborted) {
       break;
+    }
+    // a shared host's speed drifts within minutes: a ratio compares with the limit measured just before its scenario
+    if (measureLimit && i > 0 && scenario.relativeToDbLimit) {
+      dbLimit = await measureLimit();
+      if (!dbLimit) {
+        return 1;
+      }
     }
     const outcome = await runScenario(run, scenario, scenarioArgs(scenario), dbLimit);
     ok &&= outcome.ok;

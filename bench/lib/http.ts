@@ -38,6 +38,27 @@ export async function send(
   return { status: res.statusCode, text: await res.body.text() };
 }
 
+/** A POST whose answer is read for its status only (its body is discarded unread): the open loop's requests. */
+export async function sendForStatus(
+  origin: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<number> {
+  const res = await dispatcher.request({
+    origin,
+    path,
+    method: 'POST',
+    headers,
+    body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  await res.body.dump();
+  return res.statusCode;
+}
+
 export interface HttpResult {
   status: number;
   /** parsed JSON, or the raw text when the body is not JSON */

@@ -150,6 +150,7 @@ function latencyRow(name: string, s: Summary): Cell[] {
 }
 
 export const purchaseScenario: Scenario = {
+  relativeToDbLimit: true,
   name: 'purchase',
   description:
     'Initial purchase through the sandbox: POST /v1/orders then POST /v1/payments (Adyen-style gateway, approve card), ' +

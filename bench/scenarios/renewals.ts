@@ -149,6 +149,7 @@ export function adyenBound(env: Record<string, string>): number {
 }
 
 export const renewalsScenario: Scenario = {
+  relativeToDbLimit: true,
   name: 'renewals',
   description:
     'Cleeng-managed renewals from the inbox (Cleeng order, Adyen MIT, report) while other signed webhooks keep ' +

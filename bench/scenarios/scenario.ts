@@ -154,6 +154,11 @@ export interface Scenario {
   quick: Record<string, number | string>;
   /** client concurrency, for the db-limit step run beside this scenario alone */
   concurrency(args: BenchArgs): number;
+  /**
+   * Whether a target is a share of the database's limit: with several scenarios (`--scenario all`) the limit is then
+   * measured again right before this one, not once at the start for all of them.
+   */
+  relativeToDbLimit?: boolean;
   /** extra environment for the app process (e.g. REBILL_BATCH_SIZE); `--app-env` still wins */
   appEnv?(args: BenchArgs): Record<string, string>;
   run(ctx: BenchContext): Promise<ScenarioResult>;
