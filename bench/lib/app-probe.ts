@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import type { ProbeReply, ProbeRequest } from './probe-protocol';
+import { latencyStart, latencyStop, timeServerRequests } from './server-latency';
 
 let queries = 0;
 
@@ -40,7 +41,7 @@ function isProbeRequest(message: unknown): message is ProbeRequest {
   return (
     typeof m === 'object' &&
     m !== null &&
-    (m.type === 'probe' || m.type === 'profile-start' || m.type === 'profile-stop') &&
+    ['probe', 'profile-start', 'profile-stop', 'latency-start', 'latency-stop'].includes(m.type ?? '') &&
     typeof m.id === 'number'
   );
 }
@@ -79,12 +80,18 @@ async function handle(message: ProbeRequest): Promise<ProbeReply> {
     await profileStart();
   } else if (message.type === 'profile-stop') {
     await profileStop(message.file ?? 'app.cpuprofile');
+  } else if (message.type === 'latency-start') {
+    latencyStart();
+  } else if (message.type === 'latency-stop') {
+    const serverLatency = latencyStop();
+    return { ...snapshot(message.id), ...(serverLatency ? { serverLatency } : {}) };
   }
   return snapshot(message.id);
 }
 
 if (typeof process.send === 'function') {
   patchPg();
+  timeServerRequests();
   process.on('message', (message: unknown) => {
     if (isProbeRequest(message)) {
       handle(message).then(

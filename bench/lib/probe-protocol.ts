@@ -1,7 +1,10 @@
 /** Messages between the bench and the probe in the app process (IPC). */
 export interface ProbeRequest {
-  /** probe: counters now; profile-start/-stop: CPU profile of a phase (then the counters) */
-  type: 'probe' | 'profile-start' | 'profile-stop';
+  /**
+   * probe: counters now; profile-start/-stop: CPU profile of a phase (then the counters); latency-start/-stop: the
+   * app's own view of a phase's requests (then the counters, with `serverLatency` on the stop)
+   */
+  type: 'probe' | 'profile-start' | 'profile-stop' | 'latency-start' | 'latency-stop';
   id: number;
   /** profile-stop: where to write the .cpuprofile */
   file?: string;
@@ -18,6 +21,25 @@ export interface ProbeReply {
   heapUsed: number;
   /** set when a profile-start/-stop failed */
   error?: string;
+  /** latency-stop: what the app saw between latency-start and latency-stop */
+  serverLatency?: ServerLatency;
+}
+
+/**
+ * A phase as the app saw it: each HTTP request from the server's `request` event (headers parsed) to its answer
+ * handed to the socket (`finish`), the event loop's delay and the collector's pauses. What a client measures beyond
+ * this was spent outside the request's handling: waiting to be read, or in the client itself.
+ */
+export interface ServerLatency {
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  gcPauses: number;
+  gcPauseTotalMs: number;
+  gcPauseMaxMs: number;
 }
 
 /** What the app did between two probes. */

@@ -277,6 +277,16 @@ export class AppProcess extends ChildNodeProcess {
     return this.ask({ type: 'profile-start' });
   }
 
+  /** Starts recording the app's own view of the requests it answers (ServerLatency). */
+  latencyStart(): Promise<ProbeSample> {
+    return this.ask({ type: 'latency-start' });
+  }
+
+  /** Stops that recording; the reply carries `serverLatency`. */
+  latencyStop(): Promise<ProbeSample> {
+    return this.ask({ type: 'latency-stop' });
+  }
+
   /** Stops it and has the app write the .cpuprofile to `file`. */
   profileStop(file: string): Promise<ProbeSample> {
     return this.ask({ type: 'profile-stop', file }, 60_000);

@@ -3,6 +3,7 @@ import { send, sendForStatus } from '../lib/http';
 import { runPool } from '../lib/pool';
 import { progressReporter } from '../lib/progress';
 import { AppRssSampler } from '../lib/processes';
+import type { ServerLatency } from '../lib/probe-protocol';
 import { ratePerSecond, round, roundSummary, summarize } from '../lib/stats';
 import { evaluateTarget } from '../lib/targets';
 import { databaseCpuPer, machineCpuRows } from './scenario';
@@ -329,8 +330,10 @@ export const webhookIntakeScenario: Scenario = {
     const openRate = fixedRate > 0 ? fixedRate : 0.8 * (targetRate ?? intakeRate);
     let open: OpenLoopResult | undefined;
     let openDrainMs: number | undefined;
+    let inApp: ServerLatency | undefined;
     if (openSeconds > 0 && !ctx.signal.aborted) {
       ctx.log(`open loop: ${openRate.toFixed(0)} webhooks/s for ${openSeconds} s`);
+      await ctx.app.latencyStart();
       open = await openLoop(
         ctx,
         `${runId}-open`,
@@ -338,6 +341,7 @@ export const webhookIntakeScenario: Scenario = {
         openSeconds,
         ctx.args.int('open-loop-max-in-flight'),
       );
+      inApp = (await ctx.app.latencyStop()).serverLatency;
       ctx.log(
         `open loop: ${open.sent}/${open.planned} sent, p99 ${open.latency.p99} ms, ${open.errors} errors, ` +
           `peak in flight ${open.maxInFlight}`,
@@ -413,6 +417,16 @@ export const webhookIntakeScenario: Scenario = {
             : 'skipped',
         ],
         [
+          'open loop in the app: p50 / p99 / max (ms, request read -> answer written)',
+          inApp ? `${round(inApp.p50Ms)} / ${round(inApp.p99Ms)} / ${round(inApp.maxMs)}` : 'skipped',
+        ],
+        [
+          'open loop in the app: event-loop delay p99 / max (ms); GC pauses, longest (ms)',
+          inApp
+            ? `${round(inApp.loopDelayP99Ms)} / ${round(inApp.loopDelayMaxMs)}; ${inApp.gcPauses}, ${round(inApp.gcPauseMaxMs)}`
+            : 'skipped',
+        ],
+        [
           'open loop: load generator CPU per webhook (ms, bench process)',
           open ? round(open.generatorCpuMs, 3) : 'skipped',
         ],
@@ -436,7 +450,7 @@ export const webhookIntakeScenario: Scenario = {
         inbox: state,
         intakePerSecond: round(intakeRate, 1),
         latency,
-        openLoop: open ? { ...open, drainMs: openDrainMs ?? null } : null,
+        openLoop: open ? { ...open, drainMs: openDrainMs ?? null, inApp: inApp ?? null } : null,
         drainMs,
         app: { ...measured.app, peakRssMb: appPeakRssMb, cpuPerWebhookMs, sqlPerWebhook },
       },
