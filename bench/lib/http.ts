@@ -26,15 +26,14 @@ export async function send(
   timeoutMs: number,
 ): Promise<RawResult> {
   const target = new URL(url);
-  const res = await dispatcher.request({
-    origin: target.origin,
-    path: `${target.pathname}${target.search}`,
+  const res = await dispatch(
+    target.origin,
+    `${target.pathname}${target.search}`,
     method,
     headers,
     body,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+    timeoutMs,
+  );
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -46,17 +45,29 @@ export async function sendForStatus(
   body: Buffer,
   timeoutMs: number,
 ): Promise<number> {
-  const res = await dispatcher.request({
+  const res = await dispatch(origin, path, 'POST', headers, body, timeoutMs);
+  await res.body.dump();
+  return res.statusCode;
+}
+
+/** The one undici call both senders make, on the shared keep-alive pool. */
+function dispatch(
+  origin: string,
+  path: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | Buffer | undefined,
+  timeoutMs: number,
+): ReturnType<typeof dispatcher.request> {
+  return dispatcher.request({
     origin,
     path,
-    method: 'POST',
+    method,
     headers,
     body,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
-  await res.body.dump();
-  return res.statusCode;
 }
 
 export interface HttpResult {

@@ -33,13 +33,7 @@ export function webhookBody(runId: string, subscriptionId: string): string {
 
 export async function postWebhook(baseUrl: string, body: string): Promise<Sent> {
   const started = performance.now();
-  const res = await send(
-    `${baseUrl}/webhooks/cleeng`,
-    'POST',
-    { 'content-type': 'application/json', 'x-cleeng-signature': signature(body) },
-    body,
-    30_000,
-  );
+  const res = await send(`${baseUrl}/webhooks/cleeng`, 'POST', signedHeaders(body), body, 30_000);
   const duplicate =
     res.status === 200 && (JSON.parse(res.text) as { duplicate?: boolean }).duplicate === true;
   return { ms: performance.now() - started, status: res.status, duplicate };
@@ -114,12 +108,15 @@ interface SignedWebhook {
 function signedWebhook(body: string): SignedWebhook {
   return {
     body: Buffer.from(body),
-    headers: { 'content-type': 'application/json', 'x-cleeng-signature': signature(body) },
+    headers: signedHeaders(body),
   };
 }
 
-function signature(body: string): string {
-  return createHmac('sha256', SECRET).update(body).digest('hex');
+function signedHeaders(body: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'x-cleeng-signature': createHmac('sha256', SECRET).update(body).digest('hex'),
+  };
 }
 
 /**
