@@ -41,6 +41,10 @@ describe('the webhook scenario: open loop', () => {
       expect(result.latency.count).toBe(100);
       // the first answer came 60 ms after its scheduled start
       expect(result.latency.max).toBeGreaterThanOrEqual(60);
+      // the sender's own lateness is part of each latency, not more: the first webhook left at once
+      expect(result.dispatchLag.count).toBe(100);
+      expect(result.dispatchLag.max).toBeLessThan(result.latency.max);
+      expect(result.dispatchLag.p50).toBeGreaterThanOrEqual(0);
       expect(result.generatorCpuMs).toBeGreaterThan(0);
       expect(result.maxInFlight).toBeGreaterThanOrEqual(1);
     } finally {

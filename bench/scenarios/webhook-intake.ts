@@ -93,6 +93,11 @@ interface OpenLoopResult {
   errors: number;
   /** from the scheduled send time to the answer: a late start counts against the app (no coordinated omission) */
   latency: ReturnType<typeof roundSummary>;
+  /**
+   * from the scheduled send time to the webhook's hand-over to the HTTP client: the sender's own lateness (its
+   * timer's granularity, its pauses, its time off a core), a part of `latency` the app did not cause
+   */
+  dispatchLag: ReturnType<typeof roundSummary>;
   maxInFlight: number;
   elapsedMs: number;
   /** the bench's own CPU per webhook while sending and waiting (signing done before): what the app did not cause */
@@ -137,6 +142,7 @@ export async function openLoop(
   const webhooks = Array.from({ length: planned }, (_, i) => signedWebhook(webhookBody(runId, `open-${i}`)));
   const origin = new URL(ctx.baseUrl).origin;
   const latencies = new Float64Array(planned);
+  const dispatchLags = new Float64Array(planned);
   let answered = 0;
   let errors = 0;
   let inFlight = 0;
@@ -166,6 +172,7 @@ export async function openLoop(
       while (next < due && inFlight < maxInFlight && !ctx.signal.aborted) {
         const i = next;
         const scheduled = started + (i / rate) * 1000;
+        dispatchLags[i] = performance.now() - scheduled;
         const webhook = webhooks[i] as SignedWebhook;
         next += 1;
         inFlight += 1;
@@ -194,6 +201,7 @@ export async function openLoop(
     sent: next,
     errors,
     latency: roundSummary(summarize(Array.from(latencies.subarray(0, next)))),
+    dispatchLag: roundSummary(summarize(Array.from(dispatchLags.subarray(0, next)))),
     maxInFlight: peak,
     elapsedMs: performance.now() - started,
     generatorCpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, next),
@@ -412,6 +420,10 @@ export const webhookIntakeScenario: Scenario = {
           open
             ? `${round(open.rate, 0)} / ${open.sent} / ${open.latency.p50} / ${open.latency.p99}`
             : 'skipped',
+        ],
+        [
+          "open loop: the sender's dispatch lag p50 / p99 / max (ms, scheduled -> handed to its HTTP client)",
+          open ? `${open.dispatchLag.p50} / ${open.dispatchLag.p99} / ${open.dispatchLag.max}` : 'skipped',
         ],
         [
           'open loop in the app: p50 / p99 / max (ms, request read -> answer written)',
