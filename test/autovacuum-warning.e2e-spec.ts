@@ -3,7 +3,7 @@ import { AUTOVACUUM_OFF_WARNING } from '../src/database/autovacuum-check';
 import { captureLogs, eventually, startTestApp } from './support/test-app';
 
 /**
- * Without autovacuum the queue tables never get statistics nor lose their processed rows (docs/performance.md,
+ * Without autovacuum the queue tables never get statistics nor lose their processed rows (docs/performance-history.md,
  * eighth pass), so the app says so at boot. Its own file: the log sink is the first app's in a jest process.
  * PostgreSQL only: PGlite has no autovacuum setting to speak of and the app does not check it there.
  */

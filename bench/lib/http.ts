@@ -4,7 +4,7 @@ import { Agent } from 'undici';
  * A small JSON client for driving the app over real HTTP (keep-alive) with timings. It uses undici's `request`, not
  * `fetch`: the load generator shares the machine's two cores with the app and PostgreSQL, and `fetch` (WHATWG
  * Request/Response/streams per call) cost the bench 0.8 of a core to send 1,260 webhooks/s, more than the app
- * spent taking them in (docs/performance.md, third pass).
+ * spent taking them in (docs/performance-history.md, third pass).
  */
 const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
 

@@ -190,7 +190,7 @@ export const rebillingScenario: Scenario = {
       kind: 'int',
       // charges/s = in flight ÷ (gateway latency + the connector's own time per charge); on a 2-core host shared with
       // PostgreSQL and the emulator that own time was 30–37 ms at 64, so 833/s at 50 ms needs more than 64; 128 gave
-      // 960–1,134/s (performance.md, "Eleventh pass")
+      // 960–1,134/s (performance-history.md, "Eleventh pass")
       default: 128,
       min: 1,
       help: 'REBILL_CONCURRENCY',
@@ -245,7 +245,7 @@ export const rebillingScenario: Scenario = {
     REBILL_BATCH_SIZE: String(args.int('batch-size')),
     REBILL_CONCURRENCY: String(args.int('concurrency')),
     DATABASE_POOL_SIZE: String(Math.min(64, Math.max(10, Math.ceil(args.int('concurrency') / 2)))),
-    // the notifications arrive as fast as the charges; the default 8 slots process ~800/s here (performance.md)
+    // the notifications arrive as fast as the charges; the default 8 slots process ~800/s here (performance-history.md)
     INBOX_GATEWAY_CONCURRENCY_BY_GATEWAY: `cleverbridge=${args.int('notification-slots')}`,
     // the per-gateway calls-per-second ceiling (conservative by default), raised for the benchmark
     GATEWAY_RATE_LIMITS: benchGatewayRateLimits({ cleverbridge: args.int('gateway-rate-limit') }),

@@ -188,7 +188,7 @@ export const renewalsScenario: Scenario = {
       help: 'how long to wait for every renewal to be processed',
     },
     // on a 2-core host shared with PostgreSQL and the emulators, 16 / 8 (the app's defaults) gave 69–77 renewals/s at
-    // 0 ms and 48 / 32 99–116/s, the other events waiting less too (performance.md, "Eleventh pass")
+    // 0 ms and 48 / 32 99–116/s, the other events waiting less too (performance-history.md, "Eleventh pass")
     { name: 'inbox-slots', kind: 'int', default: 48, min: 1, help: 'INBOX_CONCURRENCY' },
     {
       name: 'gateway-slots',

@@ -129,7 +129,7 @@ function signedHeaders(body: string): Record<string, string> {
  * at most `maxInFlight` wait at once (beyond that a webhook is counted late, started when a slot frees).
  * The load generator shares the machine's two cores with the app and PostgreSQL, and its own pauses are counted
  * in every answer it waits for: so the webhooks are signed before the phase, answers are read for their status
- * only, and nothing is kept per webhook but its latency (docs/performance.md, nineteenth pass).
+ * only, and nothing is kept per webhook but its latency (docs/performance-history.md, nineteenth pass).
  */
 export async function openLoop(
   ctx: BenchContext,

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 
 export const AUTOVACUUM_OFF_WARNING =
   'autovacuum is off on this PostgreSQL: the inbox, outbox and rebilling tables and their indexes keep every ' +
-  'processed row version and never get statistics; turn it on (docs/performance.md, eighth pass)';
+  'processed row version and never get statistics; turn it on (docs/performance-history.md, eighth pass)';
 
 /**
  * Warns once at boot when the server runs without autovacuum. The claims stay O(batch) without statistics (see

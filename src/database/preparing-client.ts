@@ -8,7 +8,7 @@ export const MAX_NAMED_STATEMENTS = 1_000;
  * with parameters runs as a named prepared statement, parsed once per connection. Unnamed, PostgreSQL parses,
  * analyses and plans the same text on every execution; named, it binds and runs, and after five runs may keep a
  * generic plan (its standard rule). A 20,000-charge rebilling pass measured a quarter less PostgreSQL CPU per
- * charge (docs/performance.md, fifth pass). Texts are named in the order first seen (`s1`, `s2`, …), so a name
+ * charge (docs/performance-history.md, fifth pass). Texts are named in the order first seen (`s1`, `s2`, …), so a name
  * never stands for two texts, and capped, so SQL built with a varying shape cannot grow the server's statements
  * per session without bound. Statements without parameters (BEGIN, COMMIT) keep the simple protocol.
  */
@@ -21,7 +21,7 @@ const plannedEveryRun = new Set<string>();
  * Marks a statement to run unnamed, so PostgreSQL plans it on every run with its values and the table as it is now.
  * For a join to a table that grows by a set of keys (`FROM unnest($1::uuid[]) … WHERE t.id = u.id`): a generic plan
  * made while the table was small or never analyzed is a hash join over a sequential scan, kept for the connection's
- * life while the table grows; the inbox's outcome write read the whole inbox on every batch (docs/performance.md,
+ * life while the table grows; the inbox's outcome write read the whole inbox on every batch (docs/performance-history.md,
  * seventeenth pass). A statement that reaches one row by key (`WHERE id = $1`) plans an index scan at any size
  * and stays named.
  */

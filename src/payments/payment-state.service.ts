@@ -240,7 +240,7 @@ export class PaymentStateService {
     ];
     const enqueue = this.outbox.insertFrom(report, params.length + 1, 'moved');
     // the order is read and written by its key, not joined: a join's generic plan made while orders was small
-    // scanned the whole table on every capture once it had grown (docs/performance.md, seventeenth pass)
+    // scanned the whole table on every capture once it had grown (docs/performance-history.md, seventeenth pass)
     const rows = returnedRows<Record<string, unknown>>(
       await this.db.query(
         `WITH moved AS (

@@ -40,7 +40,7 @@ export interface LeaseClaim {
  * through the claim's index in its order and the scan stops at the batch; a plain index scan also marks the entries
  * of rows already processed dead, so the next claim skips them. Left to its statistics the planner chose a bitmap
  * scan and a sort of the whole backlog on every claim whenever a table had none yet (a fresh database, or a server
- * without autovacuum) — the largest PostgreSQL cost of the benches (docs/performance.md, eighth pass).
+ * without autovacuum) — the largest PostgreSQL cost of the benches (docs/performance-history.md, eighth pass).
  */
 export const CLAIM_PLANNER_SETTINGS = [
   'SET LOCAL enable_seqscan = off',
@@ -66,7 +66,7 @@ const preparedOn = new WeakMap<object, Set<string>>();
  * The claim as one simple query (one round trip, one implicit transaction): its planner settings, then the claim,
  * its values written as literals (only dates, integers, UUIDs and arrays of integers or text: `inlineParameters`).
  * With `prepared`, the claim runs as `EXECUTE` of a statement prepared on the connection (`PREPARE` first when
- * `prepare`): planned once instead of on every call, which was a third of a claim's cost (docs/performance.md,
+ * `prepare`): planned once instead of on every call, which was a third of a claim's cost (docs/performance-history.md,
  * fifteenth pass).
  */
 export function claimQuery(
