@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BenchContext } from './scenario';
-import { openLoop } from './webhook-intake';
+import { informationalOpenLoopRate, openLoop } from './webhook-intake';
 
 /** A stand-in intake: checks each webhook's signature; answers 500 to every tenth, late to the first. */
 function intake(): Promise<{ server: Server; url: string; received: string[] }> {
@@ -50,5 +50,27 @@ describe('the webhook scenario: open loop', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('the webhook scenario: the informational open loop', () => {
+  it('runs at 80 % of what the machine took only when the target rate is above its ceiling', () => {
+    // above the ceiling: 80 % of the lower of the intake reached and the ceiling
+    expect(informationalOpenLoopRate({ openRate: 8000, fixed: false, ceiling: 5000, intakeRate: 4500 })).toBe(
+      3600,
+    );
+    expect(informationalOpenLoopRate({ openRate: 8000, fixed: false, ceiling: 4000, intakeRate: 4500 })).toBe(
+      3200,
+    );
+    // within the ceiling, a rate set by hand, or no ceiling measured: the target's open loop alone
+    expect(
+      informationalOpenLoopRate({ openRate: 3000, fixed: false, ceiling: 5000, intakeRate: 4500 }),
+    ).toBeUndefined();
+    expect(
+      informationalOpenLoopRate({ openRate: 8000, fixed: true, ceiling: 5000, intakeRate: 4500 }),
+    ).toBeUndefined();
+    expect(
+      informationalOpenLoopRate({ openRate: 8000, fixed: false, ceiling: undefined, intakeRate: 4500 }),
+    ).toBeUndefined();
   });
 });
