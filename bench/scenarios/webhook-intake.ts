@@ -512,9 +512,7 @@ export const webhookIntakeScenario: Scenario = {
           "open loop against this machine's ceiling (intake + processing)",
           ceiling === undefined ? '-' : `${round(openRate / ceiling, 2)} × ${round(ceiling, 0)} /s`,
         ],
-        ...(sustainable
-          ? openLoopRows('informational open loop (0.8 × the intake here)', sustainable, true)
-          : []),
+        ...(sustainable ? openLoopRows('informational open loop', sustainable, true) : []),
         ['app peak RSS (MB)', appPeakRssMb],
       ],
       tables: [
