@@ -34,6 +34,22 @@ describe('renderTable', () => {
     ]);
   });
 
+  it('keeps the value column as wide as its short values: a long value starts where the column starts', () => {
+    const breakdown = '9.3 = app 4.5 + PostgreSQL 2.7 + emulators 1.5';
+    const text = renderKeyValues([
+      ['throughput', 185.25],
+      ['machine CPU', breakdown],
+      ['errors', 0],
+    ]);
+    expect(text.split('\n')).toEqual([
+      'metric       value',
+      '-----------  -----',
+      'throughput   185.3',
+      `machine CPU  ${breakdown}`,
+      'errors           0',
+    ]);
+  });
+
   it('formats cells', () => {
     expect(formatCell(undefined)).toBe('-');
     expect(formatCell(null)).toBe('-');

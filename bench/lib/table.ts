@@ -63,16 +63,37 @@ export function renderTable(
   return out.join('\n');
 }
 
-/** A two-column "metric / value" table. */
+/** Values up to this long line up on the right; a longer one (a breakdown, a list) starts where the column starts. */
+const ALIGNED_VALUE_MAX = 24;
+
+/**
+ * A two-column "metric / value" table. The value column is as wide as its short values, so one long value does
+ * not push every number to the far right of the terminal.
+ */
 export function renderKeyValues(
   entries: readonly (readonly [string, Cell])[],
   options: TableOptions & { keyHeader?: string; valueHeader?: string } = {},
 ): string {
   const digits = options.digits ?? 1;
-  return renderTable(
-    [options.keyHeader ?? 'metric', options.valueHeader ?? 'value'],
-    // values as text so a column mixing numbers and words still lines up
-    entries.map(([k, v]) => [k, formatCell(v, digits)]),
-    { ...options, align: options.align ?? ['left', 'right'] },
+  const keyHeader = options.keyHeader ?? 'metric';
+  const valueHeader = options.valueHeader ?? 'value';
+  const rows = entries.map(([key, value]) => [key, formatCell(value, digits)] as const);
+  const keyWidth = Math.max(keyHeader.length, ...rows.map(([key]) => key.length));
+  const valueWidth = Math.max(
+    valueHeader.length,
+    ...rows.map(([, value]) => value.length).filter((length) => length <= ALIGNED_VALUE_MAX),
   );
+  const right = (options.align?.[1] ?? 'right') === 'right';
+  const line = (key: string, value: string): string =>
+    `${key.padEnd(keyWidth)}  ${right && value.length <= valueWidth ? value.padStart(valueWidth) : value}`.trimEnd();
+  const out: string[] = [];
+  if (options.title) {
+    out.push(options.title);
+  }
+  out.push(line(keyHeader, valueHeader));
+  out.push(`${'-'.repeat(keyWidth)}  ${'-'.repeat(valueWidth)}`);
+  for (const [key, value] of rows) {
+    out.push(line(key, value));
+  }
+  return out.join('\n');
 }
