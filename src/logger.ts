@@ -81,8 +81,8 @@ export function pathOf(url: string | undefined): string {
  * level for a 5xx; a client gone before the answer: "request aborted") and, with `bindServiceLines`
  * (LOG_REQUEST_CONTEXT), scopes the services' lines to it. `GET /health` gets no line: probes would drown the log.
  * Replaces pino-http, whose eager child logger and redaction pass on every request were a fifth of an order read's
- * CPU (docs/performance-history.md, thirteenth pass). The scope is an AsyncLocalStorage: on Node 20 its first `run` turns
- * on promise hooks for every promise of the process, workers included, ~9 % of a purchase's CPU (sixteenth pass).
+ * CPU (docs/performance-history.md, thirteenth pass). The scope is an AsyncLocalStorage: on Node 20 its first `run`
+ * turns on promise hooks for every promise of the process, workers included, ~9 % of a purchase's CPU (sixteenth pass).
  */
 export function requestLogMiddleware(
   lines: Pick<Logger, 'info' | 'warn' | 'error'>,

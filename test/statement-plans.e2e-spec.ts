@@ -13,8 +13,8 @@ import { eventually, startTestApp, TestApp } from './support/test-app';
  * knew when it first planned them. A named statement keeps, after its fifth run, one generic plan for the rest of
  * its connection's life; made while a table was small or never analyzed (a fresh database, a server without
  * autovacuum), a join to it was a hash join over a sequential scan, and stayed one as the table grew: the inbox's
- * outcome write read every row on each batch (docs/performance-history.md, seventeenth pass). Each case runs on temporary
- * tables that shadow the real ones (`pg_temp` is searched first), empty and never analyzed.
+ * outcome write read every row on each batch (docs/performance-history.md, seventeenth pass). Each case runs on
+ * temporary tables that shadow the real ones (`pg_temp` is searched first), empty and never analyzed.
  * PostgreSQL only: the embedded database prepares nothing.
  */
 const onPostgres = process.env.E2E_DATABASE === 'embedded' ? describe.skip : describe;

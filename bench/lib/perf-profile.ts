@@ -3,8 +3,8 @@
  * samples by wall clock and charges the time a thread waits for a core to the frame that waited (39 % of a purchase
  * profile's samples on a 2-core host). `perf record -g` samples only time on a CPU; the app runs with
  * `--perf-basic-prof` so its JavaScript frames have names. Each main-thread sample is charged to its innermost frame
- * that belongs to a package or to the app, so a socket write is charged to whoever wrote (performance-history.md, eleventh
- * pass).
+ * that belongs to a package or to the app, so a socket write is charged to whoever wrote
+ * (performance-history.md, eleventh pass).
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { nodeModulesPackage } from './cpu-profile';

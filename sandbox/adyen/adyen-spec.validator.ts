@@ -120,7 +120,8 @@ function formatErrors(errors: ErrorObject[]): string[] {
  * Two compilations of the same spec: a `verdict` one that stops at the first error, which decides, and a `detail`
  * one (every error, with the failing data and schema) that only a refused request runs, for its messages. Ajv's
  * verdict does not depend on those options; collecting every error of `paymentMethod`'s ~60 `oneOf` branches did:
- * 58 against 13 µs for a valid card PaymentRequest, run by every payment the emulators take (docs/performance-history.md, seventeenth pass).
+ * 58 against 13 µs for a valid card PaymentRequest, run by every payment the emulators take
+ * (docs/performance-history.md, seventeenth pass).
  */
 @Injectable()
 export class AdyenSpecValidator implements OnApplicationBootstrap {

@@ -228,7 +228,8 @@ export class InboxWorker extends PollingWorker<InboxPassSummary> {
           otherLanesDrained = false;
         }
         // only the lanes of the events stored: looking for every lane present walks the due index's entries of
-        // events already processed (until vacuum), the claim's largest read (docs/performance-history.md, eighteenth pass)
+        // events already processed (until vacuum), the claim's largest read (docs/performance-history.md,
+        // eighteenth pass)
         for (const lane of this.wokenLanes) {
           knownLanes.add(lane);
           drained.delete(lane);
