@@ -22,8 +22,8 @@ const plannedEveryRun = new Set<string>();
  * For a join to a table that grows by a set of keys (`FROM unnest($1::uuid[]) … WHERE t.id = u.id`): a generic plan
  * made while the table was small or never analyzed is a hash join over a sequential scan, kept for the connection's
  * life while the table grows; the inbox's outcome write read the whole inbox on every batch
- * (docs/performance-history.md, seventeenth pass). A statement that reaches one row by key (`WHERE id = $1`) plans an index scan at any size
- * and stays named.
+ * (docs/performance-history.md, seventeenth pass). A statement that reaches one row by key (`WHERE id = $1`) plans
+ * an index scan at any size and stays named.
  */
 export function plannedOnEveryRun(text: string): string {
   plannedEveryRun.add(text);
