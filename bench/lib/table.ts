@@ -8,6 +8,11 @@ export interface TableOptions {
   digits?: number;
   /** per-column alignment; by default numeric columns go right, the rest left */
   align?: readonly ('left' | 'right')[];
+  /**
+   * the last column is only as wide as its cells up to this length; a longer one (a breakdown, a list) starts where
+   * the column starts, so it does not push every short value to the far right
+   */
+  lastColumnMaxWidth?: number;
 }
 
 export function formatCell(value: Cell, digits = 1): string {
@@ -26,7 +31,7 @@ export function formatCell(value: Cell, digits = 1): string {
   return value;
 }
 
-/** Renders rows under a header; each column is as wide as its widest cell. */
+/** Renders rows under a header; each column is as wide as its widest cell (see `lastColumnMaxWidth`). */
 export function renderTable(
   headers: readonly string[],
   rows: readonly (readonly Cell[])[],
@@ -45,9 +50,15 @@ export function renderTable(
       return v === null || v === undefined || typeof v === 'number';
     });
   });
-  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((row) => (row[i] ?? '').length)));
+  const last = headers.length - 1;
+  const fits = (i: number, length: number): boolean =>
+    i !== last || options.lastColumnMaxWidth === undefined || length <= options.lastColumnMaxWidth;
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...text.map((row) => (row[i] ?? '').length).filter((length) => fits(i, length))),
+  );
   const line = (cells: readonly string[]): string =>
     cells
+      // a cell wider than its column (lastColumnMaxWidth) is left as it is by either pad
       .map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
@@ -63,37 +74,19 @@ export function renderTable(
   return out.join('\n');
 }
 
-/** Values up to this long line up on the right; a longer one (a breakdown, a list) starts where the column starts. */
-const ALIGNED_VALUE_MAX = 24;
-
 /**
- * A two-column "metric / value" table. The value column is as wide as its short values, so one long value does
- * not push every number to the far right of the terminal.
+ * A two-column "metric / value" table. The value column is as wide as its short values (up to 24 characters), so one
+ * long value does not push every number to the far right of the terminal.
  */
 export function renderKeyValues(
   entries: readonly (readonly [string, Cell])[],
   options: TableOptions & { keyHeader?: string; valueHeader?: string } = {},
 ): string {
   const digits = options.digits ?? 1;
-  const keyHeader = options.keyHeader ?? 'metric';
-  const valueHeader = options.valueHeader ?? 'value';
-  const rows = entries.map(([key, value]) => [key, formatCell(value, digits)] as const);
-  const keyWidth = Math.max(keyHeader.length, ...rows.map(([key]) => key.length));
-  const valueWidth = Math.max(
-    valueHeader.length,
-    ...rows.map(([, value]) => value.length).filter((length) => length <= ALIGNED_VALUE_MAX),
+  return renderTable(
+    [options.keyHeader ?? 'metric', options.valueHeader ?? 'value'],
+    // values as text so a column mixing numbers and words still lines up
+    entries.map(([k, v]) => [k, formatCell(v, digits)]),
+    { lastColumnMaxWidth: 24, ...options, align: options.align ?? ['left', 'right'] },
   );
-  const right = (options.align?.[1] ?? 'right') === 'right';
-  const line = (key: string, value: string): string =>
-    `${key.padEnd(keyWidth)}  ${right && value.length <= valueWidth ? value.padStart(valueWidth) : value}`.trimEnd();
-  const out: string[] = [];
-  if (options.title) {
-    out.push(options.title);
-  }
-  out.push(line(keyHeader, valueHeader));
-  out.push(`${'-'.repeat(keyWidth)}  ${'-'.repeat(valueWidth)}`);
-  for (const [key, value] of rows) {
-    out.push(line(key, value));
-  }
-  return out.join('\n');
 }
